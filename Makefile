@@ -1,0 +1,22 @@
+# `make run`: install (idempotent) and run the main job. `make test`: install and run lint + tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install run test lint bench
+install:
+	bash scripts/install.sh
+
+run: install
+	$(PY) -m iabench run --suite faithfulness
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_explainers.py
+	$(PY) benchmarks/bench_metrics.py
+	$(PY) benchmarks/bench_run.py

@@ -1,0 +1,83 @@
+"""Explainers: a name -> explainer registry (``iabench.baselines``), one module per method.
+
+Contract (Captum-style): ``EXPLAINERS.create(name, model=model).attribute(images, target)`` takes a
+batch of images (B, C, H, W) in the model's input space and target classes (B,), and returns a
+saliency tensor (B, H, W), float32, finite, on the input's device. Higher means more important.
+Patch-level maps (P = grid rows x columns) are upsampled to the image size by ``upsample_patch_map``
+(bilinear, align_corners=False) for every method alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from iabench.registry import Registry
+
+
+class Explainer:
+    """Base class. Subclasses set the class attributes and implement ``_attribute``."""
+
+    name: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    family: ClassVar[str] = ""  # attention | gradient | relevance | perturbation | intrinsic | control
+    reference: ClassVar[str] = ""
+    requires_ia_vit: ClassVar[bool] = False
+
+    def __init__(self, model: nn.Module, **options: object) -> None:
+        self.model = model
+        self.options = options
+
+    def attribute(self, inputs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """Saliency (B, H, W), float32, on ``inputs.device``. ``target`` None = the predicted class."""
+        if inputs.ndim != 4:
+            raise ValueError(f"expected images (B, C, H, W), got shape {tuple(inputs.shape)}")
+        if target is None:
+            with torch.no_grad():
+                target = self.model(inputs).argmax(dim=1)
+        target = torch.as_tensor(target, device=inputs.device).long().reshape(-1)
+        if target.shape[0] != inputs.shape[0]:
+            raise ValueError(f"{target.shape[0]} targets for {inputs.shape[0]} images")
+        saliency = self._attribute(inputs, target)
+        if saliency.ndim == 4:  # (B, C, H, W) attributions: sum over channels
+            saliency = saliency.sum(dim=1)
+        if saliency.shape[-2:] != inputs.shape[-2:]:
+            saliency = upsample_patch_map(saliency, inputs.shape[-2:])
+        return saliency.detach().to(device=inputs.device, dtype=torch.float32)
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def upsample_patch_map(patch_map: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """(B, h, w) or (B, P) patch scores -> (B, H, W) by bilinear interpolation (align_corners=False)."""
+    if patch_map.ndim == 2:
+        side = int(round(patch_map.shape[1] ** 0.5))
+        if side * side != patch_map.shape[1]:
+            raise ValueError(f"cannot infer a square grid from {patch_map.shape[1]} patches; pass (B, h, w)")
+        patch_map = patch_map.reshape(-1, side, side)
+    out = F.interpolate(patch_map[:, None].float(), size=tuple(size), mode="bilinear", align_corners=False)
+    return out[:, 0]
+
+
+EXPLAINERS: Registry[Explainer] = Registry("explainer")
+
+
+def create_explainer(name: str, model: nn.Module, **options: object) -> Explainer:
+    return EXPLAINERS.create(name, model=model, **options)
+
+
+def _import_all() -> None:
+    """Import every module of this package so that its ``@EXPLAINERS.register`` runs."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_all()
+
+__all__ = ["EXPLAINERS", "Explainer", "create_explainer", "upsample_patch_map"]

@@ -1,0 +1,8 @@
+"""iabench: an interpretability benchmark suite for Vision Transformers.
+
+Reproduces and extends *Interpretability-Aware Vision Transformer* (IA-ViT, Qiang et al.,
+arXiv 2309.08035): trains IA-ViT and a plain ViT, explains both with post hoc baselines,
+scores every explanation with faithfulness metrics and writes comparison tables and plots.
+"""
+
+__version__ = "0.1.0"

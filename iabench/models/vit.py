@@ -1,0 +1,94 @@
+"""The plain ViT: a timm VisionTransformer backbone and its CLS head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import timm
+import torch
+from torch import nn
+from timm.models.vision_transformer import VisionTransformer
+
+from ..config import ModelConfig
+from ..errors import UserError
+from .attention import capture_attention
+
+
+class ModelOutput(NamedTuple):
+    """Everything one forward can report. ``inter_*`` are None for the plain ViT."""
+
+    logits: torch.Tensor  # predictor (CLS head), (B, classes)
+    inter_logits: torch.Tensor | None  # IA-ViT interpreter, (B, classes)
+    encoder_attn: list[torch.Tensor]  # one (B, heads, T, T) per block; empty unless asked
+    inter_attn: torch.Tensor | None  # IA-ViT interpreter attention, (B, P, P)
+
+
+def build_backbone(config: ModelConfig) -> VisionTransformer:
+    """Create the timm backbone; ``pretrained`` is '' (random), 'hub' or a local checkpoint path."""
+    if config.img_size % config.patch_size:
+        raise UserError(
+            f"image size {config.img_size} is not divisible by patch size {config.patch_size}; "
+            "set model.img_size (and data.img_size) to a multiple of model.patch_size"
+        )
+    kwargs: dict[str, object] = dict(
+        img_size=config.img_size,
+        patch_size=config.patch_size,
+        in_chans=config.in_chans,
+        num_classes=config.num_classes,
+        drop_rate=config.drop_rate,
+        drop_path_rate=config.drop_path_rate,
+    )
+    for key in ("embed_dim", "depth", "num_heads", "mlp_ratio"):
+        value = getattr(config, key)
+        if value is not None:
+            kwargs[key] = value
+    pretrained = config.pretrained
+    if pretrained and pretrained != "hub":
+        # timm's own loader (head dropped when classes differ, position embeddings resampled when the
+        # grid differs, patch embedding adapted to in_chans), pointed at a local file.
+        if not Path(pretrained).is_file():
+            raise UserError(f"pretrained checkpoint '{pretrained}' does not exist; give a file path or 'hub'")
+        kwargs["pretrained_cfg_overlay"] = dict(file=str(pretrained))
+    try:
+        model = timm.create_model(config.arch, pretrained=bool(pretrained), **kwargs)
+    except RuntimeError as err:
+        if "Unknown model" in str(err):
+            raise UserError(f"timm has no model '{config.arch}'; see timm.list_models('vit_*')") from None
+        raise
+    if not isinstance(model, VisionTransformer):
+        raise UserError(f"'{config.arch}' is a {type(model).__name__}, not a timm VisionTransformer")
+    if model.num_prefix_tokens != 1 or model.global_pool != "token":
+        raise UserError(f"'{config.arch}' has no single CLS token head; pick a ViT/DeiT with a class token")
+    return model
+
+
+class ViT(nn.Module):
+    """A timm ViT classifier. ``forward`` returns the CLS head's logits (fused attention, no capture)."""
+
+    kind = "vit"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = build_backbone(config)
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """The patch grid (rows, columns)."""
+        return tuple(self.backbone.patch_embed.grid_size)  # type: ignore[return-value]
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        return self.backbone.num_prefix_tokens
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def forward_all(self, x: torch.Tensor, attention: bool = True) -> ModelOutput:
+        """Logits plus, when ``attention``, every block's attention probabilities."""
+        if not attention:
+            return ModelOutput(self.backbone(x), None, [], None)
+        with capture_attention(self.backbone) as attn:
+            logits = self.backbone(x)
+        return ModelOutput(logits, None, list(attn), None)

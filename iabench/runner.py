@@ -1,0 +1,411 @@
+"""The main job: config -> data -> models (trained or cached) -> explanations -> scores -> report.
+
+Each stage's output is cached under a key of its inputs: checkpoints under the training config's
+hash, saliency maps under (checkpoint, explainer, options, targets, samples), per-sample scores in
+the run directory's append-only ``results.csv``. A run stopped at any moment continues where it
+stopped when run again with the same configuration (same run directory) and ends with identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import DataConfig, config_hash, to_dict
+from .data import DataBundle, load_dataset
+from .device import resolve_device
+from .errors import UserError
+from .store import ResultStore
+from .suites import MethodSpec, Suite, load_suite
+from .training import TrainedModel, train_or_load
+from .training.checkpoint import atomic_torch_save
+
+log = logging.getLogger("iabench")
+FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("IABENCH_CACHE", Path.home() / ".cache" / "iabench"))
+
+
+@dataclass
+class RunOptions:
+    """How to run (not what): where outputs and caches go, which device, progress display."""
+
+    out_dir: Path = Path("reports")
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    device: str = "auto"
+    run_id: str = ""
+    fresh: bool = False
+    progress: bool = True
+    report: bool = True
+
+
+@dataclass
+class Samples:
+    """The evaluated images of one split: dataset indices, normalised images, labels, masks."""
+
+    indices: list[int]
+    images: torch.Tensor
+    labels: torch.Tensor
+    masks: torch.Tensor | None
+
+
+def _hashable_data(config: DataConfig) -> DataConfig:
+    return dataclasses.replace(config, root="")  # where the files live does not change what they are
+
+
+def suite_hash(suite: Suite) -> str:
+    return config_hash(dataclasses.replace(suite, data=_hashable_data(suite.data)))
+
+
+def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
+    """The run directory (created, checked writable); an existing one of another config is refused."""
+    run_id = options.run_id or suite_hash(suite)
+    run_dir = Path(options.out_dir) / suite.name / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"cannot write to '{run_dir}' ({err.strerror}); pass --out DIR with a writable "
+                        "directory") from None
+    manifest = run_dir / "manifest.json"
+    if manifest.exists() and not options.fresh:
+        stored = json.loads(manifest.read_text()).get("config_hash")
+        if stored and stored != suite_hash(suite):
+            raise UserError(f"run directory '{run_dir}' holds a run of another configuration; use another "
+                            "--run-id, or --fresh to discard it")
+    return run_dir, run_id
+
+
+def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Samples:
+    """``count`` images of ``split`` drawn without replacement from ``seed``, in ascending index order."""
+    dataset = data.test if split == "test" else data.val
+    n = len(dataset)  # type: ignore[arg-type]
+    if count > n:
+        raise UserError(f"--samples {count} is more than the {split} split holds ({n}); use at most {n}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count].sort().values.tolist()
+    items = [dataset[i] for i in order]
+    images = torch.stack([item[0] for item in items])
+    labels = torch.tensor([int(item[1]) for item in items])
+    masks = torch.stack([torch.as_tensor(item[2]) for item in items]).bool() if data.has_masks else None
+    return Samples(order, images, labels, masks)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for package in ("iabench", "torch", "torchvision", "timm", "captum", "quantus", "numpy", "pandas", "scipy"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+class Run:
+    """One suite, one run directory."""
+
+    def __init__(self, suite: Suite, options: RunOptions) -> None:
+        from iabench.baselines import EXPLAINERS
+        from iabench.metrics import METRICS
+
+        self.suite = suite
+        self.options = options
+        self.device = resolve_device(options.device)
+        self.run_dir, self.run_id = prepare_run_dir(suite, options)
+        self.cache_dir = Path(options.cache_dir)
+        self.timings: dict[str, float] = {}
+        self.explainer_classes = {s.label: EXPLAINERS.get(s.name) for s in suite.explainers}
+        self.metrics = {s.label: METRICS.create(s.name, **s.options) for s in suite.metrics}
+        self.failure_count = 0
+
+    # -- stages -------------------------------------------------------------------------------------
+    def execute(self) -> Path:
+        started = time.perf_counter()
+        self._stage("data", self._load_data)
+        if any(m.needs_masks for m in self.metrics.values()) and not self.data.has_masks:
+            raise UserError(f"suite '{self.suite.name}' has localisation metrics but dataset '{self.data.name}' "
+                            "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
+        self.samples = select_samples(self.data, self.suite.split, self.suite.samples, self.suite.data.seed)
+        self.trained: dict[tuple[int, str], TrainedModel] = {}
+        for seed in self.suite.seeds:
+            self._stage("train", lambda seed=seed: self._train(seed))
+        if self.options.fresh:  # only now: a run that fails before this point leaves earlier results intact
+            for name in ("results.csv", "curves.csv", "failures.csv"):
+                (self.run_dir / name).unlink(missing_ok=True)
+        self.store = ResultStore(self.run_dir, self.run_id)
+        for seed in self.suite.seeds:
+            self._stage("explain+score", lambda seed=seed: self._score(seed))
+        self.store.finalize()
+        self._stage("artifacts", self._write_artifacts)
+        self.timings["total"] = time.perf_counter() - started
+        self._write_manifest()
+        if self.options.report:
+            from .reporting import build_report
+
+            self._stage("report", lambda: build_report(self.run_dir))
+            self._write_manifest()
+        return self.run_dir
+
+    def _stage(self, name: str, fn: Any) -> Any:
+        started = time.perf_counter()
+        result = fn()
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+        return result
+
+    def _load_data(self) -> None:
+        self.data = load_dataset(self.suite.data)
+        model_cfg = self.suite.model
+        if (model_cfg.in_chans, model_cfg.num_classes) != (self.data.in_chans, self.data.num_classes):
+            self.suite.model = dataclasses.replace(model_cfg, in_chans=self.data.in_chans,
+                                                   num_classes=self.data.num_classes)
+        if self.data.img_size != self.suite.model.img_size:
+            raise UserError(f"data.img_size ({self.data.img_size}) differs from model.img_size "
+                            f"({self.suite.model.img_size}); set both to the same value")
+
+    def _train(self, seed: int) -> None:
+        train_cfg = dataclasses.replace(self.suite.train, seed=seed)
+        for kind in self.suite.models:
+            self.trained[(seed, kind)] = train_or_load(
+                kind, self.suite.model, _hashable_data(self.suite.data), train_cfg, self.data, self.device,
+                self.cache_dir, progress=self.options.progress)
+
+    def _chunks(self) -> list[tuple[int, int]]:
+        n, size = len(self.samples.indices), self.suite.batch_size
+        return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+    def _targets(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.suite.target == "label":
+            return labels
+        with torch.inference_mode():
+            return model(images).argmax(1)
+
+    def _score(self, seed: int) -> None:
+        units = []
+        for kind in self.suite.models:
+            units.append((kind, None))
+            for label, cls in self.explainer_classes.items():
+                if kind == "ia-vit" or not cls.requires_ia_vit:
+                    units.append((kind, label))
+        bar = tqdm(units, desc=f"explain+score (seed {seed})", disable=not self.options.progress, dynamic_ncols=True)
+        for kind, explainer in bar:
+            bar.set_postfix_str(f"{kind} / {explainer or 'model metrics'}")
+            trained = self.trained[(seed, kind)]
+            if explainer is None:
+                self._score_model_level(seed, kind, trained)
+            else:
+                self._score_explainer(seed, kind, trained, explainer)
+
+    def _applicable(self, metric: Any, kind: str) -> bool:
+        return kind == "ia-vit" or not metric.needs_ia_vit
+
+    def _score_model_level(self, seed: int, kind: str, trained: TrainedModel) -> None:
+        metrics = {k: m for k, m in self.metrics.items() if not m.needs_saliency and self._applicable(m, kind)}
+        for start, stop in self._chunks():
+            idx = self.samples.indices[start:stop]
+            todo = {k: m for k, m in metrics.items()
+                    if self.store.missing((seed, kind, "-", k, s) for s in idx)}
+            if not todo:
+                continue
+            images = self.samples.images[start:stop].to(self.device)
+            labels = self.samples.labels[start:stop].to(self.device)
+            for label, metric in todo.items():
+                result = metric(trained.model, images, labels)
+                self._store(seed, kind, "-", label, idx, result)
+
+    def _explain(self, seed: int, kind: str, trained: TrainedModel, label: str, images: torch.Tensor,
+                 targets: torch.Tensor, idx: list[int]) -> torch.Tensor:
+        """Saliency for one chunk, from the explanation cache or computed and cached."""
+        spec = next(s for s in self.suite.explainers if s.label == label)
+        key = config_hash(trained.checkpoint.name, spec.name, spec.options, self.suite.target, idx)
+        path = self.cache_dir / "explanations" / f"{spec.name}-{key}.pt"
+        if path.exists():
+            try:
+                return torch.load(path, map_location=self.device, weights_only=True)
+            except Exception:  # a torn cache file is recomputed, never trusted
+                path.unlink(missing_ok=True)
+        explainer = self.explainer_classes[label](trained.model, **spec.options)
+        try:
+            saliency = explainer.attribute(images, targets)
+        except Exception as err:  # recorded per sample and reported; the run goes on
+            log.warning("%s on %s failed: %s", label, kind, err)
+            saliency = torch.full(images.shape[:1] + images.shape[-2:], float("nan"), device=images.device)
+            self._fail(seed, kind, label, idx, f"{type(err).__name__}: {err}")
+        atomic_torch_save(saliency.cpu(), path)
+        return saliency
+
+    def _fail(self, seed: int, kind: str, explainer: str, idx: list[int], error: str) -> None:
+        """Record failed explanations at once (append), so a kill cannot lose them."""
+        path = self.run_dir / "failures.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            if new:
+                writer.writerow(FAILURE_COLUMNS)
+            writer.writerows([seed, kind, explainer, sample, error.replace("\n", " ")[:300]] for sample in idx)
+        self.failure_count += len(idx)
+
+    def _score_explainer(self, seed: int, kind: str, trained: TrainedModel, label: str) -> None:
+        metrics = {k: m for k, m in self.metrics.items() if m.needs_saliency and self._applicable(m, kind)}
+        spec = next(s for s in self.suite.explainers if s.label == label)
+        for start, stop in self._chunks():
+            idx = self.samples.indices[start:stop]
+            todo = {k: m for k, m in metrics.items() if self.store.missing((seed, kind, label, k, s) for s in idx)}
+            if not todo:
+                continue
+            images = self.samples.images[start:stop].to(self.device)
+            labels = self.samples.labels[start:stop].to(self.device)
+            masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
+            targets = self._targets(trained.model, images, labels)
+            saliency = self._explain(seed, kind, trained, label, images, targets, idx)
+            finite = torch.isfinite(saliency.flatten(1)).all(1)
+            if not finite.all():
+                bad = [s for s, ok in zip(idx, finite.tolist()) if not ok]
+                self._fail(seed, kind, label, bad, "saliency is not finite (NaN or inf)")
+            keep = finite.nonzero().flatten()
+            for metric_label, metric in todo.items():
+                values = np.full(len(idx), np.nan)
+                curves = curve_x = None
+                if len(keep):
+                    explain_fn = self._explain_fn(spec) if metric.needs_explain_fn else None
+                    result = metric(trained.model, images[keep], targets[keep], saliency[keep],
+                                    masks=masks[keep] if masks is not None else None, explain_fn=explain_fn)
+                    values[keep.cpu().numpy()] = np.asarray(result.scores, dtype=float)
+                    if result.curves is not None:
+                        curve_x = result.curve_x
+                        curves = np.full((len(idx), len(curve_x)), np.nan)
+                        curves[keep.cpu().numpy()] = result.curves
+                self.store.add(seed, kind, label, metric_label, idx, values, curve_x, curves)
+
+    def _explain_fn(self, spec: MethodSpec) -> Any:
+        cls = self.explainer_classes[spec.label]
+
+        def explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return cls(model, **spec.options).attribute(images, targets)
+
+        return explain
+
+    def _store(self, seed: int, kind: str, explainer: str, metric: str, idx: list[int], result: Any) -> None:
+        self.store.add(seed, kind, explainer, metric, idx, np.asarray(result.scores, dtype=float),
+                       result.curve_x, result.curves)
+        for name, values in (result.extra or {}).items():
+            self.store.add(seed, kind, explainer, f"{metric}-{name}", idx, np.asarray(values, dtype=float))
+
+    # -- artifacts ----------------------------------------------------------------------------------
+    def _write_artifacts(self) -> None:
+        self._write_failures()
+        metrics_info = {}
+        for label, metric in self.metrics.items():
+            info = dict(name=metric.name, direction=metric.direction,
+                        display_name=metric.display_name or metric.name, reference=metric.reference,
+                        auc=getattr(metric, "auc", None))
+            metrics_info[label] = info
+            for extra, direction in getattr(metric, "extra_directions", {}).items():
+                metrics_info[f"{label}-{extra}"] = dict(info, direction=direction,
+                                                        display_name=f"{info['display_name']} ({extra})")
+        _write_json(self.run_dir / "metrics.json", metrics_info)
+        _write_json(self.run_dir / "explainers.json", {
+            label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
+                        reference=cls.reference) for label, cls in self.explainer_classes.items()})
+        self._write_training()
+        self._write_heatmaps()
+
+    def _write_failures(self) -> None:
+        """Sort and de-duplicate failures.csv (a resumed run may have recorded a failure twice)."""
+        path = self.run_dir / "failures.csv"
+        if not path.exists():
+            return
+        frame = pd.read_csv(path).drop_duplicates(subset=["seed", "model", "explainer", "sample"])
+        frame.sort_values(["seed", "model", "explainer", "sample"]).to_csv(path, index=False)
+
+    def _write_training(self) -> None:
+        rows = []
+        for (seed, kind), trained in sorted(self.trained.items()):
+            for record in trained.history:
+                rows.append(dict(seed=seed, model=kind, **record))
+        if rows:
+            columns = ["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align", "val_acc",
+                       "val_inter_acc", "val_agreement"]
+            frame = pd.DataFrame(rows)
+            frame = frame[[c for c in columns if c in frame] + [c for c in frame if c not in columns]]
+            frame.to_csv(self.run_dir / "training.csv", index=False)
+
+    def _write_heatmaps(self) -> None:
+        n = min(self.suite.heatmap_images, self.suite.batch_size, len(self.samples.indices))
+        if n < 1 or not self.explainer_classes:
+            return
+        seed = self.suite.seeds[0]
+        mean = torch.tensor(self.data.mean).view(1, -1, 1, 1)
+        std = torch.tensor(self.data.std).view(1, -1, 1, 1)
+        images = self.samples.images[:n]
+        arrays: dict[str, np.ndarray] = {
+            "images": (images * std + mean).clamp(0, 1).numpy().astype(np.float32),
+            "labels": self.samples.labels[:n].numpy(),
+        }
+        stop = min(self.suite.batch_size, len(self.samples.indices))
+        idx = self.samples.indices[:stop]
+        for kind in self.suite.models:
+            trained = self.trained[(seed, kind)]
+            chunk = self.samples.images[:stop].to(self.device)
+            targets = self._targets(trained.model, chunk, self.samples.labels[:stop].to(self.device))
+            for label, cls in self.explainer_classes.items():
+                if kind != "ia-vit" and cls.requires_ia_vit:
+                    continue
+                saliency = self._explain(seed, kind, trained, label, chunk, targets, idx)
+                arrays[f"{kind}__{label}"] = saliency[:n].float().cpu().numpy()
+        np.savez_compressed(self.run_dir / "heatmaps.npz", **arrays)
+
+    def _write_manifest(self) -> None:
+        suite_dict = to_dict(self.suite)
+        _write_json(self.run_dir / "manifest.json", dict(
+            suite=self.suite.name, run_id=self.run_id, config_hash=suite_hash(self.suite), config=suite_dict,
+            versions=_versions(), git_commit=_git_commit(), device=str(self.device),
+            torch_threads=torch.get_num_threads(), timings={k: round(v, 2) for k, v in self.timings.items()},
+            dataset=self.data.describe(), samples=len(self.samples.indices),
+            models={f"{kind}/seed{seed}": dict(checkpoint=str(t.checkpoint), cached=t.cached,
+                                                train_seconds=round(t.seconds, 1), metrics=t.metrics)
+                    for (seed, kind), t in sorted(self.trained.items())},
+            failures_this_session=self.failure_count,
+        ))
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def run(name_or_path: str, overrides: list[str] | None = None, options: RunOptions | None = None) -> list[Path]:
+    """Run a suite (or each suite it includes); returns the run directories."""
+    options = options or RunOptions()
+    suite = load_suite(name_or_path, overrides)
+    if suite.include:
+        suites = [load_suite(name, overrides) for name in suite.include]  # validate all before running any
+        return [Run(s, options).execute() for s in suites]
+    return [Run(suite, options).execute()]

@@ -1,0 +1,189 @@
+"""Suites: YAML files shipped in this package (models x explainers x metrics x dataset x samples x seeds).
+
+A suite is validated when it is loaded: an unknown key, explainer, metric, preset or model kind is one
+``UserError`` line naming the closest valid choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import DataConfig, ModelConfig, Preset, TrainConfig, from_dict, parse_override
+from ..errors import UserError, unknown
+from ..models import MODEL_KINDS, get_preset
+
+
+@dataclass
+class MethodSpec:
+    """One explainer or metric of a suite: registry name, the label it gets in tables, options."""
+
+    name: str
+    label: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
+
+
+@dataclass
+class Suite:
+    """A resolved suite: everything a run needs, with the preset's configs and the suite's overrides."""
+
+    name: str
+    description: str = ""
+    include: list[str] = field(default_factory=list)  # run these suites instead (the `full` suite)
+    preset: str = "vit-tiny-fmnist"
+    models: list[str] = field(default_factory=lambda: ["vit", "ia-vit"])
+    explainers: list[MethodSpec] = field(default_factory=list)
+    metrics: list[MethodSpec] = field(default_factory=list)
+    samples: int = 200
+    seeds: list[int] = field(default_factory=lambda: [0])
+    target: str = "label"  # label (the IA-ViT protocol) | predicted
+    split: str = "test"
+    batch_size: int = 50  # images explained and scored per chunk (also the resume granularity)
+    heatmap_images: int = 6
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+SUITE_KEYS = [f.name for f in dataclasses.fields(Suite)]
+
+
+def suite_names() -> list[str]:
+    folder = resources.files(__package__)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_suite_yaml(name_or_path: str) -> tuple[dict[str, Any], str]:
+    """The raw mapping of a shipped suite (by name) or of a YAML file (by path)."""
+    path = Path(name_or_path)
+    if name_or_path.endswith((".yaml", ".yml")) and path.is_file():
+        text, where = path.read_text(), str(path)
+    else:
+        if name_or_path not in suite_names():
+            raise unknown("suite", name_or_path, suite_names())
+        text = resources.files(__package__).joinpath(f"{name_or_path}.yaml").read_text()
+        where = f"suite '{name_or_path}'"
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"{where} is not valid YAML{at}: {getattr(err, 'problem', err)}") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{where} must be a YAML mapping of keys (name, models, explainers, metrics, ...)")
+    raw.setdefault("name", path.stem if path.suffix in (".yaml", ".yml") else name_or_path)
+    return raw, where
+
+
+def _method_specs(items: Any, kind: str, valid: list[str]) -> list[MethodSpec]:
+    if not isinstance(items, list):
+        raise UserError(f"'{kind}s' must be a list of names or {{name, label, options}} mappings")
+    specs = []
+    for item in items:
+        if isinstance(item, str):
+            spec = MethodSpec(item)
+        elif isinstance(item, dict):
+            extra = set(item) - {"name", "label", "options"}
+            if extra or "name" not in item:
+                raise UserError(f"a {kind} entry takes keys name, label, options; got {sorted(item)}")
+            if not isinstance(item.get("options", {}), dict):
+                raise UserError(f"{kind} '{item['name']}': options must be a mapping")
+            spec = MethodSpec(str(item["name"]), str(item.get("label", "")), dict(item.get("options") or {}))
+        else:
+            raise UserError(f"a {kind} entry must be a name or a mapping, got {item!r}")
+        if spec.name not in valid:
+            raise unknown(kind, spec.name, valid)
+        specs.append(spec)
+    labels = [s.label for s in specs]
+    if len(set(labels)) != len(labels):
+        raise UserError(f"two {kind}s share a label in {labels}; give each a distinct 'label'")
+    return specs
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``--set a.b=value`` overrides to the raw suite mapping (before validation)."""
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for text in overrides:
+        keys, value = parse_override(text)
+        if keys[0] not in SUITE_KEYS:
+            raise unknown("suite key", keys[0], SUITE_KEYS)
+        if len(keys) == 1:
+            raw[keys[0]] = value
+        elif len(keys) == 2 and keys[0] in ("data", "model", "train"):
+            section = raw.get(keys[0]) or {}
+            raw[keys[0]] = {**section, keys[1]: value}
+        else:
+            raise UserError(f"--set {text}: use KEY=VALUE or data.KEY / model.KEY / train.KEY=VALUE")
+    return raw
+
+
+def build_suite(raw: dict[str, Any], where: str) -> Suite:
+    """Validate a raw suite mapping into a ``Suite`` (preset configs + the suite's sections)."""
+    from iabench.baselines import EXPLAINERS
+    from iabench.metrics import METRICS
+
+    for key in raw:
+        if key not in SUITE_KEYS:
+            raise unknown(f"key in {where}", str(key), SUITE_KEYS)
+    preset: Preset = get_preset(str(raw.get("preset", "vit-tiny-fmnist")))
+    data = from_dict(DataConfig, raw.get("data"), "data", preset.data)
+    model = from_dict(ModelConfig, raw.get("model"), "model", preset.model)
+    train = from_dict(TrainConfig, raw.get("train"), "train", preset.train)
+    if "img_size" in (raw.get("data") or {}) and "img_size" not in (raw.get("model") or {}):
+        model = dataclasses.replace(model, img_size=data.img_size)  # one image size for data and model
+    models = raw.get("models", ["vit", "ia-vit"])
+    if not isinstance(models, list) or not models:
+        raise UserError("'models' must be a non-empty list of model kinds (vit, ia-vit)")
+    for kind in models:
+        if kind not in MODEL_KINDS:
+            raise unknown("model kind", str(kind), MODEL_KINDS)
+    suite = Suite(
+        name=str(raw["name"]), description=str(raw.get("description", "")),
+        include=[str(s) for s in raw.get("include", [])], preset=preset.name, models=list(models),
+        explainers=_method_specs(raw.get("explainers", []), "explainer", EXPLAINERS.names()),
+        metrics=_method_specs(raw.get("metrics", []), "metric", METRICS.names()),
+        data=data, model=model, train=train,
+    )
+    for key in ("samples", "batch_size", "heatmap_images"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UserError(f"'{key}' must be an integer, got {value!r}")
+            setattr(suite, key, value)
+    if suite.samples < 1:
+        raise UserError(f"samples must be at least 1 (got {suite.samples}); e.g. --samples 200")
+    if suite.batch_size < 1:
+        raise UserError(f"batch_size must be at least 1 (got {suite.batch_size})")
+    seeds = raw.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           for s in seeds):
+        raise UserError(f"'seeds' must be a non-empty list of integers, got {seeds!r}")
+    suite.seeds = seeds
+    suite.target = str(raw.get("target", suite.target))
+    if suite.target not in ("label", "predicted"):
+        raise UserError(f"target must be 'label' or 'predicted', got '{suite.target}'")
+    suite.split = str(raw.get("split", suite.split))
+    if suite.split not in ("test", "val"):
+        raise UserError(f"split must be 'test' or 'val', got '{suite.split}'")
+    if model.img_size % model.patch_size:
+        raise UserError(f"image size {model.img_size} is not divisible by patch size {model.patch_size}; "
+                        "set model.img_size (and data.img_size) to a multiple of model.patch_size")
+    if not suite.include and not (suite.explainers or suite.metrics):
+        raise UserError(f"{where} names no explainers and no metrics")
+    for name in suite.include:
+        if name not in suite_names():
+            raise unknown("suite", name, suite_names())
+    return suite
+
+
+def load_suite(name_or_path: str, overrides: list[str] | None = None) -> Suite:
+    raw, where = read_suite_yaml(name_or_path)
+    return build_suite(apply_overrides(raw, overrides or []), where)

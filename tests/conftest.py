@@ -1,0 +1,41 @@
+"""Shared fixtures. Every test runs offline with its own cache directory."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from iabench.config import DataConfig, ModelConfig
+from iabench.models import create_model, get_preset
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IABENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("IABENCH_OFFLINE", "1")
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def tiny_config() -> ModelConfig:
+    """The CPU default model's shape (28px, 1 channel, 7x7 patches, width 64, 4 blocks)."""
+    return get_preset("vit-tiny-fmnist").model
+
+
+@pytest.fixture
+def micro_config() -> ModelConfig:
+    """An even smaller ViT for fast training tests: 16px synthetic images, 4px patches, 2 blocks."""
+    return dataclasses.replace(get_preset("vit-tiny-fmnist").model, img_size=16, embed_dim=32, depth=2,
+                               num_heads=2)
+
+
+@pytest.fixture
+def synthetic_data_config() -> DataConfig:
+    return DataConfig(name="synthetic", img_size=16, seed=0)
+
+
+@pytest.fixture
+def tiny_ia_vit(tiny_config: ModelConfig) -> torch.nn.Module:
+    return create_model("ia-vit", tiny_config).eval()
