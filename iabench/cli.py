@@ -37,7 +37,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N (default: auto)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available), cpu, cuda, cuda:N (default: auto)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where checkpoints and explanations are cached (default: $IABENCH_CACHE or "
                              "~/.cache/iabench)")
@@ -148,6 +149,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     for kind in kinds:
         trained = train_or_load(kind, model_cfg, dataclasses.replace(data_cfg, root=""), train_cfg, data, device,
                                 cache, progress=not args.quiet, retrain=args.retrain)
+        if os.environ.get("RANK", "0") != "0":
+            continue  # under torchrun, one report is enough
         shown = {k: round(v, 4) for k, v in trained.metrics.items()}
         print(f"{kind}: {shown} checkpoint={trained.checkpoint}{' (cached)' if trained.cached else ''}")
     return 0

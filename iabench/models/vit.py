@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 import timm
 import torch
-from torch import nn
 from timm.models.vision_transformer import VisionTransformer
+from torch import nn
 
 from ..config import ModelConfig
 from ..errors import UserError

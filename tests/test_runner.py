@@ -1,0 +1,224 @@
+"""The main job end to end on a micro suite: outputs, caching, determinism, resume after SIGKILL,
+failed explanations, and bad input that must leave earlier results intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import timm
+import torch
+import yaml
+
+from iabench.cli import main
+
+MICRO_SUITE = {
+    "description": "micro suite for tests",
+    "preset": "vit-tiny-fmnist",
+    "data": {"name": "synthetic", "img_size": 16, "limit_train": 256},
+    "model": {"img_size": 16, "embed_dim": 32, "depth": 2, "num_heads": 2},
+    "train": {"epochs": 1, "batch_size": 32, "warmup_steps": 2},
+    "models": ["vit", "ia-vit"],
+    "samples": 12,
+    "batch_size": 4,
+    "heatmap_images": 3,
+    "explainers": ["ia-vit", "attention", "random"],
+    "metrics": ["insertion", "deletion", "accuracy", "agreement"],
+}
+
+
+def write_suite(path: Path, **changes: object) -> Path:
+    path.write_text(yaml.safe_dump({**MICRO_SUITE, **changes}))
+    return path
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    _, err = capsys.readouterr()
+    return code, err
+
+
+def only_run_dir(out: Path) -> Path:
+    dirs = [p for p in out.glob("*/*") if p.is_dir()]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("run")
+    suite = write_suite(base / "micro.yaml")
+    os.environ["IABENCH_CACHE"] = str(base / "cache")
+    assert main(["run", "--suite", str(suite), "--out", str(base / "out"), "--quiet", "--device", "cpu"]) == 0
+    return only_run_dir(base / "out")
+
+
+def test_outputs_exist_and_are_complete(finished_run: Path) -> None:
+    for name in ("results.csv", "curves.csv", "summary.csv", "summary.tex", "significance.csv", "report.md",
+                 "report.html", "manifest.json", "metrics.json", "explainers.json", "training.csv", "heatmaps.npz"):
+        assert (finished_run / name).is_file(), name
+    results = pd.read_csv(finished_run / "results.csv")
+    # vit: 2 explainers x 2 saliency metrics + accuracy; ia-vit: 3 x 2 + accuracy + agreement; 12 samples each
+    per_sample = (2 * 2 + 1) + (3 * 2 + 1 + 1)
+    assert len(results) == per_sample * 12
+    assert not results.duplicated(["seed", "model", "explainer", "metric", "sample"]).any()
+    assert set(results.explainer) == {"ia-vit", "attention", "random", "-"}
+    assert results.loc[results.metric.isin(["insertion", "deletion"]), "value"].between(0, 1).all()
+    assert len(pd.read_csv(finished_run / "curves.csv")) > 0
+    manifest = json.loads((finished_run / "manifest.json").read_text())
+    assert manifest["samples"] == 12 and manifest["device"] == "cpu"
+    assert {"data", "train", "explain+score", "report"} <= set(manifest["timings"])
+    assert list((finished_run / "plots").glob("*.png"))
+
+
+def test_second_run_reuses_everything(finished_run: Path, capsys) -> None:
+    suite = write_suite(finished_run.parent.parent.parent / "micro.yaml")
+    before = (finished_run / "results.csv").read_bytes()
+    code, _ = run(capsys, "run", "--suite", str(suite), "--out", str(finished_run.parent.parent), "--quiet",
+                  "--device", "cpu")
+    assert code == 0
+    assert (finished_run / "results.csv").read_bytes() == before
+    manifest = json.loads((finished_run / "manifest.json").read_text())
+    assert all(model["cached"] for model in manifest["models"].values())
+
+
+def test_report_rebuilds_from_stored_results(finished_run: Path, capsys) -> None:
+    summary = finished_run / "summary.csv"
+    before = summary.read_bytes()
+    summary.unlink()
+    code, _ = run(capsys, "report", str(finished_run))
+    assert code == 0 and summary.read_bytes() == before
+
+
+def test_same_seed_same_results_files(tmp_path, finished_run: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("IABENCH_CACHE", str(tmp_path / "fresh-cache"))  # retrain and re-explain from nothing
+    suite = write_suite(tmp_path / "micro.yaml")
+    code, _ = run(capsys, "run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu")
+    assert code == 0
+    again = only_run_dir(tmp_path / "out")
+    for name in ("results.csv", "curves.csv", "summary.csv"):
+        assert (again / name).read_bytes() == (finished_run / name).read_bytes(), name
+
+
+def test_resume_after_sigkill_matches_uninterrupted(tmp_path, finished_run: Path) -> None:
+    suite = write_suite(tmp_path / "micro.yaml")
+    out = tmp_path / "out"
+    env = dict(os.environ, IABENCH_CACHE=str(tmp_path / "cache"))
+    command = [sys.executable, "-m", "iabench", "run", "--suite", str(suite), "--out", str(out), "--quiet",
+               "--device", "cpu", "--no-report"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    results = None
+    while time.time() < deadline and process.poll() is None:
+        found = list(out.glob("*/*/results.csv"))
+        if found and found[0].read_text().count("\n") > 20:  # killed mid-way through scoring
+            results = found[0]
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert results is not None, "the run finished before it could be killed; make the suite longer"
+    assert results.read_text().count("\n") < 12 * 13  # it really was incomplete
+    resumed = subprocess.run(command[:-1] + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    run_dir = results.parent
+    for name in ("results.csv", "curves.csv", "summary.csv"):
+        assert (run_dir / name).read_bytes() == (finished_run / name).read_bytes(), name
+
+
+def test_nan_explainer_is_recorded_not_fatal(tmp_path, capsys, monkeypatch) -> None:
+    from iabench.baselines import EXPLAINERS, Explainer
+
+    class NaNExplainer(Explainer):
+        name = "nan-test"
+        family = "control"
+
+        def _attribute(self, inputs, target):
+            out = torch.rand(inputs.shape[0], *inputs.shape[-2:])
+            out[0] = float("nan")  # the first image of each chunk fails
+            return out
+
+    monkeypatch.setitem(EXPLAINERS._entries, "nan-test", NaNExplainer)
+    suite = write_suite(tmp_path / "micro.yaml", explainers=["nan-test", "random"], models=["vit"])
+    code, err = run(capsys, "run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu")
+    assert code == 0, err
+    run_dir = only_run_dir(tmp_path / "out")
+    failures = pd.read_csv(run_dir / "failures.csv")
+    assert len(failures) == 3 and set(failures.explainer) == {"nan-test"}  # 12 samples in chunks of 4
+    results = pd.read_csv(run_dir / "results.csv")
+    nan_rows = results[(results.explainer == "nan-test") & results.value.isna()]
+    assert sorted(nan_rows["sample"].unique()) == sorted(failures["sample"])
+    summary = pd.read_csv(run_dir / "summary.csv")
+    row = summary[(summary.explainer == "nan-test") & (summary.metric == "deletion")].iloc[0]
+    assert row["n"] == 9
+
+
+def assert_one_line(code: int, err: str, fragment: str) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and fragment in lines[0], err
+
+
+def test_bad_input_leaves_earlier_results_intact(tmp_path, finished_run: Path, capsys, monkeypatch) -> None:
+    out = finished_run.parent.parent
+    suite = write_suite(tmp_path / "micro.yaml")
+    snapshot = {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()}
+    # more samples than the split holds (synthetic test split: 400)
+    code, err = run(capsys, "run", "--suite", str(suite), "--out", str(out), "--samples", "401", "--quiet")
+    assert_one_line(code, err, "more than the test split holds (400)")
+    # missing dataset
+    import iabench.data.fashion_mnist as fm
+
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nothing-here")
+    fmnist_suite = write_suite(tmp_path / "fmnist.yaml", data={"name": "fashion-mnist", "img_size": 16})
+    code, err = run(capsys, "run", "--suite", str(fmnist_suite), "--out", str(out), "--data-root",
+                    str(tmp_path / "empty"), "--quiet")
+    assert_one_line(code, err, "apt-get install -y dataset-fashion-mnist")
+    # unwritable output directory (a path under a regular file)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, err = run(capsys, "run", "--suite", str(suite), "--out", str(blocker / "out"), "--quiet")
+    assert_one_line(code, err, "cannot write to")
+    # a corrupted cached checkpoint, then a mismatched one, in the same run directory with --fresh
+    checkpoints = sorted(Path(os.environ["IABENCH_CACHE"]).glob("models/vit-*.pt"))
+    assert checkpoints
+    original = checkpoints[0].read_bytes()
+    try:
+        checkpoints[0].write_bytes(original[:1000])
+        code, err = run(capsys, "run", "--suite", str(suite), "--out", str(out), "--fresh", "--quiet")
+        assert_one_line(code, err, "corrupted or not an iabench checkpoint")
+    finally:
+        checkpoints[0].write_bytes(original)
+    after = {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()}
+    assert after == snapshot
+
+
+def test_paper_suite_wiring_with_a_tiny_stand_in(tmp_path, capsys) -> None:
+    # The paper's suite (ViT-B/16 family, 224px, CIFAR-10, pretrained weights) with a stand-in that fits a
+    # CPU test: the same timm architecture name, shrunk; synthetic 3-channel data; weights from a local
+    # checkpoint file saved here and loaded through timm's pretrained path.
+    source = timm.create_model("vit_base_patch16_224", img_size=32, patch_size=8, in_chans=3, num_classes=10,
+                               embed_dim=32, depth=1, num_heads=2)
+    weights = tmp_path / "standin.pth"
+    torch.save(source.state_dict(), weights)
+    args = ["run", "--suite", "paper", "--out", str(tmp_path / "out"), "--samples", "4", "--quiet", "--device", "cpu",
+            "--pretrained", str(weights)]
+    for override in ("data.name=synthetic", "data.channels=3", "data.img_size=32", "data.limit_train=64",
+                     "model.img_size=32", "model.patch_size=8", "model.embed_dim=32", "model.depth=1",
+                     "model.num_heads=2", "train.max_steps=2", "train.batch_size=16", "batch_size=4",
+                     "explainers=[ia-vit,attention,random]"):
+        args += ["--set", override]
+    code, err = run(capsys, *args)
+    assert code == 0, err
+    run_dir = only_run_dir(tmp_path / "out")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["config"]["model"]["arch"] == "vit_base_patch16_224.augreg_in21k"
+    assert manifest["config"]["model"]["pretrained"] == str(weights)
+    metrics = set(pd.read_csv(run_dir / "results.csv").metric)
+    assert {"insertion", "deletion", "insertion-mean", "deletion-mean"} <= metrics
