@@ -1,0 +1,63 @@
+"""Shared plumbing for the explainers: eval mode, attention with gradients, patch maps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from iabench.models import capture_attention, vit_backbone
+
+
+@contextmanager
+def explaining(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode with gradients enabled for the duration; the model's mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def grid_of(model: nn.Module) -> tuple[int, int]:
+    return tuple(vit_backbone(model).patch_embed.grid_size)  # type: ignore[return-value]
+
+
+def prefix_of(model: nn.Module) -> int:
+    return vit_backbone(model).num_prefix_tokens
+
+
+def to_grid(patch_scores: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """(B, P) patch scores -> (B, rows, cols)."""
+    rows, cols = grid_of(model)
+    return patch_scores.reshape(-1, rows, cols)
+
+
+def attention_maps(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+    """Every block's attention probabilities (B, heads, T, T), no gradients."""
+    with torch.no_grad(), capture_attention(model) as captured:
+        model(inputs)
+    return [a.detach() for a in captured]
+
+
+def attention_with_grads(model: nn.Module, inputs: torch.Tensor,
+                         target: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Every block's attention probabilities and the gradients of the target logits with respect to them.
+
+    The target logits of all images are summed before differentiating: each image's logit depends on
+    its own attention only, so the per-image gradients are exact (and batch-invariant).
+    """
+    with explaining(model), capture_attention(model) as captured:
+        logits = model(inputs)
+        score = logits.gather(1, target[:, None]).sum()
+        grads = torch.autograd.grad(score, list(captured))
+    return [a.detach() for a in captured], [g.detach() for g in grads]
+
+
+def cls_row(relevance: torch.Tensor, prefix: int) -> torch.Tensor:
+    """The CLS token's row of a (B, T, T) relevance matrix, patch columns only -> (B, P)."""
+    return relevance[:, 0, prefix:]

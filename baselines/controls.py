@@ -1,0 +1,50 @@
+"""Controls that every real explainer should beat: uniform noise and a centred Gaussian.
+
+References: the random baseline of Adebayo et al. 2018 (NeurIPS, Sanity Checks for Saliency Maps) and the
+centre bias of Judd et al. 2009 (ICCV, Learning to Predict Where Humans Look).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+from iabench.baselines import EXPLAINERS, Explainer
+
+
+@EXPLAINERS.register("random")
+class RandomSaliency(Explainer):
+    """Uniform noise in [0, 1). Each image's noise is seeded by ``seed`` and a hash of the image's bytes, so
+    the map is deterministic and the same whether the image is explained alone or in a batch."""
+
+    name = "random"
+    display_name = "Random (control)"
+    family = "control"
+    reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline)"
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        seed = int(self.options.get("seed", 0))
+        maps = []
+        for image in inputs.detach().cpu().contiguous():
+            digest = hashlib.sha256(image.numpy().tobytes() + seed.to_bytes(8, "little", signed=True)).digest()
+            generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+            maps.append(torch.rand(image.shape[-2:], generator=generator))
+        return torch.stack(maps).to(inputs.device)
+
+
+@EXPLAINERS.register("centre")
+class CentreSaliency(Explainer):
+    """A Gaussian centred on the image, sigma = ``sigma`` (default 0.25) times the image side."""
+
+    name = "centre"
+    display_name = "Centre Gaussian (control)"
+    family = "control"
+    reference = "Judd et al. 2009, Learning to Predict Where Humans Look, ICCV (centre bias)"
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        height, width = inputs.shape[-2:]
+        sigma = float(self.options.get("sigma", 0.25))
+        ys = (torch.arange(height, device=inputs.device, dtype=torch.float32) - (height - 1) / 2) / (sigma * height)
+        xs = (torch.arange(width, device=inputs.device, dtype=torch.float32) - (width - 1) / 2) / (sigma * width)
+        gaussian = torch.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2))
+        return gaussian.expand(inputs.shape[0], -1, -1).clone()

@@ -1,0 +1,54 @@
+"""Grad-CAM (Selvaraju et al. 2017, ICCV, Eq. 1-2) on a ViT, via Captum's ``LayerGradCam``.
+
+The layer is the last block's first LayerNorm (the tokens the last attention reads; the usual choice
+for ViTs, as in pytorch-grad-cam): after the last block only the CLS token reaches the head, so the
+block's output tokens have no gradient. A forward hook reshapes the patch tokens (CLS dropped) to a
+(B, D, rows, cols) grid through an identity module that Captum hooks, so Grad-CAM's channel weights
+(the spatial mean of the gradients) and its ReLU apply as on a CNN feature map.
+"""
+
+from __future__ import annotations
+
+import torch
+from captum.attr import LayerGradCam
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import explaining, grid_of, prefix_of
+from torch import nn
+
+from iabench.models import vit_backbone
+
+
+class _TokenGrid(nn.Module):
+    """Identity on a (B, D, rows, cols) view of the patch tokens: the layer Captum attributes to."""
+
+    def forward(self, grid: torch.Tensor) -> torch.Tensor:
+        return grid
+
+
+def token_layer(model: nn.Module) -> nn.Module:
+    return vit_backbone(model).blocks[-1].norm1
+
+
+@EXPLAINERS.register("gradcam")
+class GradCAM(Explainer):
+    name = "gradcam"
+    display_name = "Grad-CAM (last block)"
+    family = "gradient"
+    reference = "Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks, ICCV, Eq. 1-2"
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        prefix, (rows, cols) = prefix_of(self.model), grid_of(self.model)
+        view = _TokenGrid()
+
+        def through_grid(module: nn.Module, args: tuple, tokens: torch.Tensor) -> torch.Tensor:
+            patches = tokens[:, prefix:]
+            grid = view(patches.transpose(1, 2).reshape(tokens.shape[0], -1, rows, cols))
+            return torch.cat([tokens[:, :prefix], grid.flatten(2).transpose(1, 2)], dim=1)
+
+        handle = token_layer(self.model).register_forward_hook(through_grid)
+        try:
+            with explaining(self.model):
+                cam = LayerGradCam(self.model, view).attribute(inputs, target=target, relu_attributions=True)
+        finally:
+            handle.remove()
+        return cam[:, 0]

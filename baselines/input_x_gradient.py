@@ -1,0 +1,21 @@
+"""Input x Gradient (Shrikumar et al. 2016, arXiv 1605.01713; Ancona et al. 2018, ICLR), via Captum's
+``InputXGradient``, summed over channels (signed: evidence for the target is positive)."""
+
+from __future__ import annotations
+
+import torch
+from captum.attr import InputXGradient
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import explaining
+
+
+@EXPLAINERS.register("input-x-gradient")
+class InputTimesGradient(Explainer):
+    name = "input-x-gradient"
+    display_name = "Input x Gradient"
+    family = "gradient"
+    reference = "Shrikumar et al. 2016, Not Just a Black Box, arXiv 1605.01713"
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        with explaining(self.model):
+            return InputXGradient(self.model).attribute(inputs.clone().requires_grad_(True), target=target).sum(1)

@@ -1,0 +1,147 @@
+"""LRP for timm ViTs by conservative propagation (CP-LRP), through Captum.
+
+Reference: Ali et al. 2022, *XAI for Transformers: Better Explanations through Conservative
+Propagation*, ICML (Sec. 3-4); the basis of AttnLRP (Achtibat et al. 2024, ICML). Bach et al. 2015 for LRP.
+
+Captum's own ``LRP`` has no rule for timm's LayerNorm, GELU, Identity or attention and refuses to run; forcing
+the epsilon rule onto them runs but does not conserve relevance (see ../shared notes). CP-LRP instead
+makes the network locally linear on a private copy of the model and then Captum's ``InputXGradient`` on
+that copy is exactly LRP-0 (Gradient x Input = LRP-0 for piecewise-linear networks, Ancona et al. 2018).
+The rule for every module type of a timm ViT (``RULES``; an unknown module type is refused):
+
+- Linear, Conv2d (patch embedding): LRP-0 (z-rule), via Gradient x Input.
+- LayerNorm: identity rule: the standard deviation is treated as a constant (detached), so relevance
+  passes through the centring and scaling in proportion to the contributions.
+- GELU: identity rule: gelu(x) = x * (gelu(x)/x) with the ratio detached.
+- Attention softmax: the attention probabilities are detached, so the value matmul A v is linear in v
+  and no relevance flows into the query/key path (the "AH rule" of Ali et al.). AttnLRP would also
+  split relevance through the softmax and q.k^T; this variant does not.
+- Dropout, Identity, DropPath, LayerScale, the residual sums and containers: identity (relevance passes
+  unchanged; Dropout/DropPath are identities in eval mode).
+
+With every bias, the CLS token and the position embedding set to zero, the network is then homogeneous
+of degree 1 in the input, so the relevance sums to the target logit (tested to 1e-4 relative).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import timm.layers
+import torch
+import torch.nn.functional as F
+from captum.attr import InputXGradient
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import explaining
+from timm.models.vision_transformer import Block, VisionTransformer
+from torch import nn
+
+from iabench.models import capture_attention, vit_backbone
+from iabench.models.ia_vit import IAViT, Interpreter
+from iabench.models.vit import ViT
+
+RULES: dict[type, str] = {
+    nn.Linear: "LRP-0 (Gradient x Input)",
+    nn.Conv2d: "LRP-0 (Gradient x Input)",
+    nn.LayerNorm: "identity: std detached",
+    nn.GELU: "identity: gelu(x)/x detached",
+    nn.Dropout: "identity (eval mode)",
+    nn.Identity: "identity",
+    timm.layers.DropPath: "identity (eval mode)",
+    timm.layers.LayerScale: "LRP-0 (elementwise linear)",
+    timm.layers.Attention: "attention probabilities detached (AH rule); value path LRP-0",
+    timm.layers.Mlp: "container",
+    timm.layers.PatchEmbed: "container",
+    Block: "container; residual sums pass relevance in proportion",
+    nn.Sequential: "container",
+    VisionTransformer: "container",
+    ViT: "container",
+    IAViT: "container (the interpreter is not on the predictor's path)",
+    Interpreter: "not on the predictor's path",
+}
+
+
+def rule_for(module: nn.Module) -> str | None:
+    """The rule of ``module``'s type or of its nearest base class in ``RULES`` (timm subclasses LayerNorm)."""
+    return next((RULES[cls] for cls in type(module).__mro__ if cls in RULES), None)
+
+
+def missing_rules(model: nn.Module) -> list[str]:
+    """Module types in ``model`` with no rule in ``RULES`` (empty when every module is covered)."""
+    return sorted({type(m).__name__ for m in model.modules() if rule_for(m) is None})
+
+
+class _ConservativeLayerNorm(nn.LayerNorm):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        centred = x - x.mean(dim=-1, keepdim=True)
+        std = (centred.pow(2).mean(dim=-1, keepdim=True) + self.eps).sqrt().detach()
+        out = centred / std
+        if self.elementwise_affine:
+            out = out * self.weight + (self.bias if self.bias is not None else 0)
+        return out
+
+
+class _ConservativeGELU(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        safe = torch.where(x.abs() > 1e-6, x, torch.ones_like(x))
+        ratio = torch.where(x.abs() > 1e-6, F.gelu(x) / safe, torch.full_like(x, 0.5))
+        return x * ratio.detach()
+
+
+def conservative_copy(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` whose LayerNorms and GELUs follow the CP-LRP identity rules."""
+    missing = missing_rules(model)
+    if missing:
+        raise TypeError(f"CP-LRP has no rule for module type(s) {', '.join(missing)}")
+    clone = copy.deepcopy(model).eval()
+    for module in list(clone.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.LayerNorm) and not isinstance(child, _ConservativeLayerNorm):
+                replacement = _ConservativeLayerNorm(child.normalized_shape, eps=child.eps,
+                                                     elementwise_affine=child.elementwise_affine)
+                replacement.load_state_dict(child.state_dict())
+                setattr(module, name, replacement.to(child.weight.device if child.weight is not None else "cpu"))
+            elif isinstance(child, nn.GELU):
+                setattr(module, name, _ConservativeGELU())
+    return clone
+
+
+class _DetachedAttentionForward(nn.Module):
+    """Forward of the conservative copy with every attention matrix detached (the softmax rule)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.modules_ = [block.attn for block in vit_backbone(model).blocks]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        handles = [m.attn_drop.register_forward_hook(lambda mod, i, out: out.detach()) for m in self.modules_]
+        try:
+            with capture_attention(self.model):  # unfused path, so the hook sees the probabilities
+                return self.model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+
+
+@EXPLAINERS.register("lrp")
+class ConservativeLRP(Explainer):
+    name = "lrp"
+    display_name = "LRP (CP-LRP, Captum)"
+    family = "relevance"
+    reference = "Ali et al. 2022, XAI for Transformers: Better Explanations through Conservative Propagation, ICML"
+
+    def __init__(self, model: nn.Module, **options: object) -> None:
+        super().__init__(model, **options)
+        self._copy: nn.Module | None = None
+
+    def conservative_forward(self) -> nn.Module:
+        if self._copy is None:  # built once per explainer: a deep copy of the model
+            self._copy = _DetachedAttentionForward(conservative_copy(self.model))
+        return self._copy
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        forward = self.conservative_forward()
+        with explaining(forward):
+            relevance = InputXGradient(forward).attribute(inputs.clone().requires_grad_(True), target=target)
+        return relevance.sum(dim=1)

@@ -1,0 +1,34 @@
+"""Occlusion (Zeiler & Fergus 2014, ECCV, Sec. 4.2), via Captum's ``Occlusion``: each patch-sized window
+(stride = patch size, all channels) is replaced by zeros (the dataset mean in normalised space) and the
+drop of the target logit is the window's score."""
+
+from __future__ import annotations
+
+import torch
+from captum.attr import Occlusion
+from iabench.baselines import EXPLAINERS, Explainer
+
+from iabench.models import vit_backbone
+
+
+@EXPLAINERS.register("occlusion")
+class PatchOcclusion(Explainer):
+    name = "occlusion"
+    display_name = "Occlusion (patch windows)"
+    family = "perturbation"
+    reference = "Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks, ECCV, Sec. 4.2"
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        patch = vit_backbone(self.model).patch_embed.patch_size
+        channels = inputs.shape[1]
+        window = (channels, int(patch[0]), int(patch[1]))
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                scores = Occlusion(self.model).attribute(
+                    inputs, sliding_window_shapes=window, strides=window, baselines=0.0, target=target,
+                    perturbations_per_eval=int(self.options.get("perturbations_per_eval", 16)))
+        finally:
+            self.model.train(was_training)
+        return scores.sum(dim=1) / channels

@@ -1,0 +1,55 @@
+"""Attention rollout (Abnar & Zuidema 2020, ACL, Sec. 3, Eq. 1).
+
+Per block, the heads are fused (mean, max or min), optionally the lowest ``discard_ratio`` of the fused
+weights are zeroed (the CLS -> CLS entry is kept; Gildenblat's variant), the residual is added as the
+identity, A' = 0.5 (A + I), rows are re-normalised to sum to 1, and the blocks are multiplied:
+R = A'_L ... A'_1. The explanation is R's CLS row over the patch tokens.
+"""
+
+from __future__ import annotations
+
+import torch
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import attention_maps, explaining, prefix_of, to_grid
+
+FUSIONS = {"mean": torch.mean, "max": torch.amax, "min": torch.amin}
+
+
+def rollout(attentions: list[torch.Tensor], head_fusion: str = "mean", discard_ratio: float = 0.0) -> torch.Tensor:
+    """(B, heads, T, T) per block -> (B, T, T) rolled-out attention."""
+    if head_fusion not in FUSIONS:
+        raise ValueError(f"head_fusion must be one of {', '.join(FUSIONS)}, got '{head_fusion}'")
+    result = None
+    for attn in attentions:
+        fused = FUSIONS[head_fusion](attn, dim=1)
+        if discard_ratio > 0:
+            flat = fused.flatten(1).clone()
+            k = int(flat.shape[1] * discard_ratio)
+            if k:
+                lowest = flat.topk(k, dim=1, largest=False).indices
+                keep_cls = lowest != 0  # never discard CLS -> CLS
+                flat.scatter_(1, lowest, torch.where(keep_cls, torch.zeros_like(lowest, dtype=flat.dtype),
+                                                     flat.gather(1, lowest)))
+            fused = flat.view_as(fused)
+        eye = torch.eye(fused.shape[-1], device=fused.device, dtype=fused.dtype)
+        step = 0.5 * (fused + eye)
+        step = step / step.sum(dim=-1, keepdim=True)
+        result = step if result is None else step @ result
+    if result is None:
+        raise ValueError("no attention maps given")
+    return result
+
+
+@EXPLAINERS.register("rollout")
+class AttentionRollout(Explainer):
+    name = "rollout"
+    display_name = "Attention rollout"
+    family = "attention"
+    reference = "Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers, ACL, Eq. 1"
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        fusion = str(self.options.get("head_fusion", "mean"))
+        discard = float(self.options.get("discard_ratio", 0.0))
+        with explaining(self.model):
+            rolled = rollout(attention_maps(self.model, inputs), fusion, discard)
+        return to_grid(rolled[:, 0, prefix_of(self.model):], self.model)

@@ -1,0 +1,168 @@
+"""The shared engine of insertion, deletion, MoRF and LeRF: move units (pixels or patches) ordered by
+saliency from a start image to a finish image, and score every intermediate image.
+
+Written by hand because the libraries that offer these curves (Quantus' PixelFlipping, RISE's reference
+code) run one forward per step per image; here every (image, step) pair of a chunk is built with one
+vectorised comparison of the units' ranks against the step's count, and scored in batches of up to
+``max_batch`` images under ``torch.inference_mode`` with the model's ordinary (fused) forward.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.transforms.functional import gaussian_blur
+
+SUBSTRATES = ("zeros", "blur", "mean")
+
+
+def check_saliency(saliency: torch.Tensor, who: str) -> None:
+    """NaN/inf saliency is an error (no silent wrong number); a constant map is warned about, and then
+    ordered by the stable sort, i.e. raster order (top-left first)."""
+    flat = saliency.flatten(1)
+    if not torch.isfinite(flat).all():
+        bad = (~torch.isfinite(flat).all(1)).nonzero().flatten().tolist()
+        raise ValueError(f"{who}: saliency of sample(s) {bad} has NaN or inf values; it cannot be ranked")
+    constant = (flat.amax(1) - flat.amin(1)) == 0
+    if constant.any():
+        warnings.warn(f"{who}: saliency of sample(s) {constant.nonzero().flatten().tolist()} is constant "
+                      "(e.g. all zero); its units are taken in raster order", RuntimeWarning, stacklevel=3)
+
+
+def substrate_for(images: torch.Tensor, kind: str, mean_value: Sequence[float] | None = None,
+                  blur_kernel: int = 11, blur_sigma: float = 5.0) -> torch.Tensor:
+    """What removed pixels become: zeros of the normalised space (the dataset mean; the IA-ViT paper),
+    a Gaussian blur of the image (RISE's insertion substrate: kernel 11, sigma 5), or a given
+    per-channel value (e.g. another dataset mean)."""
+    if kind == "zeros":
+        return torch.zeros_like(images)
+    if kind == "blur":
+        kernel = min(blur_kernel, 2 * (min(images.shape[-2:]) // 2) - 1)
+        return gaussian_blur(images, [kernel, kernel], [blur_sigma, blur_sigma])
+    if kind == "mean":
+        value = torch.as_tensor(mean_value if mean_value is not None else [0.0] * images.shape[1],
+                                dtype=images.dtype, device=images.device)
+        return value.view(1, -1, 1, 1).expand_as(images).clone()
+    raise ValueError(f"unknown substrate '{kind}'; choose from {', '.join(SUBSTRATES)}")
+
+
+def unit_ranks(saliency: torch.Tensor, unit: str, patch: int, descending: bool = True) -> torch.Tensor:
+    """Each pixel's rank (B, H, W): the position of its unit in the saliency order. Pixels of a patch share
+    their patch's rank (patch score = mean saliency). Ties keep raster order (stable sort)."""
+    batch, height, width = saliency.shape
+    if unit == "patch":
+        if height % patch or width % patch:
+            raise ValueError(f"patch size {patch} does not divide the image size {height}x{width}")
+        scores = F.avg_pool2d(saliency[:, None].double(), patch).flatten(1)
+    elif unit == "pixel":
+        scores = saliency.flatten(1).double()
+    else:
+        raise ValueError(f"unit must be 'pixel' or 'patch', got '{unit}'")
+    order = torch.sort(scores, dim=1, descending=descending, stable=True).indices
+    ranks = torch.empty_like(order)
+    ranks.scatter_(1, order, torch.arange(order.shape[1], device=order.device).expand_as(order))
+    if unit == "patch":
+        rows, cols = height // patch, width // patch
+        ranks = ranks.view(batch, rows, 1, cols, 1).expand(batch, rows, patch, cols, patch)
+    return ranks.reshape(batch, height, width)
+
+
+def step_counts(n_units: int, step: int | None = None, fraction: float | None = None) -> list[int]:
+    """Units moved after each step, from 0 to n_units: every ``step`` units, or every ``fraction`` of them."""
+    if fraction is not None:
+        steps = round(1 / fraction)
+        return sorted({min(n_units, round(i * fraction * n_units)) for i in range(steps + 1)} | {n_units})
+    step = max(1, int(step or 1))
+    return [min(i * step, n_units) for i in range(math.ceil(n_units / step) + 1)]
+
+
+@torch.inference_mode()
+def perturbation_curves(model: nn.Module, start: torch.Tensor, finish: torch.Tensor, ranks: torch.Tensor,
+                        counts: Sequence[int], targets: torch.Tensor, max_batch: int = 1024,
+                        score: str = "probability") -> np.ndarray:
+    """(B, len(counts)) scores: for step s, the pixels whose rank < counts[s] come from ``finish``, the rest
+    from ``start``; score = softmax probability of the target (or 1/0 top-1 correctness)."""
+    was_training = model.training
+    model.eval()
+    try:
+        batch = start.shape[0]
+        counts_t = torch.as_tensor(list(counts), device=start.device)
+        pairs = torch.cartesian_prod(torch.arange(batch, device=start.device),
+                                     torch.arange(len(counts), device=start.device))
+        out = torch.empty(batch, len(counts), dtype=torch.float64)
+        for chunk in pairs.split(max(1, max_batch)):
+            sample, step = chunk[:, 0], chunk[:, 1]
+            moved = (ranks[sample] < counts_t[step][:, None, None])[:, None]
+            images = torch.where(moved, finish[sample], start[sample])
+            logits = model(images).float()
+            if score == "accuracy":
+                values = (logits.argmax(1) == targets[sample]).double()
+            else:
+                values = logits.softmax(1).gather(1, targets[sample][:, None])[:, 0].double()
+            out[sample.cpu(), step.cpu()] = values.cpu()
+        return out.numpy()
+    finally:
+        model.train(was_training)
+
+
+def area(curves: np.ndarray, x: np.ndarray, how: str) -> np.ndarray:
+    """Per-curve area: trapezoid rule over x in [0, 1], or the plain mean of the step scores (the IA-ViT
+    notebook's number)."""
+    if how == "trapezoid":
+        return np.trapezoid(curves, x, axis=1)
+    if how == "mean":
+        return curves.mean(axis=1)
+    raise ValueError(f"auc must be 'trapezoid' or 'mean', got '{how}'")
+
+
+class PerturbationCurve:
+    """Mixin for curve metrics. Options (constructor keywords):
+
+    - ``step``: units moved per step (default: one image row's worth of pixels, W, which is the paper's
+      224 at 224 px and 28 at 28 px; 1 patch for ``unit='patch'``), or ``fraction`` of all units per step;
+    - ``unit``: 'pixel' (default) or 'patch' (whole patches, ``patch_size`` default = the model's);
+    - ``substrate``: 'zeros' (default, the IA-ViT paper), 'blur' or 'mean' (with ``mean_value``);
+    - ``auc``: 'trapezoid' (default) or 'mean' (the IA-ViT notebook's plain mean of the step scores);
+    - ``score``: 'probability' (softmax of the target; default) or 'accuracy';
+    - ``max_batch``: images per forward (default 1024).
+    """
+
+    insertion: bool = False
+    descending: bool = True
+    defaults: dict[str, object] = {}
+
+    def option(self, key: str, default: object = None) -> object:
+        return self.options.get(key, self.defaults.get(key, default))  # type: ignore[attr-defined]
+
+    @property
+    def auc(self) -> str:
+        return str(self.option("auc", "trapezoid"))
+
+    def curves(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+               saliency: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scores (B,), curves (B, S), x (S,))."""
+        check_saliency(saliency, self.name)  # type: ignore[attr-defined]
+        unit = str(self.option("unit", "pixel"))
+        patch = self.option("patch_size")
+        if patch is None:
+            from iabench.models import vit_backbone
+
+            patch = int(vit_backbone(model).patch_embed.patch_size[0]) if unit == "patch" else 1
+        height, width = images.shape[-2:]
+        n_units = height * width if unit == "pixel" else (height // int(patch)) * (width // int(patch))
+        fraction = self.option("fraction")
+        step = self.option("step", width if unit == "pixel" else 1)
+        counts = step_counts(n_units, int(step), float(fraction) if fraction is not None else None)
+        substrate = substrate_for(images, str(self.option("substrate", "zeros")), self.option("mean_value"))
+        start, finish = (substrate, images) if self.insertion else (images, substrate)
+        ranks = unit_ranks(saliency.to(images.device), unit, int(patch), descending=self.descending)
+        curves = perturbation_curves(model, start, finish, ranks, counts, targets.to(images.device),
+                                     int(self.option("max_batch", 1024)), str(self.option("score", "probability")))
+        x = np.asarray(counts, dtype=np.float64) / n_units
+        return area(curves, x, self.auc), curves, x

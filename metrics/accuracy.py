@@ -1,0 +1,28 @@
+"""Accuracy: per-sample top-1 correctness of the predictor against the true labels (the runner passes
+the labels as targets for model-level metrics). Higher is better."""
+
+from __future__ import annotations
+
+import torch
+from iabench.metrics import METRICS, Metric, MetricResult
+from torch import nn
+
+
+@METRICS.register("accuracy")
+class Accuracy(Metric):
+    name = "accuracy"
+    display_name = "Accuracy"
+    direction = "higher"
+    reference = "top-1 accuracy of the predictor"
+    needs_saliency = False
+
+    @torch.inference_mode()
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+        was_training = model.training
+        model.eval()
+        try:
+            correct = (model(images).argmax(1) == targets.to(images.device)).double()
+        finally:
+            model.train(was_training)
+        return MetricResult(correct.cpu().numpy())

@@ -1,0 +1,30 @@
+"""Insertion (Petsiuk, Das & Saenko 2018, RISE, BMVC, Sec. 4.1 "causal metrics").
+
+Start from the substrate (zeros = the dataset mean in normalised space, as the IA-ViT paper) and insert
+the pixels of the image in order of decreasing saliency, ``step`` pixels (all channels) at a time; score
+= softmax probability of the target class; per-sample area under the curve over x in [0, 1] (trapezoid
+rule; ``auc='mean'`` gives the IA-ViT notebook's mean of the step scores). Higher is better.
+Ties in the saliency order keep raster order (stable sort).
+"""
+
+from __future__ import annotations
+
+import torch
+from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.metrics._perturbation import PerturbationCurve
+from torch import nn
+
+
+@METRICS.register("insertion")
+class Insertion(PerturbationCurve, Metric):
+    __doc__ = __doc__
+    name = "insertion"
+    display_name = "Insertion AUC"
+    direction = "higher"
+    reference = "Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation, BMVC, Sec. 4.1"
+    insertion = True
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+        scores, curves, x = self.curves(model, images, targets, saliency)
+        return MetricResult(scores, curves, x)

@@ -1,0 +1,28 @@
+"""MoRF: positive perturbation (Chefer, Gur & Wolf 2021, CVPR, Sec. 5 "perturbation tests"; Samek et al.
+2017 for MoRF/LeRF). Whole patches are removed (replaced by zeros, the dataset mean in normalised space)
+most relevant first, 10% of the patches per step; score = softmax probability of the target (or
+``score='accuracy'``, Chefer's top-1 accuracy); area under the curve over the removed fraction
+(trapezoid). A faithful explanation makes the score fall fast: lower is better.
+"""
+
+from __future__ import annotations
+
+import torch
+from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.metrics._perturbation import PerturbationCurve
+from torch import nn
+
+
+@METRICS.register("morf")
+class MoRF(PerturbationCurve, Metric):
+    __doc__ = __doc__
+    name = "morf"
+    display_name = "MoRF AUC (positive perturbation)"
+    direction = "lower"
+    reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
+    defaults = {"unit": "patch", "fraction": 0.1}
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+        scores, curves, x = self.curves(model, images, targets, saliency)
+        return MetricResult(scores, curves, x)
