@@ -55,9 +55,13 @@ def only_run_dir(out: Path) -> Path:
 def finished_run(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("run")
     suite = write_suite(base / "micro.yaml")
-    os.environ["IABENCH_CACHE"] = str(base / "cache")
-    assert main(["run", "--suite", str(suite), "--out", str(base / "out"), "--quiet", "--device", "cpu"]) == 0
+    assert main(["run", "--suite", str(suite), "--out", str(base / "out"), "--cache-dir", str(base / "cache"),
+                 "--quiet", "--device", "cpu"]) == 0
     return only_run_dir(base / "out")
+
+
+def cache_of(run_dir: Path) -> str:
+    return str(run_dir.parents[2] / "cache")
 
 
 def test_outputs_exist_and_are_complete(finished_run: Path) -> None:
@@ -65,8 +69,9 @@ def test_outputs_exist_and_are_complete(finished_run: Path) -> None:
                  "report.html", "manifest.json", "metrics.json", "explainers.json", "training.csv", "heatmaps.npz"):
         assert (finished_run / name).is_file(), name
     results = pd.read_csv(finished_run / "results.csv")
-    # vit: 2 explainers x 2 saliency metrics + accuracy; ia-vit: 3 x 2 + accuracy + agreement; 12 samples each
-    per_sample = (2 * 2 + 1) + (3 * 2 + 1 + 1)
+    # vit: 2 explainers x 2 saliency metrics + accuracy; ia-vit: 3 x 2 + accuracy + agreement (with its
+    # agreement-kl and agreement-inter-accuracy companions); 12 samples each
+    per_sample = (2 * 2 + 1) + (3 * 2 + 1 + 3)
     assert len(results) == per_sample * 12
     assert not results.duplicated(["seed", "model", "explainer", "metric", "sample"]).any()
     assert set(results.explainer) == {"ia-vit", "attention", "random", "-"}
@@ -82,7 +87,7 @@ def test_second_run_reuses_everything(finished_run: Path, capsys) -> None:
     suite = write_suite(finished_run.parent.parent.parent / "micro.yaml")
     before = (finished_run / "results.csv").read_bytes()
     code, _ = run(capsys, "run", "--suite", str(suite), "--out", str(finished_run.parent.parent), "--quiet",
-                  "--device", "cpu")
+                  "--device", "cpu", "--cache-dir", cache_of(finished_run))
     assert code == 0
     assert (finished_run / "results.csv").read_bytes() == before
     manifest = json.loads((finished_run / "manifest.json").read_text())
@@ -185,13 +190,14 @@ def test_bad_input_leaves_earlier_results_intact(tmp_path, finished_run: Path, c
     blocker.write_text("x")
     code, err = run(capsys, "run", "--suite", str(suite), "--out", str(blocker / "out"), "--quiet")
     assert_one_line(code, err, "cannot write to")
-    # a corrupted cached checkpoint, then a mismatched one, in the same run directory with --fresh
-    checkpoints = sorted(Path(os.environ["IABENCH_CACHE"]).glob("models/vit-*.pt"))
+    # a corrupted cached checkpoint, in the same run directory with --fresh
+    checkpoints = sorted(Path(cache_of(finished_run)).glob("models/vit-*.pt"))
     assert checkpoints
     original = checkpoints[0].read_bytes()
     try:
         checkpoints[0].write_bytes(original[:1000])
-        code, err = run(capsys, "run", "--suite", str(suite), "--out", str(out), "--fresh", "--quiet")
+        code, err = run(capsys, "run", "--suite", str(suite), "--out", str(out), "--fresh", "--quiet",
+                        "--cache-dir", cache_of(finished_run))
         assert_one_line(code, err, "corrupted or not an iabench checkpoint")
     finally:
         checkpoints[0].write_bytes(original)
