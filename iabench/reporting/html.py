@@ -37,7 +37,8 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
     table = _pivot(summary)
     facts = [
         f"suite `{manifest.get('suite', '?')}`, run `{manifest.get('run_id', '?')}`, config hash "
-        f"`{manifest.get('config_hash', '?')}`, device `{manifest.get('device', '?')}`, samples {manifest.get('samples', '?')}",
+        f"`{manifest.get('config_hash', '?')}`, device `{manifest.get('device', '?')}`, "
+        f"samples {manifest.get('samples', '?')}",
         f"git commit `{manifest.get('git_commit', '') or 'unknown'}`; versions: "
         + ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("versions", {}).items())),
         "timings (s): " + ", ".join(f"{k} {v}" for k, v in manifest.get("timings", {}).items()),
