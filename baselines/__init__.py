@@ -28,6 +28,7 @@ class Explainer:
     family: ClassVar[str] = ""  # attention | gradient | relevance | perturbation | intrinsic | control
     reference: ClassVar[str] = ""
     requires_ia_vit: ClassVar[bool] = False
+    needs_target: ClassVar[bool] = True  # False: the map ignores the target (no forward to predict one)
 
     def __init__(self, model: nn.Module, **options: object) -> None:
         self.model = model
@@ -37,8 +38,12 @@ class Explainer:
         """Saliency (B, H, W), float32, on ``inputs.device``. ``target`` None = the predicted class."""
         if inputs.ndim != 4:
             raise ValueError(f"expected images (B, C, H, W), got shape {tuple(inputs.shape)}")
-        if target is None:
-            with torch.no_grad():
+        if target is None and not self.needs_target:
+            target = torch.zeros(inputs.shape[0], dtype=torch.long, device=inputs.device)
+        if target is None:  # the predicted class, in eval mode (dropout off) like the explanation itself
+            from iabench.baselines._vit import eval_mode  # here: _vit is a submodule of this package
+
+            with eval_mode(self.model), torch.no_grad():
                 target = self.model(inputs).argmax(dim=1)
         target = torch.as_tensor(target, device=inputs.device).long().reshape(-1)
         if target.shape[0] != inputs.shape[0]:

@@ -12,15 +12,22 @@ from iabench.models import capture_attention, vit_backbone
 
 
 @contextmanager
-def explaining(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode with gradients enabled for the duration; the model's mode is restored afterwards."""
-    was_training = model.training
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode for the duration; every submodule's own mode is restored afterwards (modes may be mixed)."""
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
-        with torch.enable_grad():
-            yield model
+        yield model
     finally:
-        model.train(was_training)
+        for module, training in modes:
+            module.training = training
+
+
+@contextmanager
+def explaining(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode with gradients enabled (even under an outer ``torch.no_grad``) for the duration."""
+    with eval_mode(model), torch.enable_grad():
+        yield model
 
 
 def grid_of(model: nn.Module) -> tuple[int, int]:
@@ -51,6 +58,8 @@ def attention_with_grads(model: nn.Module, inputs: torch.Tensor,
     The target logits of all images are summed before differentiating: each image's logit depends on
     its own attention only, so the per-image gradients are exact (and batch-invariant).
     """
+    # The input requires grad so that the attention has a graph even when the model's parameters are frozen.
+    inputs = inputs.detach().clone().requires_grad_(True)
     with explaining(model), capture_attention(model) as captured:
         logits = model(inputs)
         score = logits.gather(1, target[:, None]).sum()

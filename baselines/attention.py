@@ -7,6 +7,7 @@ attention"); one forward pass with the attention probabilities captured.
 from __future__ import annotations
 
 import torch
+
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_maps, explaining, prefix_of, to_grid
 
@@ -17,6 +18,7 @@ class RawAttention(Explainer):
     display_name = "Raw attention (last layer)"
     family = "attention"
     reference = "Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers, ACL (raw attention)"
+    needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import torch
+
 from iabench.baselines import EXPLAINERS, Explainer
 
 
@@ -20,6 +21,7 @@ class RandomSaliency(Explainer):
     name = "random"
     display_name = "Random (control)"
     family = "control"
+    needs_target = False
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline)"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -39,6 +41,7 @@ class CentreSaliency(Explainer):
     name = "centre"
     display_name = "Centre Gaussian (control)"
     family = "control"
+    needs_target = False
     reference = "Judd et al. 2009, Learning to Predict Where Humans Look, ICCV (centre bias)"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

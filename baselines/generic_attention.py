@@ -8,6 +8,7 @@ patch tokens. Needs every block's attention probabilities and their gradients (o
 from __future__ import annotations
 
 import torch
+
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_with_grads, cls_row, prefix_of, to_grid
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import torch
 from captum.attr import LayerGradCam
-from iabench.baselines import EXPLAINERS, Explainer
-from iabench.baselines._vit import explaining, grid_of, prefix_of
 from torch import nn
 
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import explaining, grid_of, prefix_of
 from iabench.models import vit_backbone
 
 

@@ -8,8 +8,9 @@ and resizes it to the image. It costs one forward pass and no gradient.
 from __future__ import annotations
 
 import torch
+
 from iabench.baselines import EXPLAINERS, Explainer
-from iabench.baselines._vit import to_grid
+from iabench.baselines._vit import eval_mode, to_grid
 
 
 @EXPLAINERS.register("ia-vit")
@@ -19,15 +20,11 @@ class IAViTExplainer(Explainer):
     family = "intrinsic"
     reference = "Qiang et al. 2023, Interpretability-Aware Vision Transformer, arXiv 2309.08035"
     requires_ia_vit = True
+    needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         explain = getattr(self.model, "explain", None)
         if explain is None or not hasattr(self.model, "interpreter"):
             raise TypeError("the 'ia-vit' explainer needs an IA-ViT model (it has no interpreter)")
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                return to_grid(explain(inputs), self.model)
-        finally:
-            self.model.train(was_training)
+        with eval_mode(self.model), torch.no_grad():
+            return to_grid(explain(inputs), self.model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 from captum.attr import InputXGradient
+
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
 

@@ -3,24 +3,29 @@
 Reference: Ali et al. 2022, *XAI for Transformers: Better Explanations through Conservative
 Propagation*, ICML (Sec. 3-4); the basis of AttnLRP (Achtibat et al. 2024, ICML). Bach et al. 2015 for LRP.
 
-Captum's own ``LRP`` has no rule for timm's LayerNorm, GELU, Identity or attention and refuses to run; forcing
-the epsilon rule onto them runs but does not conserve relevance (see ../shared notes). CP-LRP instead
-makes the network locally linear on a private copy of the model and then Captum's ``InputXGradient`` on
-that copy is exactly LRP-0 (Gradient x Input = LRP-0 for piecewise-linear networks, Ancona et al. 2018).
-The rule for every module type of a timm ViT (``RULES``; an unknown module type is refused):
+Captum's own ``LRP`` has no rule for timm's LayerNorm, GELU, Identity or attention and refuses to run;
+forcing the epsilon rule onto them runs but does not conserve relevance (``lrp-captum-naive`` is that
+control). CP-LRP instead makes the network locally linear on a private deep copy of the model (made afresh
+at every call, so the user's model is never touched); Captum's ``InputXGradient`` on that copy is then
+exactly LRP-0 (Gradient x Input = LRP-0 for locally linear networks, Ancona et al. 2018, ICLR).
+The rule for every module type of a timm ViT (``RULES``, looked up by exact type; an unknown type is
+refused with a TypeError), with the Captum rule it corresponds to:
 
-- Linear, Conv2d (patch embedding): LRP-0 (z-rule), via Gradient x Input.
-- LayerNorm: identity rule: the standard deviation is treated as a constant (detached), so relevance
-  passes through the centring and scaling in proportion to the contributions.
-- GELU: identity rule: gelu(x) = x * (gelu(x)/x) with the ratio detached.
-- Attention softmax: the attention probabilities are detached, so the value matmul A v is linear in v
-  and no relevance flows into the query/key path (the "AH rule" of Ali et al.). AttnLRP would also
-  split relevance through the softmax and q.k^T; this variant does not.
-- Dropout, Identity, DropPath, LayerScale, the residual sums and containers: identity (relevance passes
-  unchanged; Dropout/DropPath are identities in eval mode).
+- Linear, Conv2d (patch embedding), LayerScale: LRP-0 (Captum ``EpsilonRule(0)``) via Gradient x Input.
+- LayerNorm: identity-style rule (Captum ``IdentityRule`` in spirit): the standard deviation is detached,
+  so the centring (linear) and the affine scale pass relevance in proportion to the contributions.
+- GELU: identity-style rule: gelu(x) = x * (gelu(x)/x) with the ratio detached.
+- Attention (softmax and the two matmuls): the attention probabilities A are detached, so the value
+  product A v is linear in v and relevance flows through the values only; none goes into the q.k^T
+  product or the softmax (the "AH rule" of Ali et al.). AttnLRP also splits relevance through the softmax
+  and q.k^T; this variant does not. The epsilon-stabilised variant is not implemented (LRP-0 only).
+- Residual sums: LRP-0 on the addition (relevance splits in proportion to the two summands).
+- Dropout, DropPath (identities in eval mode), Identity and containers (Block, Mlp, PatchEmbed,
+  Sequential, the ViT itself): relevance passes unchanged. IA-ViT's interpreter is not on the
+  predictor's path and receives none.
 
-With every bias, the CLS token and the position embedding set to zero, the network is then homogeneous
-of degree 1 in the input, so the relevance sums to the target logit (tested to 1e-4 relative).
+With every bias, the CLS token and the position embedding set to zero, the conservative network is
+homogeneous of degree 1 in the input, so the relevance sums to the target logit (tested, 1e-4 relative).
 """
 
 from __future__ import annotations
@@ -29,13 +34,12 @@ import copy
 
 import timm.layers
 import torch
-import torch.nn.functional as F
 from captum.attr import InputXGradient
-from iabench.baselines import EXPLAINERS, Explainer
-from iabench.baselines._vit import explaining
 from timm.models.vision_transformer import Block, VisionTransformer
 from torch import nn
 
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import explaining
 from iabench.models import capture_attention, vit_backbone
 from iabench.models.ia_vit import IAViT, Interpreter
 from iabench.models.vit import ViT
@@ -44,6 +48,7 @@ RULES: dict[type, str] = {
     nn.Linear: "LRP-0 (Gradient x Input)",
     nn.Conv2d: "LRP-0 (Gradient x Input)",
     nn.LayerNorm: "identity: std detached",
+    timm.layers.LayerNorm: "identity: std detached",
     nn.GELU: "identity: gelu(x)/x detached",
     nn.Dropout: "identity (eval mode)",
     nn.Identity: "identity",
@@ -62,8 +67,8 @@ RULES: dict[type, str] = {
 
 
 def rule_for(module: nn.Module) -> str | None:
-    """The rule of ``module``'s type or of its nearest base class in ``RULES`` (timm subclasses LayerNorm)."""
-    return next((RULES[cls] for cls in type(module).__mro__ if cls in RULES), None)
+    """The rule of ``module``'s exact type (no base-class fallback: a subclass may compute something else)."""
+    return RULES.get(type(module))
 
 
 def missing_rules(model: nn.Module) -> list[str]:
@@ -82,10 +87,21 @@ class _ConservativeLayerNorm(nn.LayerNorm):
 
 
 class _ConservativeGELU(nn.Module):
+    """x * (act(x) / x) with the ratio detached; wraps the original module (keeps e.g. its tanh approximation)."""
+
+    def __init__(self, act: nn.Module) -> None:
+        super().__init__()
+        self.act = act
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        safe = torch.where(x.abs() > 1e-6, x, torch.ones_like(x))
-        ratio = torch.where(x.abs() > 1e-6, F.gelu(x) / safe, torch.full_like(x, 0.5))
+        nonzero = x.abs() > 1e-6
+        ratio = torch.where(nonzero, self.act(x) / torch.where(nonzero, x, torch.ones_like(x)),
+                            torch.full_like(x, 0.5))  # gelu'(0) = 0.5, the limit of gelu(x)/x at 0
         return x * ratio.detach()
+
+
+RULES[_ConservativeLayerNorm] = RULES[nn.LayerNorm]  # the copy's replacements, so a copy also passes the walk
+RULES[_ConservativeGELU] = RULES[nn.GELU]
 
 
 def conservative_copy(model: nn.Module) -> nn.Module:
@@ -102,7 +118,7 @@ def conservative_copy(model: nn.Module) -> nn.Module:
                 replacement.load_state_dict(child.state_dict())
                 setattr(module, name, replacement.to(child.weight.device if child.weight is not None else "cpu"))
             elif isinstance(child, nn.GELU):
-                setattr(module, name, _ConservativeGELU())
+                setattr(module, name, _ConservativeGELU(child))
     return clone
 
 
@@ -131,14 +147,9 @@ class ConservativeLRP(Explainer):
     family = "relevance"
     reference = "Ali et al. 2022, XAI for Transformers: Better Explanations through Conservative Propagation, ICML"
 
-    def __init__(self, model: nn.Module, **options: object) -> None:
-        super().__init__(model, **options)
-        self._copy: nn.Module | None = None
-
     def conservative_forward(self) -> nn.Module:
-        if self._copy is None:  # built once per explainer: a deep copy of the model
-            self._copy = _DetachedAttentionForward(conservative_copy(self.model))
-        return self._copy
+        # A fresh copy per call: a cached one would go stale if the model is trained between calls.
+        return _DetachedAttentionForward(conservative_copy(self.model))
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         forward = self.conservative_forward()

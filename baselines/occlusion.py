@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import torch
 from captum.attr import Occlusion
-from iabench.baselines import EXPLAINERS, Explainer
 
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import eval_mode
 from iabench.models import vit_backbone
 
 
@@ -22,13 +23,8 @@ class PatchOcclusion(Explainer):
         patch = vit_backbone(self.model).patch_embed.patch_size
         channels = inputs.shape[1]
         window = (channels, int(patch[0]), int(patch[1]))
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                scores = Occlusion(self.model).attribute(
-                    inputs, sliding_window_shapes=window, strides=window, baselines=0.0, target=target,
-                    perturbations_per_eval=int(self.options.get("perturbations_per_eval", 16)))
-        finally:
-            self.model.train(was_training)
+        with eval_mode(self.model), torch.no_grad():
+            scores = Occlusion(self.model).attribute(
+                inputs, sliding_window_shapes=window, strides=window, baselines=0.0, target=target,
+                perturbations_per_eval=int(self.options.get("perturbations_per_eval", 16)))
         return scores.sum(dim=1) / channels

@@ -9,6 +9,7 @@ R = A'_L ... A'_1. The explanation is R's CLS row over the patch tokens.
 from __future__ import annotations
 
 import torch
+
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_maps, explaining, prefix_of, to_grid
 
@@ -46,6 +47,7 @@ class AttentionRollout(Explainer):
     display_name = "Attention rollout"
     family = "attention"
     reference = "Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers, ACL, Eq. 1"
+    needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         fusion = str(self.options.get("head_fusion", "mean"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 from captum.attr import Saliency
+
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
 
@@ -18,5 +19,6 @@ class GradientSaliency(Explainer):
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):
-            grads = Saliency(self.model).attribute(inputs, target=target, abs=True)
+            grads = Saliency(self.model).attribute(inputs.detach().clone().requires_grad_(True), target=target,
+                                                    abs=True)
         return grads.amax(dim=1)

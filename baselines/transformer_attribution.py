@@ -11,6 +11,7 @@ detached, see ``lrp.py``), i.e. LRP-0 through the attention-value product. State
 from __future__ import annotations
 
 import torch
+
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_with_grads, cls_row, prefix_of, to_grid
 from iabench.baselines.generic_attention import accumulate
@@ -24,16 +25,11 @@ class TransformerAttribution(Explainer):
     family = "relevance"
     reference = "Chefer, Gur & Wolf 2021, Transformer Interpretability Beyond Attention Visualization, CVPR"
 
-    def __init__(self, model: torch.nn.Module, **options: object) -> None:
-        super().__init__(model, **options)
-        self._copy: torch.nn.Module | None = None
-
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self._copy is None:
-            self._copy = conservative_copy(self.model)
-        attentions, grads = attention_with_grads(self.model, inputs, target)
-        cp_attentions, cp_grads = attention_with_grads(self._copy, inputs, target)
+        # Gradients of the real model; relevance R_A = A * dA of a fresh conservative copy (not cached, so
+        # it never goes stale when the model is trained between calls).
+        _, grads = attention_with_grads(self.model, inputs, target)
+        cp_attentions, cp_grads = attention_with_grads(conservative_copy(self.model), inputs, target)
         weighted = [(g * (a_cp * g_cp)).clamp(min=0).mean(dim=1)
                     for g, a_cp, g_cp in zip(grads, cp_attentions, cp_grads)]
-        del attentions
         return to_grid(cls_row(accumulate(weighted), prefix_of(self.model)), self.model)

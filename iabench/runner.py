@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from .config import DataConfig, config_hash, to_dict
 from .data import DataBundle, load_dataset
-from .device import resolve_device
+from .device import batch_size_for, resolve_device
 from .errors import UserError
 from .store import ResultStore
 from .suites import MethodSpec, Suite, load_suite
@@ -142,8 +142,19 @@ class Run:
         self.cache_dir = Path(options.cache_dir)
         self.timings: dict[str, float] = {}
         self.explainer_classes = {s.label: EXPLAINERS.get(s.name) for s in suite.explainers}
-        self.metrics = {s.label: METRICS.create(s.name, **s.options) for s in suite.metrics}
+        self.metrics = {s.label: METRICS.create(s.name, **self._metric_options(s)) for s in suite.metrics}
         self.failure_count = 0
+
+    def _metric_options(self, spec: MethodSpec) -> dict[str, Any]:
+        """The suite's options; on CUDA, forwards batched as large as half the free memory allows."""
+        options = dict(spec.options)
+        if self.device.type == "cuda" and "max_batch" not in options:
+            config = self.suite.model
+            tokens = (config.img_size // config.patch_size) ** 2 + 1
+            width, heads = config.embed_dim or 768, config.num_heads or 12
+            per_image = 4 * (heads * tokens * tokens + 8 * tokens * width)  # attention + a few token copies
+            options["max_batch"] = batch_size_for(self.device, 1024, per_image)
+        return options
 
     # -- stages -------------------------------------------------------------------------------------
     def execute(self) -> Path:

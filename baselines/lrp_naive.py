@@ -1,0 +1,57 @@
+"""Naive LRP through Captum's ``LRP``: a labelled control, not a faithful LRP for transformers.
+
+Reference: Bach et al. 2015, *On Pixel-Wise Explanations for Non-Linear Classifier Decisions by Layer-Wise
+Relevance Propagation*, PLoS ONE; Captum's implementation (``captum.attr.LRP``).
+
+Captum's LRP only knows rules for Linear/Conv/pooling/BatchNorm layers and refuses to run on a timm ViT
+(LayerNorm, GELU and Identity have no rule). Here every leaf module of a private copy of the model gets an
+explicit rule: ``IdentityRule`` for LayerNorm, GELU and Dropout; ``EpsilonRule`` for every other leaf: Linear,
+Conv2d, and the pass-through modules Identity and DropPath (they return their input tensor itself, so Captum's
+IdentityRule, which hooks input and output, would hook one tensor twice and fail; epsilon on x -> x passes
+relevance unchanged). The operations that are not modules (the q.k^T and A.v matmuls, the softmax, the
+residual sums, the token reshapes) are differentiated by plain autograd, i.e. not LRP at all. The result runs
+and is finite, but its sum is far from the target logit (orders of magnitude) and it does not follow the
+model: it is registered so the benchmark can show what a careless LRP gives.
+Use ``lrp`` (CP-LRP) for the real method.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from captum.attr import LRP
+from captum.attr._utils.lrp_rules import EpsilonRule, IdentityRule
+from torch import nn
+
+from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import explaining
+
+
+def with_naive_rules(model: nn.Module, epsilon: float = 1e-9) -> nn.Module:
+    """A deep copy of ``model`` with a Captum rule attached to every leaf module."""
+    clone = copy.deepcopy(model).eval()
+    for module in clone.modules():
+        if next(module.children(), None) is not None:
+            continue  # Captum's LRP only visits leaf modules
+        # IdentityRule for the shape-preserving non-linear maps; EpsilonRule for Linear/Conv2d and for the
+        # pass-through modules (Identity, DropPath in eval), which return their input tensor itself: Captum's
+        # IdentityRule would then hook one tensor twice and fail, while epsilon on x -> x passes relevance as is.
+        identity = isinstance(module, (nn.LayerNorm, nn.GELU, nn.Dropout))
+        module.rule = IdentityRule() if identity else EpsilonRule(epsilon)
+    return clone
+
+
+@EXPLAINERS.register("lrp-captum-naive")
+class NaiveCaptumLRP(Explainer):
+    name = "lrp-captum-naive"
+    display_name = "LRP, naive Captum rules (control)"
+    family = "control"
+    reference = "Bach et al. 2015, Layer-Wise Relevance Propagation, PLoS ONE (Captum LRP, naive rules)"
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        clone = with_naive_rules(self.model, float(self.options.get("epsilon", 1e-9)))
+        with explaining(clone):
+            relevance = LRP(clone).attribute(inputs.detach().clone().requires_grad_(True), target=target)
+        # Epsilon-rule denominators near zero can overflow; keep the contract (finite) explicitly.
+        return torch.nan_to_num(relevance.sum(dim=1), nan=0.0, posinf=0.0, neginf=0.0)
