@@ -4,12 +4,14 @@ the labels as targets for model-level metrics). Higher is better."""
 from __future__ import annotations
 
 import torch
-from iabench.metrics import METRICS, Metric, MetricResult
 from torch import nn
+
+from iabench.metrics import METRICS, Metric, MetricResult
 
 
 @METRICS.register("accuracy")
 class Accuracy(Metric):
+    __doc__ = __doc__
     name = "accuracy"
     display_name = "Accuracy"
     direction = "higher"

@@ -7,12 +7,14 @@ own top-1 correctness against the true labels."""
 from __future__ import annotations
 
 import torch
-from iabench.metrics import METRICS, Metric, MetricResult
 from torch import nn
+
+from iabench.metrics import METRICS, Metric, MetricResult
 
 
 @METRICS.register("agreement")
 class Agreement(Metric):
+    __doc__ = __doc__
     name = "agreement"
     display_name = "Interpreter-predictor agreement"
     direction = "higher"

@@ -11,9 +11,10 @@ Ties in the saliency order keep raster order (stable sort).
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from iabench.metrics import METRICS, Metric, MetricResult
 from iabench.metrics._perturbation import PerturbationCurve
-from torch import nn
 
 
 @METRICS.register("deletion")

@@ -7,9 +7,10 @@ probability of the target (or ``score='accuracy'``); area under the curve over t
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from iabench.metrics import METRICS, Metric, MetricResult
 from iabench.metrics._perturbation import PerturbationCurve
-from torch import nn
 
 
 @METRICS.register("lerf")

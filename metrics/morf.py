@@ -8,9 +8,10 @@ most relevant first, 10% of the patches per step; score = softmax probability of
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from iabench.metrics import METRICS, Metric, MetricResult
 from iabench.metrics._perturbation import PerturbationCurve
-from torch import nn
 
 
 @METRICS.register("morf")

@@ -1,0 +1,106 @@
+"""The one place where our tensors meet Quantus (Hedström et al. 2023, JMLR, "Quantus: An Explainable AI
+Toolkit for Responsible Evaluation of Neural Network Explanations").
+
+Quantus takes numpy arrays: images (B, C, H, W) with ``channel_first=True``, integer labels (B,),
+attributions (B, 1, H, W) (ours are (B, H, W): one channel, which Quantus broadcasts over the image's
+channels), masks (B, 1, H, W) for localisation, and an ``explain_func(model, inputs, targets, **kwargs)``
+returning numpy attributions for the metrics that re-explain (MaxSensitivity, RandomLogit, MPRT). Every
+Quantus-backed metric subclasses ``QuantusMetric`` and only names its Quantus class, its constructor
+defaults (Quantus' own unless a reason is given) and how its output becomes one score per sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import quantus
+import torch
+from torch import nn
+
+from iabench.metrics import ExplainFn, Metric, MetricResult
+from iabench.metrics._perturbation import check_saliency
+
+if not hasattr(np, "trapz"):  # Quantus 0.6 (PixelFlipping, IROF, ...) calls np.trapz, removed in NumPy 2.4
+    np.trapz = np.trapezoid  # type: ignore[attr-defined]
+
+
+def numpy_explain_func(explain_fn: ExplainFn, device: torch.device):  # noqa: ANN201
+    """Wrap our explain(model, images, targets) -> (B, H, W) tensor as Quantus' numpy explain_func."""
+
+    def explain(model: nn.Module, inputs: np.ndarray, targets: np.ndarray, **_: Any) -> np.ndarray:
+        images = torch.as_tensor(np.asarray(inputs), dtype=torch.float32, device=device)
+        labels = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=device).reshape(-1)
+        return explain_fn(model.to(device), images, labels).detach().cpu().numpy()[:, None].astype(np.float32)
+
+    return explain
+
+
+def quantus_inputs(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, saliency: torch.Tensor | None,
+                   masks: torch.Tensor | None, explain_fn: ExplainFn | None) -> dict[str, Any]:
+    """The keyword arguments of a Quantus metric call, converted once from our tensors."""
+    kwargs: dict[str, Any] = dict(
+        model=model.eval(), x_batch=images.detach().cpu().numpy().astype(np.float32),
+        y_batch=targets.detach().cpu().numpy().astype(np.int64), channel_first=True, device=str(images.device))
+    if saliency is not None:
+        kwargs["a_batch"] = saliency.detach().cpu().numpy()[:, None].astype(np.float32)
+    if masks is not None:
+        kwargs["s_batch"] = masks.detach().cpu().numpy()[:, None].astype(np.float32)
+    if explain_fn is not None:
+        kwargs["explain_func"] = numpy_explain_func(explain_fn, images.device)
+        kwargs["explain_func_kwargs"] = {}
+    return kwargs
+
+
+def per_sample(output: Any, how: str) -> np.ndarray:
+    """Quantus' output -> one float per sample: a list of scores as is, curves by their mean, or the
+    last layer of MPRT's per-layer dictionary."""
+    if how == "curve-mean":
+        return np.asarray([np.mean(curve) for curve in output], dtype=float)
+    if how == "last-layer" and isinstance(output, dict):
+        return np.asarray(list(output.values())[-1], dtype=float)
+    return np.asarray(output, dtype=float).reshape(-1)
+
+
+class QuantusMetric(Metric):
+    """A metric computed by the Quantus class ``quantus_class`` with ``defaults`` as constructor keywords
+    (the suite's ``options`` override them)."""
+
+    quantus_class: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+    output: ClassVar[str] = "scores"  # scores | curve-mean | last-layer
+    per_image_calls: ClassVar[bool] = False  # metrics that only return batch aggregates are called per image
+
+    def build(self) -> Any:
+        options = {k: v for k, v in self.options.items() if k != "max_batch"}
+        return getattr(quantus, self.quantus_class)(**{**self.defaults, **options, "disable_warnings": True,
+                                                       "display_progressbar": False})
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, *, masks: torch.Tensor | None = None,
+                 explain_fn: ExplainFn | None = None) -> MetricResult:
+        if self.needs_saliency:
+            if saliency is None:
+                raise ValueError(f"{self.name} needs saliency maps")
+            check_saliency(saliency, self.name)
+        if self.needs_masks and masks is None:
+            raise ValueError(f"{self.name} needs ground-truth masks")
+        if self.needs_explain_fn and explain_fn is None:
+            raise ValueError(f"{self.name} needs an explain function")
+        was_training = model.training
+        try:
+            if self.per_image_calls:
+                scores = [self._score_one(model, images[i:i + 1], targets[i:i + 1],
+                                          None if saliency is None else saliency[i:i + 1],
+                                          None if masks is None else masks[i:i + 1], explain_fn)
+                          for i in range(images.shape[0])]
+                return MetricResult(np.asarray(scores, dtype=float))
+            output = self.build()(**quantus_inputs(model, images, targets, saliency, masks, explain_fn))
+            return MetricResult(per_sample(output, self.output))
+        finally:
+            model.train(was_training)
+
+    def _score_one(self, model: nn.Module, image: torch.Tensor, target: torch.Tensor, saliency: torch.Tensor | None,
+                   masks: torch.Tensor | None, explain_fn: ExplainFn | None) -> float:
+        output = self.build()(**quantus_inputs(model, image, target, saliency, masks, explain_fn))
+        return float(np.mean(list(output.values())) if isinstance(output, dict) else np.mean(output))

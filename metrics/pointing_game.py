@@ -1,0 +1,23 @@
+"""Pointing game (Quantus ``PointingGame``).
+
+1 when the most salient pixel lies inside the ground-truth mask. Higher is better.
+
+Reference: Zhang et al. 2018, Top-down Neural Attention by Excitation Backprop, IJCV.
+"""
+
+from __future__ import annotations
+
+from iabench.metrics import METRICS
+from iabench.metrics._quantus import QuantusMetric
+
+
+@METRICS.register("pointing-game")
+class PointingGameMetric(QuantusMetric):
+    __doc__ = __doc__
+    name = "pointing-game"
+    display_name = "Pointing game"
+    direction = "higher"
+    reference = "Zhang et al. 2018, Top-down Neural Attention by Excitation Backprop, IJCV"
+    quantus_class = "PointingGame"
+    defaults = {}
+    needs_masks = True

@@ -1,0 +1,22 @@
+"""Sparseness (Gini) (Quantus ``Sparseness``).
+
+Gini index of the absolute attribution: how concentrated the explanation is. Higher is sparser.
+
+Reference: Chalasani et al. 2020, Concise Explanations of Neural Networks using Adversarial Training, ICML.
+"""
+
+from __future__ import annotations
+
+from iabench.metrics import METRICS
+from iabench.metrics._quantus import QuantusMetric
+
+
+@METRICS.register("sparseness")
+class SparsenessMetric(QuantusMetric):
+    __doc__ = __doc__
+    name = "sparseness"
+    display_name = "Sparseness (Gini)"
+    direction = "higher"
+    reference = "Chalasani et al. 2020, Concise Explanations of Neural Networks using Adversarial Training, ICML"
+    quantus_class = "Sparseness"
+    defaults = {}
