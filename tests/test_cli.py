@@ -115,3 +115,14 @@ def test_list_prints_everything(capsys) -> None:
 def test_report_needs_a_run_dir(tmp_path, capsys) -> None:
     code, _, err = run_cli(capsys, "report", str(tmp_path))
     assert_one_line_error(code, err, "no results.csv")
+
+
+@pytest.mark.parametrize("override,fragment", [
+    ("explainers=[rolout]", "unknown explainer 'rolout' (did you mean 'rollout'?)"),
+    ("metrics=[delection]", "unknown metric 'delection' (did you mean 'deletion'?)"),
+    ("preset=vit-b17", "unknown preset 'vit-b17'"),
+    ("models=[vit,iavit]", "unknown model kind 'iavit'"),
+])
+def test_unknown_names_in_a_suite(override: str, fragment: str, capsys) -> None:
+    code, _, err = run_cli(capsys, "run", "--set", override)
+    assert_one_line_error(code, err, fragment)

@@ -22,6 +22,13 @@ from .tables import summary_tex
 __all__ = ["build_report"]
 
 
+def read_long_csv(path: Path) -> pd.DataFrame:
+    """results.csv / curves.csv with labels kept as written (pandas would read an explainer labelled
+    'null' or 'NA' as missing) and NaN only in the value column."""
+    return pd.read_csv(path, keep_default_na=False, na_values={"value": ["nan", "NaN", ""]},
+                       dtype={"model": str, "explainer": str, "metric": str})
+
+
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
@@ -32,7 +39,7 @@ def build_report(run_dir: Path) -> list[Path]:
     results_path = run_dir / "results.csv"
     if not results_path.exists():
         raise UserError(f"'{run_dir}' holds no results.csv; give a run folder such as reports/faithfulness/<id>")
-    results = pd.read_csv(results_path)
+    results = read_long_csv(results_path)
     if results.empty:
         raise UserError(f"'{results_path}' has no rows yet; run the suite (again) to compute them")
     metrics_info = _read_json(run_dir / "metrics.json")
@@ -59,7 +66,7 @@ def build_report(run_dir: Path) -> list[Path]:
     figures: dict[str, list[Path]] = {}
     curves_path = run_dir / "curves.csv"
     if curves_path.exists():
-        curves = pd.read_csv(curves_path)
+        curves = read_long_csv(curves_path)
         if not curves.empty:
             figures["curves"] = curve_plots(curves, plots)
     bar_metrics = [m for m in order if m in CURVE_METRICS or metrics_info.get(m, {}).get("auc")]
