@@ -73,7 +73,8 @@ def test_bootstrap_ci_and_holm_by_hand() -> None:
 def test_significance_finds_the_planted_difference_only(tmp_path) -> None:
     synthetic_run(tmp_path)
     build_report(tmp_path)
-    tests = pd.read_csv(tmp_path / "significance.csv", keep_default_na=False).set_index(["metric", "model", "explainer"])
+    tests = pd.read_csv(tmp_path / "significance.csv", keep_default_na=False)
+    tests = tests.set_index(["metric", "model", "explainer"])
     assert tests.loc[("deletion", "ia-vit", "rollout"), "p_holm"] < 0.05
     assert tests.loc[("deletion", "ia-vit", "rollout"), "better"] == "reference"  # lower deletion is better
     assert tests.loc[("deletion", "vit", "null"), "p_value"] == 1.0
