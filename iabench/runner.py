@@ -139,7 +139,7 @@ class Run:
         self.options = options
         self.device = resolve_device(options.device)
         self.run_dir, self.run_id = prepare_run_dir(suite, options)
-        self.cache_dir = Path(options.cache_dir)
+        self.cache_dir = Path(options.cache_dir).expanduser()
         self.timings: dict[str, float] = {}
         self.explainer_classes = {s.label: EXPLAINERS.get(s.name) for s in suite.explainers}
         self.metrics = {s.label: METRICS.create(s.name, **self._metric_options(s)) for s in suite.metrics}

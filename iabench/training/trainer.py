@@ -216,7 +216,7 @@ def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train
                     data_config: DataConfig) -> Path:
     """Where the model trained from these configs is cached: a hash of everything that shapes it."""
     key = config_hash(kind, model_config, train_config, data_config)
-    return Path(cache_dir) / "models" / f"{kind}-{key}.pt"
+    return Path(cache_dir).expanduser() / "models" / f"{kind}-{key}.pt"
 
 
 def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig, train_config: TrainConfig,
