@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
+from iabench.metrics import MetricResult
+
 SUBSTRATES = ("zeros", "blur", "mean")
 
 
@@ -139,6 +141,13 @@ class PerturbationCurve:
 
     def option(self, key: str, default: object = None) -> object:
         return self.options.get(key, self.defaults.get(key, default))  # type: ignore[attr-defined]
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+        if saliency is None:
+            raise ValueError(f"{self.name} needs saliency maps")  # type: ignore[attr-defined]
+        scores, curves, x = self.curves(model, images, targets, saliency)
+        return MetricResult(scores, curves, x)
 
     @property
     def auc(self) -> str:

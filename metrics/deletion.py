@@ -10,10 +10,7 @@ Ties in the saliency order keep raster order (stable sort).
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
-from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.metrics import METRICS, Metric
 from iabench.metrics._perturbation import PerturbationCurve
 
 
@@ -25,7 +22,3 @@ class Deletion(PerturbationCurve, Metric):
     direction = "lower"
     reference = "Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation, BMVC, Sec. 4.1"
 
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
-        scores, curves, x = self.curves(model, images, targets, saliency)
-        return MetricResult(scores, curves, x)

@@ -6,10 +6,7 @@ probability of the target (or ``score='accuracy'``); area under the curve over t
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
-from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.metrics import METRICS, Metric
 from iabench.metrics._perturbation import PerturbationCurve
 
 
@@ -23,7 +20,3 @@ class LeRF(PerturbationCurve, Metric):
     defaults = {"unit": "patch", "fraction": 0.1}
     descending = False
 
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
-        scores, curves, x = self.curves(model, images, targets, saliency)
-        return MetricResult(scores, curves, x)

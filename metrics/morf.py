@@ -7,10 +7,7 @@ most relevant first, 10% of the patches per step; score = softmax probability of
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
-from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.metrics import METRICS, Metric
 from iabench.metrics._perturbation import PerturbationCurve
 
 
@@ -23,7 +20,3 @@ class MoRF(PerturbationCurve, Metric):
     reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
     defaults = {"unit": "patch", "fraction": 0.1}
 
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
-        scores, curves, x = self.curves(model, images, targets, saliency)
-        return MetricResult(scores, curves, x)
