@@ -86,7 +86,7 @@ def step_counts(n_units: int, step: int | None = None, fraction: float | None = 
 
 @torch.inference_mode()
 def perturbation_curves(model: nn.Module, start: torch.Tensor, finish: torch.Tensor, ranks: torch.Tensor,
-                        counts: Sequence[int], targets: torch.Tensor, max_batch: int = 1024,
+                        counts: Sequence[int], targets: torch.Tensor, max_batch: int = 64,
                         score: str = "probability") -> np.ndarray:
     """(B, len(counts)) scores: for step s, the pixels whose rank < counts[s] come from ``finish``, the rest
     from ``start``; score = softmax probability of the target (or 1/0 top-1 correctness)."""
@@ -132,7 +132,8 @@ class PerturbationCurve:
     - ``substrate``: 'zeros' (default, the IA-ViT paper), 'blur' or 'mean' (with ``mean_value``);
     - ``auc``: 'trapezoid' (default) or 'mean' (the IA-ViT notebook's plain mean of the step scores);
     - ``score``: 'probability' (softmax of the target; default) or 'accuracy';
-    - ``max_batch``: images per forward (default 1024).
+    - ``max_batch``: images per forward (default 64, the fastest on this 2-core CPU for the tiny model:
+      5,400 images/s at 64 vs 3,200 at 1,024; on CUDA the runner sizes it from free memory).
     """
 
     insertion: bool = False
@@ -172,6 +173,6 @@ class PerturbationCurve:
         start, finish = (substrate, images) if self.insertion else (images, substrate)
         ranks = unit_ranks(saliency.to(images.device), unit, int(patch), descending=self.descending)
         curves = perturbation_curves(model, start, finish, ranks, counts, targets.to(images.device),
-                                     int(self.option("max_batch", 1024)), str(self.option("score", "probability")))
+                                     int(self.option("max_batch", 64)), str(self.option("score", "probability")))
         x = np.asarray(counts, dtype=np.float64) / n_units
         return area(curves, x, self.auc), curves, x
