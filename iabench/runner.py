@@ -138,6 +138,8 @@ class Run:
         self.suite = suite
         self.options = options
         self.device = resolve_device(options.device)
+        # the suite as asked for; _load_data may later fit in_chans/num_classes to the dataset
+        self.config_hash = suite_hash(suite)
         self.run_dir, self.run_id = prepare_run_dir(suite, options)
         self.cache_dir = Path(options.cache_dir).expanduser()
         self.timings: dict[str, float] = {}
@@ -395,7 +397,7 @@ class Run:
     def _write_manifest(self) -> None:
         suite_dict = to_dict(self.suite)
         _write_json(self.run_dir / "manifest.json", dict(
-            suite=self.suite.name, run_id=self.run_id, config_hash=suite_hash(self.suite), config=suite_dict,
+            suite=self.suite.name, run_id=self.run_id, config_hash=self.config_hash, config=suite_dict,
             versions=_versions(), git_commit=_git_commit(), device=str(self.device),
             torch_threads=torch.get_num_threads(), timings={k: round(v, 2) for k, v in self.timings.items()},
             dataset=self.data.describe(), samples=len(self.samples.indices),

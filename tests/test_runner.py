@@ -228,3 +228,17 @@ def test_paper_suite_wiring_with_a_tiny_stand_in(tmp_path, capsys) -> None:
     assert manifest["config"]["model"]["pretrained"] == str(weights)
     metrics = set(pd.read_csv(run_dir / "results.csv").metric)
     assert {"insertion", "deletion", "insertion-mean", "deletion-mean"} <= metrics
+
+
+def test_rerun_after_the_model_is_fitted_to_the_dataset(tmp_path, capsys) -> None:
+    # The preset says 10 classes, the data has 10 but 3 channels: the runner fits in_chans to the data.
+    # The run folder must still be recognised as the same configuration on the next run.
+    suite = write_suite(tmp_path / "micro.yaml", data={**MICRO_SUITE["data"], "channels": 3},
+                        explainers=["random"], metrics=["accuracy", "deletion"], models=["vit"], samples=4)
+    args = ["run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+            "--quiet", "--device", "cpu", "--no-report"]
+    assert run(capsys, *args)[0] == 0
+    code, err = run(capsys, *args)
+    assert code == 0, err
+    manifest = json.loads((only_run_dir(tmp_path / "out") / "manifest.json").read_text())
+    assert manifest["config"]["model"]["in_chans"] == 3
