@@ -242,3 +242,27 @@ def test_rerun_after_the_model_is_fitted_to_the_dataset(tmp_path, capsys) -> Non
     assert code == 0, err
     manifest = json.loads((only_run_dir(tmp_path / "out") / "manifest.json").read_text())
     assert manifest["config"]["model"]["in_chans"] == 3
+
+
+def test_masks_and_explain_fn_metrics_through_the_runner(tmp_path, capsys) -> None:
+    # Localisation metrics get the dataset's masks; sanity metrics re-explain through the explain function.
+    suite = write_suite(tmp_path / "micro.yaml", models=["ia-vit"], samples=4, explainers=["ia-vit", "saliency"],
+                        metrics=["pointing-game", "relevance-mass-accuracy", "mprt", "random-logit", "sparseness"])
+    code, err = run(capsys, "run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--cache-dir",
+                    str(tmp_path / "cache"), "--quiet", "--device", "cpu")
+    assert code == 0, err
+    results = pd.read_csv(only_run_dir(tmp_path / "out") / "results.csv")
+    assert len(results) == 2 * 5 * 4 and results.value.notna().all()
+    mass = results[results.metric == "relevance-mass-accuracy"].value
+    assert mass.between(0, 1).all()
+
+
+def test_localisation_metric_on_data_without_masks_is_a_user_error(tmp_path, capsys) -> None:
+    from test_data import write_fmnist
+
+    write_fmnist(tmp_path / "fm")  # a tiny Fashion-MNIST in the real IDX format: no masks
+    suite = write_suite(tmp_path / "micro.yaml", data={"name": "fashion-mnist", "img_size": 28},
+                        model={"img_size": 28}, metrics=["pointing-game"])
+    code, err = run(capsys, "run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--quiet",
+                    "--data-root", str(tmp_path / "fm"))
+    assert_one_line(code, err, "has no ground-truth masks")
