@@ -19,14 +19,21 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
+from iabench.errors import UserError, closest
 from iabench.metrics import MetricResult
 
 SUBSTRATES = ("zeros", "blur", "mean")
 
 
-def check_saliency(saliency: torch.Tensor, who: str) -> None:
-    """NaN/inf saliency is an error (no silent wrong number); a constant map is warned about, and then
-    ordered by the stable sort, i.e. raster order (top-left first)."""
+class MetricOptionError(UserError, ValueError):
+    """A bad metric option in a suite: one line for the CLI user, a ValueError for API callers."""
+
+
+def check_saliency(saliency: torch.Tensor, who: str,
+                   consequence: str = "its units are taken in raster order") -> torch.Tensor:
+    """NaN/inf saliency is an error (no silent wrong number); a constant map (e.g. all zero) is warned
+    about, naming the ``consequence`` (curve metrics: the stable sort takes its units in raster order,
+    top-left first). Returns the (B,) mask of constant maps."""
     flat = saliency.flatten(1)
     if not torch.isfinite(flat).all():
         bad = (~torch.isfinite(flat).all(1)).nonzero().flatten().tolist()
@@ -34,7 +41,16 @@ def check_saliency(saliency: torch.Tensor, who: str) -> None:
     constant = (flat.amax(1) - flat.amin(1)) == 0
     if constant.any():
         warnings.warn(f"{who}: saliency of sample(s) {constant.nonzero().flatten().tolist()} is constant "
-                      "(e.g. all zero); its units are taken in raster order", RuntimeWarning, stacklevel=3)
+                      f"(e.g. all zero); {consequence}", RuntimeWarning, stacklevel=3)
+    return constant
+
+
+def check_shapes(images: torch.Tensor, saliency: torch.Tensor, who: str) -> None:
+    """Images (B, C, H, W) and saliency (B, H, W) of the same B, H, W (a patch-grid map must be upsampled
+    first, e.g. with ``iabench.baselines.upsample_patch_map``)."""
+    if images.dim() != 4 or saliency.shape != (images.shape[0], *images.shape[-2:]):
+        raise ValueError(f"{who}: saliency must be (B, H, W) = {(images.shape[0], *images.shape[-2:])} for images "
+                         f"{tuple(images.shape)}, got {tuple(saliency.shape)}")
 
 
 def substrate_for(images: torch.Tensor, kind: str, mean_value: Sequence[float] | None = None,
@@ -113,6 +129,24 @@ def perturbation_curves(model: nn.Module, start: torch.Tensor, finish: torch.Ten
         model.train(was_training)
 
 
+def default_max_batch(model: nn.Module, images: torch.Tensor) -> int:
+    """Images per forward when not given: 64 on CPU (the measured optimum for the tiny model on 2 cores:
+    5,400 images/s at 64 vs 3,200 at 1,024); on CUDA as many as half the free memory holds (estimated from
+    the ViT's attention maps and a few token copies per image, at most 1,024)."""
+    from iabench.device import batch_size_for
+    from iabench.models import vit_backbone
+
+    if images.device.type != "cuda":
+        return 64
+    try:
+        vit = vit_backbone(model)
+        tokens = int(vit.patch_embed.num_patches) + int(vit.num_prefix_tokens)
+        width, heads = int(vit.embed_dim), int(vit.blocks[0].attn.num_heads)
+    except (TypeError, AttributeError):  # not a ViT: budget by the image size alone
+        tokens, width, heads = images[0].numel(), 8, 0
+    return batch_size_for(images.device, 128, 4 * (heads * tokens * tokens + 8 * tokens * width))
+
+
 def area(curves: np.ndarray, x: np.ndarray, how: str) -> np.ndarray:
     """Per-curve area: trapezoid rule over x in [0, 1], or the plain mean of the step scores (the IA-ViT
     notebook's number)."""
@@ -127,18 +161,56 @@ class PerturbationCurve:
     """Mixin for curve metrics. Options (constructor keywords):
 
     - ``step``: units moved per step (default: one image row's worth of pixels, W, which is the paper's
-      224 at 224 px and 28 at 28 px; 1 patch for ``unit='patch'``), or ``fraction`` of all units per step;
+      224 at 224 px, i.e. 224 steps + the unperturbed image, and 28 at 28 px, i.e. 29 forwards per curve;
+      1 patch for ``unit='patch'``); a float in (0, 1), or ``fraction``, moves that share of all units
+      per step. A step that does not divide the unit count ends with a shorter last step (x = 1 exactly);
     - ``unit``: 'pixel' (default) or 'patch' (whole patches, ``patch_size`` default = the model's);
-    - ``substrate``: 'zeros' (default, the IA-ViT paper), 'blur' or 'mean' (with ``mean_value``);
+    - ``substrate``: 'zeros' (default, the IA-ViT paper), 'blur' (``blur_kernel`` 11, ``blur_sigma`` 5, as
+      RISE; the kernel shrinks to the largest odd size below the image side) or 'mean' (per-channel
+      ``mean_value``, default zeros);
     - ``auc``: 'trapezoid' (default) or 'mean' (the IA-ViT notebook's plain mean of the step scores);
     - ``score``: 'probability' (softmax of the target; default) or 'accuracy';
-    - ``max_batch``: images per forward (default 64, the fastest on this 2-core CPU for the tiny model:
-      5,400 images/s at 64 vs 3,200 at 1,024; on CUDA the runner sizes it from free memory).
+    - ``max_batch``: images per forward (default: ``default_max_batch``, 64 on CPU, from half the free
+      memory on CUDA).
     """
 
     insertion: bool = False
     descending: bool = True
     defaults: dict[str, object] = {}
+    OPTIONS = ("step", "fraction", "unit", "patch_size", "substrate", "mean_value", "blur_kernel", "blur_sigma",
+               "auc", "score", "max_batch")
+    CHOICES = {"unit": ("pixel", "patch"), "substrate": SUBSTRATES, "auc": ("trapezoid", "mean"),
+               "score": ("probability", "accuracy")}
+
+    def __init__(self, **options: object) -> None:
+        # a misspelt option would otherwise be ignored silently: refuse it when the suite is read
+        for key in sorted(set(options) - set(self.OPTIONS)):
+            raise MetricOptionError(f"metric {self.name}: unknown option '{key}'{closest(key, self.OPTIONS)}; "  # type: ignore[attr-defined]
+                                    f"choose from: {', '.join(self.OPTIONS)}")
+        for key, choices in self.CHOICES.items():
+            if key in options and options[key] not in choices:
+                raise MetricOptionError(f"metric {self.name}: option {key} must be one of {', '.join(choices)}, "  # type: ignore[attr-defined]
+                                        f"got '{options[key]}'")
+        super().__init__(**options)  # type: ignore[call-arg]
+        self.step_spec()  # a bad step or fraction is refused now too
+
+    def step_spec(self) -> tuple[int | None, float | None]:
+        """(step in units or None for the default, fraction or None). A step or fraction given as an option
+        replaces the metric's default pair (MoRF/LeRF: 10% of the patches), not just its own half."""
+        given = {k: self.options[k] for k in ("step", "fraction") if k in self.options}  # type: ignore[attr-defined]
+        source = given if given else self.defaults
+        step, fraction = source.get("step"), source.get("fraction")
+        if step is not None and fraction is not None:
+            raise MetricOptionError(f"metric {self.name}: give step or fraction, not both")  # type: ignore[attr-defined]
+        if isinstance(step, float) and 0 < step < 1:  # a step given as a fraction of all units
+            step, fraction = None, step
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int | float) or int(step) != step
+                                 or step < 1):
+            raise MetricOptionError(f"metric {self.name}: step must be a whole number of units >= 1 or a "  # type: ignore[attr-defined]
+                                    f"fraction in (0, 1), got {step!r}")
+        if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction <= 1):
+            raise MetricOptionError(f"metric {self.name}: fraction must be in (0, 1], got {fraction!r}")  # type: ignore[attr-defined]
+        return (None if step is None else int(step)), (None if fraction is None else float(fraction))
 
     def option(self, key: str, default: object = None) -> object:
         return self.options.get(key, self.defaults.get(key, default))  # type: ignore[attr-defined]
@@ -157,6 +229,7 @@ class PerturbationCurve:
     def curves(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                saliency: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(scores (B,), curves (B, S), x (S,))."""
+        check_shapes(images, saliency, self.name)  # type: ignore[attr-defined]
         check_saliency(saliency, self.name)  # type: ignore[attr-defined]
         unit = str(self.option("unit", "pixel"))
         patch = self.option("patch_size")
@@ -166,13 +239,14 @@ class PerturbationCurve:
             patch = int(vit_backbone(model).patch_embed.patch_size[0]) if unit == "patch" else 1
         height, width = images.shape[-2:]
         n_units = height * width if unit == "pixel" else (height // int(patch)) * (width // int(patch))
-        fraction = self.option("fraction")
-        step = self.option("step", width if unit == "pixel" else 1)
-        counts = step_counts(n_units, int(step), float(fraction) if fraction is not None else None)
-        substrate = substrate_for(images, str(self.option("substrate", "zeros")), self.option("mean_value"))
+        step, fraction = self.step_spec()
+        counts = step_counts(n_units, step or (width if unit == "pixel" else 1), fraction)
+        substrate = substrate_for(images, str(self.option("substrate", "zeros")), self.option("mean_value"),  # type: ignore[arg-type]
+                                  int(self.option("blur_kernel", 11)), float(self.option("blur_sigma", 5.0)))  # type: ignore[arg-type]
         start, finish = (substrate, images) if self.insertion else (images, substrate)
         ranks = unit_ranks(saliency.to(images.device), unit, int(patch), descending=self.descending)
         curves = perturbation_curves(model, start, finish, ranks, counts, targets.to(images.device),
-                                     int(self.option("max_batch", 64)), str(self.option("score", "probability")))
+                                     int(self.option("max_batch") or default_max_batch(model, images)),  # type: ignore[arg-type]
+                                     str(self.option("score", "probability")))
         x = np.asarray(counts, dtype=np.float64) / n_units
         return area(curves, x, self.auc), curves, x

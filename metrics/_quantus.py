@@ -4,13 +4,17 @@ Toolkit for Responsible Evaluation of Neural Network Explanations").
 Quantus takes numpy arrays: images (B, C, H, W) with ``channel_first=True``, integer labels (B,),
 attributions (B, 1, H, W) (ours are (B, H, W): one channel, which Quantus broadcasts over the image's
 channels), masks (B, 1, H, W) for localisation, and an ``explain_func(model, inputs, targets, **kwargs)``
-returning numpy attributions for the metrics that re-explain (MaxSensitivity, RandomLogit, MPRT). Every
+returning numpy attributions for the metrics that re-explain (MaxSensitivity, RandomLogit, MPRT). Quantus
+0.6's ROAD and IROF fail on C > 1 channels with a one-channel attribution (and with one repeated over the
+channels): those two refuse multi-channel images with a clear error. Constant maps score NaN (see
+``QuantusMetric.constant_is_nan``); misspelt options are refused when the metric is created. Every
 Quantus-backed metric subclasses ``QuantusMetric`` and only names its Quantus class, its constructor
 defaults (Quantus' own unless a reason is given) and how its output becomes one score per sample.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,8 +22,9 @@ import quantus
 import torch
 from torch import nn
 
+from iabench.errors import closest
 from iabench.metrics import ExplainFn, Metric, MetricResult
-from iabench.metrics._perturbation import check_saliency
+from iabench.metrics._perturbation import MetricOptionError, check_saliency, check_shapes
 
 if not hasattr(np, "trapz"):  # Quantus 0.6 (PixelFlipping, IROF, ...) calls np.trapz, removed in NumPy 2.4
     np.trapz = np.trapezoid  # type: ignore[attr-defined]
@@ -52,6 +57,24 @@ def quantus_inputs(model: nn.Module, images: torch.Tensor, targets: torch.Tensor
     return kwargs
 
 
+def row_features(images: torch.Tensor) -> int:
+    """One image row's worth of Quantus features, W. On one-channel images that is W pixels, as our
+    deletion's default step. Quantus broadcasts a (B, 1, H, W) attribution over C channels and flips
+    channel values (C*H*W features) but requires the step to divide H*W, so on C-channel images a step
+    of W features is W channel values: C*H steps per curve."""
+    return int(images.shape[-1])
+
+
+def model_patch_size(model: nn.Module, default: int) -> int:
+    """The ViT's patch size (for region-based Quantus metrics); ``default`` for models that are not ViTs."""
+    from iabench.models import vit_backbone
+
+    try:
+        return int(vit_backbone(model).patch_embed.patch_size[0])
+    except (AttributeError, TypeError, ValueError):
+        return default
+
+
 def per_sample(output: Any, how: str) -> np.ndarray:
     """Quantus' output -> one float per sample: a list of scores as is, curves by their mean, or the
     last layer of MPRT's per-layer dictionary."""
@@ -70,11 +93,32 @@ class QuantusMetric(Metric):
     defaults: ClassVar[dict[str, Any]] = {}
     output: ClassVar[str] = "scores"  # scores | curve-mean | last-layer
     per_image_calls: ClassVar[bool] = False  # metrics that only return batch aggregates are called per image
+    single_channel_only: ClassVar[str] = ""  # why, for Quantus metrics that fail on C > 1 channels
+    # A constant map ranks nothing: Quantus then gives arbitrary numbers (pointing game 1.0), NaN or
+    # crashes (MonotonicityCorrelation; an all-zero batch trips an assertion). So such samples score NaN
+    # (with a warning) and the others are scored without them. Metrics where a constant map has a
+    # defined value (Gini 0, entropy log(H*W)) set this False and keep Quantus' value (all-zero: NaN).
+    constant_is_nan: ClassVar[bool] = True
 
-    def build(self) -> Any:
+    def __init__(self, **options: Any) -> None:
+        # Quantus is built at call time: refuse a misspelt option now, when the suite is read
+        accepted = set(inspect.signature(getattr(quantus, self.quantus_class).__init__).parameters) - {"self"}
+        for key in sorted(set(options) - accepted - {"max_batch"}):
+            raise MetricOptionError(f"metric {self.name}: quantus.{self.quantus_class} has no option '{key}'"
+                                    f"{closest(key, accepted)}")
+        super().__init__(**options)
+
+    def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
+        """Constructor defaults that depend on the inputs (e.g. a step of one image row); the suite's
+        options still override them."""
+        return {}
+
+    def build(self, model: nn.Module | None = None, images: torch.Tensor | None = None) -> Any:
+        """The configured Quantus metric: ``defaults``, then the input-dependent defaults, then the options."""
         options = {k: v for k, v in self.options.items() if k != "max_batch"}
-        return getattr(quantus, self.quantus_class)(**{**self.defaults, **options, "disable_warnings": True,
-                                                       "display_progressbar": False})
+        adaptive = self.call_defaults(model, images) if model is not None and images is not None else {}
+        return getattr(quantus, self.quantus_class)(**{**self.defaults, **adaptive, **options,
+                                                       "disable_warnings": True, "display_progressbar": False})
 
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                  saliency: torch.Tensor | None = None, *, masks: torch.Tensor | None = None,
@@ -82,11 +126,24 @@ class QuantusMetric(Metric):
         if self.needs_saliency:
             if saliency is None:
                 raise ValueError(f"{self.name} needs saliency maps")
-            check_saliency(saliency, self.name)
+            check_shapes(images, saliency, self.name)
+            constant = check_saliency(saliency, self.name, "its score is NaN" if self.constant_is_nan else
+                                      "Quantus' value for a constant map is kept; an all-zero map scores NaN")
+            skip = constant if self.constant_is_nan else (saliency.flatten(1) == 0).all(1)
+            if bool(skip.any()):
+                keep = (~skip).nonzero().flatten()
+                scores = np.full(images.shape[0], np.nan)
+                if len(keep):
+                    scores[keep.cpu().numpy()] = self(
+                        model, images[keep], targets[keep], saliency[keep],
+                        masks=None if masks is None else masks[keep], explain_fn=explain_fn).scores
+                return MetricResult(scores)
         if self.needs_masks and masks is None:
             raise ValueError(f"{self.name} needs ground-truth masks")
         if self.needs_explain_fn and explain_fn is None:
             raise ValueError(f"{self.name} needs an explain function")
+        if self.single_channel_only and images.shape[1] != 1:
+            raise ValueError(f"{self.name} runs on one-channel images only: {self.single_channel_only}")
         was_training = model.training
         try:
             if self.per_image_calls:
@@ -95,12 +152,12 @@ class QuantusMetric(Metric):
                                           None if masks is None else masks[i:i + 1], explain_fn)
                           for i in range(images.shape[0])]
                 return MetricResult(np.asarray(scores, dtype=float))
-            output = self.build()(**quantus_inputs(model, images, targets, saliency, masks, explain_fn))
+            output = self.build(model, images)(**quantus_inputs(model, images, targets, saliency, masks, explain_fn))
             return MetricResult(per_sample(output, self.output))
         finally:
             model.train(was_training)
 
     def _score_one(self, model: nn.Module, image: torch.Tensor, target: torch.Tensor, saliency: torch.Tensor | None,
                    masks: torch.Tensor | None, explain_fn: ExplainFn | None) -> float:
-        output = self.build()(**quantus_inputs(model, image, target, saliency, masks, explain_fn))
+        output = self.build(model, image)(**quantus_inputs(model, image, target, saliency, masks, explain_fn))
         return float(np.mean(list(output.values())) if isinstance(output, dict) else np.mean(output))

@@ -20,3 +20,4 @@ class ComplexityMetric(QuantusMetric):
     reference = "Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Explanations, IJCAI"
     quantus_class = "Complexity"
     defaults = {}
+    constant_is_nan = False  # a constant map has a defined value

@@ -20,4 +20,6 @@ class IrofMetric(QuantusMetric):
     direction = "higher"
     reference = "Rieger & Hansen 2020, IROF: a low resource evaluation metric for explanation methods, ICLR workshop"
     quantus_class = "IROF"
-    defaults = {'return_aggregate': False}
+    defaults = {"return_aggregate": False}
+    single_channel_only = ("Quantus 0.6 IROF fails on C-channel images with a one-channel attribution "
+                           "(its perturbation asserts equal image and mask shapes)")

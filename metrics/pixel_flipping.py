@@ -1,15 +1,23 @@
 """Pixel flipping (Quantus) (Quantus ``PixelFlipping``).
 
-Quantus' PixelFlipping: pixels replaced by the black baseline most relevant first, ``features_in_step``
-= 28 (one 28-pixel row, as our deletion metric), per-sample area under the curve. Lower is better.
+Quantus' PixelFlipping: pixels replaced by Quantus' default "black" baseline (the input's minimum) most
+relevant first, ``features_in_step`` = one image row's worth, W Quantus features (W pixels on
+one-channel images: 28 on the 28x28 default, as our deletion metric's default step; Quantus flips channel
+values, so on C-channel images a step is W channel values), per-sample area under the curve
+(Quantus' trapezoid over the step index, without the unperturbed image). Lower is better.
 
 Reference: Bach et al. 2015, On Pixel-Wise Explanations for Non-Linear Classifier Decisions by LRP, PLoS ONE.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+from torch import nn
+
 from iabench.metrics import METRICS
-from iabench.metrics._quantus import QuantusMetric
+from iabench.metrics._quantus import QuantusMetric, row_features
 
 
 @METRICS.register("pixel-flipping")
@@ -20,4 +28,7 @@ class PixelFlippingMetric(QuantusMetric):
     direction = "lower"
     reference = "Bach et al. 2015, On Pixel-Wise Explanations for Non-Linear Classifier Decisions by LRP, PLoS ONE"
     quantus_class = "PixelFlipping"
-    defaults = {'features_in_step': 28, 'return_auc_per_sample': True}
+    defaults = {"return_auc_per_sample": True}
+
+    def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
+        return {"features_in_step": row_features(images)}

@@ -8,7 +8,10 @@ Reference: Sixt et al. 2020, When Explanations Lie: Why Many Modified BP Attribu
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from torch import nn
 
 from iabench.metrics import METRICS
 from iabench.metrics._quantus import QuantusMetric
@@ -25,8 +28,7 @@ class RandomLogitMetric(QuantusMetric):
     defaults = {}
     needs_explain_fn = True
 
-    def __call__(self, model, images, targets, saliency=None, *, masks=None, explain_fn=None):  # noqa: ANN001, ANN201
+    def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
         # Quantus needs the number of classes to draw the random other class: read it from the model.
-        with torch.no_grad():
-            self.defaults = {**self.defaults, "num_classes": int(model(images[:1]).shape[1])}
-        return super().__call__(model, images, targets, saliency, masks=masks, explain_fn=explain_fn)
+        with torch.inference_mode():
+            return {"num_classes": int(model(images[:1]).shape[1])}

@@ -1,6 +1,7 @@
 """Region perturbation (AOPC) (Quantus ``RegionPerturbation``).
 
-Regions of ``patch_size`` x ``patch_size`` pixels (4, the default model's patch) perturbed most relevant
+Regions of ``patch_size`` x ``patch_size`` pixels (default: the ViT's patch, 4 on the 28x28 default model,
+16 on ViT-B/16; 8, Quantus' default, for other models) perturbed most relevant
 first (MoRF), 20 regions; the per-sample score is the mean of the curve of output drops (AOPC). Higher is
 better.
 
@@ -9,8 +10,13 @@ Reference: Samek et al. 2017, Evaluating the Visualization of What a Deep Neural
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+from torch import nn
+
 from iabench.metrics import METRICS
-from iabench.metrics._quantus import QuantusMetric
+from iabench.metrics._quantus import QuantusMetric, model_patch_size
 
 
 @METRICS.register("region-perturbation")
@@ -21,5 +27,8 @@ class RegionPerturbationMetric(QuantusMetric):
     direction = "higher"
     reference = "Samek et al. 2017, Evaluating the Visualization of What a Deep Neural Network Has Learned, IEEE TNNLS"
     quantus_class = "RegionPerturbation"
-    defaults = {'patch_size': 4, 'regions_evaluation': 20, 'order': 'morf'}
+    defaults = {"regions_evaluation": 20, "order": "morf"}
     output = "curve-mean"
+
+    def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
+        return {"patch_size": model_patch_size(model, default=8)}

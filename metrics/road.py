@@ -25,3 +25,5 @@ class RoadMetric(QuantusMetric):
     quantus_class = "ROAD"
     defaults = {'percentages': list(range(5, 100, 10))}
     per_image_calls = True
+    single_channel_only = ("Quantus 0.6 ROAD ranks the attribution broadcast over the channels (C*H*W "
+                           "indices) but imputes pixels (H*W indices) and fails with an IndexError")

@@ -20,3 +20,4 @@ class SparsenessMetric(QuantusMetric):
     reference = "Chalasani et al. 2020, Concise Explanations of Neural Networks using Adversarial Training, ICML"
     quantus_class = "Sparseness"
     defaults = {}
+    constant_is_nan = False  # a constant map has a defined value

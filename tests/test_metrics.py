@@ -123,6 +123,10 @@ def test_true_evidence_beats_its_reverse() -> None:
     insertion = create_metric("insertion")
     good, bad = insertion(model, images, targets, evidence).scores, insertion(model, images, targets, -evidence).scores
     assert (good > bad).all()
+    # the linear model has no ViT patch size: give it
+    morf, lerf = create_metric("morf", patch_size=4), create_metric("lerf", patch_size=4)
+    assert (morf(model, images, targets, evidence).scores < morf(model, images, targets, -evidence).scores).all()
+    assert (lerf(model, images, targets, evidence).scores > lerf(model, images, targets, -evidence).scores).all()
 
 
 def test_nan_saliency_is_an_error_and_constant_a_warning(model, batch) -> None:
@@ -148,7 +152,28 @@ def test_accuracy_and_agreement(model, batch) -> None:
     result = create_metric("agreement")(model, images, labels)
     expected = (out.logits.argmax(1) == out.inter_logits.argmax(1)).double().numpy()
     np.testing.assert_array_equal(result.scores, expected)
-    assert (result.extra["kl"] >= 0).all() and set(result.extra) == {"kl", "inter-accuracy"}
+    assert set(result.extra) == {"kl", "inter-accuracy"}
+    kl = torch.nn.functional.kl_div(out.inter_logits.log_softmax(1), out.logits.log_softmax(1), log_target=True,
+                                    reduction="none").sum(1)  # KL(predictor || interpreter)
+    np.testing.assert_allclose(result.extra["kl"], kl.double().numpy(), rtol=1e-5, atol=1e-7)
+    assert (result.extra["kl"] > 0).all()  # random interpreter weights: it does not simulate the predictor exactly
+    np.testing.assert_array_equal(result.extra["inter-accuracy"], expected)  # labels = the predictor's answers
+    wrong = (labels + 1) % 10
+    assert create_metric("accuracy")(model, images, wrong).scores.tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(TypeError, match="IA-ViT"):
+        create_metric("agreement")(create_model("vit", get_preset("vit-tiny-fmnist").model), images, labels)
+
+
+def test_options_are_checked_when_the_metric_is_created() -> None:
+    from iabench.errors import UserError
+
+    for name, options, message in [("deletion", {"substrat": "blur"}, "did you mean 'substrate'"),
+                                   ("insertion", {"substrate": "black"}, "zeros, blur, mean"),
+                                   ("morf", {"auc": "sum"}, "trapezoid, mean"),
+                                   ("pixel-flipping", {"features_per_step": 3}, "did you mean 'features_in_step'")]:
+        with pytest.raises(UserError, match=message):
+            create_metric(name, **options)
+    assert create_metric("deletion", substrate="blur", blur_sigma=2.0).options["blur_sigma"] == 2.0
 
 
 def _direct(cls, kwargs, model, images, targets, saliency, masks=None, explain=None):
@@ -195,29 +220,142 @@ def test_localisation_metrics_equal_quantus_direct(model, batch) -> None:
     np.testing.assert_allclose(perfect, 1.0)
 
 
-def test_sanity_metrics_equal_quantus_direct(model, batch) -> None:
-    from iabench.baselines import create_explainer
+def gradient_explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """A plain gradient map (B, H, W), max |d logit / d x| over channels: the explain_fn of the sanity tests,
+    independent of baselines/."""
+    images = images.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        model(images).gather(1, targets[:, None]).sum().backward()
+    return images.grad.abs().amax(1)
+
+
+def test_sanity_and_robustness_metrics_equal_quantus_direct(model, batch) -> None:
     from iabench.metrics._quantus import numpy_explain_func
 
+    images, targets, _ = batch
+    saliency = gradient_explain(model, images, targets)
+    wrapped = numpy_explain_func(gradient_explain, torch.device("cpu"))
+    cases = [("random-logit", "RandomLogit", {"num_classes": 10}),
+             ("mprt", "MPRT", {"skip_layers": True, "return_last_correlation": True}),
+             ("max-sensitivity", "MaxSensitivity", {"nr_samples": 10, "lower_bound": 0.2})]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, cls, kwargs in cases:
+            np.random.seed(0)
+            torch.manual_seed(0)
+            ours = create_metric(name)(model, images, targets, saliency, explain_fn=gradient_explain).scores
+            np.random.seed(0)
+            torch.manual_seed(0)
+            direct = _direct(cls, kwargs, model, images, targets, saliency, explain=wrapped)
+            np.testing.assert_allclose(ours, np.asarray(direct, dtype=float), rtol=1e-6, err_msg=name)
+            assert ours.shape == (3,) and np.isfinite(ours).all(), name
+    with pytest.raises(ValueError, match="explain function"):
+        create_metric("mprt")(model, images, targets, saliency)
+
+
+def test_road_and_irof_equal_quantus_direct(model, batch) -> None:
     images, targets, saliency = batch
-
-    def explain(m, x, t):
-        return create_explainer("saliency", m).attribute(x, t)
-
-    saliency = explain(model, images, targets)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         np.random.seed(0)
-        ours = create_metric("random-logit")(model, images, targets, saliency, explain_fn=explain).scores
+        ours = create_metric("road", percentages=[10, 50, 90])(model, images, targets, saliency).scores
         np.random.seed(0)
-        direct = _direct("RandomLogit", {"num_classes": 10}, model, images, targets, saliency,
-                         explain=numpy_explain_func(explain, torch.device("cpu")))
+        direct = []
+        for i in range(3):  # Quantus' ROAD returns only batch aggregates: one call per image, as ours
+            out = _direct("ROAD", {"percentages": [10, 50, 90]}, model, images[i:i + 1], targets[i:i + 1],
+                          saliency[i:i + 1])
+            direct.append(np.mean(list(out.values())))
         np.testing.assert_allclose(ours, direct, rtol=1e-6)
-        ours_mprt = create_metric("mprt")(model, images, targets, saliency, explain_fn=explain).scores
-        direct_mprt = _direct("MPRT", {"skip_layers": True, "return_last_correlation": True}, model, images, targets,
-                              saliency, explain=numpy_explain_func(explain, torch.device("cpu")))
-        np.testing.assert_allclose(ours_mprt, np.asarray(direct_mprt, dtype=float), rtol=1e-6)
-    assert len(ours_mprt) == 3 and np.isfinite(ours_mprt).all()
+        assert set(np.round(ours * 3, 6)) <= {0.0, 1.0, 2.0, 3.0}  # mean of three 0/1 accuracies
+        ours = create_metric("irof")(model, images, targets, saliency).scores
+        direct = _direct("IROF", {"return_aggregate": False}, model, images, targets, saliency)
+        np.testing.assert_allclose(ours, np.asarray(direct, dtype=float), rtol=1e-6)
+
+
+def test_constant_saliency_in_quantus_metrics_scores_nan_with_a_warning(model, batch) -> None:
+    images, targets, saliency = batch
+    masks = torch.zeros(3, 28, 28, dtype=torch.bool)
+    masks[:, 6:18, 10:22] = True
+    bad = saliency.clone()
+    bad[0] = 0.0  # all zero
+    bad[2] = 0.5  # constant
+    with pytest.warns(RuntimeWarning, match="constant"):
+        scores = create_metric("pointing-game")(model, images, targets, bad, masks=masks).scores
+    # Quantus alone would give 1.0 for a constant map (its maximum is everywhere, so also in the mask)
+    assert np.isnan(scores[[0, 2]]).all()
+    assert scores[1] == _direct("PointingGame", {}, model, images[1:2], targets[1:2], saliency[1:2],
+                                masks=masks[1:2])[0]
+    with pytest.warns(RuntimeWarning, match="constant"):
+        gini = create_metric("sparseness")(model, images, targets, bad).scores
+    assert np.isnan(gini[0]) and gini[2] == pytest.approx(0.0) and 0 < gini[1] < 1  # Gini of a constant map: 0
+    with pytest.warns(RuntimeWarning, match="constant"):  # an all-zero batch (Quantus asserts) -> all NaN
+        assert np.isnan(create_metric("monotonicity-correlation")(model, images, targets,
+                                                                  torch.zeros(3, 28, 28)).scores).all()
+
+
+@pytest.fixture(scope="module")
+def rgb() -> tuple[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A 3-channel micro ViT (16 px, patch 4) and a batch: pixels move with all their channels."""
+    import dataclasses
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(get_preset("vit-tiny-fmnist").model, img_size=16, embed_dim=32, depth=2,
+                                 num_heads=2, in_chans=3)
+    gen = torch.Generator().manual_seed(2)
+    return (create_model("vit", config).eval(), torch.randn(2, 3, 16, 16, generator=gen), torch.tensor([1, 4]),
+            torch.rand(2, 16, 16, generator=gen))
+
+
+@pytest.mark.parametrize("name,substrate,unit,step", [
+    ("deletion", "blur", "pixel", 7), ("insertion", "mean", "pixel", 16), ("deletion", "zeros", "patch", 2)])
+def test_rgb_curves_equal_the_naive_definition(rgb, name, substrate, unit, step) -> None:
+    model, images, targets, saliency = rgb
+    mean = [0.1, -0.2, 0.3]
+    result = create_metric(name, substrate=substrate, unit=unit, step=step, mean_value=mean)(model, images, targets,
+                                                                                            saliency)
+    for i in range(2):
+        sub = {"zeros": torch.zeros_like(images[i]),
+               "blur": gaussian_blur(images[i:i + 1], [11, 11], [5.0, 5.0])[0],
+               "mean": torch.tensor(mean).view(3, 1, 1).expand(3, 16, 16)}[substrate]
+        curve, x = naive_curve(model, images[i], targets[i].item(), saliency[i], name == "insertion", sub, step, unit)
+        np.testing.assert_allclose(result.curves[i], curve, atol=1e-5)
+        np.testing.assert_allclose(result.curve_x, x, atol=1e-12)
+
+
+def test_rgb_quantus_adapter(rgb) -> None:
+    model, images, targets, saliency = rgb
+    ours = create_metric("pixel-flipping")(model, images, targets, saliency).scores  # step = W = 16 features
+    direct = _direct("PixelFlipping", {"features_in_step": 16, "return_auc_per_sample": True}, model, images,
+                     targets, saliency)
+    np.testing.assert_allclose(ours, np.asarray(direct, dtype=float), rtol=1e-6)
+    ours = create_metric("region-perturbation")(model, images, targets, saliency).scores  # the model's patch, 4
+    direct = _direct("RegionPerturbation", {"patch_size": 4, "regions_evaluation": 20, "order": "morf"}, model,
+                     images, targets, saliency)
+    np.testing.assert_allclose(ours, [np.mean(c) for c in direct], rtol=1e-6)
+    for name in ("road", "irof"):  # Quantus 0.6 fails on them with C > 1: a clear error instead
+        with pytest.raises(ValueError, match="one-channel"):
+            create_metric(name)(model, images, targets, saliency)
+
+
+def test_step_options(model, batch) -> None:
+    images, targets, saliency = batch
+    quarter = create_metric("deletion", step=0.25)(model, images, targets, saliency)
+    np.testing.assert_allclose(quarter.curve_x, [0, 0.25, 0.5, 0.75, 1])
+    same = create_metric("deletion", step=196)(model, images, targets, saliency)
+    np.testing.assert_allclose(quarter.curves, same.curves)
+    default = create_metric("deletion")(model, images, targets, saliency)
+    assert default.curves.shape == (3, 29)  # one row's worth (28 pixels) per step + the unperturbed image
+    for bad in (0, 2.5, -1, "28"):
+        with pytest.raises(ValueError, match="step"):
+            create_metric("deletion", step=bad)
+    with pytest.raises(ValueError, match="not both"):
+        create_metric("deletion", step=28, fraction=0.1)
+    two = create_metric("morf", step=2)(model, images, targets, saliency)  # replaces MoRF's default 10% steps
+    np.testing.assert_allclose(two.curve_x, [*range(0, 49, 2), 49] / np.float64(49))
+    with pytest.raises(ValueError, match=r"saliency must be \(B, H, W\)"):
+        create_metric("deletion")(model, images, targets, saliency[:, :7, :7])
+    with pytest.raises(ValueError, match=r"saliency must be \(B, H, W\)"):
+        create_metric("sparseness")(model, images, targets, saliency[:2])
 
 
 def test_every_metric_declares_its_contract() -> None:

@@ -1,8 +1,12 @@
-"""Reporting from stored results alone: statistics, the LaTeX table, significance, determinism."""
+"""Reporting from stored results alone: statistics, the LaTeX table, significance, figures, pages,
+determinism and bad input. The run directory is synthetic, with a planted winner."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -10,113 +14,285 @@ import pytest
 
 from iabench.errors import UserError
 from iabench.reporting import build_report, read_long_csv
-from iabench.reporting.stats import bootstrap_ci, holm
+from iabench.reporting.stats import bootstrap_ci, holm, paired_wilcoxon, significance
+from iabench.reporting.tables import escape, summary_tex
+
+SEEDS, SAMPLES = (0, 1), 30
+# (model, explainer) -> level per metric. IA-ViT's interpreter is planted best on deletion (lower) and insertion
+# (higher); vit/random is best on sparseness (higher), so the bold cells are not all in one row.
+LEVELS = {
+    ("ia-vit", "ia-vit"): {"deletion": 0.20, "insertion": 0.80, "sparseness": 0.50},
+    ("ia-vit", "attention"): {"deletion": 0.40, "insertion": 0.60, "sparseness": 0.50},  # sparseness: null
+    ("ia-vit", "random"): {"deletion": 0.45, "insertion": 0.55, "sparseness": 0.30},
+    ("vit", "attention"): {"deletion": 0.42, "insertion": 0.58, "sparseness": 0.40},
+    ("vit", "random"): {"deletion": 0.47, "insertion": 0.53, "sparseness": 0.90},
+    ("vit", "rollout"): {"deletion": 0.41, "insertion": 0.59, "sparseness": 0.35},
+}
+METRICS_INFO = {
+    "deletion": {"direction": "lower", "display_name": "Deletion", "reference": "RISE", "auc": "trapezoid"},
+    "insertion": {"direction": "higher", "display_name": "Insertion", "reference": "RISE", "auc": "trapezoid"},
+    "sparseness": {"direction": "higher", "display_name": "Sparseness", "reference": "Gini", "auc": None},
+    "accuracy": {"direction": "higher", "display_name": "Accuracy", "reference": "", "auc": None},
+    "agreement-kl": {"direction": "lower", "display_name": "Agreement (kl)", "reference": "IA-ViT", "auc": None},
+}
 
 
-def synthetic_run(path, n: int = 30) -> None:
-    """2 models x 3 explainers x 2 metrics; IA-ViT's interpreter clearly best on deletion, 'null' equal to it."""
+def write_run(path, optional: bool = True) -> None:
+    """results.csv (rows shuffled: pairing must go by (seed, sample), not by position), metrics.json and,
+    when ``optional``, curves.csv, explainers.json, training.csv, heatmaps.npz, manifest.json."""
     rng = np.random.default_rng(0)
     rows, curves = [], []
-    base = {"ia-vit": 0.20, "rollout": 0.40, "null": 0.20}
-    for model in ("vit", "ia-vit"):
-        for explainer, level in base.items():
-            if explainer == "ia-vit" and model == "vit":
-                continue
-            noise = rng.normal(0, 0.02, n)
-            for sample in range(n):
-                value = level + noise[sample] if explainer != "null" else None
-                rows.append(("r", 0, model, explainer, "deletion", sample, value))
-                rows.append(("r", 0, model, explainer, "insertion", sample, 1 - level + noise[sample]))
-                for x in (0.0, 0.5, 1.0):
-                    curves.append(("r", 0, model, explainer, "deletion", sample, x, 1 - x * (1 - level)))
-        rows += [("r", 0, model, "-", "accuracy", s, float(s % 2)) for s in range(n)]
+    for seed in SEEDS:
+        for (model, explainer), levels in LEVELS.items():
+            for metric, level in levels.items():
+                values = level + rng.normal(0, 0.03, SAMPLES)
+                rows += [("r", seed, model, explainer, metric, s, v) for s, v in enumerate(values)]
+                if metric in ("deletion", "insertion"):
+                    for s in range(SAMPLES):
+                        for x in np.linspace(0, 1, 5):
+                            y = 1 - x * (1 - level) if metric == "deletion" else level * x + 0.1 * (1 - x)
+                            curves.append(("r", seed, model, explainer, metric, s, x, y + rng.normal(0, 0.02)))
+        for model in ("vit", "ia-vit"):
+            rows += [("r", seed, model, "-", "accuracy", s, float(s % 3 > 0)) for s in range(SAMPLES)]
+        rows += [("r", seed, "ia-vit", "-", "agreement-kl", s, 0.1 + 0.01 * s) for s in range(SAMPLES)]
     frame = pd.DataFrame(rows, columns=["run", "seed", "model", "explainer", "metric", "sample", "value"])
-    # the null method equals the interpreter exactly on every sample: p must be 1
+    # ia-vit/random deletion equals the interpreter's exactly on every (seed, sample): all-zero differences
     ref = frame[(frame.model == "ia-vit") & (frame.explainer == "ia-vit") & (frame.metric == "deletion")]
-    for model in ("vit", "ia-vit"):
-        mask = (frame.model == model) & (frame.explainer == "null") & (frame.metric == "deletion")
-        frame.loc[mask, "value"] = ref["value"].to_numpy()
-    frame.loc[frame.index[3], "value"] = np.nan  # a failed explanation
+    copy = (frame.model == "vit") & (frame.explainer == "rollout") & (frame.metric == "deletion")
+    frame.loc[copy, "value"] = ref["value"].to_numpy()
+    failed = frame.index[(frame.model == "vit") & (frame.explainer == "random") & (frame.metric == "insertion")][:2]
+    frame.loc[failed, "value"] = np.nan  # two failed explanations
+    frame = frame.sample(frac=1.0, random_state=1)
     frame.to_csv(path / "results.csv", index=False)
+    (path / "metrics.json").write_text(json.dumps(METRICS_INFO))
+    if not optional:
+        return
     pd.DataFrame(curves, columns=["run", "seed", "model", "explainer", "metric", "sample", "x", "value"]).to_csv(
         path / "curves.csv", index=False)
-    (path / "metrics.json").write_text(json.dumps({
-        "deletion": {"name": "deletion", "direction": "lower", "auc": "trapezoid", "reference": "RISE"},
-        "insertion": {"name": "insertion", "direction": "higher", "auc": "trapezoid", "reference": "RISE"},
-        "accuracy": {"name": "accuracy", "direction": "higher", "reference": ""}}))
-    (path / "manifest.json").write_text(json.dumps({"suite": "test", "run_id": "r", "timings": {"total": 1.0}}))
+    (path / "explainers.json").write_text(json.dumps({
+        "ia-vit": {"display_name": "IA-ViT interpreter", "family": "attention", "reference": "Qiang 2023"},
+        "attention": {"display_name": "Last-layer attention", "family": "attention", "reference": "-"},
+        "rollout": {"display_name": "Attention rollout", "family": "attention", "reference": "Abnar 2020"},
+        "random": {"display_name": "Random", "family": "control", "reference": "-"}}))
+    training = [(seed, model, epoch, 10 * epoch, 1.0, 2.0 / epoch, 1.5 / epoch,
+                 0.1 if model == "ia-vit" else None, 0.2 if model == "ia-vit" else None, 0.3 * epoch,
+                 0.25 * epoch if model == "ia-vit" else None, 0.5 if model == "ia-vit" else None)
+                for seed in SEEDS for model in ("vit", "ia-vit") for epoch in (1, 2, 3)]
+    pd.DataFrame(training, columns=["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align",
+                                    "val_acc", "val_inter_acc", "val_agreement"]).to_csv(path / "training.csv",
+                                                                                         index=False)
+    images = rng.random((3, 1, 16, 16)).astype(np.float32)
+    np.savez_compressed(path / "heatmaps.npz", images=images, labels=np.array([1, 2, 3]),
+                        **{"ia-vit__ia-vit": rng.random((3, 4, 4)),  # a patch grid: stretched over the image
+                           "ia-vit__attention": rng.random((3, 16, 16)) * 100,
+                           "vit__attention": np.zeros((3, 16, 16))})  # constant map: no division by zero
+    (path / "manifest.json").write_text(json.dumps({
+        "suite": "synthetic", "run_id": "r", "config_hash": "abc123", "device": "cpu", "git_commit": "deadbeef",
+        "versions": {"torch": "2"}, "timings": {"train": 1.0, "total": 2.0}, "config": {"seeds": [0, 1]}}))
 
 
-def test_summary_statistics(tmp_path) -> None:
-    synthetic_run(tmp_path)
-    build_report(tmp_path)
-    summary = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False, na_values={"mean": ["nan"]})
-    results = read_long_csv(tmp_path / "results.csv")
-    means = results.groupby(["model", "explainer", "metric"]).value.mean()
-    for _, row in summary.iterrows():
-        assert row["mean"] == pytest.approx(means[(row.model, row.explainer, row.metric)], rel=1e-5)
-        assert row.ci_low <= row["mean"] <= row.ci_high
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = tmp_path_factory.mktemp("run")
+    write_run(path)
+    written = build_report(path)
+    return path, written
+
+
+def tex_cell(tex: str, row_prefix: str, column: str) -> str:
+    header = next(line for line in tex.splitlines() if line.startswith("Model & Explainer"))
+    index = [c.strip() for c in header.removesuffix(r"\\").split("&")].index(column)
+    line = next(line for line in tex.splitlines() if line.startswith(row_prefix))
+    return line.removesuffix(r"\\").split("&")[index]
+
+
+def test_summary_matches_pandas_and_counts_failures(built) -> None:
+    path, _ = built
+    summary = pd.read_csv(path / "summary.csv", keep_default_na=False, na_values={"mean": ["nan"]})
+    assert list(summary.columns) == ["model", "explainer", "metric", "direction", "mean", "std", "ci_low",
+                                     "ci_high", "n", "n_failed"]
+    results = read_long_csv(path / "results.csv")
+    grouped = results.groupby(["model", "explainer", "metric"]).value
+    means, stds, counts = grouped.mean(), grouped.std(), grouped.count()
+    assert len(summary) == len(means) == 6 * 3 + 3
+    for row in summary.itertuples():
+        key = (row.model, row.explainer, row.metric)
+        assert row.mean == pytest.approx(means[key], rel=1e-8)
+        assert row.std == pytest.approx(stds[key], rel=1e-8)
+        assert row.n == counts[key]
+        assert row.ci_low <= row.mean <= row.ci_high
+        assert row.direction == METRICS_INFO[row.metric]["direction"]
     failed = summary[summary.n_failed > 0]
-    assert len(failed) == 1 and failed.n.iloc[0] == 29
+    assert failed[["model", "explainer", "metric"]].values.tolist() == [["vit", "random", "insertion"]]
+    assert failed.n.iloc[0] == len(SEEDS) * SAMPLES - 2 and failed.n_failed.iloc[0] == 2
+    # the interpreter's deletion CI is narrow around 0.2 and far from the others
+    ia = summary.set_index(["model", "explainer", "metric"]).loc[("ia-vit", "ia-vit", "deletion")]
+    assert 0.18 < ia.ci_low < ia.ci_high < 0.22
 
 
-def test_bootstrap_ci_and_holm_by_hand() -> None:
+def test_bootstrap_ci_edge_cases_and_holm_by_hand() -> None:
     assert bootstrap_ci(np.array([0.5])) == (0.5, 0.5)
     assert bootstrap_ci(np.full(10, 2.0)) == (2.0, 2.0)
     low, high = bootstrap_ci(np.arange(100.0))
     assert 40 < low < 49.5 < high < 59
-    # Holm by hand: p sorted 0.01, 0.02, 0.04 with m=3 -> 0.03, 0.04, 0.04 (monotone), back in input order
-    np.testing.assert_allclose(holm(np.array([0.04, 0.01, 0.02])), [0.04, 0.03, 0.04])
+    assert bootstrap_ci(np.arange(100.0)) == (low, high)  # fixed seed
+    # Holm by hand: m = 4, sorted 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> max so far 0.06
+    np.testing.assert_allclose(holm(np.array([0.01, 0.04, 0.03, 0.005])), [0.03, 0.06, 0.06, 0.02])
     np.testing.assert_allclose(holm(np.array([0.5, 0.9])), [1.0, 1.0])
+    np.testing.assert_allclose(holm(np.array([0.01, np.nan, 0.04])), [0.02, np.nan, 0.04])  # NaN not counted
+    assert paired_wilcoxon(np.ones(5), np.ones(5)) == (0.0, 1.0)  # scipy raises on all-zero differences
 
 
-def test_significance_finds_the_planted_difference_only(tmp_path) -> None:
-    synthetic_run(tmp_path)
-    build_report(tmp_path)
-    tests = pd.read_csv(tmp_path / "significance.csv", keep_default_na=False)
+def test_significance_finds_the_planted_difference_only(built) -> None:
+    path, _ = built
+    tests = pd.read_csv(path / "significance.csv", keep_default_na=False)
+    assert list(tests.columns) == ["metric", "model", "explainer", "reference", "n", "statistic", "p_value",
+                                   "p_holm", "significant", "median_diff", "better"]
     tests = tests.set_index(["metric", "model", "explainer"])
-    assert tests.loc[("deletion", "ia-vit", "rollout"), "p_holm"] < 0.05
-    assert tests.loc[("deletion", "ia-vit", "rollout"), "better"] == "reference"  # lower deletion is better
-    assert tests.loc[("deletion", "vit", "null"), "p_value"] == 1.0
-    assert not tests.loc[("deletion", "ia-vit", "null"), "significant"]
+    # 5 (model, explainer) pairs against the interpreter per metric, the plain ViT's included
+    assert len(tests) == 3 * 5 and set(tests.reference) == {"ia-vit/ia-vit"}
+    for metric in ("deletion", "insertion"):
+        for model, explainer in [k for k in LEVELS if k != ("ia-vit", "ia-vit") and k != ("vit", "rollout")]:
+            row = tests.loc[(metric, model, explainer)]
+            assert row.p_holm < 0.05 and bool(row.significant), (metric, model, explainer)
+            assert row.better == "reference"  # the interpreter: lower deletion, higher insertion
+            assert row.n == (len(SEEDS) * SAMPLES - (2 if (model, explainer, metric) ==
+                                                     ("vit", "random", "insertion") else 0))
+    # null: same distribution, independent noise
+    null = tests.loc[("sparseness", "ia-vit", "attention")]
+    assert null.p_holm > 0.05 and not bool(null.significant)
+    # identical scores: all-zero differences -> p = 1, a tie
+    same = tests.loc[("deletion", "vit", "rollout")]
+    assert same.p_value == 1.0 and same.better == "tie" and not bool(same.significant)
+    # vit/random beats the interpreter on sparseness (higher is better)
+    assert tests.loc[("sparseness", "vit", "random"), "better"] == "method"
+    # Holm within each metric, recomputed from the raw p-values
+    for _, part in tests.groupby(level="metric"):
+        np.testing.assert_allclose(part.p_holm, holm(part.p_value.to_numpy()), rtol=1e-8)
 
 
-def test_latex_table_marks_the_best_cell(tmp_path) -> None:
-    synthetic_run(tmp_path)
-    build_report(tmp_path)
-    tex = (tmp_path / "summary.tex").read_text()
-    assert r"\toprule" in tex and r"\bottomrule" in tex and tex.count(r"\begin{tabular}") == 1
-    assert r"deletion $\downarrow$" in tex and r"insertion $\uparrow$" in tex
-    header = next(line for line in tex.splitlines() if line.startswith("Model &"))
-    column = [c.strip() for c in header.rstrip("\\ ").split("&")].index(r"deletion $\downarrow$")
+def test_significance_pairs_by_seed_and_sample() -> None:
+    """The method is the reference shifted by +1 on the same (seed, sample): every pair differs by exactly 1
+    when pairing goes by the keys, whatever the row order."""
+    rows = [(seed, model, explainer, sample, sample * 10.0 + seed + (1.0 if explainer == "m" else 0.0))
+            for seed in (0, 1) for model, explainer in (("ia-vit", "ia-vit"), ("vit", "m")) for sample in range(8)]
+    frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "sample", "value"]).assign(metric="d")
+    tests = significance(frame.iloc[::-1], {"d": "lower"})
+    assert tests.median_diff.tolist() == [1.0] and tests.n.tolist() == [16] and tests.better.tolist() == ["reference"]
 
-    def cell(prefix: str) -> str:
-        return next(line for line in tex.splitlines() if line.startswith(prefix)).split("&")[column]
 
-    assert r"\textbf{" in cell("ia-vit & ia-vit")  # lowest deletion (tied with 'null', also bold)
-    assert r"\textbf{" in cell("vit & null")
-    assert r"\textbf{" not in cell("ia-vit & rollout") and r"\textbf{" not in cell("vit & rollout")
+def test_latex_table_bold_best_per_direction_and_compiles(built, tmp_path) -> None:
+    path, _ = built
+    tex = (path / "summary.tex").read_text()
+    assert tex.count(r"\begin{tabular}") == 2  # explanation metrics; model-level metrics
+    assert tex.count(r"\toprule") == tex.count(r"\midrule") == tex.count(r"\bottomrule") == 2
+    assert r"deletion $\downarrow$" in tex and r"insertion $\uparrow$" in tex and r"agreement-kl $\downarrow$" in tex
     assert "trapezoid AUC" in tex
-    columns = tex.split(r"\begin{tabular}{")[1].split("}")[0]
-    for line in tex.splitlines():
-        if line.endswith(r"\\") and "&" in line:
-            assert line.count("&") == len(columns) - 1
+    # lower is better on deletion, higher on insertion: the interpreter's row (on deletion tied with vit/rollout,
+    # its exact copy: both bold); sparseness: vit/random
+    for column, best in ((r"deletion $\downarrow$", {"ia-vit & ia-vit", "vit & rollout"}),
+                         (r"insertion $\uparrow$", {"ia-vit & ia-vit"}), (r"sparseness $\uparrow$", {"vit & random"})):
+        for model, explainer in LEVELS:
+            cell = tex_cell(tex, f"{model} & {explainer} &", column)
+            assert (r"\textbf{" in cell) == (f"{model} & {explainer}" in best), (column, model, explainer, cell)
+    assert re.search(r"\\textbf\{0\.2\d\d \$\\pm\$ 0\.0\d\d\}", tex)  # mean +- CI half-width
+    # structure: every row has as many cells as the column spec, braces balance
+    for block in tex.split(r"\begin{tabular}{")[1:]:
+        spec, body = block.split("}", 1)
+        for line in body.split(r"\end{tabular}")[0].splitlines():
+            if line.endswith(r"\\"):
+                assert line.count("&") - line.count(r"\&") == len(spec) - 1, line
+    assert tex.count("{") - tex.count(r"\{") == tex.count("}") - tex.count(r"\}")
+    document = tmp_path / "doc.tex"
+    document.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n" + tex
+                        + "\n\\end{document}\n")
+    if shutil.which("pdflatex"):  # compile when TeX is there (it is not installed on the dev machine)
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", document.name],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout[-2000:]
 
 
-def test_report_files_are_deterministic_and_complete(tmp_path) -> None:
-    synthetic_run(tmp_path)
+def test_latex_escapes_special_characters() -> None:
+    assert escape("a_b&c%d#e$f{g}~^\\") == (r"a\_b\&c\%d\#e\$f\{g\}\textasciitilde{}\textasciicircum{}"
+                                            r"\textbackslash{}")
+    summary = pd.DataFrame([dict(model="vit", explainer="grad_cam&x%", metric="del_auc#", direction="lower",
+                                 mean=0.5, std=0.1, ci_low=0.4, ci_high=0.6, n=3, n_failed=0)])
+    tex = summary_tex(summary, ["del_auc#"], "Curve metrics: del_auc# = trapezoid AUC.")
+    assert r"vit & grad\_cam\&x\% & \textbf{0.500 $\pm$ 0.100} \\" in tex
+    assert r"del\_auc\# $\downarrow$" in tex and r"del\_auc\# = trapezoid" in tex
+
+
+def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
+    path, written = built
+    expected = ["summary.csv", "summary.tex", "significance.csv", "report.md", "report.html"]
+    expected += [f"plots/{name}.{ext}" for name in ("curves_deletion", "curves_insertion", "auc_bars",
+                                                    "heatmaps_ia-vit", "heatmaps_vit", "training")
+                 for ext in ("png", "pdf")]
+    assert sorted(str(p.relative_to(path)) for p in written) == sorted(expected)
+    for name in expected:
+        assert (path / name).stat().st_size > (1000 if name.endswith((".png", ".pdf")) else 100), name
+        if name.endswith(".png"):
+            assert (path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (path / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 6 and "plots/" not in page.split("<body>")[1]
+    assert "abc123" in page and "deadbeef" in page  # manifest facts
+    assert re.search(r"<td><b>0\.(19|20)\d \[", page)  # bold best in the HTML table too (deletion ~0.2)
+    assert "lower is better" in page and "Holm" in page and "IA-ViT interpreter" in page
+    md = (path / "report.md").read_text()
+    assert md.count("](plots/") == 6 and "2 scores are NaN" in md and "vit/random/insertion 2" in md
+    assert "**deletion** ↓" in md and "| deletion | ia-vit | attention |" in md
+
+
+def test_rebuild_is_byte_identical(built, tmp_path) -> None:
+    path, _ = built
+    for name in ("results.csv", "curves.csv", "metrics.json", "explainers.json", "training.csv", "heatmaps.npz",
+                 "manifest.json"):
+        shutil.copy(path / name, tmp_path / name)
     build_report(tmp_path)
-    first = {n: (tmp_path / n).read_bytes() for n in ("summary.csv", "summary.tex", "significance.csv", "report.md")}
-    build_report(tmp_path)
-    for name, content in first.items():
-        assert (tmp_path / name).read_bytes() == content, name
-    assert (tmp_path / "plots" / "curves_deletion.png").stat().st_size > 1000
-    assert (tmp_path / "plots" / "auc_bars.pdf").exists()
-    assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
-    assert not (tmp_path / "plots" / "training.png").exists()  # no training.csv: skipped, not an error
+    for name in ("summary.csv", "summary.tex", "significance.csv", "report.md"):
+        assert (tmp_path / name).read_bytes() == (path / name).read_bytes(), name
 
 
-def test_empty_results_is_a_clear_error(tmp_path) -> None:
+def test_missing_optional_inputs_are_skipped(tmp_path) -> None:
+    write_run(tmp_path, optional=False)
+    written = {str(p.relative_to(tmp_path)) for p in build_report(tmp_path)}
+    # the bar chart comes from summary.csv; curves, heatmaps and training need their own files
+    assert written == {"summary.csv", "summary.tex", "significance.csv", "report.md", "report.html",
+                       "plots/auc_bars.png", "plots/auc_bars.pdf"}
+    assert "Figures: bars" in (tmp_path / "report.md").read_text()
+
+
+def test_bad_input_is_a_clear_user_error(tmp_path) -> None:
+    with pytest.raises(UserError, match="no results.csv"):
+        build_report(tmp_path)
     (tmp_path / "results.csv").write_text("run,seed,model,explainer,metric,sample,value\n")
     with pytest.raises(UserError, match="no rows"):
         build_report(tmp_path)
+    (tmp_path / "results.csv").write_text("")
+    with pytest.raises(UserError, match="empty"):
+        build_report(tmp_path)
+    (tmp_path / "results.csv").write_text("run,seed,model,metric,value\nr,0,vit,accuracy,1\n")
+    with pytest.raises(UserError, match="lacks the column"):
+        build_report(tmp_path)
+    (tmp_path / "results.csv").write_text("run,seed,model,explainer,metric,sample,value\nr,0,vit,-,accuracy,0,1\n")
+    with pytest.raises(UserError, match="metrics.json"):
+        build_report(tmp_path)
+    (tmp_path / "metrics.json").write_text(json.dumps({"deletion": {"direction": "lower"}}))
+    with pytest.raises(UserError, match="no entry .* accuracy"):
+        build_report(tmp_path)
+
+
+def test_all_failed_and_single_sample_groups_do_not_crash(tmp_path) -> None:
+    """An explainer whose every score is NaN, and a group of one sample: reported, not fatal."""
+    (tmp_path / "metrics.json").write_text(json.dumps({"deletion": {"direction": "lower", "auc": "mean"}}))
+    rows = ["run,seed,model,explainer,metric,sample,value", "r,0,ia-vit,ia-vit,deletion,0,0.2",
+            "r,0,ia-vit,broken,deletion,0,nan", "r,0,vit,attention,deletion,0,0.5"]
+    (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")
+    build_report(tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("explainer")
+    assert np.isnan(summary.loc["broken", "mean"]) and summary.loc["broken", "n_failed"] == 1
+    assert summary.loc["attention", "ci_low"] == summary.loc["attention", "ci_high"] == 0.5
+    tex = (tmp_path / "summary.tex").read_text()
+    assert "ia-vit & broken & --" in tex and "mean of step scores" in tex
+    tests = pd.read_csv(tmp_path / "significance.csv")
+    assert tests.explainer.tolist() == ["attention"] and tests.p_value.tolist() == [1.0]

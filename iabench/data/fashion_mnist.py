@@ -38,8 +38,11 @@ def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (optionally gzipped). Written by hand: torchvision's reader only takes the
     uncompressed files inside its own folder layout, while the Debian package ships flat .gz files."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, OSError) as err:  # a cut or foreign .gz: one line, not a traceback
+        raise UserError(f"{path} cannot be read ({type(err).__name__}: {err}); re-install or re-download it") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise UserError(f"{path} is not an unsigned-byte IDX file; re-install or re-download it")
     ndim = data[3]

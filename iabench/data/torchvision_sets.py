@@ -1,24 +1,39 @@
 """CIFAR-10/100, STL-10, CelebA and ImageFolder through torchvision's own dataset classes, from local files.
 
-Nothing is downloaded (``download=False``): the files must be under ``DataConfig.root`` (``--data-root``),
-or ``$IABENCH_DATA/<name>`` (default ``~/.cache/iabench/data/<name>``), in torchvision's layout:
+Nothing is downloaded (``download=False``): the files must be under ``DataConfig.root`` (``--data-root``;
+the dataset's own folder, e.g. ``cifar-10-batches-py``, is accepted too), or else under
+``$IABENCH_DATA/<name>`` (default ``~/.cache/iabench/data/<name>``), in torchvision's layout:
 
-- cifar10: ``ROOT/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}``
+- cifar10: ``ROOT/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}`` (the python pickles)
 - cifar100: ``ROOT/cifar-100-python/{train, test, meta}``
-- stl10: ``ROOT/stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin}``
-- celeba: ``ROOT/celeba/{img_align_celeba/, list_attr_celeba.txt, list_eval_partition.txt, identity_CelebA.txt,
-  list_bbox_celeba.txt, list_landmarks_align_celeba.txt}``; the label is the binary attribute
-  ``DataConfig.attribute`` (default Gray_Hair, as the IA-ViT notebook)
-- imagefolder: ``ROOT/train/<class>/*.png`` and ``ROOT/test/<class>/...`` (or ``val/``), or one
-  ``ROOT/<class>/...`` tree split deterministically into train/val/test
+- stl10: ``ROOT/stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin[, class_names.txt]}``
+  (``unlabeled_X.bin`` is not needed)
+- celeba: ``ROOT/celeba/{img_align_celeba/*.jpg, list_attr_celeba.txt, list_eval_partition.txt,
+  identity_CelebA.txt, list_bbox_celeba.txt, list_landmarks_align_celeba.txt}`` (torchvision reads all five
+  lists); the label is the binary attribute ``DataConfig.attribute`` (default Gray_Hair, as the IA-ViT notebook)
+- imagefolder: ``ROOT/train/<class>/*`` with ``ROOT/test/<class>/*`` and/or ``ROOT/val/<class>/*``, or one
+  ``ROOT/<class>/*`` tree (e.g. dogs vs cats)
+
+Splits: CIFAR/STL-10 train -> train/val by ``split_train_val(seed)``, test = the test split; CelebA: its
+own train/valid/test partition; ImageFolder: train/ -> train/val by seed; test/ is the test split (val/
+when there is no test/; with both, val/ is the validation split); a single tree is split into test
+(``IMAGEFOLDER_TEST_FRACTION``, the same images for every seed, like the other datasets' fixed test split),
+then train/val by seed. Augmentation (``DataConfig.augment``) applies to the train subset only: the val
+subset is taken from a second dataset object over the same files with the evaluation transform.
+
+Normalisation: ``DataConfig.mean/std`` when given (the IA-ViT paper uses 0.5/0.5), else ``STATS``: the
+per-channel mean/std of each dataset's training split (the usual published values); 0.5/0.5 for CelebA and
+ImageFolder, as the IA-ViT paper.
 
 The subclasses below check that the files exist but not their MD5 sums (torchvision checks the sums of the
-official archives; a re-packed or test copy in the same format must load too).
+official archives; a re-packed or test copy in the same format must load too). Unreadable files are a
+``UserError`` as well.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +44,6 @@ from ..config import DataConfig
 from ..errors import UserError, unknown
 from . import DATASETS, DataBundle, split_train_val
 
-# Per-channel statistics of the training splits (used when DataConfig.mean/std are not given).
 STATS = {
     "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
     "cifar100": ([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
@@ -41,9 +55,17 @@ LAYOUT = {
     "cifar10": "cifar-10-batches-py/ with data_batch_1..5, test_batch, batches.meta",
     "cifar100": "cifar-100-python/ with train, test, meta",
     "stl10": "stl10_binary/ with train_X.bin, train_y.bin, test_X.bin, test_y.bin",
-    "celeba": "celeba/ with img_align_celeba/ and the list_*.txt / identity_CelebA.txt files",
-    "imagefolder": "train/<class>/ and test/<class>/ image folders (or one <class>/ tree)",
+    "celeba": ("celeba/ with img_align_celeba/, list_attr_celeba.txt, list_eval_partition.txt, identity_CelebA.txt, "
+               "list_bbox_celeba.txt, list_landmarks_align_celeba.txt"),
+    "imagefolder": "train/<class>/ with test/<class>/ or val/<class>/ image folders, or one <class>/ tree",
 }
+STL10_CLASSES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
+IMAGEFOLDER_TEST_FRACTION = 0.2
+IMAGEFOLDER_TEST_SEED = 0  # fixed: the held-out test images do not change with DataConfig.seed
+AUGMENT_SCALE = (0.05, 1.0)  # RandomResizedCrop area range of the ViT fine-tuning recipe ("inception crop")
+# What torchvision raises on missing (RuntimeError "Dataset not found", FileNotFoundError) or unreadable
+# files (truncated pickles, wrongly-sized binaries, missing pickle keys).
+READ_ERRORS = (RuntimeError, OSError, EOFError, ValueError, KeyError, IndexError, pickle.UnpicklingError)
 
 
 class _CIFAR10(datasets.CIFAR10):
@@ -59,94 +81,114 @@ class _CIFAR100(datasets.CIFAR100):
 
 
 class _STL10(datasets.STL10):
-    # the unlabeled split (2.7 GB) is not needed for classification
+    # the unlabeled split (2.7 GB) is not needed for classification; train_list[0:2] stay train_X/train_y
     train_list = [[name, None] for name, _ in datasets.STL10.train_list if not name.startswith("unlabeled")]
     test_list = [[name, None] for name, _ in datasets.STL10.test_list]
 
 
 class _CelebA(datasets.CelebA):
+    # the .zip entry is never checked by torchvision (only the extracted img_align_celeba/ folder)
     file_list = [(file_id, None, name) for file_id, _, name in datasets.CelebA.file_list]
 
 
-def _root(config: DataConfig) -> Path:
+def _root(config: DataConfig, base_folder: str = "") -> Path:
     if config.root:
-        return Path(config.root).expanduser()
-    return Path(os.environ.get("IABENCH_DATA", Path.home() / ".cache" / "iabench" / "data")) / config.name
-
-
-def _transforms(config: DataConfig, mean: list[float], std: list[float], train: bool) -> Callable:
-    size = (config.img_size, config.img_size)
-    steps: list[Callable] = []
-    if train and config.augment:  # the IA-ViT recipe: random resized crop and horizontal flip
-        steps += [transforms.RandomResizedCrop(size, scale=(0.05, 1.0)), transforms.RandomHorizontalFlip()]
+        root = Path(config.root).expanduser()
     else:
-        steps.append(transforms.Resize(size))
-    return transforms.Compose(steps + [transforms.ToTensor(), transforms.Normalize(mean, std)])
-
-
-def _open(name: str, build: Callable[[Callable], Dataset], config: DataConfig, root: Path,
-          train: bool) -> Dataset:
-    mean, std = _stats(config)
-    try:
-        return build(_transforms(config, mean, std, train))
-    except (RuntimeError, FileNotFoundError) as err:
-        raise UserError(f"{name} not found under '{root}' (expected {LAYOUT[name]}); pass --data-root DIR holding "
-                        f"it ({str(err).splitlines()[0][:80]})") from None
+        root = Path(os.environ.get("IABENCH_DATA", Path.home() / ".cache" / "iabench" / "data")).expanduser()
+        root = root / config.name
+    if base_folder and root.name == base_folder and not (root / base_folder).exists():
+        root = root.parent  # --data-root given as the dataset's own folder
+    return root
 
 
 def _stats(config: DataConfig) -> tuple[list[float], list[float]]:
     if config.mean is not None and config.std is not None:
-        return config.mean, config.std
-    return STATS[config.name]
+        return list(config.mean), list(config.std)
+    mean, std = STATS[config.name]
+    return list(mean), list(std)
+
+
+def build_transform(config: DataConfig, train: bool) -> Callable:
+    """Resize (or, for training with ``augment``, random resized crop + horizontal flip), ToTensor, Normalize."""
+    size = (config.img_size, config.img_size)
+    mean, std = _stats(config)
+    steps: list[Callable] = []
+    if train and config.augment:
+        steps += [transforms.RandomResizedCrop(size, scale=AUGMENT_SCALE), transforms.RandomHorizontalFlip()]
+    else:
+        steps.append(transforms.Resize(size))
+    return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
+
+
+def _open(name: str, root: Path, build: Callable[[], Dataset]) -> Dataset:
+    try:
+        return build()
+    except READ_ERRORS as err:
+        reason = (str(err).splitlines() or [type(err).__name__])[0][:100]
+        if "download=True" in reason:  # torchvision's hint does not apply: iabench never downloads these
+            reason = "files missing or incomplete"
+        raise UserError(f"{name}: cannot load from '{root}' ({reason}); expected {LAYOUT[name]} there; "
+                        "pass --data-root DIR holding it") from None
 
 
 def _bundle(config: DataConfig, train_aug: Dataset, train_eval: Dataset, test: Dataset, classes: list[str],
-            source: Path) -> DataBundle:
-    """Train/val from the training split (val without augmentation), test as given."""
-    train_idx, val_idx = (s.indices for s in split_train_val(train_eval, config.val_fraction, config.seed))
+            source: Path, val: Dataset | None = None) -> DataBundle:
+    """Train (and val, unless given) from the training split, val without augmentation; test as given."""
+    if val is None:
+        train_idx, val_idx = (s.indices for s in split_train_val(train_eval, config.val_fraction, config.seed))
+        val = Subset(train_eval, val_idx)
+    else:
+        train_idx = list(range(len(train_eval)))  # type: ignore[arg-type]
     if config.limit_train:
         train_idx = train_idx[: config.limit_train]
     mean, std = _stats(config)
-    return DataBundle(config.name, Subset(train_aug, train_idx), Subset(train_eval, val_idx), test,
-                      num_classes=len(classes), in_chans=3, img_size=config.img_size, mean=list(mean), std=list(std),
-                      class_names=list(classes), source=str(source))
+    return DataBundle(config.name, Subset(train_aug, train_idx), val, test, num_classes=len(classes), in_chans=3,
+                      img_size=config.img_size, mean=mean, std=std, class_names=list(classes), source=str(source))
 
 
-def _cifar(cls: type, name: str) -> Callable[[DataConfig], DataBundle]:
+def _cifar(cls: type[datasets.CIFAR10], name: str) -> Callable[[DataConfig], DataBundle]:
     def load(config: DataConfig) -> DataBundle:
-        root = _root(config)
-        open_ = lambda train_split, aug: _open(  # noqa: E731
-            name, lambda tf: cls(str(root), train=train_split, transform=tf, download=False), config, root, aug)
-        train_aug, train_eval, test = open_(True, True), open_(True, False), open_(False, False)
-        return _bundle(config, train_aug, train_eval, test, train_eval.classes, root)
+        root = _root(config, cls.base_folder)
 
+        def open_(train_split: bool, augment: bool) -> datasets.CIFAR10:
+            transform = build_transform(config, augment)
+            return _open(name, root, lambda: cls(str(root), train=train_split, transform=transform, download=False))
+
+        train_eval = open_(True, False)
+        return _bundle(config, open_(True, True), train_eval, open_(False, False), train_eval.classes, root)
+
+    load.__doc__ = f"{name} from the python pickles; train -> train/val by seed, test = the test batch."
     return load
 
 
-DATASETS.register("cifar10")(_cifar(_CIFAR10, "cifar10"))
-DATASETS.register("cifar100")(_cifar(_CIFAR100, "cifar100"))
+load_cifar10 = DATASETS.register("cifar10")(_cifar(_CIFAR10, "cifar10"))
+load_cifar100 = DATASETS.register("cifar100")(_cifar(_CIFAR100, "cifar100"))
 
 
 @DATASETS.register("stl10")
 def load_stl10(config: DataConfig) -> DataBundle:
-    root = _root(config)
+    """STL-10's labelled splits (5,000 train, 8,000 test, 96x96): train -> train/val by seed."""
+    root = _root(config, _STL10.base_folder)
 
-    def open_(split: str, aug: bool) -> Dataset:
-        return _open("stl10", lambda tf: _STL10(str(root), split=split, transform=tf, download=False), config, root,
-                     aug)
+    def open_(split: str, augment: bool) -> datasets.STL10:
+        transform = build_transform(config, augment)
+        return _open("stl10", root, lambda: _STL10(str(root), split=split, transform=transform, download=False))
 
     train_eval = open_("train", False)
-    return _bundle(config, open_("train", True), train_eval, open_("test", False), train_eval.classes, root)
+    classes = getattr(train_eval, "classes", STL10_CLASSES)  # class_names.txt is optional
+    return _bundle(config, open_("train", True), train_eval, open_("test", False), classes, root)
 
 
 @DATASETS.register("celeba")
 def load_celeba(config: DataConfig) -> DataBundle:
-    """CelebA with its own train/valid/test partition; label = one binary attribute."""
-    root = _root(config)
+    """CelebA with its own train/valid/test partition; label = the binary attribute ``config.attribute``."""
+    root = _root(config, _CelebA.base_folder)
 
-    def open_(split: str, aug: bool) -> datasets.CelebA:
-        return _open("celeba", lambda tf: _CelebA(str(root), split=split, target_type="attr", transform=tf,
-                                                   download=False), config, root, aug)
+    def open_(split: str, augment: bool) -> datasets.CelebA:
+        transform = build_transform(config, augment)
+        return _open("celeba", root, lambda: _CelebA(str(root), split=split, target_type="attr", transform=transform,
+                                                     download=False))
 
     parts = {"train": open_("train", True), "valid": open_("valid", False), "test": open_("test", False)}
     names = [n for n in parts["train"].attr_names if n]
@@ -154,45 +196,43 @@ def load_celeba(config: DataConfig) -> DataBundle:
         raise unknown("CelebA attribute", config.attribute, names)
     index = names.index(config.attribute)
     for part in parts.values():
+        # torchvision maps the file's -1/1 to 0/1; keep only the chosen attribute, as an int class
         part.target_transform = lambda attrs, i=index: int(attrs[i])
-    train = parts["train"]
-    if config.limit_train:
-        train = Subset(train, list(range(min(config.limit_train, len(train)))))
-    mean, std = _stats(config)
-    return DataBundle("celeba", train, parts["valid"], parts["test"], num_classes=2, in_chans=3,
-                      img_size=config.img_size, mean=list(mean), std=list(std),
-                      class_names=[f"not {config.attribute}", config.attribute], source=str(root))
+    return _bundle(config, parts["train"], parts["train"], parts["test"],
+                   [f"not {config.attribute}", config.attribute], root, val=parts["valid"])
 
 
 @DATASETS.register("imagefolder")
 def load_imagefolder(config: DataConfig) -> DataBundle:
-    """ImageFolder (e.g. dogs vs cats): train/ + test/ (or val/) subfolders, or one tree split by seed."""
+    """ImageFolder (e.g. dogs vs cats): train/ + test/ and/or val/ subfolders, or one class tree."""
     root = _root(config)
     if not root.is_dir():
-        raise UserError(f"imagefolder not found under '{root}' (expected {LAYOUT['imagefolder']}); "
-                        "pass --data-root DIR")
+        raise UserError(f"imagefolder: '{root}' is not a directory; expected {LAYOUT['imagefolder']} there; "
+                        "pass --data-root DIR holding it")
     test_dir = next((root / d for d in ("test", "val") if (root / d).is_dir()), None)
+    val_dir = root / "val" if (root / "val").is_dir() and test_dir == root / "test" else None
 
-    def open_(folder: Path, aug: bool) -> datasets.ImageFolder:
-        return _open("imagefolder", lambda tf: datasets.ImageFolder(str(folder), transform=tf), config, root, aug)
+    def open_(folder: Path, augment: bool) -> datasets.ImageFolder:
+        transform = build_transform(config, augment)
+        return _open("imagefolder", root, lambda: datasets.ImageFolder(str(folder), transform=transform))
 
     if (root / "train").is_dir() and test_dir is not None:
         train_eval = open_(root / "train", False)
-        return _bundle(config, open_(root / "train", True), train_eval, open_(test_dir, False), train_eval.classes,
-                       root)
-    train_eval, train_aug = open_(root, False), open_(root, True)
-    rest, test = split_train_val(train_eval, config.val_fraction, config.seed + 1)  # test carved out first
-    train_idx, val_idx = (s.indices for s in split_train_val(Subset(train_eval, rest.indices), config.val_fraction,
-                                                            config.seed))
-    train_idx = [rest.indices[i] for i in train_idx]
-    val_idx = [rest.indices[i] for i in val_idx]
-    if config.limit_train:
-        train_idx = train_idx[: config.limit_train]
-    mean, std = _stats(config)
-    return DataBundle("imagefolder", Subset(train_aug, train_idx), Subset(train_eval, val_idx),
-                      Subset(train_eval, test.indices), num_classes=len(train_eval.classes), in_chans=3,
-                      img_size=config.img_size, mean=list(mean), std=list(std), class_names=train_eval.classes,
-                      source=str(root))
+        others = {d: open_(d, False) for d in (test_dir, val_dir) if d is not None}
+        for folder, dataset in others.items():
+            if dataset.classes != train_eval.classes:
+                raise UserError(f"imagefolder: the classes of '{folder}' ({', '.join(dataset.classes)}) differ from "
+                                f"those of '{root / 'train'}' ({', '.join(train_eval.classes)})")
+        return _bundle(config, open_(root / "train", True), train_eval, others[test_dir], train_eval.classes, root,
+                       val=others.get(val_dir) if val_dir is not None else None)
+    if test_dir is not None:
+        raise UserError(f"imagefolder: '{test_dir}' found but no '{root / 'train'}'; expected {LAYOUT['imagefolder']}")
+    tree = root / "train" if (root / "train").is_dir() else root  # train/ alone: split it three ways
+    train_eval, train_aug = open_(tree, False), open_(tree, True)
+    rest, test = split_train_val(train_eval, IMAGEFOLDER_TEST_FRACTION, IMAGEFOLDER_TEST_SEED)
+    return _bundle(config, Subset(train_aug, rest.indices), Subset(train_eval, rest.indices),
+                   Subset(train_eval, test.indices), train_eval.classes, root)
 
 
-__all__ = ["STATS", "load_celeba", "load_imagefolder", "load_stl10"]
+__all__ = ["STATS", "build_transform", "load_celeba", "load_cifar10", "load_cifar100", "load_imagefolder",
+           "load_stl10"]

@@ -1,8 +1,9 @@
 """Reporting: every table, statistic and figure of a run, rebuilt from its stored files alone.
 
-``build_report(run_dir)`` reads results.csv, curves.csv, metrics.json, explainers.json, training.csv,
-heatmaps.npz and manifest.json, and writes summary.csv, summary.tex, significance.csv, plots/*.png|pdf,
-report.md and a self-contained report.html. No model is loaded and nothing is recomputed.
+``build_report(run_dir)`` reads results.csv, metrics.json (required), curves.csv, explainers.json,
+training.csv, heatmaps.npz and manifest.json (optional), and writes summary.csv, summary.tex,
+significance.csv, plots/*.png|pdf, report.md and a self-contained report.html. No model is loaded and
+nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for the same inputs.
 """
 
 from __future__ import annotations
@@ -19,54 +20,81 @@ from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_
 from .stats import significance, summarise
 from .tables import summary_tex
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "read_long_csv"]
+
+RESULT_COLUMNS = ["run", "seed", "model", "explainer", "metric", "sample", "value"]
+CURVE_COLUMNS = RESULT_COLUMNS[:-1] + ["x", "value"]
+FLOAT_FORMAT = "%.10g"  # fixed text for floats: deterministic files, ample precision for re-analysis
 
 
-def read_long_csv(path: Path) -> pd.DataFrame:
+def read_long_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """results.csv / curves.csv with labels kept as written (pandas would read an explainer labelled
-    'null' or 'NA' as missing) and NaN only in the value column."""
-    return pd.read_csv(path, keep_default_na=False, na_values={"value": ["nan", "NaN", ""]},
-                       dtype={"model": str, "explainer": str, "metric": str})
+    'null' or 'NA' as missing) and NaN only in the value column; a missing column is a UserError."""
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values={"value": ["nan", "NaN", ""]},
+                            dtype={"model": str, "explainer": str, "metric": str})
+    except pd.errors.EmptyDataError:
+        raise UserError(f"'{path}' is empty (not even a header); run the suite (again) to compute it") from None
+    missing = [c for c in (columns or []) if c not in frame.columns]
+    if missing:
+        raise UserError(f"'{path}' lacks the column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+    if "value" in frame:
+        frame["value"] = pd.to_numeric(frame["value"], errors="coerce")  # a stray text value counts as failed
+    return frame
 
 
 def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise UserError(f"'{path}' is not valid JSON ({error}); re-run the suite to rewrite it") from None
+
+
+def auc_note(metrics_info: dict, metrics: list[str]) -> str:
+    """Which AUC the curve metrics report (metrics.json "auc"): trapezoid area or mean of step scores."""
+    kinds = {"trapezoid": "trapezoid AUC", "mean": "mean of step scores"}
+    shown = [f"{m} = {kinds.get(metrics_info[m]['auc'], metrics_info[m]['auc'])}" for m in metrics
+             if metrics_info.get(m, {}).get("auc")]
+    return f"Curve metrics: {', '.join(shown)}." if shown else ""
 
 
 def build_report(run_dir: Path) -> list[Path]:
-    """Write every output of the run in ``run_dir``; returns the written paths."""
+    """Write every output of the run in ``run_dir`` from its stored files; returns the written paths."""
     run_dir = Path(run_dir)
     results_path = run_dir / "results.csv"
     if not results_path.exists():
         raise UserError(f"'{run_dir}' holds no results.csv; give a run folder such as reports/faithfulness/<id>")
-    results = read_long_csv(results_path)
+    results = read_long_csv(results_path, RESULT_COLUMNS)
     if results.empty:
         raise UserError(f"'{results_path}' has no rows yet; run the suite (again) to compute them")
+    if not (run_dir / "metrics.json").exists():
+        raise UserError(f"'{run_dir}' holds no metrics.json (each metric's direction); re-run the suite to write it")
     metrics_info = _read_json(run_dir / "metrics.json")
+    unknown = sorted(set(results.metric) - set(metrics_info))
+    if unknown:
+        raise UserError(f"metrics.json has no entry (direction) for {', '.join(unknown)}; re-run the suite")
     directions = {name: info.get("direction", "higher") for name, info in metrics_info.items()}
-    order = [m for m in metrics_info if m in set(results.metric)] + sorted(set(results.metric) - set(metrics_info))
+    order = [m for m in metrics_info if m in set(results.metric)]
     written = []
 
     summary = summarise(results, directions)
-    summary.to_csv(run_dir / "summary.csv", index=False, float_format="%.6g")
+    summary.to_csv(run_dir / "summary.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(run_dir / "summary.csv")
-    aucs = {info.get("auc") for name, info in metrics_info.items() if name in ("insertion", "deletion")}
-    auc_note = ""
-    if aucs - {None}:
-        auc_note = ("Insertion/deletion: " + ", ".join(
-            f"{name} = {'trapezoid AUC' if info.get('auc') == 'trapezoid' else 'mean of step scores'}"
-            for name, info in metrics_info.items() if info.get("auc")) + ".")
-    (run_dir / "summary.tex").write_text(summary_tex(summary, order, auc_note))
+    note = auc_note(metrics_info, order)
+    (run_dir / "summary.tex").write_text(summary_tex(summary, order, note))
     written.append(run_dir / "summary.tex")
     tests = significance(results, directions)
-    tests.to_csv(run_dir / "significance.csv", index=False, float_format="%.6g")
+    tests.to_csv(run_dir / "significance.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(run_dir / "significance.csv")
 
+    # figures: each one only when its input exists and holds something to draw
     plots = run_dir / "plots"
     figures: dict[str, list[Path]] = {}
     curves_path = run_dir / "curves.csv"
     if curves_path.exists():
-        curves = read_long_csv(curves_path)
+        curves = read_long_csv(curves_path, CURVE_COLUMNS).dropna(subset=["value"])
         if not curves.empty:
             figures["curves"] = curve_plots(curves, plots)
     bar_metrics = [m for m in order if m in CURVE_METRICS or metrics_info.get(m, {}).get("auc")]
@@ -77,10 +105,11 @@ def build_report(run_dir: Path) -> list[Path]:
             figures["heatmaps"] = heatmap_grid({k: archive[k] for k in archive.files}, plots)
     if (run_dir / "training.csv").exists():
         training = pd.read_csv(run_dir / "training.csv")
-        if not training.empty:
+        if not training.empty and "model" in training:
             figures["training"] = training_plots(training, plots)
+    figures = {kind: paths for kind, paths in figures.items() if paths}
     for paths in figures.values():
         written += paths
     written += write_reports(run_dir, summary, tests, figures, metrics_info, _read_json(run_dir / "explainers.json"),
-                             _read_json(run_dir / "manifest.json"), auc_note)
+                             _read_json(run_dir / "manifest.json"), note, order)
     return written
