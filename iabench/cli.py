@@ -167,10 +167,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("suites:")
     for name in suite_names():
         raw, _ = read_suite_yaml(name)
-        print(f"  {name:<16} {raw.get('description', '')}")
+        print(f"  {name:<20} {raw.get('description', '')}")
     print("presets:")
     for name, preset in PRESETS.items():
-        print(f"  {name:<16} {preset.description}")
+        print(f"  {name:<20} {preset.description}")
     print("explainers:")
     for name in EXPLAINERS.names():
         cls = EXPLAINERS.get(name)

@@ -33,6 +33,7 @@ from .device import batch_size_for, resolve_device
 from .errors import UserError
 from .store import ResultStore
 from .suites import MethodSpec, Suite, load_suite
+from .suites.variants import ModelVariant
 from .training import TrainedModel, train_or_load
 from .training.checkpoint import atomic_torch_save
 
@@ -151,7 +152,7 @@ class Run:
         """The suite's options; on CUDA, forwards batched as large as half the free memory allows."""
         options = dict(spec.options)
         if self.device.type == "cuda" and "max_batch" not in options:
-            config = self.suite.model
+            config = max((v.model for v in self.suite.models), key=lambda c: (c.img_size // c.patch_size) ** 2)
             tokens = (config.img_size // config.patch_size) ** 2 + 1
             width, heads = config.embed_dim or 768, config.num_heads or 12
             per_image = 4 * (heads * tokens * tokens + 8 * tokens * width)  # attention + a few token copies
@@ -194,20 +195,24 @@ class Run:
 
     def _load_data(self) -> None:
         self.data = load_dataset(self.suite.data)
-        model_cfg = self.suite.model
-        if (model_cfg.in_chans, model_cfg.num_classes) != (self.data.in_chans, self.data.num_classes):
-            self.suite.model = dataclasses.replace(model_cfg, in_chans=self.data.in_chans,
-                                                   num_classes=self.data.num_classes)
-        if self.data.img_size != self.suite.model.img_size:
-            raise UserError(f"data.img_size ({self.data.img_size}) differs from model.img_size "
-                            f"({self.suite.model.img_size}); set both to the same value")
+        fitted = dict(in_chans=self.data.in_chans, num_classes=self.data.num_classes)
+        self.suite.model = dataclasses.replace(self.suite.model, **fitted)
+        for variant in self.suite.models:  # fit every variant to the dataset's channels and classes
+            variant.model = dataclasses.replace(variant.model, **fitted)
+            if self.data.img_size != variant.model.img_size:
+                raise UserError(f"data.img_size ({self.data.img_size}) differs from model.img_size "
+                                f"({variant.model.img_size}) of model '{variant.name}'; set both to the same value")
+
+    def _variants(self, seed: int) -> list[ModelVariant]:
+        return [v for v in self.suite.models if seed in v.seeds]
 
     def _train(self, seed: int) -> None:
-        train_cfg = dataclasses.replace(self.suite.train, seed=seed)
-        for kind in self.suite.models:
-            self.trained[(seed, kind)] = train_or_load(
-                kind, self.suite.model, _hashable_data(self.suite.data), train_cfg, self.data, self.device,
-                self.cache_dir, progress=self.options.progress)
+        for variant in self._variants(seed):
+            log.info("model %s (%s), seed %d", variant.name, variant.kind, seed)
+            self.trained[(seed, variant.name)] = train_or_load(
+                variant.kind, variant.model, _hashable_data(self.suite.data),
+                dataclasses.replace(variant.train, seed=seed), self.data, self.device, self.cache_dir,
+                progress=self.options.progress)
 
     def _chunks(self) -> list[tuple[int, int]]:
         n, size = len(self.samples.indices), self.suite.batch_size
@@ -221,38 +226,38 @@ class Run:
 
     def _score(self, seed: int) -> None:
         units = []
-        for kind in self.suite.models:
-            units.append((kind, None))
+        for variant in self._variants(seed):
+            units.append((variant.name, None))
             for label, cls in self.explainer_classes.items():
-                if kind == "ia-vit" or not cls.requires_ia_vit:
-                    units.append((kind, label))
+                if variant.kind == "ia-vit" or not cls.requires_ia_vit:
+                    units.append((variant.name, label))
         bar = tqdm(units, desc=f"explain+score (seed {seed})", disable=not self.options.progress, dynamic_ncols=True)
-        for kind, explainer in bar:
-            bar.set_postfix_str(f"{kind} / {explainer or 'model metrics'}")
-            trained = self.trained[(seed, kind)]
+        for name, explainer in bar:
+            bar.set_postfix_str(f"{name} / {explainer or 'model metrics'}")
+            trained = self.trained[(seed, name)]
             if explainer is None:
-                self._score_model_level(seed, kind, trained)
+                self._score_model_level(seed, name, trained)
             else:
-                self._score_explainer(seed, kind, trained, explainer)
+                self._score_explainer(seed, name, trained, explainer)
 
-    def _applicable(self, metric: Any, kind: str) -> bool:
-        return kind == "ia-vit" or not metric.needs_ia_vit
+    def _applicable(self, metric: Any, trained: TrainedModel) -> bool:
+        return trained.kind == "ia-vit" or not metric.needs_ia_vit
 
-    def _score_model_level(self, seed: int, kind: str, trained: TrainedModel) -> None:
-        metrics = {k: m for k, m in self.metrics.items() if not m.needs_saliency and self._applicable(m, kind)}
+    def _score_model_level(self, seed: int, name: str, trained: TrainedModel) -> None:
+        metrics = {k: m for k, m in self.metrics.items() if not m.needs_saliency and self._applicable(m, trained)}
         for start, stop in self._chunks():
             idx = self.samples.indices[start:stop]
             todo = {k: m for k, m in metrics.items()
-                    if self.store.missing((seed, kind, "-", k, s) for s in idx)}
+                    if self.store.missing((seed, name, "-", k, s) for s in idx)}
             if not todo:
                 continue
             images = self.samples.images[start:stop].to(self.device)
             labels = self.samples.labels[start:stop].to(self.device)
             for label, metric in todo.items():
                 result = metric(trained.model, images, labels)
-                self._store(seed, kind, "-", label, idx, result)
+                self._store(seed, name, "-", label, idx, result)
 
-    def _explain(self, seed: int, kind: str, trained: TrainedModel, label: str, images: torch.Tensor,
+    def _explain(self, seed: int, name: str, trained: TrainedModel, label: str, images: torch.Tensor,
                  targets: torch.Tensor, idx: list[int]) -> torch.Tensor:
         """Saliency for one chunk, from the explanation cache or computed and cached."""
         spec = next(s for s in self.suite.explainers if s.label == label)
@@ -267,13 +272,13 @@ class Run:
         try:
             saliency = explainer.attribute(images, targets)
         except Exception as err:  # recorded per sample and reported; the run goes on
-            log.warning("%s on %s failed: %s", label, kind, err)
+            log.warning("%s on %s failed: %s", label, name, err)
             saliency = torch.full(images.shape[:1] + images.shape[-2:], float("nan"), device=images.device)
-            self._fail(seed, kind, label, idx, f"{type(err).__name__}: {err}")
+            self._fail(seed, name, label, idx, f"{type(err).__name__}: {err}")
         atomic_torch_save(saliency.cpu(), path)
         return saliency
 
-    def _fail(self, seed: int, kind: str, explainer: str, idx: list[int], error: str) -> None:
+    def _fail(self, seed: int, name: str, explainer: str, idx: list[int], error: str) -> None:
         """Record failed explanations at once (append), so a kill cannot lose them."""
         path = self.run_dir / "failures.csv"
         new = not path.exists()
@@ -281,26 +286,26 @@ class Run:
             writer = csv.writer(f, lineterminator="\n")
             if new:
                 writer.writerow(FAILURE_COLUMNS)
-            writer.writerows([seed, kind, explainer, sample, error.replace("\n", " ")[:300]] for sample in idx)
+            writer.writerows([seed, name, explainer, sample, error.replace("\n", " ")[:300]] for sample in idx)
         self.failure_count += len(idx)
 
-    def _score_explainer(self, seed: int, kind: str, trained: TrainedModel, label: str) -> None:
-        metrics = {k: m for k, m in self.metrics.items() if m.needs_saliency and self._applicable(m, kind)}
+    def _score_explainer(self, seed: int, name: str, trained: TrainedModel, label: str) -> None:
+        metrics = {k: m for k, m in self.metrics.items() if m.needs_saliency and self._applicable(m, trained)}
         spec = next(s for s in self.suite.explainers if s.label == label)
         for start, stop in self._chunks():
             idx = self.samples.indices[start:stop]
-            todo = {k: m for k, m in metrics.items() if self.store.missing((seed, kind, label, k, s) for s in idx)}
+            todo = {k: m for k, m in metrics.items() if self.store.missing((seed, name, label, k, s) for s in idx)}
             if not todo:
                 continue
             images = self.samples.images[start:stop].to(self.device)
             labels = self.samples.labels[start:stop].to(self.device)
             masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
             targets = self._targets(trained.model, images, labels)
-            saliency = self._explain(seed, kind, trained, label, images, targets, idx)
+            saliency = self._explain(seed, name, trained, label, images, targets, idx)
             finite = torch.isfinite(saliency.flatten(1)).all(1)
             if not finite.all():
                 bad = [s for s, ok in zip(idx, finite.tolist()) if not ok]
-                self._fail(seed, kind, label, bad, "saliency is not finite (NaN or inf)")
+                self._fail(seed, name, label, bad, "saliency is not finite (NaN or inf)")
             keep = finite.nonzero().flatten()
             for metric_label, metric in todo.items():
                 values = np.full(len(idx), np.nan)
@@ -314,7 +319,7 @@ class Run:
                         curve_x = result.curve_x
                         curves = np.full((len(idx), len(curve_x)), np.nan)
                         curves[keep.cpu().numpy()] = result.curves
-                self.store.add(seed, kind, label, metric_label, idx, values, curve_x, curves)
+                self.store.add(seed, name, label, metric_label, idx, values, curve_x, curves)
 
     def _explain_fn(self, spec: MethodSpec) -> Any:
         cls = self.explainer_classes[spec.label]
@@ -324,11 +329,11 @@ class Run:
 
         return explain
 
-    def _store(self, seed: int, kind: str, explainer: str, metric: str, idx: list[int], result: Any) -> None:
-        self.store.add(seed, kind, explainer, metric, idx, np.asarray(result.scores, dtype=float),
+    def _store(self, seed: int, name: str, explainer: str, metric: str, idx: list[int], result: Any) -> None:
+        self.store.add(seed, name, explainer, metric, idx, np.asarray(result.scores, dtype=float),
                        result.curve_x, result.curves)
         for name, values in (result.extra or {}).items():
-            self.store.add(seed, kind, explainer, f"{metric}-{name}", idx, np.asarray(values, dtype=float))
+            self.store.add(seed, name, explainer, f"{metric}-{name}", idx, np.asarray(values, dtype=float))
 
     # -- artifacts ----------------------------------------------------------------------------------
     def _write_artifacts(self) -> None:
@@ -346,6 +351,11 @@ class Run:
         _write_json(self.run_dir / "explainers.json", {
             label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
                         reference=cls.reference) for label, cls in self.explainer_classes.items()})
+        _write_json(self.run_dir / "models.json", {
+            variant.name: dict(kind=variant.kind, baseline=variant.baseline, grid=variant.grid,
+                               description=variant.description, overrides=variant.overrides,
+                               seeds={str(seed): self.trained[(seed, variant.name)].metrics for seed in variant.seeds})
+            for variant in self.suite.models})
         self._write_training()
         self._write_heatmaps()
 
@@ -359,9 +369,9 @@ class Run:
 
     def _write_training(self) -> None:
         rows = []
-        for (seed, kind), trained in sorted(self.trained.items()):
+        for (seed, name), trained in sorted(self.trained.items()):
             for record in trained.history:
-                rows.append(dict(seed=seed, model=kind, **record))
+                rows.append(dict(seed=seed, model=name, **record))
         if rows:
             columns = ["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align", "val_acc",
                        "val_inter_acc", "val_agreement"]
@@ -373,7 +383,6 @@ class Run:
         n = min(self.suite.heatmap_images, self.suite.batch_size, len(self.samples.indices))
         if n < 1 or not self.explainer_classes:
             return
-        seed = self.suite.seeds[0]
         mean = torch.tensor(self.data.mean).view(1, -1, 1, 1)
         std = torch.tensor(self.data.std).view(1, -1, 1, 1)
         images = self.samples.images[:n]
@@ -383,15 +392,19 @@ class Run:
         }
         stop = min(self.suite.batch_size, len(self.samples.indices))
         idx = self.samples.indices[:stop]
-        for kind in self.suite.models:
-            trained = self.trained[(seed, kind)]
+        kinds = {v.name: v.kind for v in self.suite.models}
+        # plain ViTs and the IA-ViTs compared with them; ablations would make the grid unreadably tall
+        shown = [v for v in self.suite.models if v.kind == "vit" or kinds.get(v.baseline) != "ia-vit"]
+        for variant in shown:
+            seed = variant.seeds[0]
+            trained = self.trained[(seed, variant.name)]
             chunk = self.samples.images[:stop].to(self.device)
             targets = self._targets(trained.model, chunk, self.samples.labels[:stop].to(self.device))
             for label, cls in self.explainer_classes.items():
-                if kind != "ia-vit" and cls.requires_ia_vit:
+                if variant.kind != "ia-vit" and cls.requires_ia_vit:
                     continue
-                saliency = self._explain(seed, kind, trained, label, chunk, targets, idx)
-                arrays[f"{kind}__{label}"] = saliency[:n].float().cpu().numpy()
+                saliency = self._explain(seed, variant.name, trained, label, chunk, targets, idx)
+                arrays[f"{variant.name}__{label}"] = saliency[:n].float().cpu().numpy()
         np.savez_compressed(self.run_dir / "heatmaps.npz", **arrays)
 
     def _write_manifest(self) -> None:
@@ -401,9 +414,9 @@ class Run:
             versions=_versions(), git_commit=_git_commit(), device=str(self.device),
             torch_threads=torch.get_num_threads(), timings={k: round(v, 2) for k, v in self.timings.items()},
             dataset=self.data.describe(), samples=len(self.samples.indices),
-            models={f"{kind}/seed{seed}": dict(checkpoint=str(t.checkpoint), cached=t.cached,
+            models={f"{name}/seed{seed}": dict(checkpoint=str(t.checkpoint), cached=t.cached,
                                                 train_seconds=round(t.seconds, 1), metrics=t.metrics)
-                    for (seed, kind), t in sorted(self.trained.items())},
+                    for (seed, name), t in sorted(self.trained.items())},
             failures_this_session=self.failure_count,
         ))
 

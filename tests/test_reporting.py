@@ -110,7 +110,7 @@ def test_summary_matches_pandas_and_counts_failures(built) -> None:
     path, _ = built
     summary = pd.read_csv(path / "summary.csv", keep_default_na=False, na_values={"mean": ["nan"]})
     assert list(summary.columns) == ["model", "explainer", "metric", "direction", "mean", "std", "ci_low",
-                                     "ci_high", "n", "n_failed"]
+                                     "ci_high", "n", "n_failed", "n_seeds", "seed_mean", "seed_ci_low", "seed_ci_high"]
     results = read_long_csv(path / "results.csv")
     grouped = results.groupby(["model", "explainer", "metric"]).value
     means, stds, counts = grouped.mean(), grouped.std(), grouped.count()
@@ -146,8 +146,8 @@ def test_bootstrap_ci_edge_cases_and_holm_by_hand() -> None:
 def test_significance_finds_the_planted_difference_only(built) -> None:
     path, _ = built
     tests = pd.read_csv(path / "significance.csv", keep_default_na=False)
-    assert list(tests.columns) == ["metric", "model", "explainer", "reference", "n", "statistic", "p_value",
-                                   "p_holm", "significant", "median_diff", "better"]
+    assert list(tests.columns) == ["metric", "model", "explainer", "reference", "unit", "n", "statistic", "p_value",
+                                   "p_holm", "significant", "mean_diff", "median_diff", "better"]
     tests = tests.set_index(["metric", "model", "explainer"])
     # 5 (model, explainer) pairs against the interpreter per metric, the plain ViT's included
     assert len(tests) == 3 * 5 and set(tests.reference) == {"ia-vit/ia-vit"}
@@ -224,7 +224,8 @@ def test_latex_escapes_special_characters() -> None:
 
 def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
     path, written = built
-    expected = ["summary.csv", "summary.tex", "significance.csv", "report.md", "report.html"]
+    expected = ["summary.csv", "summary.tex", "significance.csv", "verdict.csv", "verdict.md", "report.md",
+                "report.html"]
     expected += [f"plots/{name}.{ext}" for name in ("curves_deletion", "curves_insertion", "auc_bars",
                                                     "heatmaps_ia-vit", "heatmaps_vit", "training")
                  for ext in ("png", "pdf")]
@@ -249,7 +250,7 @@ def test_rebuild_is_byte_identical(built, tmp_path) -> None:
                  "manifest.json"):
         shutil.copy(path / name, tmp_path / name)
     build_report(tmp_path)
-    for name in ("summary.csv", "summary.tex", "significance.csv", "report.md"):
+    for name in ("summary.csv", "summary.tex", "significance.csv", "verdict.csv", "verdict.md", "report.md"):
         assert (tmp_path / name).read_bytes() == (path / name).read_bytes(), name
 
 
@@ -257,8 +258,8 @@ def test_missing_optional_inputs_are_skipped(tmp_path) -> None:
     write_run(tmp_path, optional=False)
     written = {str(p.relative_to(tmp_path)) for p in build_report(tmp_path)}
     # the bar chart comes from summary.csv; curves, heatmaps and training need their own files
-    assert written == {"summary.csv", "summary.tex", "significance.csv", "report.md", "report.html",
-                       "plots/auc_bars.png", "plots/auc_bars.pdf"}
+    assert written == {"summary.csv", "summary.tex", "significance.csv", "verdict.csv", "verdict.md", "report.md",
+                       "report.html", "plots/auc_bars.png", "plots/auc_bars.pdf"}
     assert "Figures: bars" in (tmp_path / "report.md").read_text()
 
 

@@ -1,8 +1,9 @@
 """Reporting: every table, statistic and figure of a run, rebuilt from its stored files alone.
 
 ``build_report(run_dir)`` reads results.csv, metrics.json (required), curves.csv, explainers.json,
-training.csv, heatmaps.npz and manifest.json (optional), and writes summary.csv, summary.tex,
-significance.csv, plots/*.png|pdf, report.md and a self-contained report.html. No model is loaded and
+training.csv, heatmaps.npz, manifest.json and models.json (optional), and writes summary.csv, summary.tex,
+significance.csv, verdict.csv and verdict.md (when the run has a reference IA-ViT, see verdict.py),
+plots/*.png|pdf, report.md and a self-contained report.html (the verdict first). No model is loaded and
 nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for the same inputs.
 """
 
@@ -19,6 +20,8 @@ from .html import write_reports
 from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
 from .stats import significance, summarise
 from .tables import summary_tex
+from .verdict import variants, verdict
+from .verdict_text import verdict_html, verdict_markdown
 
 __all__ = ["build_report", "read_long_csv"]
 
@@ -89,6 +92,16 @@ def build_report(run_dir: Path) -> list[Path]:
     tests.to_csv(run_dir / "significance.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(run_dir / "significance.csv")
 
+    models_info = _read_json(run_dir / "models.json")
+    verdict_md = verdict_page = ""
+    if variants(models_info, set(results.model))[0]:  # the claims are about a reference IA-ViT: none, no verdict
+        claims = verdict(results, metrics_info, models_info)
+        claims.to_csv(run_dir / "verdict.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+        verdict_md, verdict_page = verdict_markdown(claims, models_info), verdict_html(claims, models_info)
+        suite = _read_json(run_dir / "manifest.json").get("suite", run_dir.parent.name)
+        (run_dir / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
+        written += [run_dir / "verdict.csv", run_dir / "verdict.md"]
+
     # figures: each one only when its input exists and holds something to draw
     plots = run_dir / "plots"
     figures: dict[str, list[Path]] = {}
@@ -111,5 +124,5 @@ def build_report(run_dir: Path) -> list[Path]:
     for paths in figures.values():
         written += paths
     written += write_reports(run_dir, summary, tests, figures, metrics_info, _read_json(run_dir / "explainers.json"),
-                             _read_json(run_dir / "manifest.json"), note, order)
+                             _read_json(run_dir / "manifest.json"), note, order, verdict_md, verdict_page)
     return written

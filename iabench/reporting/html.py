@@ -1,8 +1,8 @@
 """report.md and a self-contained report.html (figures embedded as base64 PNG, tables as HTML).
 
-Both pages hold the same content: the run's facts from manifest.json, the summary table (best per
-metric in bold), how to read each metric, the significance tests, the explainers and the figures,
-each with one line on how to read it.
+Both pages hold the same content: the run's facts from manifest.json, the verdict (when the run has one),
+the summary table (best per metric in bold), how to read each metric, the significance tests, the explainers
+and the figures, each with one line on how to read it.
 """
 
 from __future__ import annotations
@@ -65,10 +65,12 @@ FIGURE_NOTES = {
     "training": "Per model: loss terms (left) and validation accuracy / agreement (right) per epoch; mean over "
                 "seeds with a 95% CI band when there are several seeds.",
 }
-SIGNIFICANCE_NOTE = ("Paired two-sided Wilcoxon signed-rank tests of each (model, explainer) against IA-ViT's "
-                     "interpreter (ia-vit/ia-vit) on the same (seed, sample), Holm-corrected within each metric; "
-                     "median_diff = median of method - reference; better = the side the metric's direction "
-                     "favours; significant = p_holm < 0.05. Identical scores give p = 1.")
+SIGNIFICANCE_NOTE = ("Each (model, explainer) against IA-ViT's interpreter (ia-vit/ia-vit), paired by (seed, sample). "
+                     "unit seed (>= 3 common seeds): paired t-test of the per-seed means, n = seeds; unit image "
+                     "(fewer seeds): two-sided Wilcoxon signed-rank test over (seed, sample) pairs, n = pairs, "
+                     "blind to training variance. Holm-corrected within each metric; mean_diff = mean over the "
+                     "unit's pairs of method - reference, median_diff = median over image pairs; better = the side "
+                     "the metric's direction favours; significant = p_holm < 0.05. Identical scores give p = 1.")
 
 
 def _figure_note(path: Path) -> str:
@@ -93,6 +95,8 @@ def summary_cells(summary: pd.DataFrame, metric_order: list[str]) -> tuple[pd.Da
             key = (r.model, r.explainer)
             text.loc[key, metric] = (f"{r.mean:.{DECIMALS}f} [{r.ci_low:.{DECIMALS}f}, "
                                      f"{r.ci_high:.{DECIMALS}f}]" if pd.notna(r.mean) else "failed")
+            if getattr(r, "n_seeds", 0) >= 2 and pd.notna(r.seed_ci_low):  # training uncertainty beside image's
+                text.loc[key, metric] += f" · seeds [{r.seed_ci_low:.{DECIMALS}f}, {r.seed_ci_high:.{DECIMALS}f}]"
             if r.n_failed:
                 text.loc[key, metric] += f" ({r.n_failed} failed)"
             bold.loc[key, metric] = key in best
@@ -129,6 +133,15 @@ def html_table(frame: pd.DataFrame, bold: pd.DataFrame | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def inline_html(markdown: str) -> str:
+    """Escaped HTML of a line of markdown with the few marks these pages use (**bold**, `code`)."""
+    out = html.escape(markdown)
+    for mark, tag in (("**", "b"), ("`", "code")):
+        parts = out.split(mark)
+        out = "".join(p if i % 2 == 0 else f"<{tag}>{p}</{tag}>" for i, p in enumerate(parts))
+    return out
+
+
 def _facts(manifest: dict, run_dir: Path) -> list[str]:
     facts = [
         f"suite `{manifest.get('suite', run_dir.parent.name)}`, run `{manifest.get('run_id', run_dir.name)}`, "
@@ -159,8 +172,9 @@ def _facts(manifest: dict, run_dir: Path) -> list[str]:
 
 def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list[Path]],
                   metrics_info: dict, explainers_info: dict, manifest: dict, auc_note: str,
-                  metric_order: list[str] | None = None) -> list[Path]:
-    """Write report.md and report.html; returns their paths."""
+                  metric_order: list[str] | None = None, verdict_md: str = "", verdict_html: str = "") -> list[Path]:
+    """Write report.md and report.html, the verdict (markdown and HTML body, when given) first; returns their
+    paths."""
     metric_order = metric_order or sorted(set(summary.metric))
     # two tables, as in summary.tex: explanation metrics (model x explainer) and model-level metrics (model)
     tables = [summary_cells(part, metric_order) for part in (summary[summary.explainer != "-"],
@@ -184,11 +198,13 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
         ["metric", "model", "explainer"]) if not tests.empty else tests
     explainers = pd.DataFrame(explainers_info).T.rename_axis("explainer") if explainers_info else None
     summary_note = ("Mean [95% bootstrap CI of the mean] over samples and seeds per model x explainer x metric "
-                    "(summary.csv; LaTeX: summary.tex); best per metric in bold, per its direction. Rows with "
-                    "explainer '-' (second table) are model-level metrics. " + auc_note)
+                    "(summary.csv; LaTeX: summary.tex); best per metric in bold, per its direction. With >= 2 seeds, "
+                    "'· seeds [low, high]' is the 95% Student-t interval across the per-seed means (df = seeds - 1): "
+                    "the uncertainty due to training. Rows with explainer '-' (second table) are model-level "
+                    "metrics. " + auc_note)
 
     md = [f"# iabench report: {manifest.get('suite', run_dir.parent.name)}", "", *[f"- {f}" for f in facts], "",
-          "## Summary", "", summary_note, "",
+          *(["## Verdict", "", verdict_md.rstrip("\n"), ""] if verdict_md else []), "## Summary", "", summary_note, "",
           *[line for text, bold in tables for line in (markdown_table(text, bold), "")], failure_line, "",
           "## How to read the metrics", "", *[f"- {r}" for r in reading], "",
           "## Significance", "", f"{SIGNIFICANCE_NOTE} {n_significant} of {len(tests)} comparisons significant "
@@ -210,18 +226,13 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
         data = base64.b64encode(path.read_bytes()).decode()
         return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
-    def inline(markdown: str) -> str:  # the few markdown marks used above, as HTML
-        out = html.escape(markdown)
-        for mark, tag in (("**", "b"), ("`", "code")):
-            parts = out.split(mark)
-            out = "".join(p if i % 2 == 0 else f"<{tag}>{p}</{tag}>" for i, p in enumerate(parts))
-        return out
-
     parts = [f"<h1>iabench report: {html.escape(str(manifest.get('suite', run_dir.parent.name)))}</h1>",
-             "<ul>" + "".join(f"<li>{inline(f)}</li>" for f in facts) + "</ul>",
+             "<ul>" + "".join(f"<li>{inline_html(f)}</li>" for f in facts) + "</ul>",
+             *(["<h2>Verdict</h2>", verdict_html] if verdict_html else []),
              "<h2>Summary</h2>", f"<p>{html.escape(summary_note)}</p>", *[html_table(t, b) for t, b in tables],
              f"<p>{html.escape(failure_line)}</p>",
-             "<h2>How to read the metrics</h2>", "<ul>" + "".join(f"<li>{inline(r)}</li>" for r in reading) + "</ul>",
+             "<h2>How to read the metrics</h2>",
+             "<ul>" + "".join(f"<li>{inline_html(r)}</li>" for r in reading) + "</ul>",
              "<h2>Significance</h2>",
              f"<p>{html.escape(SIGNIFICANCE_NOTE)} {n_significant} of {len(tests)} comparisons significant.</p>"]
     if not tests.empty:

@@ -1,23 +1,32 @@
 """Summary statistics and significance tests over per-sample results.
 
 - Summary: mean, std and a 95% percentile-bootstrap CI of the mean (``scipy.stats.bootstrap``, Efron &
-  Tibshirani 1993) per (model, explainer, metric), NaN values excluded and counted as failures.
-- Significance: paired Wilcoxon signed-rank test (``scipy.stats.wilcoxon``, Wilcoxon 1945) of every
-  (model, explainer) against IA-ViT's interpreter on the same (seed, sample), Holm-corrected (Holm 1979)
-  within each metric's family of comparisons.
+  Tibshirani 1993) per (model, explainer, metric) over all images and seeds pooled, NaN values excluded and
+  counted as failures; beside it the uncertainty due to training: the per-seed means (mean over that seed's
+  images), their mean and a 95% Student-t interval across seeds (Student 1908; df = n_seeds - 1, NaN with one
+  seed). Images of one trained model are not independent replicates of training, so only the seed interval
+  says how much the number would move with another training run.
+- Significance: every (model, explainer) against IA-ViT's interpreter on the same (seed, sample), by
+  ``paired_effect``: with >= 3 common seeds the unit is the seed (paired t-test ``scipy.stats.ttest_rel`` of
+  the per-seed means), else the image (paired Wilcoxon signed-rank test, Wilcoxon 1945). Holm-corrected
+  (Holm 1979) within each metric's family of comparisons.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 REFERENCE = ("ia-vit", "ia-vit")  # (model, explainer): IA-ViT's interpreter, what every method is tested against
-SUMMARY_COLUMNS = ["model", "explainer", "metric", "direction", "mean", "std", "ci_low", "ci_high", "n", "n_failed"]
-SIGNIFICANCE_COLUMNS = ["metric", "model", "explainer", "reference", "n", "statistic", "p_value", "p_holm",
-                        "significant", "median_diff", "better"]
+SUMMARY_COLUMNS = ["model", "explainer", "metric", "direction", "mean", "std", "ci_low", "ci_high", "n", "n_failed",
+                   "n_seeds", "seed_mean", "seed_ci_low", "seed_ci_high"]
+SIGNIFICANCE_COLUMNS = ["metric", "model", "explainer", "reference", "unit", "n", "statistic", "p_value", "p_holm",
+                        "significant", "mean_diff", "median_diff", "better"]
 ALPHA = 0.05
+MIN_SEEDS = 3  # the seed unit needs 3 seeds: with 2 the t-interval has 1 df (t_0.975 = 12.7), useless
 
 
 def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, resamples: int = 2000,
@@ -37,8 +46,21 @@ def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, resamples: int = 
     return min(low, mean), max(high, mean)
 
 
+def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t CI of the mean (Student 1908): mean +- t_{(1+c)/2, n-1} * s / sqrt(n), s with ddof=1.
+    NaN with fewer than two values (no spread to estimate)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return math.nan, math.nan
+    mean = float(values.mean())
+    half = float(stats.t.ppf((1 + confidence) / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
+    return mean - half, mean + half
+
+
 def summarise(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
-    """Per (model, explainer, metric): mean, std (ddof=1), 95% bootstrap CI, n (finite values), n_failed (NaN)."""
+    """Per (model, explainer, metric): mean, std (ddof=1), 95% bootstrap CI, n (finite values), n_failed (NaN)
+    over all images and seeds; n_seeds (seeds with a finite value), seed_mean (mean of the per-seed means) and
+    its 95% t-interval across seeds (seed_ci_low, seed_ci_high)."""
     rows = []
     for (model, explainer, metric), group in results.groupby(["model", "explainer", "metric"], sort=True):
         values = group["value"].to_numpy(dtype=float)
@@ -49,9 +71,13 @@ def summarise(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame
             std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
         else:  # every explanation failed: no statistic, only the failure count
             mean = std = low = high = float("nan")
+        per_seed = group.dropna(subset=["value"]).groupby("seed")["value"].mean().to_numpy(dtype=float)
+        seed_low, seed_high = t_interval(per_seed)
         rows.append(dict(model=model, explainer=explainer, metric=metric,
                          direction=directions.get(metric, "higher"), mean=mean, std=std, ci_low=low,
-                         ci_high=high, n=int(finite.size), n_failed=int(values.size - finite.size)))
+                         ci_high=high, n=int(finite.size), n_failed=int(values.size - finite.size),
+                         n_seeds=int(per_seed.size), seed_mean=float(per_seed.mean()) if per_seed.size else math.nan,
+                         seed_ci_low=seed_low, seed_ci_high=seed_high))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -88,12 +114,48 @@ def paired_wilcoxon(method: np.ndarray, reference: np.ndarray) -> tuple[float, f
     return float(test.statistic), (1.0 if np.isnan(p_value) else p_value)
 
 
+def paired_effect(method: pd.Series, reference: pd.Series) -> dict:
+    """Paired comparison of method - reference, both indexed by (seed, sample); a pair with a NaN is dropped.
+
+    With >= MIN_SEEDS common seeds the unit is the seed: d_s = per-seed mean of method - that of reference
+    over the paired images, effect = mean of d_s, 95% t-interval, p = ``scipy.stats.ttest_rel`` of the per-seed
+    means (a one-sample t-test of d_s). Otherwise the unit is the image: d over all (seed, sample) pairs,
+    effect = mean of d, 95% percentile-bootstrap interval, p = paired Wilcoxon. Returns unit, n (units),
+    effect, ci_low, ci_high, statistic, p_value and median_diff (median of d over the image pairs). Per-seed
+    differences equal up to float rounding leave no spread for t: p = 1 when they are zero, else 0."""
+    paired = pd.concat([method, reference], axis=1, keys=["m", "r"]).dropna()
+    if paired.empty:
+        return dict(unit="", n=0, effect=math.nan, ci_low=math.nan, ci_high=math.nan, statistic=math.nan,
+                    p_value=math.nan, median_diff=math.nan)
+    diff = (paired["m"] - paired["r"]).to_numpy(dtype=float)
+    median = float(np.median(diff))
+    if paired.index.get_level_values(0).nunique() >= MIN_SEEDS:
+        means = paired.groupby(level=0).mean()
+        per_seed = (means["m"] - means["r"]).to_numpy(dtype=float)
+        low, high = t_interval(per_seed)
+        rounding = 1e-12 * float(np.abs(means.to_numpy()).max())  # means of equal scores summed in another order
+        if np.ptp(per_seed) <= rounding:  # no spread: t would be 0/0 or x/0 (scipy: NaN, or inf with a warning)
+            constant = float(per_seed.mean())
+            statistic, p_value = (0.0, 1.0) if abs(constant) <= rounding else (math.copysign(math.inf, constant), 0.0)
+        else:
+            test = stats.ttest_rel(means["m"].to_numpy(), means["r"].to_numpy())
+            statistic, p_value = float(test.statistic), float(test.pvalue)
+        return dict(unit="seed", n=int(per_seed.size), effect=float(per_seed.mean()), ci_low=low, ci_high=high,
+                    statistic=statistic, p_value=p_value, median_diff=median)
+    low, high = bootstrap_ci(diff)
+    statistic, p_value = paired_wilcoxon(paired["m"].to_numpy(), paired["r"].to_numpy())
+    return dict(unit="image", n=int(diff.size), effect=float(diff.mean()), ci_low=low, ci_high=high,
+                statistic=statistic, p_value=p_value, median_diff=median)
+
+
 def significance(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
     """Every (model, explainer) against IA-ViT's interpreter, per metric, paired by (seed, sample).
 
     The plain ViT's explainers are compared on the same (seed, sample): both models are explained on the
-    same test images. ``median_diff`` is the median of method - reference; ``better`` names the side the
-    metric's direction favours ("method", "reference" or "tie"), whether significant or not."""
+    same test images. ``unit`` and ``n``: seeds or image pairs (see ``paired_effect``); ``mean_diff`` is the mean
+    over the unit's pairs of method - reference, ``median_diff`` the median over image pairs; ``better`` names
+    the side the metric's direction favours ("method", "reference" or "tie") by the unit's statistic (mean per
+    seed, median per image, the quantities the two tests are about), whether significant or not."""
     rows = []
     per_sample = results[results.explainer != "-"]  # model-level metrics have no explainer to compare
     for metric, frame in per_sample.groupby("metric", sort=True):
@@ -101,20 +163,18 @@ def significance(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFr
                                   aggfunc="first", dropna=False)
         if REFERENCE not in table.columns:
             continue
-        reference = table[REFERENCE]
         lower_better = directions.get(metric, "higher") == "lower"
         tests = []
         for key in sorted(c for c in table.columns if c != REFERENCE):
-            paired = pd.concat([table[key], reference], axis=1).dropna()  # a failed explanation drops its pair
-            if paired.empty:
+            effect = paired_effect(table[key], table[REFERENCE])
+            if not effect["n"]:
                 continue
-            method_values, reference_values = paired.iloc[:, 0].to_numpy(), paired.iloc[:, 1].to_numpy()
-            statistic, p_value = paired_wilcoxon(method_values, reference_values)
-            median = float(np.median(method_values - reference_values))
-            better = "tie" if median == 0 else ("reference" if (median > 0) == lower_better else "method")
+            shift = effect["effect"] if effect["unit"] == "seed" else effect["median_diff"]
+            better = "tie" if shift == 0 else ("reference" if (shift > 0) == lower_better else "method")
             tests.append(dict(metric=metric, model=key[0], explainer=key[1], reference="/".join(REFERENCE),
-                              n=len(paired), statistic=statistic, p_value=p_value, median_diff=median,
-                              better=better))
+                              unit=effect["unit"], n=effect["n"], statistic=effect["statistic"],
+                              p_value=effect["p_value"], mean_diff=effect["effect"],
+                              median_diff=effect["median_diff"], better=better))
         adjusted = holm(np.array([t["p_value"] for t in tests]))
         for test, p_holm in zip(tests, adjusted):
             rows.append(dict(test, p_holm=float(p_holm), significant=bool(p_holm < ALPHA)))

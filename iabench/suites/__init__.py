@@ -16,7 +16,8 @@ import yaml
 
 from ..config import DataConfig, ModelConfig, Preset, TrainConfig, from_dict, parse_override
 from ..errors import UserError, unknown
-from ..models import MODEL_KINDS, get_preset
+from ..models import get_preset
+from .variants import ModelVariant, build_variants, check_seeds
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Suite:
     description: str = ""
     include: list[str] = field(default_factory=list)  # run these suites instead (the `full` suite)
     preset: str = "vit-tiny-fmnist"
-    models: list[str] = field(default_factory=lambda: ["vit", "ia-vit"])
+    models: list[ModelVariant] = field(default_factory=list)  # see iabench.suites.variants
     explainers: list[MethodSpec] = field(default_factory=list)
     metrics: list[MethodSpec] = field(default_factory=list)
     samples: int = 200
@@ -108,6 +109,18 @@ def _method_specs(items: Any, kind: str, valid: list[str]) -> list[MethodSpec]:
     return specs
 
 
+def command_line_sections(overrides: list[str]) -> dict[str, Any]:
+    """The ``--set`` overrides that apply after each model variant's own: model.*, train.* and seeds."""
+    late: dict[str, Any] = {}
+    for text in overrides:
+        keys, value = parse_override(text)
+        if len(keys) == 2 and keys[0] in ("model", "train"):
+            late.setdefault(keys[0], {})[keys[1]] = value
+        elif keys == ["seeds"]:
+            late["seeds"] = value
+    return late
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``--set a.b=value`` overrides to the raw suite mapping (before validation)."""
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
@@ -125,8 +138,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def build_suite(raw: dict[str, Any], where: str) -> Suite:
-    """Validate a raw suite mapping into a ``Suite`` (preset configs + the suite's sections)."""
+def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = None) -> Suite:
+    """Validate a raw suite mapping into a ``Suite`` (preset configs + the suite's sections + its model
+    variants); ``late`` = the command line's overrides that apply after each variant's own."""
     from iabench.baselines import EXPLAINERS
     from iabench.metrics import METRICS
 
@@ -139,15 +153,11 @@ def build_suite(raw: dict[str, Any], where: str) -> Suite:
     train = from_dict(TrainConfig, raw.get("train"), "train", preset.train)
     if "img_size" in (raw.get("data") or {}) and "img_size" not in (raw.get("model") or {}):
         model = dataclasses.replace(model, img_size=data.img_size)  # one image size for data and model
-    models = raw.get("models", ["vit", "ia-vit"])
-    if not isinstance(models, list) or not models:
-        raise UserError("'models' must be a non-empty list of model kinds (vit, ia-vit)")
-    for kind in models:
-        if kind not in MODEL_KINDS:
-            raise unknown("model kind", str(kind), MODEL_KINDS)
+    seeds = check_seeds(raw.get("seeds", [0]), "'seeds'")
+    models = build_variants(raw.get("models", ["vit", "ia-vit"]), model, train, seeds, late or {})
     suite = Suite(
         name=str(raw["name"]), description=str(raw.get("description", "")),
-        include=[str(s) for s in raw.get("include", [])], preset=preset.name, models=list(models),
+        include=[str(s) for s in raw.get("include", [])], preset=preset.name, models=models,
         explainers=_method_specs(raw.get("explainers", []), "explainer", EXPLAINERS.names()),
         metrics=_method_specs(raw.get("metrics", []), "metric", METRICS.names()),
         data=data, model=model, train=train,
@@ -162,20 +172,19 @@ def build_suite(raw: dict[str, Any], where: str) -> Suite:
         raise UserError(f"samples must be at least 1 (got {suite.samples}); e.g. --samples 200")
     if suite.batch_size < 1:
         raise UserError(f"batch_size must be at least 1 (got {suite.batch_size})")
-    seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                           for s in seeds):
-        raise UserError(f"'seeds' must be a non-empty list of integers, got {seeds!r}")
-    suite.seeds = seeds
+    suite.seeds = sorted({seed for variant in models for seed in variant.seeds})
     suite.target = str(raw.get("target", suite.target))
     if suite.target not in ("label", "predicted"):
         raise UserError(f"target must be 'label' or 'predicted', got '{suite.target}'")
     suite.split = str(raw.get("split", suite.split))
     if suite.split not in ("test", "val"):
         raise UserError(f"split must be 'test' or 'val', got '{suite.split}'")
-    if model.img_size % model.patch_size:
-        raise UserError(f"image size {model.img_size} is not divisible by patch size {model.patch_size}; "
-                        "set model.img_size (and data.img_size) to a multiple of model.patch_size")
+    for variant in models:
+        config = variant.model
+        if config.patch_size < 1 or config.img_size % config.patch_size:
+            raise UserError(f"image size {config.img_size} of model '{variant.name}' is not divisible by patch "
+                            f"size {config.patch_size}; set model.img_size (and data.img_size) to a multiple "
+                            "of model.patch_size")
     if not suite.include and not (suite.explainers or suite.metrics):
         raise UserError(f"{where} names no explainers and no metrics")
     for name in suite.include:
@@ -186,4 +195,4 @@ def build_suite(raw: dict[str, Any], where: str) -> Suite:
 
 def load_suite(name_or_path: str, overrides: list[str] | None = None) -> Suite:
     raw, where = read_suite_yaml(name_or_path)
-    return build_suite(apply_overrides(raw, overrides or []), where)
+    return build_suite(apply_overrides(raw, overrides or []), where, command_line_sections(overrides or []))

@@ -1,0 +1,89 @@
+"""Normalised entropy: how spread out a saliency map's mass is over the model's patch grid.
+
+Definition: the mass of patch j is m_j = sum_{x in patch j} |s(x)| (non-overlapping windows of the model's
+patch size; option ``level='pixel'`` uses single pixels instead), p_j = m_j / sum_k m_k, and
+
+    score = H(p) / log N,   H(p) = -sum_j p_j log p_j   (0 log 0 = 0),
+
+with N the number of patches (or pixels). The score lies in [0, 1]: 0 = all mass in one patch, 1 = uniform.
+Lower is better (more concentrated). An all-zero map has no distribution; it counts as uniform (1.0), the
+least concentrated, so that an explainer that says nothing never looks focused. |s| is used because signed
+maps (integrated gradients, LRP) put importance in both signs.
+
+Reference: Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Explanations, IJCAI, the
+complexity criterion (entropy of the fractional contribution); Shannon entropy. Unlike their per-feature version
+we normalise by log N (comparable across image sizes) and work at the patch grid by default, because a
+ViT's own explanations (attention, IA-ViT's interpreter) are patch-level and would otherwise be penalised
+for their bilinear upsampling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.metrics._perturbation import MetricOptionError, check_shapes
+from iabench.models import vit_backbone
+
+LEVELS = ("patch", "pixel")
+
+
+def model_patch(model: nn.Module) -> tuple[int, int]:
+    """The (height, width) of the model's patches, for our ViT, IA-ViT or any timm ViT."""
+    size = vit_backbone(model).patch_embed.patch_size
+    return (int(size[0]), int(size[1])) if isinstance(size, tuple | list) else (int(size), int(size))
+
+
+def patch_sums(maps: torch.Tensor, patch: tuple[int, int]) -> torch.Tensor:
+    """(B, H, W) -> (B, P) float64: each non-overlapping patch's sum, patches in raster order."""
+    batch, height, width = maps.shape
+    if height % patch[0] or width % patch[1]:
+        raise ValueError(f"patch size {patch} does not divide the image size {height}x{width}")
+    # reshape-and-sum adds exactly the patch's pixels (no mean-times-area rounding)
+    grid = maps.double().reshape(batch, height // patch[0], patch[0], width // patch[1], patch[1])
+    return grid.sum(dim=(2, 4)).flatten(1)
+
+
+def check_options(name: str, options: dict[str, object], allowed: tuple[str, ...]) -> None:
+    """Refuse misspelt options and a bad ``level`` when the suite is read, not after the explanations."""
+    for key in sorted(set(options) - set(allowed)):
+        raise MetricOptionError(f"metric {name}: unknown option '{key}'; choose from: {', '.join(allowed)}")
+    if "level" in options and options["level"] not in LEVELS:
+        raise MetricOptionError(f"metric {name}: option level must be one of {', '.join(LEVELS)}, "
+                                f"got {options['level']!r}")
+
+
+@METRICS.register("entropy")
+class Entropy(Metric):
+    __doc__ = __doc__
+    name = "entropy"
+    display_name = "Normalised entropy"
+    direction = "lower"
+    reference = ("Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Explanations, IJCAI "
+                 "(complexity), normalised by log N over the patch grid")
+
+    def __init__(self, **options: object) -> None:
+        check_options(self.name, options, ("level",))
+        super().__init__(**options)
+        self.level = str(options.get("level", "patch"))
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+        if saliency is None:
+            raise ValueError(f"{self.name} needs saliency maps")
+        check_shapes(images, saliency, self.name)
+        if not torch.isfinite(saliency).all():
+            raise ValueError(f"{self.name}: saliency has NaN or inf values")
+        magnitude = saliency.detach().double().abs().cpu()  # abs before summing: signs must not cancel
+        mass = patch_sums(magnitude, model_patch(model)) if self.level == "patch" else magnitude.flatten(1)
+        total = mass.sum(1, keepdim=True)
+        p = mass / torch.where(total > 0, total, 1.0)
+        entropy = -torch.special.xlogy(p, p).sum(1)  # xlogy(0, 0) = 0
+        n = mass.shape[1]
+        scores = entropy / math.log(n) if n > 1 else torch.ones_like(entropy)  # one unit: trivially uniform
+        scores[total[:, 0] == 0] = 1.0  # documented: an all-zero map counts as uniform
+        return MetricResult(scores.numpy())

@@ -1,0 +1,89 @@
+"""Foreground mass ratio: how much more of a map's mass lies on the object than chance would put there.
+
+Definition: with fg the object's pixels,
+
+    score = (sum_{x in fg} |s(x)| / sum_x |s(x)|) / (|fg| / (H W)),
+
+the share of the map's mass on the object divided by the object's share of the image. 1 = chance (e.g. a
+uniform map), 1 / (object share) = all mass on the object, 0 = all mass on the background. Higher is
+better. The object is the ground-truth ``masks`` (B, H, W) when given (cluttered data); otherwise the
+pixels that differ from the image's background, the image's per-channel minimum (Fashion-MNIST's
+background is exactly 0 before normalisation, hence the minimum after it): a pixel is foreground when any
+channel exceeds that channel's minimum by more than ``tol`` (option, default 1e-6). |s| is used because
+signed maps put importance in both signs.
+
+An all-zero map, or an image with no foreground or only foreground (the ratio is then 0/0), scores NaN for
+that sample, with a RuntimeWarning naming the samples.
+
+Reference: the energy-based pointing game of Wang et al. 2020, Score-CAM, CVPR Workshops, and the relevance
+mass accuracy of Arras et al. 2022, CLEVR-XAI, Information Fusion 81; here normalised by the object's area
+so that 1 = chance and objects of different sizes are comparable.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.metrics._perturbation import MetricOptionError, check_shapes
+from iabench.metrics.entropy import check_options
+
+
+def foreground(images: torch.Tensor, tol: float) -> torch.Tensor:
+    """(B, H, W) bool: pixels where any channel exceeds that channel's minimum (the background) by > tol."""
+    low = images.amin(dim=(2, 3), keepdim=True)  # per image and channel: channels are normalised apart
+    return ((images - low) > tol).any(dim=1)
+
+
+@METRICS.register("foreground-mass")
+class ForegroundMass(Metric):
+    __doc__ = __doc__
+    name = "foreground-mass"
+    display_name = "Foreground mass ratio"
+    direction = "higher"
+    reference = ("energy-based pointing game (Wang et al. 2020, Score-CAM, CVPRW) / relevance mass accuracy "
+                 "(Arras et al. 2022, CLEVR-XAI, Information Fusion), normalised by the object's area")
+    needs_masks = False  # optional: the image's non-background pixels stand in for the object
+
+    def __init__(self, **options: object) -> None:
+        check_options(self.name, options, ("tol",))
+        tol = options.get("tol", 1e-6)
+        if isinstance(tol, bool) or not isinstance(tol, int | float) or not (math.isfinite(tol) and tol >= 0):
+            raise MetricOptionError(f"metric {self.name}: option tol must be a finite number >= 0, got {tol!r}")
+        super().__init__(**options)
+        self.tol = float(tol)
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, *, masks: torch.Tensor | None = None,
+                 **_: object) -> MetricResult:
+        if saliency is None:
+            raise ValueError(f"{self.name} needs saliency maps")
+        check_shapes(images, saliency, self.name)
+        if not torch.isfinite(saliency).all():
+            raise ValueError(f"{self.name}: saliency has NaN or inf values")
+        if masks is not None:
+            if masks.shape != saliency.shape:
+                raise ValueError(f"{self.name}: masks must be (B, H, W) = {tuple(saliency.shape)}, "
+                                 f"got {tuple(masks.shape)}")
+            fg = masks.detach().bool().cpu()
+        else:
+            fg = foreground(images.detach().double().cpu(), self.tol)
+        magnitude = saliency.detach().double().abs().cpu().flatten(1)
+        fg = fg.flatten(1)
+        total = magnitude.sum(1)
+        share = fg.double().mean(1)
+        scores = (magnitude * fg).sum(1) / total / share
+        # 0/0 cases: no mass to share out, or no object (or no background) to compare its share with
+        problems = {"the map is all zero": total == 0, "the object is empty": share == 0,
+                    "the object covers the whole image": share == 1}
+        said = [f"{what} for sample(s) {bad.nonzero().flatten().tolist()}" for what, bad in problems.items()
+                if bad.any()]
+        if said:
+            scores[torch.stack(list(problems.values())).any(0)] = math.nan
+            warnings.warn(f"{self.name}: {'; '.join(said)}; their score is NaN", RuntimeWarning, stacklevel=2)
+        return MetricResult(scores.numpy())
