@@ -47,6 +47,15 @@ def patch_sums(maps: torch.Tensor, patch: tuple[int, int]) -> torch.Tensor:
     return grid.sum(dim=(2, 4)).flatten(1)
 
 
+def check_map(images: torch.Tensor, saliency: torch.Tensor | None, who: str) -> None:
+    """A (B, H, W) map of the images' size with finite values, else a ValueError naming the metric."""
+    if saliency is None:
+        raise ValueError(f"{who} needs saliency maps")
+    check_shapes(images, saliency, who)
+    if not torch.isfinite(saliency).all():
+        raise ValueError(f"{who}: saliency has NaN or inf values")
+
+
 def check_options(name: str, options: dict[str, object], allowed: tuple[str, ...]) -> None:
     """Refuse misspelt options and a bad ``level`` when the suite is read, not after the explanations."""
     for key in sorted(set(options) - set(allowed)):
@@ -73,11 +82,7 @@ class Entropy(Metric):
     @torch.no_grad()
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                  saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
-        if saliency is None:
-            raise ValueError(f"{self.name} needs saliency maps")
-        check_shapes(images, saliency, self.name)
-        if not torch.isfinite(saliency).all():
-            raise ValueError(f"{self.name}: saliency has NaN or inf values")
+        check_map(images, saliency, self.name)
         magnitude = saliency.detach().double().abs().cpu()  # abs before summing: signs must not cancel
         mass = patch_sums(magnitude, model_patch(model)) if self.level == "patch" else magnitude.flatten(1)
         total = mass.sum(1, keepdim=True)

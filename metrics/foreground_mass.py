@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from iabench.metrics import METRICS, Metric, MetricResult
-from iabench.metrics._perturbation import MetricOptionError, check_shapes
-from iabench.metrics.entropy import check_options
+from iabench.metrics._perturbation import MetricOptionError
+from iabench.metrics.entropy import check_map, check_options
 
 
 def foreground(images: torch.Tensor, tol: float) -> torch.Tensor:
@@ -61,11 +61,7 @@ class ForegroundMass(Metric):
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                  saliency: torch.Tensor | None = None, *, masks: torch.Tensor | None = None,
                  **_: object) -> MetricResult:
-        if saliency is None:
-            raise ValueError(f"{self.name} needs saliency maps")
-        check_shapes(images, saliency, self.name)
-        if not torch.isfinite(saliency).all():
-            raise ValueError(f"{self.name}: saliency has NaN or inf values")
+        check_map(images, saliency, self.name)
         if masks is not None:
             if masks.shape != saliency.shape:
                 raise ValueError(f"{self.name}: masks must be (B, H, W) = {tuple(saliency.shape)}, "

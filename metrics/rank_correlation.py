@@ -30,8 +30,8 @@ from torch import nn
 
 from iabench.baselines import EXPLAINERS, create_explainer
 from iabench.metrics import METRICS, Metric, MetricResult
-from iabench.metrics._perturbation import MetricOptionError, check_shapes
-from iabench.metrics.entropy import check_options, model_patch, patch_sums
+from iabench.metrics._perturbation import MetricOptionError
+from iabench.metrics.entropy import check_map, check_options, model_patch, patch_sums
 
 MEMO_SIZE = 16
 
@@ -79,11 +79,7 @@ class RankCorrelation(Metric):
 
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                  saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
-        if saliency is None:
-            raise ValueError(f"{self.name} needs saliency maps")
-        check_shapes(images, saliency, self.name)
-        if not torch.isfinite(saliency).all():
-            raise ValueError(f"{self.name}: saliency has NaN or inf values")
+        check_map(images, saliency, self.name)
         maps = [saliency.detach().double().cpu(), self.reference_map(model, images, targets).double()]
         # signed sums per patch: a map and its negation must stay opposite orderings
         flat = [(patch_sums(m, model_patch(model)) if self.level == "patch" else m.flatten(1)).numpy() for m in maps]

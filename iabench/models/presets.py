@@ -24,14 +24,12 @@ _add(Preset(
                       batch_size=128, eval_batch_size=1000, clip_grad=1.0),
 ))
 
-_add(Preset(
-    name="vit-tiny-fmnist-p2",
+_TINY = PRESETS["vit-tiny-fmnist"]
+_add(dataclasses.replace(
+    _TINY, name="vit-tiny-fmnist-p2",
     description="vit-tiny-fmnist with 2px patches: 14x14 grid (196 tokens), 200 steps (each ~10x a 7x7 step on CPU)",
-    model=ModelConfig(arch="vit_tiny_patch16_224", img_size=28, patch_size=2, in_chans=1, num_classes=10,
-                      embed_dim=64, depth=4, num_heads=4, mlp_ratio=2.0),
-    data=DataConfig(name="fashion-mnist", img_size=28),
-    train=TrainConfig(optimizer="adamw", lr=2e-3, weight_decay=0.05, max_steps=200, warmup_steps=50,
-                      batch_size=128, eval_batch_size=1000, clip_grad=1.0),
+    model=dataclasses.replace(_TINY.model, patch_size=2),
+    train=dataclasses.replace(_TINY.train, epochs=TrainConfig.epochs, max_steps=200, warmup_steps=50),
 ))
 
 _add(Preset(
