@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .errors import UserError, closest
+from .ranges import check_ranges
 
 C = TypeVar("C")
 
@@ -163,7 +164,9 @@ def from_dict(cls: type[C], values: dict[str, Any] | None, where: str, base: C |
             raise UserError(f"unknown key '{where}.{key}'{hint}; valid keys: {', '.join(names)}")
         checked[key] = _check_type(value, hints[key], f"{where}.{key}")
     start = base if base is not None else cls()
-    return dataclasses.replace(start, **checked)
+    config = dataclasses.replace(start, **checked)
+    check_ranges(config, where)
+    return config
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -71,12 +71,41 @@ def test_unknown_key_names_closest(tmp_path, capsys) -> None:
     ("train.epohs=3", "did you mean 'train.epochs'"),
     ("samples=0", "samples must be at least 1"),
     ("seeds=1", "'seeds' must be a non-empty list"),
-    ("model.img_size=30", "not divisible by patch size"),
+    ("model.img_size=30", "model.patch_size = 4 does not divide model.img_size = 30"),
     ("target=truth", "target must be 'label' or 'predicted'"),
 ])
 def test_wrong_values(override: str, fragment: str, capsys) -> None:
     code, _, err = run_cli(capsys, "run", "--set", override)
     assert_one_line_error(code, err, fragment)
+
+
+@pytest.mark.parametrize("override,fragment", [
+    ("model.patch_size=0", "model.patch_size = 0 is out of range; it must be >= 1"),
+    ("model.patch_size=3", "model.patch_size = 3 does not divide model.img_size = 28"),
+    ("model.num_heads=3", "model.num_heads = 3 does not divide model.embed_dim = 64"),
+    ("model.drop_rate=1", "model.drop_rate = 1.0 is out of range; it must be in [0, 1)"),
+    ("train.lr=0", "train.lr = 0.0 is out of range; it must be > 0"),
+    ("train.lambda_align=-0.5", "train.lambda_align = -0.5 is out of range; it must be >= 0"),
+    ("train.lambda_sim=-1", "train.lambda_sim = -1.0 is out of range; it must be >= 0"),
+    ("train.temperature=0", "train.temperature = 0.0 is out of range; it must be > 0"),
+    ("train.batch_size=0", "train.batch_size = 0 is out of range; it must be >= 1"),
+    ("train.warmup_steps=-1", "train.warmup_steps = -1 is out of range; it must be >= 0"),
+    ("train.momentum=1", "train.momentum = 1.0 is out of range; it must be in [0, 1)"),
+    ("data.val_fraction=1", "data.val_fraction = 1.0 is out of range; it must be in [0, 1)"),
+    ("data.val_fraction=-0.1", "data.val_fraction = -0.1 is out of range"),
+    ("data.std=[0.3, 0]", "data.std = [0.3, 0.0] is out of range; every value must be > 0"),
+    ("train.lr=.nan", "train.lr = nan is out of range"),
+])
+def test_numeric_fields_are_range_checked_before_any_work(override: str, fragment: str, capsys, tmp_path) -> None:
+    code, _, err = run_cli(capsys, "run", "--set", override, "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, fragment)
+    assert not (tmp_path / "out").exists()  # refused before any work: not even a run folder
+
+
+def test_in_range_edges_are_accepted() -> None:
+    suite = load_suite("faithfulness", ["train.lambda_align=0", "data.val_fraction=0", "train.warmup_steps=0",
+                                        "model.patch_size=1", "train.clip_grad=0"])
+    assert suite.train.lambda_align == 0.0 and suite.model.patch_size == 1
 
 
 def test_samples_zero_flag(capsys) -> None:

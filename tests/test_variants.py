@@ -67,7 +67,7 @@ def test_list_form_names_variants_after_kinds_with_the_plain_vit_as_baseline() -
     ({"a": {"kind": "ia-vit", "baseline": "b"}}, "unknown baseline of models.a 'b'"),
     ({"a": {"kind": "vit", "seeds": [1, 1]}}, "lists a seed twice"),
     ({"a": {"kind": "vit", "train": {"lr": "fast"}}}, "models.a.train.lr must be a float"),
-    ({"a": {"kind": "vit", "model": {"patch_size": 0}}}, "not divisible by patch size 0"),
+    ({"a": {"kind": "vit", "model": {"patch_size": 0}}}, "models.a.model.patch_size = 0 is out of range"),
     ([], "non-empty list"),
 ])
 def test_bad_variants_are_one_line_errors(models: object, fragment: str) -> None:
