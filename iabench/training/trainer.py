@@ -177,7 +177,7 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
         count = 0
         started = time.perf_counter()
         bar = tqdm(loader, desc=f"{kind} epoch {epoch + 1}/{epochs}", disable=not progress or rank != 0,
-                   leave=False, dynamic_ncols=True)
+                   total=min(steps_per_epoch, total_steps - step), leave=False, dynamic_ncols=True)
         for batch in bar:
             images, labels = batch[0].to(device, non_blocking=True), batch[1].to(device, non_blocking=True)
             with autocast(device, dtype):
