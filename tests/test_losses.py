@@ -56,3 +56,57 @@ def test_attention_summaries() -> None:
     assert summary.shape == (2, 4)
     inter = torch.softmax(torch.randn(2, 4, 4), -1)
     torch.testing.assert_close(interpreter_attention_summary(inter).sum(1), torch.ones(2))
+
+
+def test_mmd_and_notebook_term_on_a_hand_computed_case() -> None:
+    # x = {0, 2}, y = {1, 1}: mean squared distance over the joint set = 16 / 16 = 1 = the bandwidth, so
+    # k(x, x) = (2 + 2 e^-4) / 4, k(y, y) = 1, k(x, y) = e^-1 (Gretton et al. 2012, biased MMD^2).
+    import math
+
+    x, y = torch.tensor([[0.0], [2.0]]), torch.tensor([[1.0], [1.0]])
+    expected = (2 + 2 * math.exp(-4)) / 4 + 1 - 2 * math.exp(-1)
+    torch.testing.assert_close(mmd2(x, y), torch.tensor(expected))
+    torch.testing.assert_close(notebook_alignment(x, y), torch.tensor(math.exp(-1)))
+    torch.testing.assert_close(mmd2(x, y), mmd2(y, x))  # symmetric
+
+
+def test_mmd_sends_gradients_to_both_sides_and_a_step_aligns_them() -> None:
+    x = torch.rand(8, 49, requires_grad=True)
+    y = (torch.rand(8, 49) + 0.3).requires_grad_()
+    loss = mmd2(x, y)
+    loss.backward()
+    assert x.grad.abs().sum() > 0 and y.grad.abs().sum() > 0  # encoder and interpreter both pulled
+    with torch.no_grad():
+        after = mmd2(x - 0.5 * x.grad, y - 0.5 * y.grad)
+    assert after < loss  # minimising MMD^2 brings the two sets together (the notebook term does the opposite)
+
+
+def test_objective_combines_the_terms_with_their_weights() -> None:
+    import dataclasses
+
+    import torch.nn.functional as F
+
+    from iabench.config import TrainConfig
+    from iabench.models import ModelOutput
+    from iabench.training.trainer import objective
+
+    torch.manual_seed(1)
+    attn = [torch.softmax(torch.randn(4, 2, 5, 5), -1) for _ in range(3)]
+    output = ModelOutput(logits=torch.randn(4, 6), inter_logits=torch.randn(4, 6), encoder_attn=attn,
+                         inter_attn=torch.softmax(torch.randn(4, 4, 4), -1))
+    labels = torch.tensor([0, 1, 2, 3])
+    config = dataclasses.replace(TrainConfig(), lambda_sim=0.5, lambda_align=2.0, temperature=2.0)
+    ce = F.cross_entropy(output.logits, labels)
+    kd = kd_loss(output.inter_logits, output.logits, 2.0)
+    align = mmd2(encoder_attention_summary(attn, 1), interpreter_attention_summary(output.inter_attn))
+    loss, terms = objective("ia-vit", output, labels, config)
+    torch.testing.assert_close(loss, ce + 0.5 * kd + 2.0 * align)
+    assert terms["kd"] == kd.item() and terms["align"] == align.item()
+    plain, plain_terms = objective("vit", output, labels, config)  # a plain ViT: cross-entropy only
+    torch.testing.assert_close(plain, ce)
+    assert set(plain_terms) == {"ce", "loss"}
+    notebook = dataclasses.replace(config, align="notebook", sim="none")
+    loss, _ = objective("ia-vit", output, labels, notebook)
+    expected = ce + 2.0 * notebook_alignment(encoder_attention_summary(attn, 1),
+                                             interpreter_attention_summary(output.inter_attn))
+    torch.testing.assert_close(loss, expected)
