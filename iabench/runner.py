@@ -332,8 +332,8 @@ class Run:
     def _store(self, seed: int, name: str, explainer: str, metric: str, idx: list[int], result: Any) -> None:
         self.store.add(seed, name, explainer, metric, idx, np.asarray(result.scores, dtype=float),
                        result.curve_x, result.curves)
-        for name, values in (result.extra or {}).items():
-            self.store.add(seed, name, explainer, f"{metric}-{name}", idx, np.asarray(values, dtype=float))
+        for extra, values in (result.extra or {}).items():
+            self.store.add(seed, name, explainer, f"{metric}-{extra}", idx, np.asarray(values, dtype=float))
 
     # -- artifacts ----------------------------------------------------------------------------------
     def _write_artifacts(self) -> None:

@@ -75,6 +75,8 @@ def test_outputs_exist_and_are_complete(finished_run: Path) -> None:
     assert len(results) == per_sample * 12
     assert not results.duplicated(["seed", "model", "explainer", "metric", "sample"]).any()
     assert set(results.explainer) == {"ia-vit", "attention", "random", "-"}
+    assert set(results.model) == {"vit", "ia-vit"}  # extras (agreement-kl, ...) carry their model's name
+    assert set(results[results.metric == "agreement-kl"].model) == {"ia-vit"}
     assert results.loc[results.metric.isin(["insertion", "deletion"]), "value"].between(0, 1).all()
     assert len(pd.read_csv(finished_run / "curves.csv")) > 0
     manifest = json.loads((finished_run / "manifest.json").read_text())
