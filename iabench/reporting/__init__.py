@@ -92,13 +92,13 @@ def build_report(run_dir: Path) -> list[Path]:
     tests.to_csv(run_dir / "significance.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(run_dir / "significance.csv")
 
-    models_info = _read_json(run_dir / "models.json")
+    models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
     verdict_md = verdict_page = ""
     if variants(models_info, set(results.model))[0]:  # the claims are about a reference IA-ViT: none, no verdict
         claims = verdict(results, metrics_info, models_info)
         claims.to_csv(run_dir / "verdict.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
         verdict_md, verdict_page = verdict_markdown(claims, models_info), verdict_html(claims, models_info)
-        suite = _read_json(run_dir / "manifest.json").get("suite", run_dir.parent.name)
+        suite = manifest.get("suite", run_dir.parent.name)
         (run_dir / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
         written += [run_dir / "verdict.csv", run_dir / "verdict.md"]
 
@@ -124,5 +124,5 @@ def build_report(run_dir: Path) -> list[Path]:
     for paths in figures.values():
         written += paths
     written += write_reports(run_dir, summary, tests, figures, metrics_info, _read_json(run_dir / "explainers.json"),
-                             _read_json(run_dir / "manifest.json"), note, order, verdict_md, verdict_page)
+                             manifest, note, order, verdict_md, verdict_page)
     return written
