@@ -12,7 +12,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from .errors import UserError, closest
 from .ranges import check_ranges
@@ -75,6 +75,9 @@ class TrainConfig:
     warmup_steps: int = 200
     batch_size: int = 128
     eval_batch_size: int = 512
+    # Validation and test accuracy on a fixed random subset of this many images (0 = the whole split):
+    # quick runs need not spend longer evaluating than training.
+    eval_images: int = 0
     clip_grad: float = 1.0
     amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU) | off | fp16 | bf16
     label_smoothing: float = 0.0
@@ -88,6 +91,10 @@ class TrainConfig:
     detach_teacher: bool = False  # the official code lets the KD gradient reach the predictor
     interpreter_ce: float = 0.0  # weight of CE on the interpreter's logits (the STL-10 notebook uses 1)
     num_workers: int = 0
+
+    # Fields added after checkpoints were first cached, left out of the cache key while they hold these
+    # values, so that adding a field does not invalidate every cached model.
+    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_images": 0}
 
 
 @dataclass
@@ -105,9 +112,24 @@ def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+def _hashable(value: Any) -> Any:
+    """Plain data for hashing: dataclasses (also nested, also in lists) become dicts without their
+    hash-neutral fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        neutral = getattr(value, "HASH_NEUTRAL", {})
+        return {f.name: _hashable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not (f.name in neutral and getattr(value, f.name) == neutral[f.name])}
+    if isinstance(value, list | tuple):
+        return [_hashable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _hashable(v) for k, v in value.items()}
+    return value
+
+
 def config_hash(*parts: Any, length: int = 12) -> str:
-    """A short stable hash of configs / plain values (dataclasses are turned into dicts first)."""
-    plain = [to_dict(p) if dataclasses.is_dataclass(p) else p for p in parts]
+    """A short stable hash of configs / plain values (dataclasses are turned into dicts first; a field
+    listed in the class's ``HASH_NEUTRAL`` is left out while it holds the value listed there)."""
+    plain = [_hashable(p) for p in parts]
     blob = json.dumps(plain, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:length]
 

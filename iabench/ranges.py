@@ -23,7 +23,8 @@ RANGES: dict[str, dict[str, tuple[Any, Any, bool, bool]]] = {
                         drop_rate=FRACTION, drop_path_rate=FRACTION),
     "TrainConfig": dict(lr=POSITIVE, weight_decay=AT_LEAST_0, momentum=FRACTION, epochs=AT_LEAST_0,
                         max_steps=AT_LEAST_0, warmup_steps=AT_LEAST_0, batch_size=AT_LEAST_1,
-                        eval_batch_size=AT_LEAST_1, clip_grad=AT_LEAST_0, label_smoothing=FRACTION,
+                        eval_batch_size=AT_LEAST_1, eval_images=AT_LEAST_0, clip_grad=AT_LEAST_0,
+                        label_smoothing=FRACTION,
                         lambda_sim=AT_LEAST_0, lambda_align=AT_LEAST_0, temperature=POSITIVE,
                         interpreter_ce=AT_LEAST_0, num_workers=AT_LEAST_0),
 }

@@ -36,6 +36,7 @@ from .suites import MethodSpec, Suite, load_suite
 from .suites.variants import ModelVariant
 from .training import TrainedModel, train_or_load
 from .training.checkpoint import atomic_torch_save
+from .training.parallel import TrainJob, train_in_parallel
 
 log = logging.getLogger("iabench")
 FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
@@ -56,6 +57,7 @@ class RunOptions:
     fresh: bool = False
     progress: bool = True
     report: bool = True
+    jobs: int = 1  # CPU: models trained at once, one process each
 
 
 @dataclass
@@ -168,6 +170,8 @@ class Run:
                             "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
         self.samples = select_samples(self.data, self.suite.split, self.suite.samples, self.suite.data.seed)
         self.trained: dict[tuple[int, str], TrainedModel] = {}
+        if self.options.jobs > 1:
+            self._stage("train", self._train_parallel)
         for seed in self.suite.seeds:
             self._stage("train", lambda seed=seed: self._train(seed))
         if self.options.fresh:  # only now: a run that fails before this point leaves earlier results intact
@@ -213,6 +217,15 @@ class Run:
                 variant.kind, variant.model, _hashable_data(self.suite.data),
                 dataclasses.replace(variant.train, seed=seed), self.data, self.device, self.cache_dir,
                 progress=self.options.progress)
+
+    def _train_parallel(self) -> None:
+        if self.device.type != "cpu":
+            raise UserError(f"--jobs {self.options.jobs} trains in CPU processes; on {self.device.type} use one "
+                            "job per process (torchrun for several GPUs)")
+        jobs = [TrainJob(f"{v.name}/seed{seed}", v.kind, v.model, dataclasses.replace(v.train, seed=seed))
+                for seed in self.suite.seeds for v in self._variants(seed)]
+        train_in_parallel(jobs, self.suite.data, _hashable_data(self.suite.data), self.cache_dir,
+                          self.options.jobs, self.options.progress)
 
     def _chunks(self) -> list[tuple[int, int]]:
         n, size = len(self.samples.indices), self.suite.batch_size

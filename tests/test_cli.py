@@ -95,6 +95,7 @@ def test_wrong_values(override: str, fragment: str, capsys) -> None:
     ("data.val_fraction=-0.1", "data.val_fraction = -0.1 is out of range"),
     ("data.std=[0.3, 0]", "data.std = [0.3, 0.0] is out of range; every value must be > 0"),
     ("train.lr=.nan", "train.lr = nan is out of range"),
+    ("train.eval_images=-5", "train.eval_images = -5 is out of range; it must be >= 0"),
 ])
 def test_numeric_fields_are_range_checked_before_any_work(override: str, fragment: str, capsys, tmp_path) -> None:
     code, _, err = run_cli(capsys, "run", "--set", override, "--out", str(tmp_path / "out"))
@@ -104,7 +105,7 @@ def test_numeric_fields_are_range_checked_before_any_work(override: str, fragmen
 
 def test_in_range_edges_are_accepted() -> None:
     suite = load_suite("faithfulness", ["train.lambda_align=0", "data.val_fraction=0", "train.warmup_steps=0",
-                                        "model.patch_size=1", "train.clip_grad=0"])
+                                        "model.patch_size=1", "train.clip_grad=0", "train.eval_images=0"])
     assert suite.train.lambda_align == 0.0 and suite.model.patch_size == 1
 
 
@@ -155,3 +156,9 @@ def test_report_needs_a_run_dir(tmp_path, capsys) -> None:
 def test_unknown_names_in_a_suite(override: str, fragment: str, capsys) -> None:
     code, _, err = run_cli(capsys, "run", "--set", override)
     assert_one_line_error(code, err, fragment)
+
+
+def test_jobs_below_one_is_refused_before_any_work(capsys, tmp_path) -> None:
+    code, _, err = run_cli(capsys, "run", "--jobs", "0", "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, "--jobs 0: use 1 or more processes")
+    assert not (tmp_path / "out").exists()

@@ -104,10 +104,13 @@ def test_report_rebuilds_from_stored_results(finished_run: Path, capsys) -> None
     assert code == 0 and summary.read_bytes() == before
 
 
-def test_same_seed_same_results_files(tmp_path, finished_run: Path, capsys, monkeypatch) -> None:
+def test_same_seed_same_results_files_also_with_parallel_training(tmp_path, finished_run: Path, capsys,
+                                                                  monkeypatch) -> None:
     monkeypatch.setenv("IABENCH_CACHE", str(tmp_path / "fresh-cache"))  # retrain and re-explain from nothing
     suite = write_suite(tmp_path / "micro.yaml")
-    code, _ = run(capsys, "run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu")
+    # --jobs 2: both models trained at once in two processes; the results must be those of the sequential run
+    code, _ = run(capsys, "run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu",
+                  "--jobs", "2")
     assert code == 0
     again = only_run_dir(tmp_path / "out")
     for name in ("results.csv", "curves.csv", "summary.csv"):

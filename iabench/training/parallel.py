@@ -1,0 +1,74 @@
+"""Train several models at once on a CPU, one process each (``iabench run --jobs N``).
+
+A tiny ViT keeps one core busy but gains little from a second intra-op thread, so on a CPU machine N
+single-threaded processes, one model each, finish a study's many (variant, seed) models close to N times
+sooner (README, "Models and training"). Each process loads the dataset itself, trains one model and
+writes its checkpoint to the cache; the run then loads every model from the cache as usual, so the
+results are those of a sequential run. GPUs train one model at a time per process (use ``torchrun``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..config import DataConfig, ModelConfig, TrainConfig
+from ..errors import UserError
+from .trainer import checkpoint_path, train_or_load
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One model to train: its kind and the configs that key its checkpoint."""
+
+    name: str
+    kind: str
+    model: ModelConfig
+    train: TrainConfig
+
+
+def _train_job(job: TrainJob, data: DataConfig, key_data: DataConfig, cache_dir: Path, threads: int) -> float:
+    """Worker: train one model into the cache; returns its training seconds."""
+    torch.set_num_threads(threads)
+    from ..data import load_dataset
+
+    trained = train_or_load(job.kind, job.model, key_data, job.train, load_dataset(data), torch.device("cpu"),
+                            cache_dir, progress=False)
+    return trained.seconds
+
+
+def train_in_parallel(jobs: list[TrainJob], data: DataConfig, key_data: DataConfig, cache_dir: Path,
+                      processes: int, progress: bool = True) -> dict[str, float]:
+    """Train the jobs that have no cached checkpoint, ``processes`` at a time, each process with its
+    share of this process's threads. Returns the training seconds of each job trained, by name."""
+    todo = [job for job in jobs if not checkpoint_path(cache_dir, job.kind, job.model, job.train, key_data).exists()]
+    if processes < 1:
+        raise UserError(f"--jobs {processes}: use 1 or more processes")
+    if processes == 1 or len(todo) < 2:
+        return {}
+    processes = min(processes, len(todo))
+    threads = max(1, torch.get_num_threads() // processes)
+    seconds: dict[str, float] = {}
+    context = multiprocessing.get_context("spawn")  # fork would copy this process's torch thread pools
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        futures = {pool.submit(_train_job, job, data, key_data, cache_dir, threads): job for job in todo}
+        bar = tqdm(total=len(futures), desc=f"training ({processes} processes)", disable=not progress,
+                   dynamic_ncols=True)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                error = future.exception()
+                if error is not None:  # stop the others: a bad config fails every job alike
+                    for other in pending:
+                        other.cancel()
+                    raise error
+                seconds[futures[future].name] = future.result()
+                bar.update(1)
+        bar.close()
+    return seconds

@@ -1,0 +1,78 @@
+"""Parallel CPU training (--jobs), the evaluation subset (train.eval_images) and hash-neutral fields."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from iabench.config import DataConfig, ModelConfig, TrainConfig, config_hash
+from iabench.data import load_dataset
+from iabench.errors import UserError
+from iabench.training import checkpoint_path, evaluate, load_checkpoint, train_or_load
+from iabench.training.parallel import TrainJob, train_in_parallel
+from iabench.training.trainer import eval_subset
+
+FAST = TrainConfig(epochs=1, batch_size=32, eval_batch_size=128, warmup_steps=2, lr=2e-3)
+DATA = DataConfig(name="synthetic", img_size=16)
+
+
+def test_hash_neutral_field_at_its_default_keeps_the_old_key() -> None:
+    # The key of a TrainConfig with eval_images at 0 is the key computed without the field at all, as
+    # checkpoints cached before the field existed were keyed; any other value changes the key.
+    plain = dataclasses.asdict(FAST)
+    del plain["eval_images"]
+    assert config_hash("vit", FAST) == config_hash("vit", plain)
+    assert config_hash("vit", dataclasses.replace(FAST, eval_images=100)) != config_hash("vit", FAST)
+    nested = {"train": FAST, "models": [FAST]}  # neutral inside lists and mappings too
+    assert config_hash(nested) == config_hash({"train": plain, "models": [plain]})
+
+
+def test_eval_subset_is_a_fixed_sorted_sample() -> None:
+    data = load_dataset(DATA)
+    subset = eval_subset(data.test, 10)
+    expected = torch.randperm(len(data.test), generator=torch.Generator().manual_seed(0))[:10].sort().values
+    assert list(subset.indices) == expected.tolist()
+    assert eval_subset(data.test, 0) is data.test and eval_subset(data.test, 10**6) is data.test
+
+
+def test_eval_images_limits_test_accuracy_to_the_subset(tmp_path: Path, micro_config: ModelConfig) -> None:
+    data = load_dataset(DATA)
+    config = dataclasses.replace(FAST, eval_images=40)
+    trained = train_or_load("vit", micro_config, DATA, config, data, torch.device("cpu"), tmp_path, progress=False)
+    assert trained.metrics["test_images"] == 40
+    expected = evaluate(trained.model, eval_subset(data.test, 40), torch.device("cpu"))["acc"]
+    assert trained.metrics["test_acc"] == pytest.approx(expected)
+    full = evaluate(trained.model, data.test, torch.device("cpu"))["acc"]
+    assert trained.metrics["test_acc"] != pytest.approx(full)  # a different set of images, another number
+
+
+def test_parallel_training_equals_sequential(tmp_path: Path, micro_config: ModelConfig) -> None:
+    # Two processes, one thread each, must write exactly the weights a sequential run trains (same seeds,
+    # same configs): a job handed the wrong seed or config would differ.
+    torch.set_num_threads(1)
+    jobs = [TrainJob("vit/seed0", "vit", micro_config, FAST),
+            TrainJob("ia-vit/seed1", "ia-vit", micro_config, dataclasses.replace(FAST, seed=1))]
+    seconds = train_in_parallel(jobs, DATA, DATA, tmp_path / "par", processes=2, progress=False)
+    assert set(seconds) == {"vit/seed0", "ia-vit/seed1"} and all(s > 0 for s in seconds.values())
+    data = load_dataset(DATA)
+    for job in jobs:
+        sequential = train_or_load(job.kind, job.model, DATA, job.train, data, torch.device("cpu"),
+                                   tmp_path / "seq", progress=False)
+        parallel, _ = load_checkpoint(checkpoint_path(tmp_path / "par", job.kind, job.model, job.train, DATA),
+                                      job.kind, job.model)
+        for (name, a), b in zip(sequential.model.state_dict().items(), parallel.state_dict().values()):
+            assert torch.equal(a, b), (job.name, name)
+    # everything cached now: nothing left to train
+    assert train_in_parallel(jobs, DATA, DATA, tmp_path / "par", processes=2, progress=False) == {}
+
+
+def test_parallel_training_reports_a_bad_config_as_one_user_error(tmp_path: Path, micro_config: ModelConfig) -> None:
+    bad = dataclasses.replace(FAST, batch_size=10**6)  # larger than the training split
+    jobs = [TrainJob(f"vit/seed{s}", "vit", micro_config, dataclasses.replace(bad, seed=s)) for s in (0, 1)]
+    with pytest.raises(UserError, match="smaller than one batch"):
+        train_in_parallel(jobs, DATA, DATA, tmp_path, processes=2, progress=False)
+    with pytest.raises(UserError, match="--jobs 0"):
+        train_in_parallel(jobs, DATA, DATA, tmp_path, processes=0, progress=False)
