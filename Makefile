@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench mutants
 install:
 	bash scripts/install.sh
 
@@ -20,3 +20,8 @@ bench: install
 	$(PY) benchmarks/bench_explainers.py
 	$(PY) benchmarks/bench_metrics.py
 	$(PY) benchmarks/bench_run.py
+
+# mutation testing of the core numeric modules (slow: see README "Tests"); OUT=reports/mutation
+mutants: install
+	$(VENV)/bin/python -m pip install -q -e ".[mutation]"
+	$(PY) scripts/mutants.py $(if $(ONLY),--only $(ONLY),)

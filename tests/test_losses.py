@@ -110,3 +110,34 @@ def test_objective_combines_the_terms_with_their_weights() -> None:
     expected = ce + 2.0 * notebook_alignment(encoder_attention_summary(attn, 1),
                                              interpreter_attention_summary(output.inter_attn))
     torch.testing.assert_close(loss, expected)
+
+
+def test_defaults_are_the_official_codes_on_a_hand_computed_case() -> None:
+    """Called with their defaults, as the trainer's helpers may be: KD at temperature 3 (official code),
+    one prefix token (CLS) dropped from the encoder's attention, the interpreter's mean over query rows."""
+    import math
+
+    # KD, two classes: teacher logits (0, 3 ln 3) -> softmax at T = 3 is (1/4, 3/4); student (0, 0) -> (1/2, 1/2)
+    teacher, student = torch.tensor([[0.0, 3 * math.log(3)]]), torch.zeros(1, 2)
+    kl = 0.25 * math.log(0.25 / 0.5) + 0.75 * math.log(0.75 / 0.5)
+    torch.testing.assert_close(kd_loss(student, teacher), torch.tensor(9 * kl))
+    # one block, one head, tokens (CLS, p1, p2): the patch block [[a, b], [c, d]] averaged over its 2 query rows
+    attn = torch.tensor([[[[0.2, 0.3, 0.5], [0.1, 0.6, 0.3], [0.4, 0.1, 0.5]]]])
+    torch.testing.assert_close(encoder_attention_summary([attn]), torch.tensor([[0.35, 0.4]]))
+    # interpreter (B=1, P=2): queries are rows; the explanation is the mean attention each key receives
+    inter = torch.tensor([[[0.9, 0.1], [0.5, 0.5]]])
+    torch.testing.assert_close(interpreter_attention_summary(inter), torch.tensor([[0.7, 0.3]]))
+
+
+def test_mmd_bandwidth_below_one_and_the_identical_point_case() -> None:
+    """x = {0, 0.2}, y = {0.1, 0.1}: the mean squared distance (bandwidth) is 0.01, k(x, x) = (2 + 2 e^-4) / 4,
+    k(y, y) = 1, k(x, y) = e^-1: the same value as the unit-scale case (MMD with this bandwidth is scale-free).
+    All points equal: bandwidth 0 is clamped, MMD^2 = 0, not NaN."""
+    import math
+
+    x, y = torch.tensor([[0.0], [0.2]]), torch.tensor([[0.1], [0.1]])
+    expected = (2 + 2 * math.exp(-4)) / 4 + 1 - 2 * math.exp(-1)
+    torch.testing.assert_close(mmd2(x, y), torch.tensor(expected))
+    same = torch.full((3, 4), 0.25)
+    assert mmd2(same, same.clone()).item() == 0.0
+    assert notebook_alignment(same, same.clone()).item() == 1.0

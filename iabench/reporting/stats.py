@@ -84,7 +84,8 @@ def summarise(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame
 def holm(p_values: np.ndarray) -> np.ndarray:
     """Holm-Bonferroni step-down adjusted p-values (Holm 1979): sorted ascending, p_(i) * (m - i + 1), made
     monotone with a running maximum, capped at 1. By hand because scipy has none
-    (``false_discovery_control`` is Benjamini-Hochberg) and statsmodels is not a dependency. NaN p-values
+    (``false_discovery_control`` is Benjamini-Hochberg) and statsmodels is only a test dependency (the tests
+    check this function against its ``multipletests``). NaN p-values
     (no test possible) stay NaN and do not count in m."""
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full(p.shape, np.nan)

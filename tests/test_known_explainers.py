@@ -1,0 +1,131 @@
+"""Explainers against properties their papers prove or define: IG completeness, signs kept, controls
+independent of the model, rollout of identity attention, Grad-CAM alive on a trained model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from iabench.baselines import create_explainer
+from iabench.baselines.rollout import rollout
+from iabench.models import create_model, get_preset
+
+TINY = get_preset("vit-tiny-fmnist").model
+MICRO = dataclasses.replace(TINY, img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2, num_classes=4)
+
+
+def _model(kind: str = "vit", seed: int = 0, config=TINY) -> nn.Module:
+    torch.manual_seed(seed)
+    return create_model(kind, config).eval()
+
+
+def _images(n: int, config=TINY, seed: int = 1) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, config.in_chans, config.img_size, config.img_size, generator=generator)
+
+
+@pytest.fixture(scope="module")
+def vit() -> nn.Module:
+    return _model()
+
+
+def test_integrated_gradients_completeness_and_convergence(vit: nn.Module) -> None:
+    """Sundararajan et al. 2017, Prop. 1: the attributions sum to f(x) - f(baseline) for the target logit
+    (baseline = zeros here); the quadrature error shrinks as steps grow."""
+    images, target = _images(3), torch.tensor([0, 3, 7])
+    with torch.no_grad():
+        gap = (vit(images) - vit(torch.zeros_like(images))).gather(1, target[:, None])[:, 0]
+
+    def error(steps: int) -> torch.Tensor:
+        saliency = create_explainer("integrated-gradients", vit, n_steps=steps).attribute(images, target)
+        return (saliency.sum(dim=(1, 2)) - gap).abs()
+
+    coarse, fine = error(2), error(64)
+    assert (fine < 0.01 * gap.abs().clamp_min(1e-3)).all(), (fine, gap)  # complete to 1 % at 64 steps
+    assert fine.sum() < coarse.sum()
+
+
+@pytest.mark.parametrize("name", ["input-x-gradient", "integrated-gradients"])
+def test_signed_methods_keep_their_sign(vit: nn.Module, name: str) -> None:
+    """Input x gradient is x * df_t/dx summed over channels (Shrikumar et al. 2016), computed here by
+    autograd; both it and IG must carry negative evidence as negative values, not as magnitudes."""
+    images, target = _images(2), torch.tensor([1, 4])
+    saliency = create_explainer(name, vit, n_steps=8).attribute(images, target)
+    assert (saliency < 0).any() and (saliency > 0).any()
+    if name == "input-x-gradient":
+        x = images.clone().requires_grad_(True)
+        vit(x).gather(1, target[:, None]).sum().backward()
+        torch.testing.assert_close(saliency, (x * x.grad).sum(1).detach(), rtol=1e-4, atol=1e-6)
+
+
+def test_saliency_is_the_gradient_magnitude(vit: nn.Module) -> None:
+    """Simonyan et al. 2014: |df_t/dx|, max over channels (one channel here): unsigned by definition."""
+    images, target = _images(2), torch.tensor([2, 5])
+    x = images.clone().requires_grad_(True)
+    vit(x).gather(1, target[:, None]).sum().backward()
+    saliency = create_explainer("saliency", vit).attribute(images, target)
+    torch.testing.assert_close(saliency, x.grad.abs().amax(1), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["random", "centre"])
+def test_controls_do_not_depend_on_the_model_or_target(name: str) -> None:
+    images = _images(3)
+    first = create_explainer(name, _model("vit", seed=0)).attribute(images, torch.tensor([0, 1, 2]))
+    second = create_explainer(name, _model("ia-vit", seed=5)).attribute(images, torch.tensor([9, 9, 9]))
+    assert torch.equal(first, second)
+
+
+def test_random_control_depends_on_the_image_and_seed_and_centre_peaks_at_the_centre() -> None:
+    model, images = _model(), _images(2)
+    noise = create_explainer("random", model).attribute(images)
+    assert not torch.equal(noise[0], noise[1])
+    assert not torch.equal(noise, create_explainer("random", model, seed=1).attribute(images))
+    centre = create_explainer("centre", model).attribute(images)[0]
+    # 28 px: the four middle pixels (13, 14) hold the maximum, the corners the minimum; sigma 0.25 * 28
+    assert centre[13, 13] == centre.max() and centre[0, 0] == centre.min()
+    expected = torch.exp(torch.tensor(-0.5 * 2 * (13.5 / 7) ** 2))
+    torch.testing.assert_close(centre[0, 0], expected)
+
+
+def test_rollout_of_identity_attention_is_the_identity() -> None:
+    """Every block attends only to itself: A' = 0.5 (I + I) = I, and the product of identities is I."""
+    eye = torch.eye(5).expand(2, 3, 5, 5)
+    torch.testing.assert_close(rollout([eye, eye, eye]), torch.eye(5).expand(2, 5, 5))
+    uniform = torch.full((1, 1, 4, 4), 0.25)  # one uniform block: 0.5 * (1/4 + I), rows sum to 1
+    torch.testing.assert_close(rollout([uniform])[0], 0.125 + 0.5 * torch.eye(4))
+
+
+def _quadrant_task(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """16 px noise images with one bright 8x8 quadrant; the class is the quadrant."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 4, (n,), generator=generator)
+    images = 0.3 * torch.randn(n, 1, 16, 16, generator=generator)
+    for image, label in zip(images, labels.tolist()):
+        row, col = divmod(label, 2)
+        image[:, 8 * row:8 * row + 8, 8 * col:8 * col + 8] += 2.0
+    return images, labels
+
+
+def test_gradcam_is_alive_on_a_trained_model() -> None:
+    """After training on the quadrant task (accuracy 100 %), Grad-CAM is non-zero on every image: on the
+    last block's output tokens it would be zero (only CLS reaches the head). Where it points is not
+    checked: the three dark quadrants are as much evidence for the class as the bright one, and this model
+    uses them (its saliency and Grad-CAM peak there)."""
+    torch.manual_seed(0)
+    model = create_model("vit", MICRO)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for step in range(60):
+        images, labels = _quadrant_task(64, seed=step)
+        loss = nn.functional.cross_entropy(model(images), labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval()
+    images, labels = _quadrant_task(16, seed=1000)
+    with torch.no_grad():
+        assert (model(images).argmax(1) == labels).all()
+    cam = create_explainer("gradcam", model).attribute(images, labels)
+    assert (cam.flatten(1).amax(1) > 0).all() and (cam >= 0).all()  # ReLU: never negative
