@@ -17,12 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.transforms.functional import gaussian_blur
 
 from iabench.errors import UserError, closest
 from iabench.metrics import MetricResult
-
-SUBSTRATES = ("zeros", "blur", "mean")
+from iabench.metrics._substrates import SUBSTRATES, Fill, road_fill, substrate_for
 
 
 class MetricOptionError(UserError, ValueError):
@@ -51,23 +49,6 @@ def check_shapes(images: torch.Tensor, saliency: torch.Tensor, who: str) -> None
     if images.dim() != 4 or saliency.shape != (images.shape[0], *images.shape[-2:]):
         raise ValueError(f"{who}: saliency must be (B, H, W) = {(images.shape[0], *images.shape[-2:])} for images "
                          f"{tuple(images.shape)}, got {tuple(saliency.shape)}")
-
-
-def substrate_for(images: torch.Tensor, kind: str, mean_value: Sequence[float] | None = None,
-                  blur_kernel: int = 11, blur_sigma: float = 5.0) -> torch.Tensor:
-    """What removed pixels become: zeros of the normalised space (the dataset mean; the IA-ViT paper),
-    a Gaussian blur of the image (RISE's insertion substrate: kernel 11, sigma 5), or a given
-    per-channel value (e.g. another dataset mean)."""
-    if kind == "zeros":
-        return torch.zeros_like(images)
-    if kind == "blur":
-        kernel = min(blur_kernel, 2 * (min(images.shape[-2:]) // 2) - 1)
-        return gaussian_blur(images, [kernel, kernel], [blur_sigma, blur_sigma])
-    if kind == "mean":
-        value = torch.as_tensor(mean_value if mean_value is not None else [0.0] * images.shape[1],
-                                dtype=images.dtype, device=images.device)
-        return value.view(1, -1, 1, 1).expand_as(images).clone()
-    raise ValueError(f"unknown substrate '{kind}'; choose from {', '.join(SUBSTRATES)}")
 
 
 def unit_ranks(saliency: torch.Tensor, unit: str, patch: int, descending: bool = True) -> torch.Tensor:
@@ -103,9 +84,10 @@ def step_counts(n_units: int, step: int | None = None, fraction: float | None = 
 @torch.inference_mode()
 def perturbation_curves(model: nn.Module, start: torch.Tensor, finish: torch.Tensor, ranks: torch.Tensor,
                         counts: Sequence[int], targets: torch.Tensor, max_batch: int = 64,
-                        score: str = "probability") -> np.ndarray:
+                        score: str = "probability", fill: Fill | None = None) -> np.ndarray:
     """(B, len(counts)) scores: for step s, the pixels whose rank < counts[s] come from ``finish``, the rest
-    from ``start``; score = softmax probability of the target (or 1/0 top-1 correctness)."""
+    from ``start`` (or ``fill`` builds the images, for substrates that depend on the step); score = softmax
+    probability of the target (or 1/0 top-1 correctness)."""
     was_training = model.training
     model.eval()
     try:
@@ -117,7 +99,7 @@ def perturbation_curves(model: nn.Module, start: torch.Tensor, finish: torch.Ten
         for chunk in pairs.split(max(1, max_batch)):
             sample, step = chunk[:, 0], chunk[:, 1]
             moved = (ranks[sample] < counts_t[step][:, None, None])[:, None]
-            images = torch.where(moved, finish[sample], start[sample])
+            images = torch.where(moved, finish[sample], start[sample]) if fill is None else fill(sample, step, moved)
             logits = model(images).float()
             if score == "accuracy":
                 values = (logits.argmax(1) == targets[sample]).double()
@@ -166,8 +148,10 @@ class PerturbationCurve:
       per step. A step that does not divide the unit count ends with a shorter last step (x = 1 exactly);
     - ``unit``: 'pixel' (default) or 'patch' (whole patches, ``patch_size`` default = the model's);
     - ``substrate``: 'zeros' (default, the IA-ViT paper), 'blur' (``blur_kernel`` 11, ``blur_sigma`` 5, as
-      RISE; the kernel shrinks to the largest odd size below the image side) or 'mean' (per-channel
-      ``mean_value``, default zeros);
+      RISE; the kernel shrinks to the largest odd size below the image side), 'mean' (per-channel
+      ``mean_value``, default zeros), 'noise' (uniform in each image's range; ``seed``) or 'road' (ROAD's
+      noisy linear imputation of the removed pixels, noise std ``road_noise`` 0.01; see ``_substrates``).
+      Also by short name: ``deletion[blur]``;
     - ``auc``: 'trapezoid' (default) or 'mean' (the IA-ViT notebook's plain mean of the step scores);
     - ``score``: 'probability' (softmax of the target; default) or 'accuracy';
     - ``max_batch``: images per forward (default: ``default_max_batch``, 64 on CPU, from half the free
@@ -178,7 +162,7 @@ class PerturbationCurve:
     descending: bool = True
     defaults: dict[str, object] = {}
     OPTIONS = ("step", "fraction", "unit", "patch_size", "substrate", "mean_value", "blur_kernel", "blur_sigma",
-               "auc", "score", "max_batch")
+               "seed", "road_noise", "auc", "score", "max_batch")
     CHOICES = {"unit": ("pixel", "patch"), "substrate": SUBSTRATES, "auc": ("trapezoid", "mean"),
                "score": ("probability", "accuracy")}
 
@@ -241,12 +225,15 @@ class PerturbationCurve:
         n_units = height * width if unit == "pixel" else (height // int(patch)) * (width // int(patch))
         step, fraction = self.step_spec()
         counts = step_counts(n_units, step or (width if unit == "pixel" else 1), fraction)
-        substrate = substrate_for(images, str(self.option("substrate", "zeros")), self.option("mean_value"),  # type: ignore[arg-type]
-                                  int(self.option("blur_kernel", 11)), float(self.option("blur_sigma", 5.0)))  # type: ignore[arg-type]
+        kind, seed = str(self.option("substrate", "zeros")), int(self.option("seed", 0))  # type: ignore[arg-type]
+        substrate = substrate_for(images, kind, self.option("mean_value"), int(self.option("blur_kernel", 11)),  # type: ignore[arg-type]
+                                  float(self.option("blur_sigma", 5.0)), seed)  # type: ignore[arg-type]
         start, finish = (substrate, images) if self.insertion else (images, substrate)
         ranks = unit_ranks(saliency.to(images.device), unit, int(patch), descending=self.descending)
+        noise = float(self.option("road_noise", 0.01))  # type: ignore[arg-type]
+        fill = road_fill(images, self.insertion, noise, seed) if kind == "road" else None
         curves = perturbation_curves(model, start, finish, ranks, counts, targets.to(images.device),
                                      int(self.option("max_batch") or default_max_batch(model, images)),  # type: ignore[arg-type]
-                                     str(self.option("score", "probability")))
+                                     str(self.option("score", "probability")), fill)
         x = np.asarray(counts, dtype=np.float64) / n_units
         return area(curves, x, self.auc), curves, x

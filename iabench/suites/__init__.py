@@ -7,6 +7,7 @@ A suite is validated when it is loaded: an unknown key, explainer, metric, prese
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -84,12 +85,19 @@ def read_suite_yaml(name_or_path: str) -> tuple[dict[str, Any], str]:
     return raw, where
 
 
+SHORT_SUBSTRATE = re.compile(r"([\w-]+)\[([\w-]+)\]")
+SHORT_ITEM = re.compile(r"[\w.-]+(?:\[[\w-]+\])?")
+
+
 def _method_specs(items: Any, kind: str, valid: list[str]) -> list[MethodSpec]:
     if not isinstance(items, list):
         raise UserError(f"'{kind}s' must be a list of names or {{name, label, options}} mappings")
     specs = []
     for item in items:
-        if isinstance(item, str):
+        if isinstance(item, str) and kind == "metric" and (short := SHORT_SUBSTRATE.fullmatch(item)):
+            # deletion[blur] = deletion with options {substrate: blur}, labelled as written
+            spec = MethodSpec(short[1], item, {"substrate": short[2]})
+        elif isinstance(item, str):
             spec = MethodSpec(item)
         elif isinstance(item, dict):
             extra = set(item) - {"name", "label", "options"}
@@ -128,6 +136,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         keys, value = parse_override(text)
         if keys[0] not in SUITE_KEYS:
             raise unknown("suite key", keys[0], SUITE_KEYS)
+        if keys[0] in ("explainers", "metrics") and isinstance(value, str):
+            # --set metrics=deletion[blur],insertion (YAML reads brackets inside a list as flow syntax)
+            value = SHORT_ITEM.findall(value)
         if len(keys) == 1:
             raw[keys[0]] = value
         elif len(keys) == 2 and keys[0] in ("data", "model", "train"):
