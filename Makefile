@@ -19,6 +19,7 @@ bench: install
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_explainers.py
 	$(PY) benchmarks/bench_metrics.py
+	$(PY) benchmarks/bench_substrates.py
 	$(PY) benchmarks/bench_run.py
 
 # mutation testing of the core numeric modules (slow: see README "Tests"); OUT=reports/mutation

@@ -12,8 +12,10 @@
   are removed, so it is computed per curve step.
 
 ROAD imputation is written here, not taken from Quantus, because Quantus' ``noisy_linear_imputation``
-rebuilds its equation system in Python loops for every image and step (~80 ms per 28x28 step here); this
-version builds the grid's neighbour matrix once and slices it (the tests compare the two).
+works on numpy arrays and rebuilds its equation system (a LIL matrix filled offset by offset) for every
+image and step; this version builds the grid's neighbour matrix once and slices it, and draws its noise
+from per-image seeds so a curve does not depend on batching (the tests compare the two without noise;
+``benchmarks/bench_substrates.py`` times both).
 """
 
 from __future__ import annotations
