@@ -28,6 +28,10 @@ class Explainer:
     family: ClassVar[str] = ""  # attention | gradient | relevance | perturbation | intrinsic | control
     reference: ClassVar[str] = ""
     requires_ia_vit: ClassVar[bool] = False
+    # the perturbation substrate this method's own reference input equals (e.g. "zeros" for integrated
+    # gradients from a zero baseline): scored by deletion/insertion under that substrate, it is favoured
+    # (Rong et al. 2022), and the report marks those cells
+    baseline: ClassVar[str | None] = None
     needs_target: ClassVar[bool] = True  # False: the map ignores the target (no forward to predict one)
 
     def __init__(self, model: nn.Module, **options: object) -> None:

@@ -15,6 +15,7 @@ class InputTimesGradient(Explainer):
     name = "input-x-gradient"
     display_name = "Input x Gradient"
     family = "gradient"
+    baseline = "zeros"  # x * grad is the first-order change from the zero input (IG with one step from zeros)
     reference = "Shrikumar et al. 2016, Not Just a Black Box, arXiv 1605.01713"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ class IntegratedGradientsExplainer(Explainer):
     name = "integrated-gradients"
     display_name = "Integrated Gradients"
     family = "gradient"
+    baseline = "zeros"
     reference = "Sundararajan et al. 2017, Axiomatic Attribution for Deep Networks, ICML, Eq. 1"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ class PatchOcclusion(Explainer):
     name = "occlusion"
     display_name = "Occlusion (patch windows)"
     family = "perturbation"
+    baseline = "zeros"  # occluded windows become 0, the zeros substrate
     reference = "Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks, ECCV, Sec. 4.2"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -355,7 +355,7 @@ class Run:
         for label, metric in self.metrics.items():
             info = dict(name=metric.name, direction=metric.direction,
                         display_name=metric.display_name or metric.name, reference=metric.reference,
-                        auc=getattr(metric, "auc", None))
+                        auc=getattr(metric, "auc", None), substrate=_substrate(metric))
             metrics_info[label] = info
             for extra, direction in getattr(metric, "extra_directions", {}).items():
                 metrics_info[f"{label}-{extra}"] = dict(info, direction=direction,
@@ -363,7 +363,8 @@ class Run:
         _write_json(self.run_dir / "metrics.json", metrics_info)
         _write_json(self.run_dir / "explainers.json", {
             label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
-                        reference=cls.reference) for label, cls in self.explainer_classes.items()})
+                        reference=cls.reference, baseline=cls.baseline)
+            for label, cls in self.explainer_classes.items()})
         _write_json(self.run_dir / "models.json", {
             variant.name: dict(kind=variant.kind, baseline=variant.baseline, grid=variant.grid,
                                description=variant.description, overrides=variant.overrides,
@@ -432,6 +433,11 @@ class Run:
                     for (seed, name), t in sorted(self.trained.items())},
             failures_this_session=self.failure_count,
         ))
+
+
+def _substrate(metric: Any) -> str | None:
+    """What a perturbation metric replaces removed pixels with (None for the others)."""
+    return str(metric.option("substrate", "zeros")) if hasattr(metric, "step_spec") else None
 
 
 def _write_json(path: Path, payload: Any) -> None:

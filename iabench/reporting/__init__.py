@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from .bias import baseline_is_substrate
 from .html import write_reports
 from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
 from .stats import significance, summarise
@@ -83,6 +84,8 @@ def build_report(run_dir: Path) -> list[Path]:
     written = []
 
     summary = summarise(results, directions)
+    explainers_info = _read_json(run_dir / "explainers.json")
+    summary["baseline_is_substrate"] = baseline_is_substrate(summary, explainers_info, metrics_info)
     summary.to_csv(run_dir / "summary.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(run_dir / "summary.csv")
     note = auc_note(metrics_info, order)
@@ -123,6 +126,6 @@ def build_report(run_dir: Path) -> list[Path]:
     figures = {kind: paths for kind, paths in figures.items() if paths}
     for paths in figures.values():
         written += paths
-    written += write_reports(run_dir, summary, tests, figures, metrics_info, _read_json(run_dir / "explainers.json"),
+    written += write_reports(run_dir, summary, tests, figures, metrics_info, explainers_info,
                              manifest, note, order, verdict_md, verdict_page)
     return written

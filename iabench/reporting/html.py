@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .bias import MARK
+from .bias import NOTE as BIAS_NOTE
 from .tables import DECIMALS, best_rows
 
 # One line per metric (keyed by the label in results.csv, then by the metric's base name): what the number
@@ -99,6 +101,8 @@ def summary_cells(summary: pd.DataFrame, metric_order: list[str]) -> tuple[pd.Da
                 text.loc[key, metric] += f" · seeds [{r.seed_ci_low:.{DECIMALS}f}, {r.seed_ci_high:.{DECIMALS}f}]"
             if r.n_failed:
                 text.loc[key, metric] += f" ({r.n_failed} failed)"
+            if getattr(r, "baseline_is_substrate", False):
+                text.loc[key, metric] += f" {MARK}"
             bold.loc[key, metric] = key in best
     return text, bold
 
@@ -202,6 +206,8 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
                     "'· seeds [low, high]' is the 95% Student-t interval across the per-seed means (df = seeds - 1): "
                     "the uncertainty due to training. Rows with explainer '-' (second table) are model-level "
                     "metrics. " + auc_note)
+    if "baseline_is_substrate" in summary and summary.baseline_is_substrate.any():
+        summary_note += " " + BIAS_NOTE
 
     md = [f"# iabench report: {manifest.get('suite', run_dir.parent.name)}", "", *[f"- {f}" for f in facts], "",
           *(["## Verdict", "", verdict_md.rstrip("\n"), ""] if verdict_md else []), "## Summary", "", summary_note, "",

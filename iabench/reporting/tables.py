@@ -12,6 +12,9 @@ import math
 
 import pandas as pd
 
+from .bias import MARK
+from .bias import NOTE as BIAS_NOTE
+
 SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 ARROWS = {"lower": r"$\downarrow$", "higher": r"$\uparrow$"}
@@ -52,7 +55,8 @@ def _tabular(summary: pd.DataFrame, metrics: list[str], labels: dict[str, str], 
             row = frame.loc[key]
             half = (row["ci_high"] - row["ci_low"]) / 2
             text = f"{row['mean']:.{DECIMALS}f} $\\pm$ {half:.{DECIMALS}f}"
-            cells.append(r"\textbf{" + text + "}" if (model, explainer) in bold[metric] else text)
+            text = r"\textbf{" + text + "}" if (model, explainer) in bold[metric] else text
+            cells.append(text + r"$^\dagger$" if row.get("baseline_is_substrate", False) else text)
         lines.append(" & ".join(cells) + r" \\")
     return lines + [r"\bottomrule", r"\end{tabular}"]
 
@@ -76,6 +80,8 @@ def summary_tex(summary: pd.DataFrame, metric_order: list[str], auc_note: str = 
         caption = "Explanation metrics per model and explainer. " + caption_tail
         if auc_note:
             caption += " " + escape(auc_note)
+        if "baseline_is_substrate" in per_explainer and per_explainer.baseline_is_substrate.any():
+            caption += " $^\\dagger$" + escape(BIAS_NOTE.removeprefix(MARK))
         lines += [r"\begin{table}[t]", r"\centering", r"\small"]
         lines += _tabular(per_explainer, metrics, labels, [tuple(r) for r in rows.values.tolist()],
                           ["Model", "Explainer"])
