@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STATS_TESTS = "tests/test_known_stats.py tests/test_reporting.py -k 'stats or summary or significance or holm or boot'"
+STATS_TESTS = "tests/test_known_stats.py tests/test_reporting.py -k 'known or edge_cases or pairs_by_seed'"
 METRIC_TESTS = "tests/test_metrics.py tests/test_diagnostics.py"
 EXPLAINER_TESTS = "tests/test_explainers.py"
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
