@@ -2,7 +2,8 @@
 
 ``build_report(run_dir)`` reads results.csv, metrics.json (required), curves.csv, explainers.json,
 training.csv, heatmaps.npz, manifest.json and models.json (optional), and writes summary.csv, summary.tex,
-significance.csv, verdict.csv and verdict.md (when the run has a reference IA-ViT, see verdict.py),
+significance.csv, stability.csv (ranking reliability, see stability.py), verdict.csv and verdict.md (when
+the run has a reference IA-ViT, see verdict.py),
 plots/*.png|pdf, report.md and a self-contained report.html (the verdict first). No model is loaded and
 nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for the same inputs.
 """
@@ -19,6 +20,7 @@ from ..errors import UserError
 from .bias import baseline_is_substrate
 from .html import write_reports
 from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
+from .stability import stability
 from .stats import significance, summarise
 from .tables import summary_tex
 from .verdict import variants, verdict
@@ -94,6 +96,10 @@ def build_report(run_dir: Path) -> list[Path]:
     tests = significance(results, directions)
     tests.to_csv(run_dir / "significance.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(run_dir / "significance.csv")
+    ranking = stability(results, metrics_info)
+    if not ranking.empty:
+        ranking.to_csv(run_dir / "stability.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+        written.append(run_dir / "stability.csv")
 
     models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
     verdict_md = verdict_page = ""

@@ -1,0 +1,119 @@
+"""How far an explainer ranking can be trusted: stability.csv.
+
+One long table (columns ``STABILITY_COLUMNS``), three kinds of rows:
+
+- ``kendall``: Kendall's tau-b (scipy) between the explainer rankings of two settings that should agree:
+  ``axis`` = ``substrate`` (one metric under two substrates, e.g. deletion vs deletion[blur]), ``property``
+  (two perturbation metrics that both measure faithfulness, same substrate: insertion vs deletion vs MoRF
+  vs LeRF), ``seed`` (one metric, two training seeds) or ``model`` (one metric, two models, their common
+  explainers). ``a``/``b`` name the two settings; ``value`` is tau (1 = same order, -1 = reversed), ``low``
+  its p-value, ``n`` the number of explainers ranked.
+- ``rank``: per model, metric and explainer, the rank of its mean (1 = best, ties averaged) and the 95 %
+  percentile-bootstrap interval of that rank over images resampled with replacement (``low``/``high``).
+- ``alpha``: per model and metric, Krippendorff's alpha (the ``krippendorff`` package, ordinal) with the
+  images as raters of the explainers' ranks: the inter-rater reliability of Tomsett et al. 2020 (AAAI,
+  "Sanity Checks for Saliency Metrics"), 1 = every image orders the explainers alike, 0 = chance.
+
+Rankings of a metric use its direction from metrics.json; controls are ranked like any explainer.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import krippendorff
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+STABILITY_COLUMNS = ["kind", "axis", "model", "metric", "a", "b", "explainer", "value", "low", "high", "n"]
+CURVE_METRICS = ("insertion", "deletion", "morf", "lerf")
+
+
+def _table(results: pd.DataFrame, model: str, metric: str) -> pd.DataFrame:
+    """(seed, sample) x explainer values of one model and metric, images with any NaN dropped."""
+    part = results[(results.model == model) & (results.metric == metric) & (results.explainer != "-")]
+    return part.pivot_table(index=["seed", "sample"], columns="explainer", values="value", aggfunc="first").dropna()
+
+
+def _goodness(values: np.ndarray, direction: str) -> np.ndarray:
+    return values if direction == "higher" else -values
+
+
+def _tau(first: pd.Series, second: pd.Series) -> tuple[float, float, int]:
+    common = first.index.intersection(second.index)
+    if len(common) < 3:
+        return np.nan, np.nan, len(common)
+    result = stats.kendalltau(first[common], second[common])
+    return float(result.statistic), float(result.pvalue), len(common)
+
+
+def _kendall_row(axis: str, model: str, metric: str, a: str, b: str, first: pd.Series, second: pd.Series) -> dict:
+    tau, p, n = _tau(first, second)
+    return dict(kind="kendall", axis=axis, model=model, metric=metric, a=a, b=b, value=tau, low=p, n=n)
+
+
+def kendall_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
+    rows = []
+    direction = {m: info.get("direction", "higher") for m, info in metrics_info.items()}
+    saliency = results[results.explainer != "-"]
+    for model, part in saliency.groupby("model", sort=True):
+        labels = [m for m in metrics_info if m in set(part.metric)]
+        means = {m: _goodness(part[part.metric == m].groupby("explainer").value.mean(), direction[m]) for m in labels}
+        curve = [m for m in labels if metrics_info[m].get("name") in CURVE_METRICS]
+        for a, b in itertools.combinations(curve, 2):
+            same_name = metrics_info[a]["name"] == metrics_info[b]["name"]
+            same_substrate = metrics_info[a].get("substrate") == metrics_info[b].get("substrate")
+            if same_name != same_substrate:  # one differs: substrate axis (same name) or property axis
+                axis = "substrate" if same_name else "property"
+                rows.append(_kendall_row(axis, model, f"{a} | {b}", a, b, means[a], means[b]))
+        for metric in labels:
+            per_seed = {seed: _goodness(g.groupby("explainer").value.mean(), direction[metric])
+                        for seed, g in part[part.metric == metric].groupby("seed")}
+            for a, b in itertools.combinations(sorted(per_seed), 2):
+                rows.append(_kendall_row("seed", model, metric, f"seed {a}", f"seed {b}", per_seed[a], per_seed[b]))
+    for metric in [m for m in metrics_info if m in set(saliency.metric)]:
+        by_model = {model: _goodness(g.groupby("explainer").value.mean(), direction[metric])
+                    for model, g in saliency[saliency.metric == metric].groupby("model")}
+        for a, b in itertools.combinations(sorted(by_model), 2):
+            rows.append(_kendall_row("model", f"{a} | {b}", metric, a, b, by_model[a], by_model[b]))
+    return rows
+
+
+def rank_rows(results: pd.DataFrame, metrics_info: dict, resamples: int = 1000, seed: int = 0) -> list[dict]:
+    rows = []
+    rng = np.random.default_rng(seed)
+    for (model, metric), _ in results[results.explainer != "-"].groupby(["model", "metric"], sort=True):
+        table = _table(results, model, metric)
+        if table.shape[1] < 2 or table.shape[0] < 2:
+            continue
+        values = _goodness(table.to_numpy(dtype=float), metrics_info.get(metric, {}).get("direction", "higher"))
+        ranks = stats.rankdata(-values.mean(0))
+        draws = rng.integers(0, values.shape[0], (resamples, values.shape[0]))
+        boot = stats.rankdata(-values[draws].mean(1), axis=1)  # (resamples, explainers)
+        low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+        rows += [dict(kind="rank", axis="image", model=model, metric=metric, explainer=e, value=float(r),
+                      low=float(lo), high=float(hi), n=values.shape[0])
+                 for e, r, lo, hi in zip(table.columns, ranks, low, high)]
+    return rows
+
+
+def alpha_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
+    rows = []
+    for (model, metric), _ in results[results.explainer != "-"].groupby(["model", "metric"], sort=True):
+        table = _table(results, model, metric)
+        if table.shape[1] < 2 or table.shape[0] < 2:
+            continue
+        values = _goodness(table.to_numpy(dtype=float), metrics_info.get(metric, {}).get("direction", "higher"))
+        ranks = stats.rankdata(-values, axis=1)  # each image (rater) ranks the explainers (units)
+        alpha = krippendorff.alpha(reliability_data=ranks, level_of_measurement="ordinal") \
+            if np.unique(ranks).size > 1 else np.nan
+        rows.append(dict(kind="alpha", axis="image", model=model, metric=metric, value=float(alpha),
+                         n=table.shape[0]))
+    return rows
+
+
+def stability(results: pd.DataFrame, metrics_info: dict) -> pd.DataFrame:
+    """Every row of stability.csv (empty when the run has no saliency metric)."""
+    rows = kendall_rows(results, metrics_info) + rank_rows(results, metrics_info) + alpha_rows(results, metrics_info)
+    return pd.DataFrame(rows, columns=STABILITY_COLUMNS)

@@ -1,0 +1,76 @@
+"""stability.csv on planted results with known answers: Kendall tau of rankings, bootstrap rank intervals,
+Krippendorff's alpha across images."""
+
+from __future__ import annotations
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from iabench.reporting.stability import stability
+
+EXPLAINERS = ["a", "b", "c", "d"]
+INFO = {
+    "deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros"},
+    "deletion-blur": {"name": "deletion", "direction": "lower", "substrate": "blur"},
+    "insertion": {"name": "insertion", "direction": "higher", "substrate": "zeros"},
+    "sparseness": {"name": "sparseness", "direction": "higher", "substrate": None},
+}
+
+
+def planted(noise: float = 0.01, seeds: tuple[int, ...] = (0, 1), images: int = 40) -> pd.DataFrame:
+    """Explainer a best ... d worst on deletion (lowest) and insertion (highest); deletion-blur reverses the
+    order; sparseness ranks a, b, c, d as b best then a, c, d."""
+    rng = np.random.default_rng(0)
+    quality = {"a": 3, "b": 2, "c": 1, "d": 0}
+    levels = {"deletion": lambda q: 0.5 - 0.1 * q, "insertion": lambda q: 0.2 + 0.1 * q,
+              "deletion-blur": lambda q: 0.2 + 0.1 * q, "sparseness": lambda q: {3: 0.5, 2: 0.6, 1: 0.4, 0: 0.3}[q]}
+    rows = [(seed, "m", e, metric, s, level(quality[e]) + rng.normal(0, noise))
+            for seed in seeds for metric, level in levels.items() for e in EXPLAINERS for s in range(images)]
+    rows += [(seed, "m", "-", "accuracy", s, 1.0) for seed in seeds for s in range(images)]
+    return pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
+
+
+def rows(frame: pd.DataFrame, **where: str) -> pd.DataFrame:
+    mask = np.ones(len(frame), dtype=bool)
+    for key, value in where.items():
+        mask &= frame[key] == value
+    return frame[mask]
+
+
+def test_kendall_tau_per_axis_follows_each_metrics_direction() -> None:
+    table = stability(planted(), INFO)
+    property_ = rows(table, kind="kendall", axis="property").iloc[0]
+    assert (property_.a, property_.b) == ("deletion", "insertion")
+    assert property_.value == pytest.approx(1.0) and property_.n == 4  # lower deletion = higher insertion
+    substrate = rows(table, kind="kendall", axis="substrate").iloc[0]
+    assert (substrate.a, substrate.b, substrate.value) == ("deletion", "deletion-blur", pytest.approx(-1.0))
+    assert substrate.low == pytest.approx(stats.kendalltau([0, 1, 2, 3], [3, 2, 1, 0]).pvalue)
+    seeds = rows(table, kind="kendall", axis="seed", metric="sparseness").iloc[0]
+    assert (seeds.a, seeds.b, seeds.value) == ("seed 0", "seed 1", pytest.approx(1.0))
+    assert rows(table, kind="kendall", axis="model").empty  # one model: nothing to compare
+    # sparseness is not a perturbation metric: in no substrate/property pair
+    assert not rows(table, kind="kendall").query("axis in ['substrate', 'property']").metric.str.contains(
+        "sparseness").any()
+
+
+def test_rank_and_its_bootstrap_interval() -> None:
+    table = rows(stability(planted(), INFO), kind="rank", metric="sparseness").set_index("explainer")
+    assert table.value.to_dict() == {"a": 2.0, "b": 1.0, "c": 3.0, "d": 4.0}
+    assert (table.low == table.value).all() and (table.high == table.value).all()  # separated by 10 sd
+    frame = planted(noise=0.8)  # a and b 0.1 apart, noise 0.8 on 80 images (s.e. of the gap 0.13): overlap
+    loose = rows(stability(frame, INFO), kind="rank", metric="sparseness").set_index("explainer")
+    assert loose.loc["b", "high"] >= 2 and loose.loc["a", "low"] <= 1.5
+
+
+def test_krippendorff_alpha_across_images() -> None:
+    table = stability(planted(), INFO)
+    assert rows(table, kind="alpha", metric="deletion").value.iloc[0] == pytest.approx(1.0)  # every image agrees
+    frame = planted(noise=5.0)  # noise swamps the levels: images order the explainers at random
+    noisy = rows(stability(frame, INFO), kind="alpha", metric="insertion").iloc[0]
+    ranks = stats.rankdata(-frame[(frame.metric == "insertion")].pivot_table(
+        index=["seed", "sample"], columns="explainer", values="value").to_numpy(), axis=1)
+    assert noisy.value == pytest.approx(krippendorff.alpha(reliability_data=ranks, level_of_measurement="ordinal"))
+    assert abs(noisy.value) < 0.1 and noisy.n == 80
