@@ -110,7 +110,8 @@ def test_summary_matches_pandas_and_counts_failures(built) -> None:
     path, _ = built
     summary = pd.read_csv(path / "summary.csv", keep_default_na=False, na_values={"mean": ["nan"]})
     assert list(summary.columns) == ["model", "explainer", "metric", "direction", "mean", "std", "ci_low",
-                                     "ci_high", "n", "n_failed", "n_seeds", "seed_mean", "seed_ci_low", "seed_ci_high"]
+                                     "ci_high", "n", "n_failed", "n_seeds", "seed_mean", "seed_ci_low", "seed_ci_high",
+                                     "baseline_is_substrate"]
     results = read_long_csv(path / "results.csv")
     grouped = results.groupby(["model", "explainer", "metric"]).value
     means, stds, counts = grouped.mean(), grouped.std(), grouped.count()
@@ -224,8 +225,8 @@ def test_latex_escapes_special_characters() -> None:
 
 def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
     path, written = built
-    expected = ["summary.csv", "summary.tex", "significance.csv", "verdict.csv", "verdict.md", "report.md",
-                "report.html"]
+    expected = ["summary.csv", "summary.tex", "significance.csv", "stability.csv", "verdict.csv", "verdict.md",
+                "report.md", "report.html"]
     expected += [f"plots/{name}.{ext}" for name in ("curves_deletion", "curves_insertion", "auc_bars",
                                                     "heatmaps_ia-vit", "heatmaps_vit", "training")
                  for ext in ("png", "pdf")]
@@ -250,7 +251,8 @@ def test_rebuild_is_byte_identical(built, tmp_path) -> None:
                  "manifest.json"):
         shutil.copy(path / name, tmp_path / name)
     build_report(tmp_path)
-    for name in ("summary.csv", "summary.tex", "significance.csv", "verdict.csv", "verdict.md", "report.md"):
+    for name in ("summary.csv", "summary.tex", "significance.csv", "stability.csv", "verdict.csv", "verdict.md",
+                 "report.md"):
         assert (tmp_path / name).read_bytes() == (path / name).read_bytes(), name
 
 
@@ -258,8 +260,8 @@ def test_missing_optional_inputs_are_skipped(tmp_path) -> None:
     write_run(tmp_path, optional=False)
     written = {str(p.relative_to(tmp_path)) for p in build_report(tmp_path)}
     # the bar chart comes from summary.csv; curves, heatmaps and training need their own files
-    assert written == {"summary.csv", "summary.tex", "significance.csv", "verdict.csv", "verdict.md", "report.md",
-                       "report.html", "plots/auc_bars.png", "plots/auc_bars.pdf"}
+    assert written == {"summary.csv", "summary.tex", "significance.csv", "stability.csv", "verdict.csv", "verdict.md",
+                       "report.md", "report.html", "plots/auc_bars.png", "plots/auc_bars.pdf"}
     assert "Figures: bars" in (tmp_path / "report.md").read_text()
 
 
