@@ -27,9 +27,9 @@ _add(Preset(
 _TINY = PRESETS["vit-tiny-fmnist"]
 _add(dataclasses.replace(
     _TINY, name="vit-tiny-fmnist-p2",
-    description="vit-tiny-fmnist with 2px patches: 14x14 grid (196 tokens), 200 steps (each ~10x a 7x7 step on CPU)",
+    description="vit-tiny-fmnist with 2px patches: 14x14 grid (196 tokens), 600 steps (each ~10x a 7x7 step on CPU)",
     model=dataclasses.replace(_TINY.model, patch_size=2),
-    train=dataclasses.replace(_TINY.train, epochs=TrainConfig.epochs, max_steps=200, warmup_steps=50),
+    train=dataclasses.replace(_TINY.train, epochs=TrainConfig.epochs, max_steps=600, warmup_steps=50),
 ))
 
 _add(Preset(
