@@ -127,3 +127,17 @@ def test_variants_and_seeds_through_the_runner(tmp_path, capsys) -> None:
     deletion = results[(results.metric == "deletion") & (results.model == "weak-align")]
     by_seed = deletion.pivot_table(index="sample", columns="seed", values="value")
     assert not (by_seed[0] == by_seed[1]).all()
+
+
+def test_p2_study_suite_trains_the_p2_recipe() -> None:
+    from iabench.models import get_preset
+
+    variants = by_name(load_suite("ia-vit-study-p2"))
+    recipe = get_preset("vit-tiny-fmnist-p2")
+    assert recipe.train.max_steps == 600 and recipe.model.patch_size == 2
+    assert set(variants) == {"vit-p2", "ia-vit-p2"} and variants["ia-vit-p2"].baseline == "vit-p2"
+    for variant in variants.values():
+        assert variant.grid == "14x14" and variant.seeds == [0, 1]
+        assert variant.train.max_steps == 600 and variant.train.warmup_steps == 50 and variant.train.epochs == 2
+    study = by_name(load_suite("ia-vit-study"))
+    assert study["ia-vit-p2"].train.max_steps == 200  # the study's own budget, as the README says
