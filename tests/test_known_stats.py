@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from iabench.reporting.stats import bootstrap_ci, holm, paired_effect, paired_wilcoxon, significance, summarise
+from iabench.reporting.stats import (
+    bootstrap_ci,
+    holm,
+    paired_effect,
+    paired_wilcoxon,
+    significance,
+    summarise,
+    t_interval,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +135,72 @@ def test_image_unit_effect_sign_and_swap_symmetry() -> None:
     assert ahead["unit"] == "image" and ahead["effect"] > 0 and behind["effect"] == pytest.approx(-ahead["effect"])
     assert ahead["p_value"] == pytest.approx(behind["p_value"], rel=1e-12) and ahead["p_value"] < 0.05
     assert ahead["ci_low"] < ahead["effect"] < ahead["ci_high"] and ahead["ci_low"] > 0
+
+
+# -- edge cases, each with its answer (they pin the branches mutation testing found unpinned) --------------------
+def test_interval_edge_cases_by_hand() -> None:
+    assert bootstrap_ci(np.array([0.4])) == (0.4, 0.4)  # one value: nothing to resample
+    assert bootstrap_ci(np.full(5, 0.7)) == (0.7, 0.7)  # no spread
+    low, high = bootstrap_ci(np.array([0.0, 1.0]))  # two values: resamples of means 0, 0.5, 1
+    assert (low, high) == (0.0, 1.0)
+    values = np.random.default_rng(5).normal(0, 1, 30)
+    assert bootstrap_ci(values) == bootstrap_ci(values, seed=0) != bootstrap_ci(values, seed=1)  # default seed 0
+    assert all(math.isnan(v) for v in t_interval(np.array([3.0])))
+    half = 12.706205 * math.sqrt(2) / math.sqrt(2)  # t_{0.975, 1} * s / sqrt(n) for {1, 3}: s = sqrt 2
+    assert t_interval(np.array([1.0, 3.0])) == (pytest.approx(2 - half, abs=1e-5), pytest.approx(2 + half, abs=1e-5))
+
+
+def test_summary_counts_and_single_value_groups() -> None:
+    frame = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 0], "model": "m", "explainer": ["e"] * 5 + ["f"],
+                          "metric": "d", "sample": [0, 1, 2, 0, 1, 0], "value": [0.2, np.nan, 0.4, 0.6, np.nan, 0.5]})
+    rows = summarise(frame, {"d": "lower"}).set_index("explainer")
+    e, f = rows.loc["e"], rows.loc["f"]
+    assert (e.n, e.n_failed, e.n_seeds) == (3, 2, 2) and e["mean"] == pytest.approx(0.4)
+    assert e["std"] == pytest.approx(0.2) and e.seed_mean == pytest.approx((0.3 + 0.6) / 2)
+    assert (f.n, f.n_failed, f["std"], f.n_seeds, f.seed_mean) == (1, 0, 0.0, 1, 0.5)  # one value: std 0, not NaN
+    failed = summarise(frame.assign(value=np.nan), {"d": "lower"}).set_index("explainer").loc["e"]
+    assert (failed.n, failed.n_failed, failed.n_seeds) == (0, 5, 0) and math.isnan(failed.seed_mean)
+
+
+def test_wilcoxon_degenerate_inputs_are_no_evidence() -> None:
+    same = np.array([0.1, 0.5, 0.3])
+    assert paired_wilcoxon(same, same.copy()) == (0.0, 1.0)
+    assert paired_wilcoxon(np.array([]), np.array([])) == (0.0, 1.0)
+    one = paired_wilcoxon(np.array([0.2]), np.array([0.1]))  # one difference: exact two-sided p = 1
+    assert one[1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("shift,expected", [(0.25, (math.inf, 0.0)), (-0.25, (-math.inf, 0.0)), (0.0, (0.0, 1.0))])
+def test_seed_unit_with_no_spread(shift: float, expected: tuple[float, float]) -> None:
+    """Every seed shows the same difference: t is x/0; the sign and p follow the difference, 0 means no effect."""
+    index = pd.MultiIndex.from_product([range(3), range(4)], names=["seed", "sample"])
+    reference = pd.Series(np.linspace(0.1, 0.9, 12), index=index)
+    effect = paired_effect(reference + shift, reference)
+    assert effect["unit"] == "seed" and (effect["statistic"], effect["p_value"]) == expected
+
+
+def test_unit_is_the_seed_from_three_seeds_on() -> None:
+    for seeds, unit in ((2, "image"), (3, "seed"), (4, "seed")):
+        index = pd.MultiIndex.from_product([range(seeds), range(5)], names=["seed", "sample"])
+        values = pd.Series(np.random.default_rng(seeds).normal(0, 1, 5 * seeds), index=index)
+        assert paired_effect(values + 0.1, values)["unit"] == unit
+
+
+def test_better_side_follows_direction_and_unit() -> None:
+    """Three seeds: 'better' is decided by the per-seed mean effect; lower-is-better flips the side. With one
+    seed, by the median image difference, which here has the opposite sign of the mean."""
+    rows = []
+    for seed in range(3):
+        for sample in range(4):
+            rows += [(seed, "ia-vit", "ia-vit", m, sample, 0.5) for m in ("deletion", "insertion")]
+            rows += [(seed, "vit", "rollout", m, sample, 0.6) for m in ("deletion", "insertion")]
+    frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
+    tests = significance(frame, {"deletion": "lower", "insertion": "higher"}).set_index("metric")
+    assert list(tests.index) == ["deletion", "insertion"] and (tests.unit == "seed").all()
+    assert (tests.loc["deletion", "better"], tests.loc["insertion", "better"]) == ("reference", "method")
+    # one seed, median and mean disagree: diffs -0.1 on 3 images, +0.9 on 1 (mean +0.15, median -0.1)
+    single = frame[frame.seed == 0].copy()
+    rollout = (single.explainer == "rollout") & (single.metric == "insertion")
+    single.loc[rollout, "value"] = [0.4, 0.4, 0.4, 1.4]
+    row = significance(single, {"deletion": "lower", "insertion": "higher"}).set_index("metric").loc["insertion"]
+    assert row.unit == "image" and row.mean_diff == pytest.approx(0.15) and row.better == "reference"
