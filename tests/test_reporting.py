@@ -225,8 +225,8 @@ def test_latex_escapes_special_characters() -> None:
 
 def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
     path, written = built
-    expected = ["summary.csv", "summary.tex", "significance.csv", "stability.csv", "verdict.csv", "verdict.md",
-                "report.md", "report.html"]
+    expected = ["summary.csv", "summary.tex", "significance.csv", "stability.csv", "critical_difference.csv",
+                "verdict.csv", "verdict.md", "report.md", "report.html", "critical-difference-faithfulness.png"]
     expected += [f"plots/{name}.{ext}" for name in ("curves_deletion", "curves_insertion", "auc_bars",
                                                     "heatmaps_ia-vit", "heatmaps_vit", "training")
                  for ext in ("png", "pdf")]
@@ -236,7 +236,7 @@ def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
         if name.endswith(".png"):
             assert (path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (path / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 6 and "plots/" not in page.split("<body>")[1]
+    assert page.count('src="data:image/png;base64,') == 7 and "plots/" not in page.split("<body>")[1]
     assert "abc123" in page and "deadbeef" in page  # manifest facts
     assert re.search(r"<td><b>0\.(19|20)\d \[", page)  # bold best in the HTML table too (deletion ~0.2)
     assert "lower is better" in page and "Holm" in page and "IA-ViT interpreter" in page
@@ -260,8 +260,9 @@ def test_missing_optional_inputs_are_skipped(tmp_path) -> None:
     write_run(tmp_path, optional=False)
     written = {str(p.relative_to(tmp_path)) for p in build_report(tmp_path)}
     # the bar chart comes from summary.csv; curves, heatmaps and training need their own files
-    assert written == {"summary.csv", "summary.tex", "significance.csv", "stability.csv", "verdict.csv", "verdict.md",
-                       "report.md", "report.html", "plots/auc_bars.png", "plots/auc_bars.pdf"}
+    assert written == {"summary.csv", "summary.tex", "significance.csv", "stability.csv", "critical_difference.csv",
+                       "verdict.csv", "verdict.md", "report.md", "report.html", "plots/auc_bars.png",
+                       "plots/auc_bars.pdf", "critical-difference-faithfulness.png"}
     assert "Figures: bars" in (tmp_path / "report.md").read_text()
 
 

@@ -74,3 +74,22 @@ def test_krippendorff_alpha_across_images() -> None:
         index=["seed", "sample"], columns="explainer", values="value").to_numpy(), axis=1)
     assert noisy.value == pytest.approx(krippendorff.alpha(reliability_data=ranks, level_of_measurement="ordinal"))
     assert abs(noisy.value) < 0.1 and noisy.n == 80
+
+
+def test_critical_difference_ranks_and_friedman(tmp_path) -> None:
+    from iabench.reporting.critical_difference import critical_difference
+
+    frame = planted()
+    paths, table = critical_difference(frame, INFO, tmp_path)
+    assert [p.name for p in paths] == ["critical-difference-faithfulness.png"] and paths[0].stat().st_size > 0
+    ranks = table.set_index("method").mean_rank
+    # deletion and insertion agree (a best ... d worst); deletion-blur reverses it: mean ranks over 3 metrics
+    assert ranks.to_dict() == pytest.approx({"a": (1 + 1 + 4) / 3, "b": (2 + 2 + 3) / 3, "c": (3 + 3 + 2) / 3,
+                                             "d": (4 + 4 + 1) / 3})
+    goodness = [-frame[(frame.metric == m) & (frame.explainer == e)].sort_values(["seed", "sample"]).value.to_numpy()
+                if INFO[m]["direction"] == "lower" else
+                frame[(frame.metric == m) & (frame.explainer == e)].sort_values(["seed", "sample"]).value.to_numpy()
+                for e in EXPLAINERS for m in ("deletion", "deletion-blur", "insertion")]
+    direct = stats.friedmanchisquare(*[np.concatenate(goodness[i * 3:(i + 1) * 3]) for i in range(4)])
+    assert table.friedman_p.iloc[0] == pytest.approx(direct.pvalue) and table.blocks.iloc[0] == 240
+    assert critical_difference(frame[frame.explainer.isin(["a", "b"])], INFO, tmp_path)[0] == []  # < 3 methods

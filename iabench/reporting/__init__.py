@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import UserError
 from .bias import baseline_is_substrate
+from .critical_difference import critical_difference
 from .html import write_reports
 from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
 from .stability import stability
@@ -100,6 +101,11 @@ def build_report(run_dir: Path) -> list[Path]:
     if not ranking.empty:
         ranking.to_csv(run_dir / "stability.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
         written.append(run_dir / "stability.csv")
+    cd_paths, cd_table = critical_difference(results, metrics_info, run_dir)
+    if cd_paths:
+        cd_table.to_csv(run_dir / "critical_difference.csv", index=False, float_format=FLOAT_FORMAT,
+                        lineterminator="\n")
+        written.append(run_dir / "critical_difference.csv")  # the diagrams count among the figures
 
     models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
     verdict_md = verdict_page = ""
@@ -129,6 +135,7 @@ def build_report(run_dir: Path) -> list[Path]:
         training = pd.read_csv(run_dir / "training.csv")
         if not training.empty and "model" in training:
             figures["training"] = training_plots(training, plots)
+    figures["critical-difference"] = cd_paths
     figures = {kind: paths for kind, paths in figures.items() if paths}
     for paths in figures.values():
         written += paths

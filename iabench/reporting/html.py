@@ -64,6 +64,10 @@ FIGURE_NOTES = {
             "which way is better.",
     "heatmaps": "Rows: evaluated images; columns: explainers, each map min-max scaled per image and overlaid "
                 "(red = most salient).",
+    "critical-difference": "Critical-difference diagram (Demšar 2006): each method's mean rank over the family's "
+                           "blocks (one metric on one image of one seed; 1 = best); a bar joins methods the Nemenyi "
+                           "test cannot separate at p < 0.05; the title gives the Friedman test's p "
+                           "(critical_difference.csv).",
     "training": "Per model: loss terms (left) and validation accuracy / agreement (right) per epoch; mean over "
                 "seeds with a 95% CI band when there are several seeds.",
 }
@@ -80,6 +84,8 @@ def _figure_note(path: Path) -> str:
         return CURVE_NOTES.get(path.stem.removeprefix("curves_"), FIGURE_NOTES["curves"])
     if path.stem.startswith("heatmaps_"):
         return f"Model {path.stem.removeprefix('heatmaps_')}. " + FIGURE_NOTES["heatmaps"]
+    if path.stem.startswith("critical-difference-"):
+        return FIGURE_NOTES["critical-difference"]
     return FIGURE_NOTES["bars"] if path.stem == "auc_bars" else FIGURE_NOTES.get(path.stem, "")
 
 
@@ -225,7 +231,7 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
         md += [f"## Figures: {kind}", ""]
         for p in paths:
             if p.suffix == ".png":
-                md += [_figure_note(p), "", f"![{p.stem}](plots/{p.name})", ""]
+                md += [_figure_note(p), "", f"![{p.stem}]({p.relative_to(run_dir).as_posix()})", ""]
     (run_dir / "report.md").write_text("\n".join(md) + "\n")
 
     def img(path: Path) -> str:
