@@ -93,3 +93,19 @@ def test_critical_difference_ranks_and_friedman(tmp_path) -> None:
     direct = stats.friedmanchisquare(*[np.concatenate(goodness[i * 3:(i + 1) * 3]) for i in range(4)])
     assert table.friedman_p.iloc[0] == pytest.approx(direct.pvalue) and table.blocks.iloc[0] == 240
     assert critical_difference(frame[frame.explainer.isin(["a", "b"])], INFO, tmp_path)[0] == []  # < 3 methods
+
+
+def test_trust_lines_follow_the_rules() -> None:
+    from iabench.reporting.trust import trust_lines
+
+    lines = {line.split(":")[0]: line for line in trust_lines(stability(planted(), INFO), INFO)}
+    assert set(lines) == {"m / deletion", "m / deletion-blur", "m / insertion", "m / sparseness"}
+    assert "top 3 a, b, c; the order changes with the substrate (Kendall tau down to -1.00)" in lines["m / deletion"]
+    assert "measured under one substrate only" in lines["m / insertion"]  # no insertion under another substrate
+    assert "substrate" not in lines["m / sparseness"].split(";", 1)[1]  # not a perturbation metric
+    assert all("first place is clear" in line and "images largely agree" in line for line in lines.values())
+    same = INFO | {"deletion-blur": {**INFO["deletion-blur"], "direction": "higher"}}  # now the same order
+    line = next(x for x in trust_lines(stability(planted(), same), same) if x.startswith("m / deletion:"))
+    assert "the top-3 order holds under every substrate (2)" in line
+    noisy = next(x for x in trust_lines(stability(planted(noise=0.8), INFO), INFO) if x.startswith("m / sparseness"))
+    assert "first place is uncertain (95 % rank interval [1, 2])" in noisy and "images disagree" in noisy

@@ -110,3 +110,16 @@ def test_short_names_on_the_command_line() -> None:
     for text in ("metrics=deletion[blur],morf[noise]", "metrics=[deletion[blur], morf[noise]]",
                  'metrics=["deletion[blur]", "morf[noise]"]'):
         assert apply_overrides({}, [text]) == {"metrics": ["deletion[blur]", "morf[noise]"]}, text
+
+
+def test_reliability_suite_scores_every_substrate() -> None:
+    from iabench.suites import load_suite
+
+    suite, default = load_suite("reliability"), load_suite("faithfulness")
+    assert [e.name for e in suite.explainers] == [e.name for e in default.explainers]
+    assert [v.name for v in suite.models] == [v.name for v in default.models] and suite.seeds == default.seeds
+    for name in ("insertion", "deletion", "morf"):
+        substrates = [m.options.get("substrate", "zeros") for m in suite.metrics if m.name == name]
+        assert substrates == ["zeros", "blur", "mean", "noise", "road"], name
+    black = next(m for m in suite.metrics if m.label == "deletion[black]")
+    assert black.options["mean_value"] == [pytest.approx((0 - 0.2860) / 0.3530, abs=0.005)]

@@ -24,6 +24,7 @@ from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_
 from .stability import stability
 from .stats import significance, summarise
 from .tables import summary_tex
+from .trust import trust_lines, trust_sections
 from .verdict import variants, verdict
 from .verdict_text import verdict_html, verdict_markdown
 
@@ -105,7 +106,8 @@ def build_report(run_dir: Path) -> list[Path]:
     if cd_paths:
         cd_table.to_csv(run_dir / "critical_difference.csv", index=False, float_format=FLOAT_FORMAT,
                         lineterminator="\n")
-        written.append(run_dir / "critical_difference.csv")  # the diagrams count among the figures
+        written += [run_dir / "critical_difference.csv", *cd_paths]
+    trust_md, trust_page = trust_sections(trust_lines(ranking, metrics_info), ranking, cd_paths, run_dir)
 
     models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
     verdict_md = verdict_page = ""
@@ -135,10 +137,9 @@ def build_report(run_dir: Path) -> list[Path]:
         training = pd.read_csv(run_dir / "training.csv")
         if not training.empty and "model" in training:
             figures["training"] = training_plots(training, plots)
-    figures["critical-difference"] = cd_paths
     figures = {kind: paths for kind, paths in figures.items() if paths}
     for paths in figures.values():
         written += paths
     written += write_reports(run_dir, summary, tests, figures, metrics_info, explainers_info,
-                             manifest, note, order, verdict_md, verdict_page)
+                             manifest, note, order, verdict_md, verdict_page, trust_md, trust_page)
     return written

@@ -64,10 +64,6 @@ FIGURE_NOTES = {
             "which way is better.",
     "heatmaps": "Rows: evaluated images; columns: explainers, each map min-max scaled per image and overlaid "
                 "(red = most salient).",
-    "critical-difference": "Critical-difference diagram (Demšar 2006): each method's mean rank over the family's "
-                           "blocks (one metric on one image of one seed; 1 = best); a bar joins methods the Nemenyi "
-                           "test cannot separate at p < 0.05; the title gives the Friedman test's p "
-                           "(critical_difference.csv).",
     "training": "Per model: loss terms (left) and validation accuracy / agreement (right) per epoch; mean over "
                 "seeds with a 95% CI band when there are several seeds.",
 }
@@ -79,13 +75,17 @@ SIGNIFICANCE_NOTE = ("Each (model, explainer) against IA-ViT's interpreter (ia-v
                      "the metric's direction favours; significant = p_holm < 0.05. Identical scores give p = 1.")
 
 
+def embed_png(path: Path) -> str:
+    """An <img> holding the PNG itself: report.html opens offline, alone."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
 def _figure_note(path: Path) -> str:
     if path.stem.startswith("curves_"):
         return CURVE_NOTES.get(path.stem.removeprefix("curves_"), FIGURE_NOTES["curves"])
     if path.stem.startswith("heatmaps_"):
         return f"Model {path.stem.removeprefix('heatmaps_')}. " + FIGURE_NOTES["heatmaps"]
-    if path.stem.startswith("critical-difference-"):
-        return FIGURE_NOTES["critical-difference"]
     return FIGURE_NOTES["bars"] if path.stem == "auc_bars" else FIGURE_NOTES.get(path.stem, "")
 
 
@@ -182,9 +182,10 @@ def _facts(manifest: dict, run_dir: Path) -> list[str]:
 
 def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list[Path]],
                   metrics_info: dict, explainers_info: dict, manifest: dict, auc_note: str,
-                  metric_order: list[str] | None = None, verdict_md: str = "", verdict_html: str = "") -> list[Path]:
-    """Write report.md and report.html, the verdict (markdown and HTML body, when given) first; returns their
-    paths."""
+                  metric_order: list[str] | None = None, verdict_md: str = "", verdict_html: str = "",
+                  trust_md: str = "", trust_html: str = "") -> list[Path]:
+    """Write report.md and report.html, the verdict (markdown and HTML body, when given) first and the ranking's
+    trust section (when given) after the significance tests; returns their paths."""
     metric_order = metric_order or sorted(set(summary.metric))
     # two tables, as in summary.tex: explanation metrics (model x explainer) and model-level metrics (model)
     tables = [summary_cells(part, metric_order) for part in (summary[summary.explainer != "-"],
@@ -223,6 +224,8 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
           "(significance.csv).", ""]
     if not tests.empty:
         md += [markdown_table(tests_shown), ""]
+    if trust_md:
+        md += [trust_md, ""]
     if explainers is not None:
         md += ["## Explainers", "", markdown_table(explainers), ""]
     for kind, paths in figures.items():
@@ -234,10 +237,7 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
                 md += [_figure_note(p), "", f"![{p.stem}]({p.relative_to(run_dir).as_posix()})", ""]
     (run_dir / "report.md").write_text("\n".join(md) + "\n")
 
-    def img(path: Path) -> str:
-        data = base64.b64encode(path.read_bytes()).decode()
-        return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
-
+    img = embed_png
     parts = [f"<h1>iabench report: {html.escape(str(manifest.get('suite', run_dir.parent.name)))}</h1>",
              "<ul>" + "".join(f"<li>{inline_html(f)}</li>" for f in facts) + "</ul>",
              *(["<h2>Verdict</h2>", verdict_html] if verdict_html else []),
@@ -249,6 +249,8 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
              f"<p>{html.escape(SIGNIFICANCE_NOTE)} {n_significant} of {len(tests)} comparisons significant.</p>"]
     if not tests.empty:
         parts.append(html_table(tests_shown))
+    if trust_html:
+        parts.append(trust_html)
     if explainers is not None:
         parts += ["<h2>Explainers</h2>", html_table(explainers)]
     for kind, paths in figures.items():

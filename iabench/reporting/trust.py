@@ -1,0 +1,92 @@
+"""One plain-language line per model and metric saying how far its explainer ranking can be trusted,
+written by rules from stability.csv (see stability.py), never by hand:
+
+- substrate: the top-3 order of the metric is compared with that of the same metric under every other
+  substrate in the run: "holds under every substrate" when identical, else "changes with the substrate"
+  with the lowest Kendall tau; a metric with one substrate says its dependence is untested;
+- first place: "clear" when the best explainer's 95 % bootstrap rank interval is [1, 1], else the interval;
+- agreement across images: Krippendorff's alpha against 0.667, the level below which Krippendorff (2004,
+  Content Analysis, Sec. 11.4) advises against even tentative conclusions.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ALPHA_TENTATIVE = 0.667
+TOP = 3
+
+
+def _top(ranks: pd.DataFrame, model: str, metric: str) -> list[str]:
+    part = ranks[(ranks.model == model) & (ranks.metric == metric)].sort_values(["value", "explainer"])
+    return part.explainer.head(TOP).tolist()
+
+
+def trust_lines(stability: pd.DataFrame, metrics_info: dict) -> list[str]:
+    """Lines for every (model, metric) with rank rows, in metrics.json order."""
+    if stability.empty:
+        return []
+    ranks = stability[stability.kind == "rank"]
+    alphas = stability[stability.kind == "alpha"].set_index(["model", "metric"]).value
+    kendall = stability[(stability.kind == "kendall") & (stability.axis == "substrate")]
+    lines = []
+    order = [m for m in metrics_info if m in set(ranks.metric)]
+    for model in sorted(ranks.model.unique()):
+        for metric in order:
+            top = _top(ranks, model, metric)
+            if not top:
+                continue
+            name = metrics_info[metric].get("name", metric)
+            others = [m for m in order if m != metric and metrics_info[m].get("name", m) == name
+                      and metrics_info[m].get("substrate") != metrics_info[metric].get("substrate")]
+            text = f"{model} / {metric}: top {len(top)} {', '.join(top)}; "
+            if not metrics_info[metric].get("substrate"):
+                pass  # not a perturbation metric: no substrate to vary
+            elif not others:
+                text += "measured under one substrate only, so its dependence on the substrate is untested; "
+            elif all(_top(ranks, model, other) == top for other in others):
+                text += f"the top-{len(top)} order holds under every substrate ({len(others) + 1}); "
+            else:
+                pairs = kendall[(kendall.model == model) & ((kendall.a == metric) | (kendall.b == metric))]
+                tau = f" (Kendall tau down to {pairs.value.min():.2f})" if not pairs.empty else ""
+                text += f"the order changes with the substrate{tau}: do not rely on one; "
+            best = ranks[(ranks.model == model) & (ranks.metric == metric) & (ranks.explainer == top[0])].iloc[0]
+            text += ("the first place is clear (95 % rank interval [1, 1]); " if best.high == 1 else
+                     f"the first place is uncertain (95 % rank interval [{best.low:g}, {best.high:g}]); ")
+            alpha = alphas.get((model, metric))
+            if alpha is None or pd.isna(alpha):
+                text += "agreement across images not computed."
+            elif alpha >= ALPHA_TENTATIVE:
+                text += f"images largely agree on the order (Krippendorff's alpha {alpha:.2f})."
+            else:
+                text += (f"images disagree on the order (Krippendorff's alpha {alpha:.2f} < {ALPHA_TENTATIVE}): a "
+                         "ranking from a few images would not repeat.")
+            lines.append(text)
+    return lines
+
+
+TRUST_NOTE = ("How far each explainer ranking holds (stability.csv): one line per model and metric, written by rules "
+              "from the rank intervals, the rankings under other substrates and Krippendorff's alpha across images; "
+              "then Kendall's tau between rankings that should agree (1 = same order, -1 = reversed; p in 'low') "
+              "and the critical-difference diagrams (critical_difference.csv).")
+
+
+def trust_sections(lines: list[str], stability: pd.DataFrame, diagrams: list, run_dir) -> tuple[str, str]:
+    """(markdown, HTML) of the section "How far to trust this ranking"; empty strings when there is nothing."""
+    from .html import embed_png, html_table, inline_html, markdown_table
+
+    if not lines and not diagrams:
+        return "", ""
+    kendall = stability[stability.kind == "kendall"][["axis", "model", "metric", "a", "b", "value", "low", "n"]]
+    kendall = kendall.rename(columns={"value": "tau", "low": "p"}).assign(
+        tau=lambda f: f.tau.map(lambda v: f"{v:.2f}"), p=lambda f: f.p.map(lambda v: f"{v:.2g}")).set_index("axis")
+    md = ["## How far to trust this ranking", "", TRUST_NOTE, "", *[f"- {line}" for line in lines], ""]
+    page = ["<h2>How far to trust this ranking</h2>", f"<p>{inline_html(TRUST_NOTE)}</p>",
+            "<ul>" + "".join(f"<li>{inline_html(line)}</li>" for line in lines) + "</ul>"]
+    if not kendall.empty:
+        md += [markdown_table(kendall), ""]
+        page.append(html_table(kendall))
+    for path in diagrams:
+        md += [f"![{path.stem}]({path.relative_to(run_dir).as_posix()})", ""]
+        page.append(f"<figure>{embed_png(path)}</figure>")
+    return "\n".join(md), "".join(page)
