@@ -91,7 +91,9 @@ def rank_rows(results: pd.DataFrame, metrics_info: dict, resamples: int = 1000, 
         ranks = stats.rankdata(-values.mean(0))
         draws = rng.integers(0, values.shape[0], (resamples, values.shape[0]))
         boot = stats.rankdata(-values[draws].mean(1), axis=1)  # (resamples, explainers)
-        low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+        # rank values, not interpolations between them: the lower and upper order statistics
+        low = np.percentile(boot, 2.5, axis=0, method="lower")
+        high = np.percentile(boot, 97.5, axis=0, method="higher")
         rows += [dict(kind="rank", axis="image", model=model, metric=metric, explainer=e, value=float(r),
                       low=float(lo), high=float(hi), n=values.shape[0])
                  for e, r, lo, hi in zip(table.columns, ranks, low, high)]
