@@ -204,3 +204,40 @@ def test_better_side_follows_direction_and_unit() -> None:
     single.loc[rollout, "value"] = [0.4, 0.4, 0.4, 1.4]
     row = significance(single, {"deletion": "lower", "insertion": "higher"}).set_index("metric").loc["insertion"]
     assert row.unit == "image" and row.mean_diff == pytest.approx(0.15) and row.better == "reference"
+
+
+def test_seed_unit_decides_by_the_mean_effect_not_the_median() -> None:
+    """Three seeds whose per-seed mean differences are +0.3 while most images differ by -0.1: the seed unit
+    judges by the mean (method better on a higher-is-better metric); the image median would say the opposite."""
+    rows = []
+    for seed in range(3):
+        for sample in range(4):
+            rows += [(seed, "ia-vit", "ia-vit", "insertion", sample, 0.5),
+                     (seed, "vit", "rollout", "insertion", sample, 0.4 if sample < 3 else 2.1 + 0.1 * seed)]
+    frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
+    row = significance(frame, {"insertion": "higher"}).iloc[0]
+    assert (row.model, row.explainer, row.unit) == ("vit", "rollout", "seed")
+    assert row.median_diff == pytest.approx(-0.1) and row.mean_diff > 0 and row.better == "method"
+
+
+def test_summary_rows_are_sorted_whatever_the_input_order() -> None:
+    frame = pd.DataFrame({"seed": 0, "model": ["b", "a", "b", "a"], "explainer": ["y", "x", "x", "y"],
+                          "metric": "d", "sample": 0, "value": [1.0, 2.0, 3.0, 4.0]})
+    rows = summarise(frame, {"d": "higher"})
+    assert list(zip(rows.model, rows.explainer)) == [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]
+    assert rows["mean"].tolist() == [2.0, 4.0, 3.0, 1.0]
+
+
+def test_wilcoxon_uses_differences_and_its_fallbacks_mean_no_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a zero method score is not a zero difference: all six differences negative, exact p = 2 / 64
+    reference = np.array([0.5, 0.2, 0.1, 0.7, 0.3, 0.9])
+    assert paired_wilcoxon(np.zeros(6), reference)[1] == pytest.approx(2 / 64)
+    import iabench.reporting.stats as module
+
+    def raises(*args, **kwargs):
+        raise ValueError("too few")
+
+    monkeypatch.setattr(module.stats, "wilcoxon", raises)
+    assert paired_wilcoxon(np.zeros(6), reference) == (0.0, 1.0)
+    monkeypatch.setattr(module.stats, "wilcoxon", lambda *a, **k: type("R", (), {"statistic": 3.0, "pvalue": np.nan}))
+    assert paired_wilcoxon(np.zeros(6), reference) == (3.0, 1.0)
