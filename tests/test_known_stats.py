@@ -241,3 +241,26 @@ def test_wilcoxon_uses_differences_and_its_fallbacks_mean_no_evidence(monkeypatc
     assert paired_wilcoxon(np.zeros(6), reference) == (0.0, 1.0)
     monkeypatch.setattr(module.stats, "wilcoxon", lambda *a, **k: type("R", (), {"statistic": 3.0, "pvalue": np.nan}))
     assert paired_wilcoxon(np.zeros(6), reference) == (3.0, 1.0)
+
+
+def test_all_zero_scores_over_seeds_are_no_effect() -> None:
+    """Means of exactly 0 leave a rounding tolerance of 0: still no spread, so t = 0, p = 1 (not scipy's NaN)."""
+    index = pd.MultiIndex.from_product([range(3), range(4)], names=["seed", "sample"])
+    zeros = pd.Series(0.0, index=index)
+    effect = paired_effect(zeros, zeros.copy())
+    assert (effect["unit"], effect["statistic"], effect["p_value"]) == ("seed", 0.0, 1.0)
+
+
+def test_significant_means_p_holm_strictly_below_alpha(monkeypatch: pytest.MonkeyPatch) -> None:
+    import iabench.reporting.stats as module
+
+    def at(p: float):
+        return lambda method, reference: dict(unit="image", n=5, effect=0.1, ci_low=0.0, ci_high=0.2,
+                                              statistic=1.0, p_value=p, median_diff=0.1)
+
+    rows = [(0, m, e, "d", s, 0.5) for m, e in (("ia-vit", "ia-vit"), ("vit", "rollout")) for s in range(5)]
+    frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
+    for p, significant in ((0.05, False), (0.0499, True)):
+        monkeypatch.setattr(module, "paired_effect", at(p))
+        row = significance(frame, {"d": "higher"}).iloc[0]
+        assert (row.p_holm, row.significant) == (p, significant)
