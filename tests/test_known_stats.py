@@ -254,9 +254,9 @@ def test_all_zero_scores_over_seeds_are_no_effect() -> None:
 def test_significant_means_p_holm_strictly_below_alpha(monkeypatch: pytest.MonkeyPatch) -> None:
     import iabench.reporting.stats as module
 
-    def at(p: float):
-        return lambda method, reference: dict(unit="image", n=5, effect=0.1, ci_low=0.0, ci_high=0.2,
-                                              statistic=1.0, p_value=p, median_diff=0.1)
+    def at(p: float):  # one real comparison (vit/rollout); the pivot's empty model x explainer columns have n = 0
+        return lambda method, reference: dict(unit="image", n=int(method.notna().sum()), effect=0.1, ci_low=0.0,
+                                              ci_high=0.2, statistic=1.0, p_value=p, median_diff=0.1)
 
     rows = [(0, m, e, "d", s, 0.5) for m, e in (("ia-vit", "ia-vit"), ("vit", "rollout")) for s in range(5)]
     frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
