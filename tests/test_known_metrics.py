@@ -8,22 +8,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from test_metrics import LinearEvidence  # logit_1 = sum of w * x: the evidence of pixel p is w_p * x_p
 from torch import nn
 
 from iabench.metrics import METRICS, create_metric
-
-
-class LinearEvidence(nn.Module):
-    """logit_1 = sum of w * x, logit_0 = 0: pixel p's evidence for class 1 is exactly w_p * x_p, so the
-    perfect attribution of class 1 is w * x and its negation is the worst one."""
-
-    def __init__(self, weights: torch.Tensor) -> None:
-        super().__init__()
-        self.weights = weights
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        evidence = (x[:, 0] * self.weights).flatten(1).sum(1)
-        return torch.stack([torch.zeros_like(evidence), evidence], dim=1)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from quantus.functions.perturb_func import noisy_linear_imputation
+from test_metrics import LinearEvidence
 
 from iabench.errors import UserError
 from iabench.metrics import create_metric
@@ -40,20 +41,10 @@ def test_road_imputation_reproduces_a_linear_image() -> None:
     assert road_impute(image, everything, neighbour_matrix(10, 10), noise=0.0).abs().max() == 0
 
 
-class Linear(torch.nn.Module):
-    def __init__(self, weights: torch.Tensor) -> None:
-        super().__init__()
-        self.weights = weights
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        evidence = (x[:, 0] * self.weights).flatten(1).sum(1)
-        return torch.stack([torch.zeros_like(evidence), evidence], dim=1)
-
-
 @pytest.mark.parametrize("name", ["deletion", "insertion"])
 def test_road_curve_equals_a_per_step_loop(name: str) -> None:
     gen = torch.Generator().manual_seed(2)
-    model = Linear(torch.randn(12, 12, generator=gen))
+    model = LinearEvidence(torch.randn(12, 12, generator=gen))
     images, saliency = torch.randn(2, 1, 12, 12, generator=gen), torch.rand(2, 12, 12, generator=gen)
     targets = torch.tensor([1, 0])
     result = create_metric(name, substrate="road", road_noise=0.0, step=36, max_batch=3)(
@@ -70,7 +61,7 @@ def test_road_curve_equals_a_per_step_loop(name: str) -> None:
 
 def test_road_noise_is_seeded_per_image_and_step() -> None:
     gen = torch.Generator().manual_seed(3)
-    model = Linear(torch.randn(12, 12, generator=gen))
+    model = LinearEvidence(torch.randn(12, 12, generator=gen))
     images, saliency = torch.randn(3, 1, 12, 12, generator=gen), torch.rand(3, 12, 12, generator=gen)
     targets = torch.tensor([1, 1, 0])
     metric = create_metric("deletion", substrate="road", step=36)
