@@ -26,14 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .plots import CURVE_METRICS
+
 STABILITY_COLUMNS = ["kind", "axis", "model", "metric", "a", "b", "explainer", "value", "low", "high", "n"]
-CURVE_METRICS = ("insertion", "deletion", "morf", "lerf")
-
-
-def _table(results: pd.DataFrame, model: str, metric: str) -> pd.DataFrame:
-    """(seed, sample) x explainer values of one model and metric, images with any NaN dropped."""
-    part = results[(results.model == model) & (results.metric == metric) & (results.explainer != "-")]
-    return part.pivot_table(index=["seed", "sample"], columns="explainer", values="value", aggfunc="first").dropna()
 
 
 def _goodness(values: np.ndarray, direction: str) -> np.ndarray:
@@ -80,11 +75,15 @@ def kendall_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
     return rows
 
 
-def rank_rows(results: pd.DataFrame, metrics_info: dict, resamples: int = 1000, seed: int = 0) -> list[dict]:
-    rows = []
+def rank_and_alpha_rows(results: pd.DataFrame, metrics_info: dict, resamples: int = 1000,
+                        seed: int = 0) -> list[dict]:
+    """Per model and metric, from one (seed, sample) x explainer table (images with any NaN dropped): each
+    explainer's rank with its bootstrap interval, then Krippendorff's alpha of the per-image ranks."""
+    rank_rows, alpha_rows = [], []
     rng = np.random.default_rng(seed)
-    for (model, metric), _ in results[results.explainer != "-"].groupby(["model", "metric"], sort=True):
-        table = _table(results, model, metric)
+    for (model, metric), part in results[results.explainer != "-"].groupby(["model", "metric"], sort=True):
+        table = part.pivot_table(index=["seed", "sample"], columns="explainer", values="value",
+                                 aggfunc="first").dropna()
         if table.shape[1] < 2 or table.shape[0] < 2:
             continue
         values = _goodness(table.to_numpy(dtype=float), metrics_info.get(metric, {}).get("direction", "higher"))
@@ -94,28 +93,18 @@ def rank_rows(results: pd.DataFrame, metrics_info: dict, resamples: int = 1000, 
         # rank values, not interpolations between them: the lower and upper order statistics
         low = np.percentile(boot, 2.5, axis=0, method="lower")
         high = np.percentile(boot, 97.5, axis=0, method="higher")
-        rows += [dict(kind="rank", axis="image", model=model, metric=metric, explainer=e, value=float(r),
-                      low=float(lo), high=float(hi), n=values.shape[0])
-                 for e, r, lo, hi in zip(table.columns, ranks, low, high)]
-    return rows
-
-
-def alpha_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
-    rows = []
-    for (model, metric), _ in results[results.explainer != "-"].groupby(["model", "metric"], sort=True):
-        table = _table(results, model, metric)
-        if table.shape[1] < 2 or table.shape[0] < 2:
-            continue
-        values = _goodness(table.to_numpy(dtype=float), metrics_info.get(metric, {}).get("direction", "higher"))
-        ranks = stats.rankdata(-values, axis=1)  # each image (rater) ranks the explainers (units)
-        alpha = krippendorff.alpha(reliability_data=ranks, level_of_measurement="ordinal") \
-            if np.unique(ranks).size > 1 else np.nan
-        rows.append(dict(kind="alpha", axis="image", model=model, metric=metric, value=float(alpha),
-                         n=table.shape[0]))
-    return rows
+        rank_rows += [dict(kind="rank", axis="image", model=model, metric=metric, explainer=e, value=float(r),
+                           low=float(lo), high=float(hi), n=values.shape[0])
+                      for e, r, lo, hi in zip(table.columns, ranks, low, high)]
+        per_image = stats.rankdata(-values, axis=1)  # each image (rater) ranks the explainers (units)
+        alpha = krippendorff.alpha(reliability_data=per_image, level_of_measurement="ordinal") \
+            if np.unique(per_image).size > 1 else np.nan
+        alpha_rows.append(dict(kind="alpha", axis="image", model=model, metric=metric, value=float(alpha),
+                               n=table.shape[0]))
+    return rank_rows + alpha_rows
 
 
 def stability(results: pd.DataFrame, metrics_info: dict) -> pd.DataFrame:
     """Every row of stability.csv (empty when the run has no saliency metric)."""
-    rows = kendall_rows(results, metrics_info) + rank_rows(results, metrics_info) + alpha_rows(results, metrics_info)
+    rows = kendall_rows(results, metrics_info) + rank_and_alpha_rows(results, metrics_info)
     return pd.DataFrame(rows, columns=STABILITY_COLUMNS)
