@@ -6,11 +6,10 @@ centre bias of Judd et al. 2009 (ICCV, Learning to Predict Where Humans Look).
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
 
 from iabench.baselines import EXPLAINERS, Explainer
+from iabench.seeding import image_generator
 
 
 @EXPLAINERS.register("random")
@@ -27,10 +26,8 @@ class RandomSaliency(Explainer):
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         seed = int(self.options.get("seed", 0))
         maps = []
-        for image in inputs.detach().cpu().contiguous():
-            digest = hashlib.sha256(image.numpy().tobytes() + seed.to_bytes(8, "little", signed=True)).digest()
-            generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
-            maps.append(torch.rand(image.shape[-2:], generator=generator))
+        for image in inputs.detach().cpu():
+            maps.append(torch.rand(image.shape[-2:], generator=image_generator(image, seed)))
         return torch.stack(maps).to(inputs.device)
 
 

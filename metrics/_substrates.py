@@ -20,7 +20,6 @@ from per-image seeds so a curve does not depend on batching (the tests compare t
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -29,19 +28,14 @@ import torch
 from scipy.sparse.linalg import splu
 from torchvision.transforms.functional import gaussian_blur
 
+from iabench.seeding import image_generator
+
 SUBSTRATES = ("zeros", "blur", "mean", "noise", "road")
 # builds the perturbed images of a chunk: (sample indices, step indices, moved masks (N, 1, H, W)) -> images
 Fill = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 # (row offset, column offset, weight) of the eight neighbours in ROAD's imputation
 NEIGHBOURS = [(dr, dc, 1 / 6 if dr == 0 or dc == 0 else 1 / 12)
               for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
-
-
-def image_generator(image: torch.Tensor, seed: int, salt: int = 0) -> torch.Generator:
-    """A CPU generator seeded by the image's bytes, ``seed`` and ``salt``: batch-independent randomness."""
-    digest = hashlib.sha256(image.detach().cpu().contiguous().numpy().tobytes()
-                            + int(seed).to_bytes(8, "little", signed=True) + int(salt).to_bytes(8, "little")).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
 
 
 def substrate_for(images: torch.Tensor, kind: str, mean_value: Sequence[float] | None = None,
@@ -59,7 +53,8 @@ def substrate_for(images: torch.Tensor, kind: str, mean_value: Sequence[float] |
         return value.view(1, -1, 1, 1).expand_as(images).clone()
     if kind == "noise":
         low, high = images.amin(dim=(2, 3), keepdim=True), images.amax(dim=(2, 3), keepdim=True)
-        unit = torch.stack([torch.rand(image.shape, generator=image_generator(image, seed)) for image in images])
+        # salt 0: not the random control's stream (no salt), so its order and these values are independent
+        unit = torch.stack([torch.rand(image.shape, generator=image_generator(image, seed, 0)) for image in images])
         return low + unit.to(images.device, images.dtype) * (high - low)
     if kind == "road":
         return images.clone()
