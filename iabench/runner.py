@@ -437,7 +437,9 @@ class Run:
 
 def _substrate(metric: Any) -> str | None:
     """What a perturbation metric replaces removed pixels with (None for the others)."""
-    return str(metric.option("substrate", "zeros")) if hasattr(metric, "step_spec") else None
+    from .metrics._perturbation import PerturbationCurve
+
+    return str(metric.option("substrate", "zeros")) if isinstance(metric, PerturbationCurve) else None
 
 
 def _write_json(path: Path, payload: Any) -> None:

@@ -237,7 +237,6 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
                 md += [_figure_note(p), "", f"![{p.stem}]({p.relative_to(run_dir).as_posix()})", ""]
     (run_dir / "report.md").write_text("\n".join(md) + "\n")
 
-    img = embed_png
     parts = [f"<h1>iabench report: {html.escape(str(manifest.get('suite', run_dir.parent.name)))}</h1>",
              "<ul>" + "".join(f"<li>{inline_html(f)}</li>" for f in facts) + "</ul>",
              *(["<h2>Verdict</h2>", verdict_html] if verdict_html else []),
@@ -257,7 +256,7 @@ def write_reports(run_dir: Path, summary: pd.DataFrame, tests: pd.DataFrame, fig
         pngs = [p for p in paths if p.suffix == ".png"]
         if pngs:
             parts.append(f"<h2>Figures: {html.escape(kind)}</h2>")
-            parts += [f"<figure>{img(p)}<figcaption>{html.escape(_figure_note(p))}</figcaption></figure>"
+            parts += [f"<figure>{embed_png(p)}<figcaption>{html.escape(_figure_note(p))}</figcaption></figure>"
                       for p in pngs]
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>iabench report</title><style>"
             "body{font-family:sans-serif;margin:2em;max-width:1300px} table{border-collapse:collapse;font-size:12px}"
