@@ -7,15 +7,19 @@ copy of the checkout (so the working tree, and anyone running tests in it, never
 copy's ``baselines/`` and ``metrics/`` into the ``iabench`` package as setup.cfg does, runs one session per
 module with only that module's tests, and writes the kill rate per module and every survivor's diff.
 
-Usage: python scripts/mutants.py [--only NAME ...] [--out reports/mutation] [--list]
-Outputs: OUT/summary.csv (module, mutants, killed, survived, incompetent, kill rate), OUT/survivors.md.
+Usage: python scripts/mutants.py [--only NAME ...] [--sample N] [--out reports/mutation] [--list]
+Outputs: OUT/summary.csv (module, mutants tested, killed, survived, incompetent, not sampled, kill rate and
+its 95 % Wilson interval, seconds), OUT/survivors.md; both keep the modules of earlier runs into OUT.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
+import random
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -23,17 +27,25 @@ import sys
 import time
 from pathlib import Path
 
+from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+from mutation_worker import execute, run_forked, warm_up
+from scipy.stats import binomtest
+
 ROOT = Path(__file__).resolve().parent.parent
 STATS_TESTS = "tests/test_known_stats.py tests/test_reporting.py -k 'known or edge_cases or pairs_by_seed'"
-METRIC_TESTS = "tests/test_metrics.py tests/test_diagnostics.py"
-EXPLAINER_TESTS = "tests/test_explainers.py"
+# known-answer tests first: with -x a mutant they catch costs seconds
+METRIC_TESTS = "tests/test_known_metrics.py tests/test_diagnostics.py tests/test_metrics.py"
+EXPLAINER_TESTS = "tests/test_known_explainers.py tests/test_explainers.py"
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
-# the tests that pin the module's numbers, chosen so one mutant costs ~10-30 s here)
+# the tests that pin the module's numbers)
 TARGETS: dict[str, str] = {
     "iabench/training/losses.py": "tests/test_losses.py",
     "iabench/reporting/stats.py": STATS_TESTS,
     "iabench/store.py": "tests/test_store.py",
-    **{f"metrics/{p.name}": METRIC_TESTS for p in sorted((ROOT / "metrics").glob("*.py"))},
+    "metrics/_substrates.py": f"tests/test_substrates.py {METRIC_TESTS}",
+    **{f"metrics/{p.name}": METRIC_TESTS for p in sorted((ROOT / "metrics").glob("*.py"))
+       if p.name != "_substrates.py"},
     **{f"baselines/{p.name}": EXPLAINER_TESTS for p in sorted((ROOT / "baselines").glob("*.py"))},
 }
 # Replacing an arithmetic operator by a bitwise one, % or // mostly raises on floats and tensors (a cheap,
@@ -61,40 +73,43 @@ def private_copy(work: Path) -> Path:
     return copy
 
 
-def session(module: str, tests: str, copy: Path, work: Path) -> Path:
-    """Initialise, filter and run one cosmic-ray session; returns its database. The tests must pass on the
-    unmutated copy first: a test command that fails anyway (a missing file, a broken test) would count
-    every mutant as killed."""
+def session(module: str, tests: str, copy: Path, work: Path, sample: int) -> Path:
+    """Initialise, filter and run one cosmic-ray session; returns its database. With ``sample`` > 0 only that
+    many mutants, drawn at random (seeded by the module's name), are tested; the rest are marked skipped."""
     stem = module.replace("/", "_").removesuffix(".py")
     config, db = work / f"{stem}.toml", work / f"{stem}.sqlite"
-    python = Path(sys.executable)
-    command = (f"env OMP_NUM_THREADS=1 PYTHONPATH={copy} {python} -m pytest -x -q -p no:cacheprovider "
-               f"-p no:randomly {tests}")
-    if subprocess.run(command, shell=True, cwd=copy, capture_output=True).returncode != 0:
-        sys.exit(f"{module}: its tests fail before any mutation; run them: {command}")
+    outcome, output = run_forked(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *shlex.split(tests)],
+                                 timeout=600)
+    if outcome != TestOutcome.SURVIVED:  # a test failing anyway would count every mutant as killed
+        sys.exit(f"{module}: its tests fail before any mutation ({tests}):\n{output}")
     excluded = ", ".join(f'"{pattern}"' for pattern in EXCLUDED_OPERATORS)
-    escaped = command.replace("\\", "\\\\").replace('"', '\\"')
     config.write_text(f'[cosmic-ray]\nmodule-path = "{module}"\ntimeout = 300.0\nexcluded-modules = []\n'
-                      f'test-command = "{escaped}"\n\n[cosmic-ray.distributor]\nname = "local"\n\n'
+                      f'test-command = "pytest {tests}"\n\n[cosmic-ray.distributor]\nname = "local"\n\n'
                       f"[cosmic-ray.filters.operators-filter]\nexclude-operators = [{excluded}]\n")
     db.unlink(missing_ok=True)
-    bin_dir = python.parent
-    for step in (["cosmic-ray", "init", config, db], ["cr-filter-operators", db, config],
-                 ["cosmic-ray", "exec", config, db]):
+    bin_dir = Path(sys.executable).parent
+    for step in (["cosmic-ray", "init", config, db], ["cr-filter-operators", db, config]):
         subprocess.run([str(bin_dir / step[0]), *map(str, step[1:])], cwd=copy, check=True)
+    if sample:
+        with use_db(str(db), WorkDB.Mode.open) as work_db:
+            pending = sorted(item.job_id for item in work_db.pending_work_items)
+            rng = random.Random(module)
+            for job_id in set(pending) - set(rng.sample(pending, min(sample, len(pending)))):
+                work_db.set_result(job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not sampled"))
+    execute(db, tests)
     return db
 
 
 def outcomes(db: Path) -> tuple[dict[str, int], list[str]]:
-    """Counts of killed / survived / incompetent mutants, and the diffs of the survivors."""
+    """Counts of killed / survived / incompetent / not-sampled mutants, and the diffs of the survivors."""
     with sqlite3.connect(db) as con:
-        rows = con.execute("SELECT worker_outcome, test_outcome, diff FROM work_results").fetchall()
-    counts = {"killed": 0, "survived": 0, "incompetent": 0}
+        rows = con.execute("SELECT worker_outcome, test_outcome, output, diff FROM work_results").fetchall()
+    counts = {"killed": 0, "survived": 0, "incompetent": 0, "not_sampled": 0}
     survivors = []
-    for worker, test, diff in rows:
-        if worker == "SKIPPED":
-            continue
-        if worker == "ABNORMAL" or test == "INCOMPETENT":
+    for worker, test, output, diff in rows:
+        if worker == "SKIPPED":  # left out by the operator filter, or by --sample
+            counts["not_sampled"] += output == "not sampled"
+        elif worker in ("ABNORMAL", "EXCEPTION") or test == "INCOMPETENT":
             counts["incompetent"] += 1
         elif test == "SURVIVED":
             counts["survived"] += 1
@@ -104,10 +119,26 @@ def outcomes(db: Path) -> tuple[dict[str, int], list[str]]:
     return counts, survivors
 
 
+def write_reports(out: Path) -> None:
+    """summary.csv and survivors.md from every module's result file (runs of other modules are kept)."""
+    results = [json.loads(path.read_text()) for path in sorted((out / "modules").glob("*.json"))]
+    with open(out / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[k for k in results[0] if k != "survivors"])
+        writer.writeheader()
+        writer.writerows({k: v for k, v in r.items() if k != "survivors"} for r in results)
+    report = ["# Surviving mutants\n"]
+    for r in results:
+        report += [f"\n## {r['module']} ({len(r['survivors'])})\n"]
+        report += [f"\n```diff\n{d.strip()}\n```\n" for d in r["survivors"]]
+    (out / "survivors.md").write_text("".join(report))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help="modules (paths as in --list)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "mutation")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="test this many randomly drawn mutants per module (default 0: all of them)")
     parser.add_argument("--list", action="store_true", help="list the modules and their tests")
     args = parser.parse_args()
     if args.list:
@@ -116,24 +147,24 @@ def main() -> None:
     unknown = sorted(set(args.only or []) - set(TARGETS))
     if unknown:
         sys.exit(f"unknown module(s): {', '.join(unknown)}; see --list")
-    work = args.out / "work"
-    work.mkdir(parents=True, exist_ok=True)
+    work = args.out / "work" / str(os.getpid())  # runs of other modules may go on beside this one
+    (args.out / "modules").mkdir(parents=True, exist_ok=True)
     copy = private_copy(work)
-    rows, report = [], ["# Surviving mutants\n"]
+    warm_up(copy)
     for module in args.only or TARGETS:
         started = time.perf_counter()
-        counts, survivors = outcomes(session(module, TARGETS[module], copy, work))
+        counts, survivors = outcomes(session(module, TARGETS[module], copy, work, args.sample))
         tried = counts["killed"] + counts["survived"]
         rate = counts["killed"] / tried if tried else float("nan")
-        rows.append(dict(module=module, mutants=sum(counts.values()), **counts, kill_rate=round(rate, 3),
-                         seconds=round(time.perf_counter() - started)))
-        print(f"{module}: {counts['killed']}/{tried} killed ({rate:.0%}), {len(survivors)} survived", flush=True)
-        report += [f"\n## {module} ({len(survivors)})\n"] + [f"\n```diff\n{d.strip()}\n```\n" for d in survivors]
-    with open(args.out / "summary.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    (args.out / "survivors.md").write_text("".join(report))
+        low, high = binomtest(counts["killed"], tried).proportion_ci(method="wilson") if tried else (rate, rate)
+        result = dict(module=module, tested=tried, **counts, kill_rate=round(rate, 3), ci_low=round(low, 3),
+                      ci_high=round(high, 3), seconds=round(time.perf_counter() - started), survivors=survivors)
+        stem = module.replace("/", "_").removesuffix(".py")
+        (args.out / "modules" / f"{stem}.json").write_text(json.dumps(result, indent=1))
+        print(f"{module}: {counts['killed']}/{tried} killed ({rate:.0%}, 95 % CI {low:.0%}-{high:.0%}), "
+              f"{len(survivors)} survived", flush=True)
+        write_reports(args.out)
+    shutil.rmtree(work, ignore_errors=True)
     print(f"summary: {args.out / 'summary.csv'}  survivors: {args.out / 'survivors.md'}")
 
 

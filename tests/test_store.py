@@ -63,3 +63,45 @@ def test_nan_values_round_trip(tmp_path) -> None:
     store.add(0, "vit", "lrp", "deletion", [7], [float("nan")])
     store.finalize()
     assert pd.read_csv(tmp_path / "results.csv").value.isna().all()
+
+
+def test_an_empty_file_gets_its_header(tmp_path) -> None:
+    # a kill right after the file was created leaves it empty: it must be started over, not left headerless
+    (tmp_path / "results.csv").write_text("")
+    (tmp_path / "curves.csv").write_text("")
+    _fill(ResultStore(tmp_path, "run1"), [1])
+    assert pd.read_csv(tmp_path / "results.csv")["sample"].tolist() == [1]
+    assert pd.read_csv(tmp_path / "curves.csv")["x"].tolist() == [0.0, 0.5, 1.0]
+
+
+def test_rows_of_the_wrong_width_are_neither_done_nor_kept(tmp_path) -> None:
+    store = ResultStore(tmp_path, "run1")
+    _fill(store, [1])
+    with open(tmp_path / "results.csv", "a") as f:  # complete lines, but one field short / one too many
+        f.write("run1,0,vit,rollout,deletion,2\nrun1,0,vit,rollout,deletion,3,0.3,extra\n")
+    with open(tmp_path / "curves.csv", "a") as f:
+        f.write("run1,0,vit,rollout,deletion,1,0.25\nrun1,0,vit,rollout,deletion,1,0.75,0.5,extra\n")
+    reopened = ResultStore(tmp_path, "run1")
+    keys = [(0, "vit", "rollout", "deletion", s) for s in (1, 2, 3)]
+    assert reopened.missing(keys) == keys[1:]
+    reopened.finalize()
+    assert pd.read_csv(tmp_path / "results.csv")["sample"].tolist() == [1]
+    assert pd.read_csv(tmp_path / "curves.csv")["x"].tolist() == [0.0, 0.5, 1.0]
+
+
+def test_finalize_drops_curves_whose_result_never_came(tmp_path) -> None:
+    store = ResultStore(tmp_path, "run1")
+    _fill(store, [1])
+    with open(tmp_path / "curves.csv", "a") as f:  # killed between a curve and its result, never resumed
+        f.write("run1,0,vit,rollout,deletion,2,0.0,1.0\n")
+    ResultStore(tmp_path, "run1").finalize()
+    assert pd.read_csv(tmp_path / "curves.csv")["sample"].tolist() == [1, 1, 1]
+
+
+def test_curve_points_without_values_write_no_curve(tmp_path) -> None:
+    store = ResultStore(tmp_path, "run1")
+    store.add(0, "vit", "rollout", "deletion", [1], [0.1], curve_x=[0.0, 1.0], curves=None)
+    store.add(0, "vit", "rollout", "insertion", [1], [0.2], curve_x=None, curves=[[1.0, 0.0]])
+    store.finalize()
+    assert pd.read_csv(tmp_path / "results.csv")["value"].tolist() == [0.1, 0.2]
+    assert pd.read_csv(tmp_path / "curves.csv").empty

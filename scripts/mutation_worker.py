@@ -1,0 +1,99 @@
+"""Run a cosmic-ray session's pending mutants in forks of one warmed-up process.
+
+cosmic-ray's own ``exec`` starts a fresh interpreter per mutant; here that costs ~10 s of importing torch,
+timm (which pulls torchvision and torch._dynamo), captum and quantus before any test runs, more than most
+tests take. This worker imports those once, then for each mutant: cosmic-ray writes the mutated file
+(its ``use_mutation`` restores it afterwards), a fork drops every ``iabench`` and test module, runs pytest
+in-process and exits with pytest's code, and the result goes back into cosmic-ray's database, so its
+reports read it as usual. Outcome rules are cosmic-ray's: exit code 0 survived, anything else (a failing
+test, an import error, a timeout) killed.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cosmic_ray.plugins
+from cosmic_ray.mutating import use_mutation
+from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+HEAVY_IMPORTS = ("torch", "timm", "torchvision", "captum.attr", "quantus", "pandas", "scipy.stats", "pytest",
+                 "matplotlib.pyplot", "seaborn", "statsmodels.stats.multitest", "krippendorff", "scikit_posthocs")
+
+
+def warm_up(copy: Path) -> None:
+    """Import the heavy dependencies (never iabench itself) and point imports at the private copy."""
+    import importlib
+
+    sys.dont_write_bytecode = True  # a same-size mutant written in the same second must never reuse a .pyc
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    for name in HEAVY_IMPORTS:
+        importlib.import_module(name)
+    if any(name == "iabench" or name.startswith("iabench.") for name in sys.modules):
+        raise RuntimeError("iabench was imported before forking: mutants would not be re-imported")
+    sys.path.insert(0, str(copy))
+    os.chdir(copy)
+
+
+def run_forked(pytest_args: list[str], timeout: float) -> tuple[TestOutcome, str]:
+    """pytest in a fork with fresh iabench and test modules; (outcome, the last lines of its output)."""
+    with tempfile.TemporaryFile("w+") as log:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            for name in [n for n in sys.modules if n.split(".")[0] in ("iabench", "tests", "conftest")]:
+                del sys.modules[name]
+            import pytest
+
+            os._exit(int(pytest.main(pytest_args)))
+        deadline = time.monotonic() + timeout
+        status = None
+        while status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(code)
+            elif time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return TestOutcome.KILLED, f"timeout after {timeout:.0f} s"
+            else:
+                time.sleep(0.02)
+        log.seek(0)
+        output = log.read()[-4000:]
+    return (TestOutcome.SURVIVED if status == 0 else TestOutcome.KILLED), output
+
+
+def execute(db: Path, tests: str, timeout: float = 300.0) -> None:
+    """Test every pending mutant of the session database ``db`` (one module's)."""
+    pytest_args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *shlex.split(tests)]
+    with use_db(str(db), WorkDB.Mode.open) as work_db:
+        pending = list(work_db.pending_work_items)
+        for number, item in enumerate(pending, 1):
+            (mutation,) = item.mutations
+            operator = cosmic_ray.plugins.get_operator(mutation.operator_name)()
+            with use_mutation(mutation.module_path, operator, mutation.occurrence) as (original, mutated):
+                if mutated is None:
+                    work_db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NO_TEST))
+                    continue
+                outcome, output = run_forked(pytest_args, timeout)
+                diff = "\n".join(_diff(original, mutated, mutation.module_path))
+            work_db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcome,
+                                                       output=output, diff=diff))
+            print(f"  {number}/{len(pending)} {outcome.value}: {mutation.operator_name} #{mutation.occurrence}",
+                  flush=True)
+
+
+def _diff(original: str, mutated: str, path: Path) -> list[str]:
+    import difflib
+
+    return list(difflib.unified_diff(original.splitlines(), mutated.splitlines(), f"a/{path}", f"b/{path}",
+                                     lineterm=""))
