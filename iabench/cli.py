@@ -72,9 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--resume", action="store_true",
                        help="continue a stopped run (the default whenever the run folder exists)")
     p_run.add_argument("--no-report", action="store_true", help="skip building tables and plots")
-    p_run.add_argument("--jobs", type=int, default=1,
-                       help="CPU only: train up to N models at once, one process each, the cores shared "
-                            "among them (a study's many small models train about N times sooner; default 1)")
+    p_run.add_argument("--jobs", default="auto", metavar="N",
+                       help="CPU: train up to N models at once, one process each, the cores shared among them "
+                            "(a study's many small models train about N times sooner); default auto: as many "
+                            "as torch has threads on a CPU (OMP_NUM_THREADS), 1 on a GPU")
     _common(p_run)
 
     p_train = sub.add_parser("train", help="train (or load from cache) the models of a preset",
@@ -111,10 +112,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"data.root={args.data_root}")
     if args.pretrained is not None:
         overrides.append(f"model.pretrained={args.pretrained}")
+    jobs = 0 if args.jobs == "auto" else int(args.jobs) if str(args.jobs).isdigit() else -1
+    if jobs < 0 or args.jobs == "0":
+        raise UserError(f"--jobs {args.jobs}: use a number of processes (1 or more) or 'auto'")
     options = RunOptions(out_dir=args.out, device=args.device, run_id=args.run_id, fresh=args.fresh,
-                         progress=not args.quiet, report=not args.no_report, jobs=args.jobs)
-    if args.jobs < 1:
-        raise UserError(f"--jobs {args.jobs}: use 1 or more processes")
+                         progress=not args.quiet, report=not args.no_report, jobs=jobs)
     if args.cache_dir is not None:
         options.cache_dir = args.cache_dir
     for run_dir in run(args.suite, overrides, options):

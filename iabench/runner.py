@@ -36,7 +36,7 @@ from .suites import MethodSpec, Suite, load_suite
 from .suites.variants import ModelVariant
 from .training import TrainedModel, train_or_load
 from .training.checkpoint import atomic_torch_save
-from .training.parallel import TrainJob, train_in_parallel
+from .training.parallel import TrainJob, auto_jobs, train_in_parallel
 
 log = logging.getLogger("iabench")
 FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
@@ -57,7 +57,7 @@ class RunOptions:
     fresh: bool = False
     progress: bool = True
     report: bool = True
-    jobs: int = 1  # CPU: models trained at once, one process each
+    jobs: int = 1  # CPU: models trained at once, one process each; 0 = auto (torch's thread count; 1 on a GPU)
 
 
 @dataclass
@@ -170,6 +170,8 @@ class Run:
                             "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
         self.samples = select_samples(self.data, self.suite.split, self.suite.samples, self.suite.data.seed)
         self.trained: dict[tuple[int, str], TrainedModel] = {}
+        if self.options.jobs == 0:
+            self.options.jobs = auto_jobs(self.device)
         if self.options.jobs > 1:
             self._stage("train", self._train_parallel)
         for seed in self.suite.seeds:

@@ -12,14 +12,14 @@ from iabench.config import DataConfig, ModelConfig, TrainConfig, config_hash
 from iabench.data import load_dataset
 from iabench.errors import UserError
 from iabench.training import checkpoint_path, evaluate, load_checkpoint, train_or_load
-from iabench.training.parallel import TrainJob, train_in_parallel
+from iabench.training.parallel import TrainJob, auto_jobs, train_in_parallel
 from iabench.training.trainer import eval_subset
 
 FAST = TrainConfig(epochs=1, batch_size=32, eval_batch_size=128, warmup_steps=2, lr=2e-3)
 DATA = DataConfig(name="synthetic", img_size=16)
 
 
-def test_hash_neutral_field_at_its_default_keeps_the_old_key() -> None:
+def test_hash_neutral_field_at_its_default_keeps_the_old_key() -> None:  # (run ids still see eval_images)
     # The key of a TrainConfig with eval_images at 0 is the key computed without the field at all, as
     # checkpoints cached before the field existed were keyed; any other value changes the key.
     plain = dataclasses.asdict(FAST)
@@ -49,6 +49,25 @@ def test_eval_images_limits_test_accuracy_to_the_subset(tmp_path: Path, micro_co
     assert trained.metrics["test_acc"] != pytest.approx(full)  # a different set of images, another number
 
 
+def test_a_cached_model_is_evaluated_again_on_another_number_of_images(tmp_path: Path, micro_config) -> None:
+    # eval_images does not change the weights, so it is not part of the checkpoint's key; a cache hit
+    # evaluated on another number of images is evaluated again, not reported with the stored numbers
+    data = load_dataset(DATA)
+    subset = dataclasses.replace(FAST, eval_images=40)
+    assert checkpoint_path(tmp_path, "ia-vit", micro_config, subset, DATA) == checkpoint_path(
+        tmp_path, "ia-vit", micro_config, FAST, DATA)
+    trained = train_or_load("ia-vit", micro_config, DATA, FAST, data, torch.device("cpu"), tmp_path, progress=False)
+    assert trained.metrics["test_images"] == len(data.test)
+    again = train_or_load("ia-vit", micro_config, DATA, subset, data, torch.device("cpu"), tmp_path, progress=False)
+    assert again.cached and again.metrics["test_images"] == 40
+    expected = evaluate(again.model, eval_subset(data.test, 40), torch.device("cpu"))
+    assert again.metrics["test_acc"] == expected["acc"] != trained.metrics["test_acc"]
+    assert again.metrics["test_agreement"] == expected["agreement"]
+    assert again.metrics["train_seconds"] == trained.metrics["train_seconds"]  # the rest as stored
+    stored = train_or_load("ia-vit", micro_config, DATA, FAST, data, torch.device("cpu"), tmp_path, progress=False)
+    assert stored.metrics == trained.metrics  # the checkpoint itself is left as trained
+
+
 def test_parallel_training_equals_sequential(tmp_path: Path, micro_config: ModelConfig) -> None:
     # Two processes, one thread each, must write exactly the weights a sequential run trains (same seeds,
     # same configs): a job handed the wrong seed or config would differ.
@@ -76,3 +95,15 @@ def test_parallel_training_reports_a_bad_config_as_one_user_error(tmp_path: Path
         train_in_parallel(jobs, DATA, DATA, tmp_path, processes=2, progress=False)
     with pytest.raises(UserError, match="--jobs 0"):
         train_in_parallel(jobs, DATA, DATA, tmp_path, processes=0, progress=False)
+
+
+def test_auto_jobs_is_one_process_per_torch_thread_on_cpu_and_one_on_gpu() -> None:
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        assert auto_jobs(torch.device("cpu")) == 3
+        assert auto_jobs(torch.device("cuda", 0)) == 1
+        torch.set_num_threads(1)  # OMP_NUM_THREADS=1: one process, trained in this one
+        assert auto_jobs(torch.device("cpu")) == 1
+    finally:
+        torch.set_num_threads(threads)

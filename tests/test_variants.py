@@ -141,3 +141,4 @@ def test_p2_study_suite_trains_the_p2_recipe() -> None:
         assert variant.train.max_steps == 600 and variant.train.warmup_steps == 50 and variant.train.epochs == 2
     study = by_name(load_suite("ia-vit-study"))
     assert study["ia-vit-p2"].train.max_steps == 200  # the study's own budget, as the README says
+    assert {v.train.eval_images for v in study.values()} == {2000}  # the smoke run's evaluation cost (README)

@@ -1,8 +1,9 @@
 """Training: the IA-ViT objective, the training loop and the checkpoint cache."""
 
+from .cache import TrainedModel, checkpoint_path, train_or_load
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .losses import encoder_attention_summary, interpreter_attention_summary, kd_loss, mmd2, notebook_alignment
-from .trainer import TrainedModel, checkpoint_path, evaluate, objective, train, train_or_load
+from .trainer import evaluate, objective, train
 
 __all__ = [
     "TrainedModel", "checkpoint_path", "encoder_attention_summary", "evaluate", "interpreter_attention_summary",

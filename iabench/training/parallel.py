@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig, ModelConfig, TrainConfig
 from ..errors import UserError
-from .trainer import checkpoint_path, train_or_load
+from .cache import checkpoint_path, train_or_load
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,12 @@ def _train_job(job: TrainJob, data: DataConfig, key_data: DataConfig, cache_dir:
     trained = train_or_load(job.kind, job.model, key_data, job.train, load_dataset(data), torch.device("cpu"),
                             cache_dir, progress=False)
     return trained.seconds
+
+
+def auto_jobs(device: torch.device) -> int:
+    """``--jobs auto``: on a CPU one single-threaded process per thread torch would use (so
+    ``OMP_NUM_THREADS=1`` means one process), on a GPU one."""
+    return torch.get_num_threads() if device.type == "cpu" else 1
 
 
 def train_in_parallel(jobs: list[TrainJob], data: DataConfig, key_data: DataConfig, cache_dir: Path,

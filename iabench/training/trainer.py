@@ -10,8 +10,6 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,28 +19,14 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
-from ..config import DataConfig, ModelConfig, TrainConfig, config_hash
+from ..config import ModelConfig, TrainConfig
 from ..data import DataBundle
 from ..device import amp_dtype, autocast
 from ..errors import UserError
 from ..models import create_model
-from .checkpoint import load_checkpoint, save_checkpoint
 from .losses import ALIGNMENTS, encoder_attention_summary, interpreter_attention_summary, kd_loss
 
 log = logging.getLogger("iabench")
-
-
-@dataclass
-class TrainedModel:
-    """A model ready to explain, with where it came from."""
-
-    kind: str
-    model: nn.Module
-    checkpoint: Path
-    metrics: dict[str, float]
-    history: list[dict[str, float]] = field(default_factory=list)
-    cached: bool = False
-    seconds: float = 0.0
 
 
 class _TrainForward(nn.Module):
@@ -224,31 +208,3 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
     metrics = {f"test_{k}": v for k, v in evaluate(model, test, device, config.eval_batch_size, dtype).items()}
     metrics["test_images"] = float(len(test))  # type: ignore[arg-type]
     return model.eval(), metrics, history
-
-
-def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train_config: TrainConfig,
-                    data_config: DataConfig) -> Path:
-    """Where the model trained from these configs is cached: a hash of everything that shapes it."""
-    key = config_hash(kind, model_config, train_config, data_config)
-    return Path(cache_dir).expanduser() / "models" / f"{kind}-{key}.pt"
-
-
-def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig, train_config: TrainConfig,
-                  data: DataBundle | None, device: torch.device, cache_dir: Path, progress: bool = True,
-                  retrain: bool = False) -> TrainedModel:
-    """Load the cached model for these configs, or train it (``data`` needed then) and cache it."""
-    path = checkpoint_path(cache_dir, kind, model_config, train_config, data_config)
-    if path.exists() and not retrain:
-        model, payload = load_checkpoint(path, kind, model_config)
-        log.info("%s: loaded cached checkpoint %s", kind, path)
-        return TrainedModel(kind, model.to(device).eval(), path, payload["metrics"], payload["history"], cached=True)
-    if data is None:
-        raise ValueError("no cached checkpoint and no data to train on")
-    started = time.perf_counter()
-    model, metrics, history = train(kind, model_config, data, train_config, device, progress)
-    seconds = time.perf_counter() - started
-    metrics["train_seconds"] = seconds
-    if int(os.environ.get("RANK", "0")) == 0:
-        save_checkpoint(path, model, kind, model_config, train_config, data_config, metrics, history)
-    log.info("%s: trained in %.0f s, %s", kind, seconds, ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
-    return TrainedModel(kind, model, path, metrics, history, cached=False, seconds=seconds)

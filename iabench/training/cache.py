@@ -1,0 +1,72 @@
+"""The checkpoint cache: a trained model is stored under a hash of the configs that shape its weights,
+and loaded instead of trained whenever that hash is found again."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import DataConfig, ModelConfig, TrainConfig, config_hash
+from ..data import DataBundle
+from ..device import amp_dtype
+from .checkpoint import load_checkpoint, save_checkpoint
+from .trainer import eval_subset, evaluate, train
+
+log = logging.getLogger("iabench")
+
+
+@dataclass
+class TrainedModel:
+    """A model ready to explain, with where it came from."""
+
+    kind: str
+    model: nn.Module
+    checkpoint: Path
+    metrics: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+    cached: bool = False
+    seconds: float = 0.0
+
+
+
+def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train_config: TrainConfig,
+                    data_config: DataConfig) -> Path:
+    """Where the model trained from these configs is cached: a hash of everything that shapes it (not
+    ``eval_images``: how many images it is evaluated on does not change its weights)."""
+    key = config_hash(kind, model_config, dataclasses.replace(train_config, eval_images=0), data_config)
+    return Path(cache_dir).expanduser() / "models" / f"{kind}-{key}.pt"
+
+
+def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig, train_config: TrainConfig,
+                  data: DataBundle | None, device: torch.device, cache_dir: Path, progress: bool = True,
+                  retrain: bool = False) -> TrainedModel:
+    """Load the cached model for these configs, or train it (``data`` needed then) and cache it."""
+    path = checkpoint_path(cache_dir, kind, model_config, train_config, data_config)
+    if path.exists() and not retrain:
+        model, payload = load_checkpoint(path, kind, model_config)
+        log.info("%s: loaded cached checkpoint %s", kind, path)
+        model, metrics = model.to(device).eval(), payload["metrics"]
+        if data is not None:  # cached after an evaluation on another number of test images: evaluate again
+            test = eval_subset(data.test, train_config.eval_images)
+            if metrics.get("test_images", len(data.test)) != len(test):  # type: ignore[arg-type]
+                dtype = amp_dtype(device, train_config.amp)
+                fresh = evaluate(model, test, device, train_config.eval_batch_size, dtype)
+                metrics = {**metrics, **{f"test_{k}": v for k, v in fresh.items()}, "test_images": float(len(test))}
+        return TrainedModel(kind, model, path, metrics, payload["history"], cached=True)
+    if data is None:
+        raise ValueError("no cached checkpoint and no data to train on")
+    started = time.perf_counter()
+    model, metrics, history = train(kind, model_config, data, train_config, device, progress)
+    seconds = time.perf_counter() - started
+    metrics["train_seconds"] = seconds
+    if int(os.environ.get("RANK", "0")) == 0:
+        save_checkpoint(path, model, kind, model_config, train_config, data_config, metrics, history)
+    log.info("%s: trained in %.0f s, %s", kind, seconds, ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    return TrainedModel(kind, model, path, metrics, history, cached=False, seconds=seconds)
