@@ -226,8 +226,15 @@ class Run:
                             "job per process (torchrun for several GPUs)")
         jobs = [TrainJob(f"{v.name}/seed{seed}", v.kind, v.model, dataclasses.replace(v.train, seed=seed))
                 for seed in self.suite.seeds for v in self._variants(seed)]
+        jobs.sort(key=self._training_cost, reverse=True)  # longest first: no long model left alone at the end
         train_in_parallel(jobs, self.suite.data, _hashable_data(self.suite.data), self.cache_dir,
                           self.options.jobs, self.options.progress)
+
+    def _training_cost(self, job: TrainJob) -> float:
+        """Rough relative cost of training a job: steps x tokens, doubled for IA-ViT's extra attention."""
+        steps = job.train.max_steps or job.train.epochs * (len(self.data.train) // job.train.batch_size)
+        tokens = (job.model.img_size // job.model.patch_size) ** 2
+        return steps * tokens * (2.0 if job.kind == "ia-vit" else 1.0)
 
     def _chunks(self) -> list[tuple[int, int]]:
         n, size = len(self.samples.indices), self.suite.batch_size
@@ -327,14 +334,30 @@ class Run:
                 curves = curve_x = None
                 if len(keep):
                     explain_fn = self._explain_fn(spec) if metric.needs_explain_fn else None
+                    reference = self._reference_map(metric, seed, name, trained, label, saliency, images, targets,
+                                                    idx)
                     result = metric(trained.model, images[keep], targets[keep], saliency[keep],
-                                    masks=masks[keep] if masks is not None else None, explain_fn=explain_fn)
+                                    masks=masks[keep] if masks is not None else None, explain_fn=explain_fn,
+                                    **({} if reference is None else {"reference_map": reference[keep]}))
                     values[keep.cpu().numpy()] = np.asarray(result.scores, dtype=float)
                     if result.curves is not None:
                         curve_x = result.curve_x
                         curves = np.full((len(idx), len(curve_x)), np.nan)
                         curves[keep.cpu().numpy()] = result.curves
                 self.store.add(seed, name, label, metric_label, idx, values, curve_x, curves)
+
+    def _reference_map(self, metric: Any, seed: int, name: str, trained: TrainedModel, label: str,
+                       saliency: torch.Tensor, images: torch.Tensor, targets: torch.Tensor,
+                       idx: list[int]) -> torch.Tensor | None:
+        """For a metric that compares with a reference explainer the suite also runs (same name and options),
+        that explainer's map of this chunk from the explanation cache: computed once, not once per metric."""
+        wanted = getattr(metric, "reference_spec", None)
+        spec = next((s for s in self.suite.explainers if wanted and (s.name, s.options) == wanted), None)
+        if spec is None or (self.explainer_classes[spec.label].requires_ia_vit and trained.kind != "ia-vit"):
+            return None
+        if spec.label == label:
+            return saliency
+        return self._explain(seed, name, trained, spec.label, images, targets, idx)
 
     def _explain_fn(self, spec: MethodSpec) -> Any:
         cls = self.explainer_classes[spec.label]

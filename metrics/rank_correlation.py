@@ -7,10 +7,12 @@ pixels (option ``level='pixel'``, default) or over the model's patches (``level=
 of the signed map, as in ``entropy``). The score lies in [-1, 1]; higher is better. A constant map (or
 reference map) has no ordering: its sample scores NaN, with a RuntimeWarning naming the samples.
 
-The reference map is computed once per (model, images, targets) and memoised in the metric instance (up to
-16 batches, oldest dropped first), because the runner scores several explainers on the same model and
-images and occlusion costs about one forward per patch. The memo assumes the model's weights do not change
-between calls on the same batch.
+When the suite explains with the reference explainer itself (same name and options), the runner passes
+its map (``reference_map=``, from its explanation cache), so occlusion is computed once per model and images.
+Otherwise the reference map is computed once per (model, images, targets) and memoised in the metric
+instance (up to 16 batches, oldest dropped first), because the runner scores several explainers on the same
+model and images and occlusion costs about one forward per patch. The memo assumes the model's weights do
+not change between calls on the same batch.
 
 Reference: Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (Spearman rank correlation between
 saliency maps); the reference explainer plays the role of their original map.
@@ -77,10 +79,19 @@ class RankCorrelation(Metric):
         self._memo[key] = (weakref.ref(model), result)
         return result
 
+    @property
+    def reference_spec(self) -> tuple[str, dict]:
+        """(explainer name, options) of the reference: the runner hands over its own map of that explainer."""
+        return self.explainer, self.explainer_options
+
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+                 saliency: torch.Tensor | None = None, reference_map: torch.Tensor | None = None,
+                 **_: object) -> MetricResult:
         check_map(images, saliency, self.name)
-        maps = [saliency.detach().double().cpu(), self.reference_map(model, images, targets).double()]
+        if reference_map is None:
+            reference_map = self.reference_map(model, images, targets)
+        check_map(images, reference_map, f"{self.name} (reference map)")
+        maps = [saliency.detach().double().cpu(), reference_map.detach().double().cpu()]
         # signed sums per patch: a map and its negation must stay opposite orderings
         flat = [(patch_sums(m, model_patch(model)) if self.level == "patch" else m.flatten(1)).numpy() for m in maps]
         constant = [np.ptp(f, axis=1) == 0 for f in flat]

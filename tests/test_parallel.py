@@ -107,3 +107,25 @@ def test_auto_jobs_is_one_process_per_torch_thread_on_cpu_and_one_on_gpu() -> No
         assert auto_jobs(torch.device("cpu")) == 1
     finally:
         torch.set_num_threads(threads)
+
+
+def test_runner_hands_the_longest_training_jobs_out_first(tmp_path: Path, monkeypatch) -> None:
+    # with N processes, a long model started last would run alone at the end; the order is by steps x tokens,
+    # IA-ViT counting double
+    import yaml
+    from test_runner import MICRO_SUITE
+
+    import iabench.runner as runner_module
+    from iabench.cli import main
+
+    order: list[str] = []
+    monkeypatch.setattr(runner_module, "train_in_parallel", lambda jobs, *a, **k: order.extend(j.name for j in jobs))
+    models = {"short": {"kind": "vit", "train": {"max_steps": 2}}, "fine": {"kind": "vit", "model": {"patch_size": 2}},
+              "base": {"kind": "vit"}, "ia": {"kind": "ia-vit", "baseline": "base"}}
+    suite = tmp_path / "s.yaml"
+    suite.write_text(yaml.safe_dump({**MICRO_SUITE, "models": models, "explainers": ["random"],
+                                     "metrics": ["accuracy"], "samples": 4}))
+    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c"),
+                 "--quiet", "--device", "cpu", "--jobs", "2", "--no-report"]) == 0
+    # fine: 8 steps x 64 tokens; ia: 8 x 16 x 2; base: 8 x 16; short: 2 x 16
+    assert order == ["fine/seed0", "ia/seed0", "base/seed0", "short/seed0"]

@@ -41,3 +41,26 @@ def test_explained_target_is_the_label_or_the_prediction_as_configured(tmp_path,
     assert agreement["predicted"].all()
     # with labels, the target equals the prediction exactly where the model is right (accuracy = 1)
     assert (agreement["label"] == correct).all() and not correct.all(), correct
+
+
+def test_rank_correlation_reuses_the_suites_own_reference_maps(tmp_path, capsys, monkeypatch) -> None:
+    # occlusion is both an explainer of the suite and rank-correlation's reference: the runner hands the
+    # metric its cached map, so occlusion runs once per (model, chunk) and scores exactly 1 against itself
+    calls: list[int] = []
+    occlusion = EXPLAINERS.get("occlusion")
+    original = occlusion._attribute
+
+    def counted(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        calls.append(inputs.shape[0])
+        return original(self, inputs, target)
+
+    monkeypatch.setattr(occlusion, "_attribute", counted)
+    suite = write_suite(tmp_path / "s.yaml", explainers=["occlusion", "random", "centre"], models=["vit"],
+                        metrics=["rank-correlation"])
+    assert main(["run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c"),
+                 "--quiet", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    results = pd.read_csv(only_run_dir(tmp_path / "out") / "results.csv")
+    assert sum(calls) == 12  # the 12 images once, not once more per explainer scored
+    by_explainer = results.groupby("explainer").value.mean()
+    assert by_explainer["occlusion"] == 1.0 and abs(by_explainer["random"]) < 0.5
