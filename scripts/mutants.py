@@ -78,8 +78,8 @@ def session(module: str, tests: str, copy: Path, work: Path, sample: int) -> Pat
     many mutants, drawn at random (seeded by the module's name), are tested; the rest are marked skipped."""
     stem = module.replace("/", "_").removesuffix(".py")
     config, db = work / f"{stem}.toml", work / f"{stem}.sqlite"
-    outcome, output = run_forked(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *shlex.split(tests)],
-                                 timeout=600)
+    outcome, output, cpu = run_forked(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                                       *shlex.split(tests)], cpu_limit=3600)
     if outcome != TestOutcome.SURVIVED:  # a test failing anyway would count every mutant as killed
         sys.exit(f"{module}: its tests fail before any mutation ({tests}):\n{output}")
     excluded = ", ".join(f'"{pattern}"' for pattern in EXCLUDED_OPERATORS)
@@ -96,7 +96,7 @@ def session(module: str, tests: str, copy: Path, work: Path, sample: int) -> Pat
             rng = random.Random(module)
             for job_id in set(pending) - set(rng.sample(pending, min(sample, len(pending)))):
                 work_db.set_result(job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not sampled"))
-    execute(db, tests)
+    execute(db, tests, cpu_limit=max(60.0, 5 * cpu))
     return db
 
 

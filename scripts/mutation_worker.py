@@ -6,7 +6,8 @@ tests take. This worker imports those once, then for each mutant: cosmic-ray wri
 (its ``use_mutation`` restores it afterwards), a fork drops every ``iabench`` and test module, runs pytest
 in-process and exits with pytest's code, and the result goes back into cosmic-ray's database, so its
 reports read it as usual. Outcome rules are cosmic-ray's: exit code 0 survived, anything else (a failing
-test, an import error, a timeout) killed.
+test, an import error, a timeout) killed; the timeout counts CPU seconds (5x the unmutated run's, at least
+60), so a machine busy with other work cannot make a slow survivor look killed.
 """
 
 from __future__ import annotations
@@ -43,8 +44,19 @@ def warm_up(copy: Path) -> None:
     os.chdir(copy)
 
 
-def run_forked(pytest_args: list[str], timeout: float) -> tuple[TestOutcome, str]:
-    """pytest in a fork with fresh iabench and test modules; (outcome, the last lines of its output)."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc; 0 where it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def run_forked(pytest_args: list[str], cpu_limit: float) -> tuple[TestOutcome, str, float]:
+    """pytest in a fork with fresh iabench and test modules; (outcome, the last lines of its output, CPU
+    seconds used). The time limit counts CPU seconds, not wall time: on a shared machine a starved test run
+    must not count as a mutant caught by a timeout."""
     with tempfile.TemporaryFile("w+") as log:
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -55,24 +67,23 @@ def run_forked(pytest_args: list[str], timeout: float) -> tuple[TestOutcome, str
             import pytest
 
             os._exit(int(pytest.main(pytest_args)))
-        deadline = time.monotonic() + timeout
-        status = None
-        while status is None:
-            done, code = os.waitpid(pid, os.WNOHANG)
+        while True:
+            done, code, usage = os.wait4(pid, os.WNOHANG)
             if done:
-                status = os.waitstatus_to_exitcode(code)
-            elif time.monotonic() > deadline:
+                status, used = os.waitstatus_to_exitcode(code), usage.ru_utime + usage.ru_stime
+                break
+            used = _cpu_seconds(pid)
+            if used > cpu_limit:  # an endless loop planted by the mutant
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-                return TestOutcome.KILLED, f"timeout after {timeout:.0f} s"
-            else:
-                time.sleep(0.02)
+                return TestOutcome.KILLED, f"timeout after {used:.0f} CPU seconds", used
+            time.sleep(0.05)
         log.seek(0)
         output = log.read()[-4000:]
-    return (TestOutcome.SURVIVED if status == 0 else TestOutcome.KILLED), output
+    return (TestOutcome.SURVIVED if status == 0 else TestOutcome.KILLED), output, used
 
 
-def execute(db: Path, tests: str, timeout: float = 300.0) -> None:
+def execute(db: Path, tests: str, cpu_limit: float) -> None:
     """Test every pending mutant of the session database ``db`` (one module's)."""
     pytest_args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *shlex.split(tests)]
     with use_db(str(db), WorkDB.Mode.open) as work_db:
@@ -84,7 +95,7 @@ def execute(db: Path, tests: str, timeout: float = 300.0) -> None:
                 if mutated is None:
                     work_db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NO_TEST))
                     continue
-                outcome, output = run_forked(pytest_args, timeout)
+                outcome, output, _ = run_forked(pytest_args, cpu_limit)
                 diff = "\n".join(_diff(original, mutated, mutation.module_path))
             work_db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcome,
                                                        output=output, diff=diff))

@@ -35,7 +35,6 @@ class TrainedModel:
     seconds: float = 0.0
 
 
-
 def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train_config: TrainConfig,
                     data_config: DataConfig) -> Path:
     """Where the model trained from these configs is cached: a hash of everything that shapes it (not
