@@ -12,6 +12,7 @@ from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
 from iabench.metrics import METRICS, create_metric
+from iabench.metrics._perturbation import area, perturbation_curves, unit_ranks
 from iabench.models import create_model, get_preset
 
 
@@ -362,3 +363,60 @@ def test_every_metric_declares_its_contract() -> None:
     for name in METRICS.names():
         cls = METRICS.get(name)
         assert cls.direction in ("higher", "lower") and cls.reference and cls.__doc__, name
+
+
+# Options the curve tests above leave at one value, each pinned on a known answer (these tests came from
+# mutants of metrics/_perturbation.py that the suite let through).
+
+def test_patch_unit_moves_one_patch_per_step_by_default(model, batch) -> None:
+    images, targets, saliency = batch
+    result = create_metric("deletion", unit="patch")(model, images, targets, saliency)
+    np.testing.assert_allclose(result.curve_x, np.arange(50) / 49)  # 49 patches of 4x4, one at a time
+    curve, _ = naive_curve(model, images[0], targets[0].item(), saliency[0], False, torch.zeros_like(images[0]), 1,
+                           "patch")
+    np.testing.assert_allclose(result.curves[0], curve, atol=1e-5)
+
+
+def test_accuracy_score_is_top1_correctness_per_step(model, batch) -> None:
+    images, targets, saliency = batch
+    choice = "".join(["accu", "racy"])  # built at run time, as when read from a suite file: not interned
+    ranks = unit_ranks(saliency, "pixel", 1)
+    counts = [0, 392, 784]
+    curves = perturbation_curves(model, images, torch.zeros_like(images), ranks, counts, targets, score=choice)
+    for step, count in enumerate(counts):
+        moved = (ranks < count)[:, None]
+        with torch.no_grad():
+            predicted = model(torch.where(moved, torch.zeros_like(images), images)).argmax(1)
+        np.testing.assert_array_equal(curves[:, step], (predicted == targets).double().numpy())
+    probability = perturbation_curves(model, images, torch.zeros_like(images), ranks, counts, targets)
+    assert not np.isin(probability, [0.0, 1.0]).all()  # the default is the probability, not 0/1
+
+
+def test_unknown_auc_names_are_refused() -> None:
+    curves, x = np.array([[1.0, 0.0]]), np.array([0.0, 1.0])
+    assert area(curves, x, "trapezoid") == pytest.approx(0.5) and area(curves, x, "mean") == pytest.approx(0.5)
+    for bad in ("median", "auc"):  # sorts after and before 'mean'
+        with pytest.raises(ValueError, match="auc must be"):
+            area(curves, x, bad)
+
+
+def test_substrate_defaults_are_the_documented_ones(model, batch) -> None:
+    images, targets, saliency = batch
+    for substrate, explicit, changed in (("noise", {"seed": 0}, {"seed": 1}),
+                                         ("road", {"seed": 0, "road_noise": 0.01}, {"seed": 0, "road_noise": 0.5})):
+        def curves(substrate=substrate, **options):
+            return create_metric("deletion", substrate=substrate, step=196, **options)(
+                model, images, targets, saliency).curves
+
+        default = curves()
+        np.testing.assert_array_equal(default, curves(**explicit))
+        assert not np.allclose(default, curves(**changed), atol=1e-4)  # the option does change the curves
+
+
+def test_bad_fraction_and_shape_messages(model, batch) -> None:
+    images, targets, saliency = batch
+    for bad in (1.5, 0, -0.2, "0.1"):
+        with pytest.raises(ValueError, match="fraction must be in"):
+            create_metric("deletion", fraction=bad)
+    with pytest.raises(ValueError, match=r"saliency must be \(B, H, W\) = \(3, 28, 28\)"):
+        create_metric("deletion")(model, images, targets, saliency[:2])
