@@ -92,9 +92,12 @@ def session(module: str, tests: str, copy: Path, work: Path, sample: int) -> Pat
         subprocess.run([str(bin_dir / step[0]), *map(str, step[1:])], cwd=copy, check=True)
     if sample:
         with use_db(str(db), WorkDB.Mode.open) as work_db:
-            pending = sorted(item.job_id for item in work_db.pending_work_items)
-            rng = random.Random(module)
-            for job_id in set(pending) - set(rng.sample(pending, min(sample, len(pending)))):
+            # job ids are fresh UUIDs per session: draw from the mutations themselves, so that a re-run after
+            # new tests tries the same mutants
+            items = {(m.operator_name, m.occurrence): item.job_id for item in work_db.pending_work_items
+                     for m in item.mutations}
+            chosen = random.Random(module).sample(sorted(items), min(sample, len(items)))
+            for job_id in set(items.values()) - {items[key] for key in chosen}:
                 work_db.set_result(job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not sampled"))
     execute(db, tests, cpu_limit=max(60.0, 5 * cpu))
     return db

@@ -395,7 +395,7 @@ def test_accuracy_score_is_top1_correctness_per_step(model, batch) -> None:
 def test_unknown_auc_names_are_refused() -> None:
     curves, x = np.array([[1.0, 0.0]]), np.array([0.0, 1.0])
     assert area(curves, x, "trapezoid") == pytest.approx(0.5) and area(curves, x, "mean") == pytest.approx(0.5)
-    for bad in ("median", "auc"):  # sorts after and before 'mean'
+    for bad in ("median", "auc", "weighted"):  # sorts after and before 'mean', after 'trapezoid'
         with pytest.raises(ValueError, match="auc must be"):
             area(curves, x, bad)
 
@@ -420,3 +420,37 @@ def test_bad_fraction_and_shape_messages(model, batch) -> None:
             create_metric("deletion", fraction=bad)
     with pytest.raises(ValueError, match=r"saliency must be \(B, H, W\) = \(3, 28, 28\)"):
         create_metric("deletion")(model, images, targets, saliency[:2])
+    for bad in (True, "28"):  # a bool is not a step, even though Python counts it as an int
+        with pytest.raises(ValueError, match="step must be"):
+            create_metric("deletion", step=bad)
+    bad_map = saliency.clone()
+    bad_map[2, 0, 5] = float("inf")
+    with pytest.raises(ValueError, match=r"sample\(s\) \[2\] has NaN or inf"):
+        create_metric("deletion")(model, images, targets, bad_map)
+
+
+def test_option_strings_read_from_a_file_work(model, batch) -> None:
+    # options read from YAML are not interned strings: compare them by value, never by identity
+    images, targets, saliency = batch
+    patch, pixel = "".join(["pat", "ch"]), "".join(["pix", "el"])
+    np.testing.assert_array_equal(create_metric("deletion", unit=patch)(model, images, targets, saliency).curves,
+                                  create_metric("deletion", unit="patch")(model, images, targets, saliency).curves)
+    np.testing.assert_array_equal(create_metric("deletion", unit=pixel)(model, images, targets, saliency).curves,
+                                  create_metric("deletion")(model, images, targets, saliency).curves)
+
+
+def test_cuda_batch_budget_from_the_vit_or_the_image(model, monkeypatch) -> None:
+    # on CUDA the images per forward come from the memory one image needs: attention maps + token copies for
+    # a ViT, the image size for any other model (checked here without a GPU: the budget function is replaced)
+    from types import SimpleNamespace
+
+    import iabench.device
+    from iabench.metrics._perturbation import default_max_batch
+
+    monkeypatch.setattr(iabench.device, "batch_size_for", lambda device, default, per_image: (default, per_image))
+    images = type("CudaImages", (), {"device": SimpleNamespace(type="cuda"),
+                                     "__getitem__": lambda self, i: torch.zeros(1, 28, 28)})()
+    tokens, width, heads = 50, 64, 4  # vit-tiny-fmnist: 49 patches + CLS, width 64, 4 heads
+    assert default_max_batch(model, images) == (128, 4 * (heads * tokens * tokens + 8 * tokens * width))
+    assert default_max_batch(nn.Linear(2, 2), images) == (128, 4 * (8 * 784 * 8))
+    assert default_max_batch(model, torch.zeros(1, 1, 28, 28)) == 64  # CPU: the measured optimum
