@@ -423,6 +423,8 @@ def test_bad_fraction_and_shape_messages(model, batch) -> None:
     for bad in (True, "28"):  # a bool is not a step, even though Python counts it as an int
         with pytest.raises(ValueError, match="step must be"):
             create_metric("deletion", step=bad)
+    with pytest.raises(ValueError, match=r"saliency must be \(B, H, W\)"):  # a 5-D batch is no image batch
+        create_metric("deletion")(model, images[:, None], targets, saliency)
     bad_map = saliency.clone()
     bad_map[2, 0, 5] = float("inf")
     with pytest.raises(ValueError, match=r"sample\(s\) \[2\] has NaN or inf"):
