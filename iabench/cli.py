@@ -112,9 +112,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"data.root={args.data_root}")
     if args.pretrained is not None:
         overrides.append(f"model.pretrained={args.pretrained}")
-    jobs = 0 if args.jobs == "auto" else int(args.jobs) if str(args.jobs).isdigit() else -1
-    if jobs < 0 or args.jobs == "0":
+    if args.jobs != "auto" and not (args.jobs.isdigit() and int(args.jobs) >= 1):
         raise UserError(f"--jobs {args.jobs}: use a number of processes (1 or more) or 'auto'")
+    jobs = 0 if args.jobs == "auto" else int(args.jobs)  # 0: RunOptions' auto
     options = RunOptions(out_dir=args.out, device=args.device, run_id=args.run_id, fresh=args.fresh,
                          progress=not args.quiet, report=not args.no_report, jobs=jobs)
     if args.cache_dir is not None:

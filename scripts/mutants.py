@@ -19,7 +19,6 @@ import csv
 import json
 import os
 import random
-import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
-from mutation_worker import execute, run_forked, warm_up
+from mutation_worker import execute, pytest_args, run_forked, warm_up
 from scipy.stats import binomtest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,8 +77,7 @@ def session(module: str, tests: str, copy: Path, work: Path, sample: int) -> Pat
     many mutants, drawn at random (seeded by the module's name), are tested; the rest are marked skipped."""
     stem = module.replace("/", "_").removesuffix(".py")
     config, db = work / f"{stem}.toml", work / f"{stem}.sqlite"
-    outcome, output, cpu = run_forked(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                                       *shlex.split(tests)], cpu_limit=3600)
+    outcome, output, cpu = run_forked(pytest_args(tests), cpu_limit=3600)
     if outcome != TestOutcome.SURVIVED:  # a test failing anyway would count every mutant as killed
         sys.exit(f"{module}: its tests fail before any mutation ({tests}):\n{output}")
     excluded = ", ".join(f'"{pattern}"' for pattern in EXCLUDED_OPERATORS)

@@ -44,6 +44,11 @@ def warm_up(copy: Path) -> None:
     os.chdir(copy)
 
 
+def pytest_args(tests: str) -> list[str]:
+    """pytest's arguments for a module's test selection: stop at the first failure, no cache, fixed order."""
+    return ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *shlex.split(tests)]
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process (Linux /proc; 0 where it cannot be read)."""
     try:
@@ -85,7 +90,7 @@ def run_forked(pytest_args: list[str], cpu_limit: float) -> tuple[TestOutcome, s
 
 def execute(db: Path, tests: str, cpu_limit: float) -> None:
     """Test every pending mutant of the session database ``db`` (one module's)."""
-    pytest_args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *shlex.split(tests)]
+    args = pytest_args(tests)
     with use_db(str(db), WorkDB.Mode.open) as work_db:
         pending = list(work_db.pending_work_items)
         for number, item in enumerate(pending, 1):
@@ -95,7 +100,7 @@ def execute(db: Path, tests: str, cpu_limit: float) -> None:
                 if mutated is None:
                     work_db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NO_TEST))
                     continue
-                outcome, output, _ = run_forked(pytest_args, cpu_limit)
+                outcome, output, _ = run_forked(args, cpu_limit)
                 diff = "\n".join(_diff(original, mutated, mutation.module_path))
             work_db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcome,
                                                        output=output, diff=diff))

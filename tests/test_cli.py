@@ -159,7 +159,7 @@ def test_unknown_names_in_a_suite(override: str, fragment: str, capsys) -> None:
 
 
 def test_jobs_below_one_is_refused_before_any_work(capsys, tmp_path) -> None:
-    for bad in ("0", "two", "-1"):
+    for bad in ("0", "00", "two", "-1"):
         code, _, err = run_cli(capsys, "run", "--jobs", bad, "--out", str(tmp_path / "out"))
         assert_one_line_error(code, err, f"--jobs {bad}: use a number of processes (1 or more) or 'auto'")
     assert not (tmp_path / "out").exists()

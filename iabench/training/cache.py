@@ -15,9 +15,8 @@ from torch import nn
 
 from ..config import DataConfig, ModelConfig, TrainConfig, config_hash
 from ..data import DataBundle
-from ..device import amp_dtype
 from .checkpoint import load_checkpoint, save_checkpoint
-from .trainer import eval_subset, evaluate, train
+from .trainer import eval_subset, evaluate_test_split, train
 
 log = logging.getLogger("iabench")
 
@@ -53,11 +52,9 @@ def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig,
         log.info("%s: loaded cached checkpoint %s", kind, path)
         model, metrics = model.to(device).eval(), payload["metrics"]
         if data is not None:  # cached after an evaluation on another number of test images: evaluate again
-            test = eval_subset(data.test, train_config.eval_images)
-            if metrics.get("test_images", len(data.test)) != len(test):  # type: ignore[arg-type]
-                dtype = amp_dtype(device, train_config.amp)
-                fresh = evaluate(model, test, device, train_config.eval_batch_size, dtype)
-                metrics = {**metrics, **{f"test_{k}": v for k, v in fresh.items()}, "test_images": float(len(test))}
+            wanted = len(eval_subset(data.test, train_config.eval_images))  # type: ignore[arg-type]
+            if metrics.get("test_images", len(data.test)) != wanted:  # type: ignore[arg-type]
+                metrics = {**metrics, **evaluate_test_split(model, data, train_config, device)}
         return TrainedModel(kind, model, path, metrics, payload["history"], cached=True)
     if data is None:
         raise ValueError("no cached checkpoint and no data to train on")

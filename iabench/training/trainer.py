@@ -204,7 +204,15 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
                      ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k not in ("epoch", "step")))
         if step >= total_steps:
             break
+    return model.eval(), evaluate_test_split(model, data, config, device), history
+
+
+def evaluate_test_split(model: nn.Module, data: DataBundle, config: TrainConfig,
+                        device: torch.device) -> dict[str, float]:
+    """``test_acc`` (and IA-ViT's ``test_inter_acc``, ``test_agreement``) on ``config.eval_images`` test
+    images, and ``test_images``, how many that was."""
     test = eval_subset(data.test, config.eval_images)
+    dtype = amp_dtype(device, config.amp)
     metrics = {f"test_{k}": v for k, v in evaluate(model, test, device, config.eval_batch_size, dtype).items()}
     metrics["test_images"] = float(len(test))  # type: ignore[arg-type]
-    return model.eval(), metrics, history
+    return metrics
