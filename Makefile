@@ -25,4 +25,4 @@ bench: install
 # mutation testing of the core numeric modules (slow: see README "Tests"); OUT=reports/mutation
 mutants: install
 	$(VENV)/bin/python -m pip install -q -e ".[mutation]"
-	$(PY) scripts/mutants.py $(if $(ONLY),--only $(ONLY),) $(if $(SAMPLE),--sample $(SAMPLE),)
+	$(PY) scripts/mutants.py $(if $(ONLY),--only $(ONLY),) $(if $(SAMPLE),--sample $(SAMPLE),) $(if $(RECHECK),--recheck,)

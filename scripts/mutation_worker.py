@@ -108,6 +108,28 @@ def execute(db: Path, tests: str, cpu_limit: float) -> None:
                   flush=True)
 
 
+def recheck(survivors: list[str], tests: str, cpu_limit: float) -> list[bool]:
+    """Apply each surviving mutant's diff to the private copy (the working directory) again, run the tests
+    and restore the file; True where the tests now kill it. A diff that no longer applies (its module
+    changed since) counts as surviving, so a recheck can only lower the survivor count by real kills."""
+    import subprocess
+
+    args, killed = pytest_args(tests), []
+    for diff in survivors:
+        path = Path(diff.splitlines()[0].removeprefix("--- a/"))
+        original = path.read_text()
+        applied = subprocess.run(["git", "apply", "-p1", "-"], input=diff + "\n", text=True,
+                                 capture_output=True).returncode == 0
+        try:
+            killed.append(applied and run_forked(args, cpu_limit)[0] == TestOutcome.KILLED)
+        finally:
+            path.write_text(original)
+        change = next(line for line in diff.splitlines()[2:] if line.startswith("+"))
+        print(f"  {'killed' if killed[-1] else 'survived' if applied else 'does not apply'}: {path} {change}",
+              flush=True)
+    return killed
+
+
 def _diff(original: str, mutated: str, path: Path) -> list[str]:
     import difflib
 

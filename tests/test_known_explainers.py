@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from iabench.baselines import create_explainer
+from iabench.baselines import create_explainer, upsample_patch_map
 from iabench.baselines.rollout import rollout
-from iabench.models import create_model, get_preset
+from iabench.models import create_model, get_preset, vit_backbone
+from iabench.seeding import image_generator
 
 TINY = get_preset("vit-tiny-fmnist").model
 MICRO = dataclasses.replace(TINY, img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2, num_classes=4)
@@ -83,11 +84,39 @@ def test_random_control_depends_on_the_image_and_seed_and_centre_peaks_at_the_ce
     noise = create_explainer("random", model).attribute(images)
     assert not torch.equal(noise[0], noise[1])
     assert not torch.equal(noise, create_explainer("random", model, seed=1).attribute(images))
+    rgb = torch.randn(2, 3, 5, 6, generator=torch.Generator().manual_seed(0))  # 3 channels, not square
+    drawn = create_explainer("random", model).attribute(rgb)
+    # one uniform (H, W) draw per image from the generator its bytes and the default seed 0 give
+    assert torch.equal(drawn, torch.stack([torch.rand(5, 6, generator=image_generator(x, 0)) for x in rgb]))
     centre = create_explainer("centre", model).attribute(images)[0]
     # 28 px: the four middle pixels (13, 14) hold the maximum, the corners the minimum; sigma 0.25 * 28
     assert centre[13, 13] == centre.max() and centre[0, 0] == centre.min()
     expected = torch.exp(torch.tensor(-0.5 * 2 * (13.5 / 7) ** 2))
     torch.testing.assert_close(centre[0, 0], expected)
+
+
+def test_raw_attention_is_the_last_blocks_cls_row_averaged_over_heads() -> None:
+    """A 3-block ViT (2 x 2 patches, 5 tokens, 2 heads) whose attention probabilities are replaced by known
+    matrices: the map is the last block's CLS row over the patches, the mean of its two heads; one forward,
+    since the map does not depend on a target."""
+    config = dataclasses.replace(MICRO, img_size=8, depth=3)
+    model = _model(config=config)
+    generator = torch.Generator().manual_seed(3)
+    known = [torch.softmax(3 * torch.randn(1, 2, 5, 5, generator=generator), dim=-1) for _ in range(3)]
+    handles = [block.attn.attn_drop.register_forward_hook(lambda m, i, o, a=a: a.expand_as(o).clone())
+               for block, a in zip(vit_backbone(model).blocks, known)]
+    forwards = []
+    handles.append(model.register_forward_hook(lambda *_: forwards.append(1)))
+    try:
+        saliency = create_explainer("attention", model).attribute(_images(2, config))
+    finally:
+        for handle in handles:
+            handle.remove()
+    last = known[-1][0]
+    cls_row = torch.stack([(last[0, 0, 1 + p] + last[1, 0, 1 + p]) / 2 for p in range(4)])
+    expected = upsample_patch_map(cls_row.reshape(1, 2, 2), (8, 8)).expand(2, 8, 8)
+    torch.testing.assert_close(saliency, expected)
+    assert len(forwards) == 1
 
 
 def test_rollout_of_identity_attention_is_the_identity() -> None:

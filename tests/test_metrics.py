@@ -363,6 +363,15 @@ def test_every_metric_declares_its_contract() -> None:
     for name in METRICS.names():
         cls = METRICS.get(name)
         assert cls.direction in ("higher", "lower") and cls.reference and cls.__doc__, name
+    # only the interpreter-predictor agreement needs an IA-ViT; every other metric scores any classifier
+    assert {name for name in METRICS.names() if METRICS.get(name).needs_ia_vit} == {"agreement"}
+
+
+def test_saliency_can_be_passed_by_keyword(model, batch) -> None:
+    images, targets, saliency = batch
+    metric = create_metric("deletion")
+    by_keyword = metric(model, images, targets, saliency=saliency)
+    np.testing.assert_array_equal(by_keyword.scores, metric(model, images, targets, saliency).scores)
 
 
 # Options the curve tests above leave at one value, each pinned on a known answer (these tests came from

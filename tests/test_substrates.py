@@ -8,6 +8,7 @@ import pytest
 import torch
 from quantus.functions.perturb_func import noisy_linear_imputation
 from test_metrics import LinearEvidence
+from torchvision.transforms.functional import gaussian_blur
 
 from iabench.errors import UserError
 from iabench.metrics import create_metric
@@ -114,3 +115,37 @@ def test_reliability_suite_scores_every_substrate() -> None:
         assert substrates == ["zeros", "blur", "mean", "noise", "road"], name
     black = next(m for m in suite.metrics if m.label == "deletion[black]")
     assert black.options["mean_value"] == [pytest.approx((0 - 0.2860) / 0.3530, abs=0.005)]
+
+
+def test_one_removed_pixel_is_the_weighted_mean_of_its_neighbours() -> None:
+    """ROAD's weights by hand: 1/6 for the four direct neighbours, 1/12 for the four diagonal ones."""
+    image = torch.arange(27, dtype=torch.float64).reshape(3, 3, 3) ** 2  # not linear: the mean is not the centre
+    removed = torch.zeros(3, 3, dtype=torch.bool)
+    removed[1, 1] = True
+    out = road_impute(image, removed, neighbour_matrix(3, 3), noise=0.0)
+    direct = image[:, 0, 1] + image[:, 1, 0] + image[:, 1, 2] + image[:, 2, 1]
+    diagonal = image[:, 0, 0] + image[:, 0, 2] + image[:, 2, 0] + image[:, 2, 2]
+    torch.testing.assert_close(out[:, 1, 1], direct / 6 + diagonal / 12)
+    assert torch.equal(out[:, ~removed], image[:, ~removed])
+    assert road_impute(image, torch.zeros(3, 3, dtype=torch.bool), neighbour_matrix(3, 3)) is image
+
+
+def test_road_noise_is_added_to_the_removed_pixels_only_with_the_documented_default() -> None:
+    image = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(0))
+    removed = torch.rand(4, 5, generator=torch.Generator().manual_seed(1)) < 0.5
+    matrix = neighbour_matrix(4, 5)
+    clean = road_impute(image, removed, matrix, noise=0.0)
+    noisy = road_impute(image, removed, matrix, generator=torch.Generator().manual_seed(2))  # default 0.01
+    draw = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(noisy, clean + 0.01 * draw * removed)
+
+
+def test_blur_mean_and_zeros_substrates_by_hand() -> None:
+    images = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(0))
+    kind = "".join(["bl", "ur"])  # a name built at run time, as read from a file: not an interned literal
+    # the kernel (11) shrinks to the largest odd size below the image's side, 5 here
+    torch.testing.assert_close(substrate_for(images, kind), gaussian_blur(images, [5, 5], [5.0, 5.0]))
+    assert torch.equal(substrate_for(images, "mean"), torch.zeros(2, 3, 6, 6))  # no mean given: 0
+    mean = substrate_for(images, "mean", mean_value=[1.0, 2.0, 3.0])
+    assert torch.equal(mean[1, :, 4, 5], torch.tensor([1.0, 2.0, 3.0]))
+    assert torch.equal(substrate_for(images, "zeros"), torch.zeros_like(images))

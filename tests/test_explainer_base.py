@@ -1,0 +1,107 @@
+"""The explainer base class on stub explainers whose maps are known: input checks, which target reaches the
+method, the channel sum, and the bilinear upsampling of patch maps (values computed by hand)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from iabench.baselines import EXPLAINERS, Explainer, upsample_patch_map
+
+# bilinear, align_corners=False, 2 -> 4 samples: output pixel centres map to source positions
+# (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25, clamped to [0, 1]; so a ramp a, b becomes
+# a, 0.75a + 0.25b, 0.25a + 0.75b, b
+RAMP = torch.tensor([0.0, 0.25, 0.75, 1.0])
+
+
+class _Stub(Explainer):
+    """Returns ``self.saliency`` and records the target it was given."""
+
+    name = "stub"
+
+    def __init__(self, model: nn.Module, saliency: torch.Tensor, needs_target: bool = True) -> None:
+        super().__init__(model)
+        self.saliency, self.needs_target, self.seen = saliency, needs_target, None
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self.seen = target
+        return self.saliency
+
+
+class _ModeLogits(nn.Module):
+    """Logits that name a different class in training mode (class 0) than in eval mode (class 2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        logits = torch.zeros(x.shape[0], 3)
+        logits[:, 0 if self.training else 2] = 1.0
+        return logits
+
+
+def test_patch_vector_is_upsampled_bilinearly_on_a_square_grid() -> None:
+    patches = torch.tensor([[0.0, 1.0, 2.0, 3.0], [4.0, 4.0, 4.0, 4.0]])  # two images, 2 x 2 grids
+    out = upsample_patch_map(patches, (4, 4))
+    # the first grid is 2 * row + column, a linear function: bilinear interpolation keeps it linear
+    expected = 2 * RAMP[:, None] + RAMP[None, :]
+    torch.testing.assert_close(out[0], expected)
+    torch.testing.assert_close(out[1], torch.full((4, 4), 4.0))
+    torch.testing.assert_close(upsample_patch_map(patches.reshape(2, 2, 2), (4, 4)), out)
+    nine = torch.arange(9.0)[None]  # a 3 x 3 grid to its own size: the identity
+    torch.testing.assert_close(upsample_patch_map(nine, (3, 3)), nine.reshape(1, 3, 3))
+
+
+def test_a_patch_count_that_is_not_a_square_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot infer a square grid from 3 patches"):
+        upsample_patch_map(torch.ones(2, 3), (4, 4))
+
+
+def test_channels_are_summed_and_patch_maps_upsampled() -> None:
+    per_channel = torch.arange(2 * 3 * 4 * 4, dtype=torch.float64).reshape(2, 3, 4, 4)
+    out = _Stub(nn.Identity(), per_channel).attribute(torch.zeros(2, 3, 4, 4), torch.tensor([0, 1]))
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, per_channel.sum(dim=1).float())
+    grid = torch.tensor([[[0.0, 1.0], [2.0, 3.0]]])
+    out = _Stub(nn.Identity(), grid).attribute(torch.zeros(1, 1, 4, 4), torch.tensor([0]))
+    torch.testing.assert_close(out[0], 2 * RAMP[:, None] + RAMP[None, :])
+    # a full-size map is returned as it is
+    full = torch.randn(1, 4, 4)
+    torch.testing.assert_close(_Stub(nn.Identity(), full).attribute(torch.zeros(1, 1, 4, 4), [0]), full)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 4), (1, 1, 3, 4, 4)])
+def test_images_must_be_four_dimensional(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"expected images \(B, C, H, W\)"):
+        _Stub(nn.Identity(), torch.zeros(1, 4, 4)).attribute(torch.zeros(shape), torch.tensor([0]))
+
+
+def test_a_target_per_image_is_required() -> None:
+    with pytest.raises(ValueError, match="^3 targets for 2 images$"):
+        _Stub(nn.Identity(), torch.zeros(2, 4, 4)).attribute(torch.zeros(2, 1, 4, 4), torch.tensor([0, 1, 2]))
+
+
+def test_missing_target_is_the_eval_mode_prediction_and_the_mode_comes_back() -> None:
+    model = _ModeLogits().train()
+    stub = _Stub(model, torch.zeros(2, 4, 4))
+    stub.attribute(torch.zeros(2, 1, 4, 4))
+    assert stub.seen.tolist() == [2, 2] and model.calls == 1 and model.training
+    stub.attribute(torch.zeros(2, 1, 4, 4), torch.tensor([1, 0]))  # a given target is passed on as is
+    assert stub.seen.tolist() == [1, 0] and model.calls == 1
+
+
+def test_a_target_free_method_costs_no_forward_and_keeps_a_given_target() -> None:
+    model = _ModeLogits()
+    stub = _Stub(model, torch.zeros(2, 4, 4), needs_target=False)
+    stub.attribute(torch.zeros(2, 1, 4, 4))
+    assert model.calls == 0 and stub.seen.tolist() == [0, 0]
+    stub.attribute(torch.zeros(2, 1, 4, 4), torch.tensor([1, 2]))
+    assert model.calls == 0 and stub.seen.tolist() == [1, 2]
+
+
+def test_only_the_intrinsic_explainer_needs_an_ia_vit() -> None:
+    needs = {name for name in EXPLAINERS if EXPLAINERS.get(name).requires_ia_vit}
+    assert needs == {name for name in EXPLAINERS if EXPLAINERS.get(name).family == "intrinsic"} == {"ia-vit"}
