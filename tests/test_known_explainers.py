@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from iabench.baselines import create_explainer, upsample_patch_map
+from iabench.baselines.generic_attention import accumulate
 from iabench.baselines.rollout import rollout
 from iabench.models import create_model, get_preset, vit_backbone
 from iabench.seeding import image_generator
@@ -117,6 +118,14 @@ def test_raw_attention_is_the_last_blocks_cls_row_averaged_over_heads() -> None:
     expected = upsample_patch_map(cls_row.reshape(1, 2, 2), (8, 8)).expand(2, 8, 8)
     torch.testing.assert_close(saliency, expected)
     assert len(forwards) == 1
+
+
+def test_generic_attention_accumulation_of_one_and_two_blocks() -> None:
+    """Chefer ICCV'21 Eq. 6 from R = I: one block gives I + A1, two give (I + A2)(I + A1)."""
+    a1, a2 = torch.rand(2, 2, 3, 3, generator=torch.Generator().manual_seed(0))
+    eye = torch.eye(3)
+    torch.testing.assert_close(accumulate([a1]), eye + a1)
+    torch.testing.assert_close(accumulate([a1, a2]), (eye + a2) @ (eye + a1))
 
 
 def test_rollout_of_identity_attention_is_the_identity() -> None:

@@ -1,0 +1,77 @@
+"""The Quantus adapter (metrics/_quantus.py) on what the parity tests leave at one value: MPRT's per-layer
+output, options passed on or held back, and which maps are scored NaN instead of by Quantus."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import quantus
+import torch
+from test_metrics import gradient_explain
+
+from iabench.metrics import create_metric
+from iabench.metrics._quantus import numpy_explain_func
+from iabench.models import create_model, get_preset
+
+
+@pytest.fixture(scope="module")
+def scored() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    model = create_model("vit", get_preset("vit-tiny-fmnist").model).eval()
+    generator = torch.Generator().manual_seed(1)
+    images, targets = torch.randn(3, 1, 28, 28, generator=generator), torch.tensor([0, 3, 7])
+    return model, images, targets, torch.rand(3, 28, 28, generator=generator)
+
+
+def _quantus(cls: str, options: dict, model, images, targets, saliency, **call) -> object:
+    metric = getattr(quantus, cls)(**options, disable_warnings=True, display_progressbar=False)
+    return metric(model=model, x_batch=images.numpy(), y_batch=targets.numpy(), a_batch=saliency.numpy()[:, None],
+                  channel_first=True, device="cpu", **call)
+
+
+def test_mprt_per_layer_output_scores_the_last_layer(scored) -> None:
+    """With ``return_last_correlation=False`` Quantus returns {layer: scores}, the unchanged model first;
+    the score is the fully randomised model's, the dictionary's last entry."""
+    model, images, targets, _ = scored
+    saliency = gradient_explain(model, images, targets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.manual_seed(0)
+        ours = create_metric("mprt", return_last_correlation=False)(model, images, targets, saliency,
+                                                                    explain_fn=gradient_explain).scores
+        torch.manual_seed(0)
+        layers = _quantus("MPRT", {"skip_layers": True, "return_last_correlation": False}, model, images, targets,
+                          saliency, explain_func=numpy_explain_func(gradient_explain, torch.device("cpu")),
+                          explain_func_kwargs={})
+    assert list(layers)[0] == "original" and len(layers) == 2
+    np.testing.assert_allclose(ours, np.asarray(list(layers.values())[-1], dtype=float), rtol=1e-6)
+    assert not np.allclose(ours, np.asarray(layers["original"], dtype=float))
+
+
+def test_options_reach_quantus_and_max_batch_does_not(scored) -> None:
+    model, images, targets, saliency = scored
+    # an option whose name sorts after "max_batch" is passed on: 5 runs on subsets of 50 pixels
+    np.random.seed(0)
+    ours = create_metric("faithfulness-correlation", nr_runs=5, subset_size=50)(model, images, targets, saliency)
+    np.random.seed(0)
+    direct = _quantus("FaithfulnessCorrelation", {"nr_runs": 5, "subset_size": 50, "return_aggregate": False},
+                      model, images, targets, saliency)
+    np.testing.assert_allclose(ours.scores, np.asarray(direct, dtype=float), rtol=1e-6)
+    # max_batch is ours, never Quantus': held back even when the key is built at run time (read from a file)
+    key = "".join(["max_", "batch"])
+    held_back = create_metric("sparseness", **{key: 8})(model, images, targets, saliency).scores
+    np.testing.assert_array_equal(held_back, create_metric("sparseness")(model, images, targets, saliency).scores)
+
+
+def test_a_negative_map_is_scored_by_quantus_not_skipped(scored) -> None:
+    """Only an all-zero map scores NaN in metrics that keep Quantus' value for constant maps. (Quantus
+    refuses a batch whose values are all negative, so only one of the three maps is.)"""
+    model, images, targets, saliency = scored
+    negative = saliency.clone()
+    negative[1] -= 2.0  # every value of the second map below zero, not constant
+    ours = create_metric("sparseness")(model, images, targets, negative).scores
+    direct = _quantus("Sparseness", {}, model, images, targets, negative)
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, np.asarray(direct, dtype=float), rtol=1e-6)
