@@ -35,8 +35,8 @@ from scipy.stats import binomtest
 ROOT = Path(__file__).resolve().parent.parent
 STATS_TESTS = "tests/test_known_stats.py tests/test_reporting.py -k 'known or edge_cases or pairs_by_seed'"
 # known-answer tests first: with -x a mutant they catch costs seconds
-METRIC_TESTS = ("tests/test_known_metrics.py tests/test_diagnostics.py tests/test_metrics.py "
-                "tests/test_quantus_adapter.py")
+METRIC_TESTS = ("tests/test_known_metrics.py tests/test_model_metrics.py tests/test_diagnostics.py "
+                "tests/test_metrics.py tests/test_quantus_adapter.py")
 # test_vit_b16_shape checks shapes at ViT-B/16 size (34 of the 40 s) and pins no number: left out
 EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_known_explainers.py tests/test_explainers.py "
                    "-k 'not vit_b16_shape'")
@@ -143,7 +143,9 @@ def recheck_module(out: Path, module: str) -> None:
         print(f"{module}: no earlier run in {path.parent}, nothing to recheck", flush=True)
         return
     result = json.loads(path.read_text())
-    _, _, cpu = run_forked(pytest_args(TARGETS[module]), cpu_limit=3600)
+    outcome, output, cpu = run_forked(pytest_args(TARGETS[module]), cpu_limit=3600)
+    if outcome != TestOutcome.SURVIVED:  # failing tests would "kill" every survivor
+        sys.exit(f"{module}: its tests fail before any mutation ({TARGETS[module]}):\n{output}")
     now_killed = recheck(result["survivors"], TARGETS[module], cpu_limit=max(60.0, 5 * cpu))
     result["survivors"] = [d for d, killed in zip(result["survivors"], now_killed) if not killed]
     result["killed"] += sum(now_killed)

@@ -124,7 +124,8 @@ def recheck(survivors: list[str], tests: str, cpu_limit: float) -> list[bool]:
             killed.append(applied and run_forked(args, cpu_limit)[0] == TestOutcome.KILLED)
         finally:
             path.write_text(original)
-        change = next(line for line in diff.splitlines()[2:] if line.startswith("+"))
+        changed = [line for line in diff.splitlines()[2:] if line[:1] in "+-"]
+        change = next((line for line in changed if line.startswith("+")), changed[0])
         print(f"  {'killed' if killed[-1] else 'survived' if applied else 'does not apply'}: {path} {change}",
               flush=True)
     return killed

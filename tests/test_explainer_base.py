@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from iabench.baselines import EXPLAINERS, Explainer, upsample_patch_map
+from iabench.baselines import EXPLAINERS, Explainer, create_explainer, upsample_patch_map
+from iabench.models import create_model, get_preset
 
 # bilinear, align_corners=False, 2 -> 4 samples: output pixel centres map to source positions
 # (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25, clamped to [0, 1]; so a ramp a, b becomes
@@ -105,3 +106,22 @@ def test_a_target_free_method_costs_no_forward_and_keeps_a_given_target() -> Non
 def test_only_the_intrinsic_explainer_needs_an_ia_vit() -> None:
     needs = {name for name in EXPLAINERS if EXPLAINERS.get(name).requires_ia_vit}
     assert needs == {name for name in EXPLAINERS if EXPLAINERS.get(name).family == "intrinsic"} == {"ia-vit"}
+
+
+def test_the_ia_vit_explainer_needs_the_interpreter_and_no_target_forward() -> None:
+    class ExplainOnly(nn.Module):  # an ``explain`` method is not enough: IA-ViT has an interpreter
+        def explain(self, images: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(images.shape[0], 49)
+
+    with pytest.raises(TypeError, match="needs an IA-ViT model"):
+        create_explainer("ia-vit", ExplainOnly()).attribute(torch.zeros(1, 1, 28, 28), [0])
+    torch.manual_seed(0)
+    model = create_model("ia-vit", get_preset("vit-tiny-fmnist").model).eval()
+    forwards = []
+    model.register_forward_hook(lambda *_: forwards.append(1))
+    images = torch.randn(2, 1, 28, 28)
+    given = create_explainer("ia-vit", model).attribute(images, torch.tensor([3, 4]))
+    calls_with_target = len(forwards)
+    # the interpreter's attention does not depend on the class: no forward to predict one
+    torch.testing.assert_close(create_explainer("ia-vit", model).attribute(images), given)
+    assert len(forwards) == 2 * calls_with_target
