@@ -34,6 +34,7 @@ from .errors import UserError
 from .store import ResultStore
 from .suites import MethodSpec, Suite, load_suite
 from .suites.variants import ModelVariant
+from .targets import explained_targets
 from .training import TrainedModel, train_or_load
 from .training.checkpoint import atomic_torch_save
 from .training.parallel import TrainJob, auto_jobs, train_in_parallel
@@ -240,12 +241,6 @@ class Run:
         n, size = len(self.samples.indices), self.suite.batch_size
         return [(start, min(start + size, n)) for start in range(0, n, size)]
 
-    def _targets(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if self.suite.target == "label":
-            return labels
-        with torch.inference_mode():
-            return model(images).argmax(1)
-
     def _score(self, seed: int) -> None:
         units = []
         for variant in self._variants(seed):
@@ -322,7 +317,7 @@ class Run:
             images = self.samples.images[start:stop].to(self.device)
             labels = self.samples.labels[start:stop].to(self.device)
             masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
-            targets = self._targets(trained.model, images, labels)
+            targets = explained_targets(trained.model, images, labels, self.suite.target)
             saliency = self._explain(seed, name, trained, label, images, targets, idx)
             finite = torch.isfinite(saliency.flatten(1)).all(1)
             if not finite.all():
@@ -438,7 +433,8 @@ class Run:
             seed = variant.seeds[0]
             trained = self.trained[(seed, variant.name)]
             chunk = self.samples.images[:stop].to(self.device)
-            targets = self._targets(trained.model, chunk, self.samples.labels[:stop].to(self.device))
+            targets = explained_targets(trained.model, chunk, self.samples.labels[:stop].to(self.device),
+                                        self.suite.target)
             for label, cls in self.explainer_classes.items():
                 if variant.kind != "ia-vit" and cls.requires_ia_vit:
                     continue

@@ -46,6 +46,7 @@ TARGETS: dict[str, str] = {
     "iabench/training/losses.py": "tests/test_losses.py",
     "iabench/reporting/stats.py": STATS_TESTS,
     "iabench/store.py": "tests/test_store.py",
+    "iabench/targets.py": "tests/test_targets.py tests/test_runner_targets.py",
     "metrics/_substrates.py": f"tests/test_substrates.py {METRIC_TESTS}",
     **{f"metrics/{p.name}": METRIC_TESTS for p in sorted((ROOT / "metrics").glob("*.py"))
        if p.name != "_substrates.py"},

@@ -18,6 +18,7 @@ import yaml
 from ..config import DataConfig, ModelConfig, Preset, TrainConfig, from_dict, parse_override
 from ..errors import UserError, unknown
 from ..models import get_preset
+from ..targets import TARGETS
 from .variants import ModelVariant, build_variants, check_seeds
 
 
@@ -185,7 +186,7 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
         raise UserError(f"batch_size must be at least 1 (got {suite.batch_size})")
     suite.seeds = sorted({seed for variant in models for seed in variant.seeds})
     suite.target = str(raw.get("target", suite.target))
-    if suite.target not in ("label", "predicted"):
+    if suite.target not in TARGETS:
         raise UserError(f"target must be 'label' or 'predicted', got '{suite.target}'")
     suite.split = str(raw.get("split", suite.split))
     if suite.split not in ("test", "val"):
