@@ -38,7 +38,8 @@ STATS_TESTS = "tests/test_known_stats.py tests/test_reporting.py -k 'known or ed
 METRIC_TESTS = ("tests/test_known_metrics.py tests/test_model_metrics.py tests/test_diagnostics.py "
                 "tests/test_metrics.py tests/test_quantus_adapter.py")
 # test_vit_b16_shape checks shapes at ViT-B/16 size (34 of the 40 s) and pins no number: left out
-EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_known_explainers.py tests/test_explainers.py "
+EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_explainer_parts.py tests/test_known_explainers.py "
+                   "tests/test_explainers.py "
                    "-k 'not vit_b16_shape'")
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
 # the tests that pin the module's numbers)

@@ -1,0 +1,115 @@
+"""Parts of the relevance and gradient explainers, each against a direct computation: CP-LRP's
+LayerNorm and GELU replacements, the softmax rule's hooks, the naive-LRP control's defaults and its
+non-finite guard, and integrated gradients' defaults against a direct Captum call."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import timm
+import torch
+import torch.nn.functional as F
+from captum.attr import IntegratedGradients
+from torch import nn
+
+import iabench.baselines.lrp_naive as lrp_naive
+from iabench.baselines import create_explainer
+from iabench.baselines.lrp import (
+    _ConservativeGELU,
+    _ConservativeLayerNorm,
+    _DetachedAttentionForward,
+    conservative_copy,
+)
+from iabench.models import create_model, get_preset, vit_backbone
+
+MICRO = dataclasses.replace(get_preset("vit-tiny-fmnist").model, img_size=8, patch_size=4, in_chans=3,
+                            embed_dim=16, depth=2, num_heads=2, num_classes=3)
+
+
+def test_conservative_layer_norm_computes_layer_norm_with_its_affine_part() -> None:
+    generator = torch.Generator().manual_seed(0)
+    original = nn.LayerNorm(6, eps=1e-5)
+    with torch.no_grad():
+        original.weight.copy_(torch.randn(6, generator=generator))
+        original.bias.copy_(torch.randn(6, generator=generator))
+    x = torch.randn(4, 6, generator=generator)
+    for reference in (original, nn.LayerNorm(6, elementwise_affine=False)):
+        copy = conservative_copy(nn.Sequential(reference))[0]
+        assert isinstance(copy, _ConservativeLayerNorm)
+        torch.testing.assert_close(copy(x), reference(x))
+
+
+def test_conservative_gelu_is_gelu_with_the_ratio_as_its_gradient() -> None:
+    x = torch.tensor([0.0, 1e-7, 1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    gelu = _ConservativeGELU(nn.GELU())
+    out = gelu(x)
+    torch.testing.assert_close(out, F.gelu(x))
+    out.sum().backward()
+    # d(x * r)/dx = r with r detached: gelu(x) / x, and its limit 0.5 at (and next to) zero
+    expected = torch.tensor([0.5, 0.5, F.gelu(torch.tensor(1.0)).item(), F.gelu(torch.tensor(-2.0)).item() / -2],
+                            dtype=torch.float64)
+    torch.testing.assert_close(x.grad, expected)
+
+
+def test_the_softmax_rule_removes_its_hooks() -> None:
+    torch.manual_seed(0)
+    model = create_model("vit", MICRO).eval()
+    _DetachedAttentionForward(model)(torch.randn(1, 3, 8, 8))
+    assert all(not block.attn.attn_drop._forward_hooks for block in vit_backbone(model).blocks)
+
+
+def test_naive_lrp_defaults_and_non_finite_relevance_becomes_zero(monkeypatch) -> None:
+    torch.manual_seed(0)
+    model = create_model("vit", MICRO).eval()
+    rules = [m.rule for m in lrp_naive.with_naive_rules(model).modules() if isinstance(m, nn.Linear)]
+    assert rules and all(rule.STABILITY_FACTOR == 1e-9 for rule in rules)  # Captum's name for epsilon
+    relevance = torch.zeros(1, 3, 8, 8)
+    relevance[0, 0, 0, :3] = torch.tensor([float("nan"), float("inf"), float("-inf")])
+    relevance[0, 1, 1, 1] = 2.0
+    monkeypatch.setattr(lrp_naive.LRP, "attribute", lambda self, inputs, target: relevance)
+    out = create_explainer("lrp-captum-naive", model).attribute(torch.randn(1, 3, 8, 8), [0])
+    expected = torch.zeros(1, 8, 8)
+    expected[0, 1, 1] = 2.0  # summed over channels; NaN and both infinities become 0
+    assert torch.equal(out, expected)
+
+
+class Kinked(nn.Module):
+    """Logits from sum(relu(x - 0.3)): the gradient along the path from zeros jumps at each pixel's kink,
+    so the quadrature depends on the number of steps (a smooth ViT converges to 1e-9 in 31 steps)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        evidence = torch.relu(x.flatten(1) - 0.3).sum(1, keepdim=True)
+        return torch.cat([evidence, -evidence, 2 * evidence], 1)
+
+
+def test_integrated_gradients_defaults_equal_a_direct_captum_call() -> None:
+    """32 steps from the zero image, summed over the three channels."""
+    images, target = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 2])
+    direct = IntegratedGradients(Kinked()).attribute(images, baselines=torch.zeros_like(images), target=target,
+                                                     n_steps=32).sum(dim=1)
+    ours = create_explainer("integrated-gradients", Kinked()).attribute(images, target)
+    torch.testing.assert_close(ours, direct.float(), rtol=1e-5, atol=1e-6)
+    other = create_explainer("integrated-gradients", Kinked(), n_steps=31).attribute(images, target)
+    assert (other - ours).abs().max() > 0.01  # the step count matters on this model
+
+
+def test_occlusion_equals_a_loop_over_rectangular_patch_windows() -> None:
+    """Zeiler & Fergus by hand on a timm ViT with 4 x 2 patches and 3 channels: each window's pixels score
+    the target logit's drop when the window (all channels) becomes 0."""
+    torch.manual_seed(0)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=8, patch_size=(4, 2), in_chans=3,
+                              num_classes=3, depth=1, embed_dim=16, num_heads=2).eval()
+    images, target = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 2])
+    expected = torch.zeros(2, 8, 8)
+    with torch.no_grad():
+        logit = model(images).gather(1, target[:, None])[:, 0]
+        for row in range(2):
+            for col in range(4):
+                window = (slice(None), slice(None), slice(4 * row, 4 * row + 4), slice(2 * col, 2 * col + 2))
+                occluded = images.clone()
+                occluded[window] = 0.0
+                drop = logit - model(occluded).gather(1, target[:, None])[:, 0]
+                expected[:, 4 * row:4 * row + 4, 2 * col:2 * col + 2] = drop[:, None, None]
+    got = create_explainer("occlusion", model).attribute(images, target)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+    assert expected.abs().max() > 1e-3
