@@ -13,14 +13,14 @@ from captum.attr import IntegratedGradients
 from torch import nn
 
 import iabench.baselines.lrp_naive as lrp_naive
-from iabench.baselines import create_explainer
+from iabench.baselines import create_explainer, upsample_patch_map
 from iabench.baselines.lrp import (
     _ConservativeGELU,
     _ConservativeLayerNorm,
     _DetachedAttentionForward,
     conservative_copy,
 )
-from iabench.models import create_model, get_preset, vit_backbone
+from iabench.models import capture_attention, create_model, get_preset, vit_backbone
 
 MICRO = dataclasses.replace(get_preset("vit-tiny-fmnist").model, img_size=8, patch_size=4, in_chans=3,
                             embed_dim=16, depth=2, num_heads=2, num_classes=3)
@@ -113,3 +113,37 @@ def test_occlusion_equals_a_loop_over_rectangular_patch_windows() -> None:
     got = create_explainer("occlusion", model).attribute(images, target)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
     assert expected.abs().max() > 1e-3
+
+
+def _attention_and_grads(model: nn.Module, images: torch.Tensor, target: int) -> tuple[list, list]:
+    with capture_attention(model) as captured:
+        logit = model(images)[0, target]
+        grads = torch.autograd.grad(logit, list(captured))
+    return [a.detach() for a in captured], list(grads)
+
+
+def test_transformer_attribution_matches_a_hand_computation() -> None:
+    """Chefer CVPR'21 Eq. 13-14 as iabench states it: per block the head mean of (dA * R_A)+, with dA the
+    model's attention gradient and R_A = A * dA taken on the CP-LRP copy; rolled out from I by R += Ā R."""
+    torch.manual_seed(0)
+    model = create_model("vit", MICRO).eval()
+    images = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    _, grads = _attention_and_grads(model, images, 2)
+    cp_attentions, cp_grads = _attention_and_grads(conservative_copy(model), images, 2)
+    relevance = torch.eye(5, dtype=torch.float64)
+    for g, a_cp, g_cp in zip(grads, cp_attentions, cp_grads):
+        step = (g * a_cp * g_cp).clamp(min=0).mean(dim=1)[0].double()
+        relevance = relevance + step @ relevance
+    expected = upsample_patch_map(relevance[0, 1:].float().reshape(1, 2, 2), (8, 8))
+    got = create_explainer("transformer-attribution", model).attribute(images, [2])
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6 * expected.abs().max().item())
+    assert expected[0].std() > 0.01 * expected.abs().max()  # not a flat map
+
+
+def test_rollout_costs_one_forward_without_a_target() -> None:
+    torch.manual_seed(0)
+    model = create_model("vit", MICRO).eval()
+    forwards = []
+    model.register_forward_hook(lambda *_: forwards.append(1))
+    create_explainer("rollout", model).attribute(torch.randn(2, 3, 8, 8))
+    assert len(forwards) == 1
