@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STATS_TESTS = "tests/test_known_stats.py tests/test_reporting.py -k 'known or edge_cases or pairs_by_seed'"
 # known-answer tests first: with -x a mutant they catch costs seconds
 METRIC_TESTS = ("tests/test_known_metrics.py tests/test_model_metrics.py tests/test_diagnostics.py "
-                "tests/test_metrics.py tests/test_quantus_adapter.py")
+                "tests/test_metrics.py tests/test_quantus_adapter.py tests/test_patch_maps.py")
 # test_vit_b16_shape checks shapes at ViT-B/16 size (34 of the 40 s) and pins no number: left out
 EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_explainer_parts.py tests/test_known_explainers.py "
                    "tests/test_explainers.py "

@@ -20,6 +20,7 @@ def test_label_is_returned_as_given_and_predicted_is_the_eval_mode_argmax() -> N
     assert model.modes == [False] and model.grad_enabled == [False] and model.training
 
 
-def test_an_unknown_target_is_refused() -> None:
-    with pytest.raises(ValueError, match="target must be one of label, predicted, got 'true'"):
-        explained_targets(torch.nn.Identity(), torch.zeros(1, 1, 2, 2), torch.tensor([0]), "true")
+@pytest.mark.parametrize("target", ["true", "Label", "a"])  # sorting after, between and before the names
+def test_an_unknown_target_is_refused(target: str) -> None:
+    with pytest.raises(ValueError, match=f"target must be one of label, predicted, got '{target}'"):
+        explained_targets(torch.nn.Identity(), torch.zeros(1, 1, 2, 2), torch.tensor([0]), target)
