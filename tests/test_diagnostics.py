@@ -332,3 +332,14 @@ def test_every_metric_runs_on_every_model_kind(tiny_config, kind) -> None:
         options = {"reference": "centre", "level": "patch"} if name == "rank-correlation" else {}
         result = create_metric(name, **options)(net, images, targets, saliency)
         assert result.scores.dtype == np.float64 and result.scores.shape == (2,) and np.isfinite(result.scores).all()
+
+
+def test_foreground_mass_checks_its_masks_and_takes_keywords(model) -> None:
+    images, top = fashion_like(), torch.zeros(2, SIDE, SIDE, dtype=torch.bool)
+    top[:, :14] = True
+    metric, targets = create_metric("foreground-mass"), torch.zeros(2, dtype=torch.long)
+    assert metric(model, images, targets, saliency=top.float(), masks=top).scores.tolist() == [2, 2]
+    with pytest.raises(ValueError, match=r"masks must be \(B, H, W\) = \(2, 28, 28\), got \(2, 28, 27\)"):
+        metric(model, images, targets, top.float(), masks=top[:, :, :27])
+    # tol 0: only pixels exactly at the image's minimum are background
+    np.testing.assert_allclose(score("foreground-mass", model, OBJECT.float().expand(2, -1, -1), images, tol=0), 7.0)
