@@ -264,3 +264,13 @@ def test_significant_means_p_holm_strictly_below_alpha(monkeypatch: pytest.Monke
         monkeypatch.setattr(module, "paired_effect", at(p))
         row = significance(frame, {"d": "higher"}).iloc[0]
         assert (row.p_holm, row.significant) == (p, significant)
+
+
+def test_equal_scores_are_a_tie_and_two_values_have_a_spread() -> None:
+    rows = [(seed, model, explainer, "insertion", sample, 0.5 + 0.1 * sample)
+            for seed in range(3) for sample in range(4) for model, explainer in (("ia-vit", "ia-vit"), ("vit", "cam"))]
+    frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
+    assert significance(frame, {"insertion": "higher"}).better.tolist() == ["tie"]  # zero effect: no side
+    two = pd.DataFrame({"seed": [0, 0], "model": "m", "explainer": "e", "metric": "d", "sample": [0, 1],
+                        "value": [0.2, 0.5]})
+    assert summarise(two, {"d": "higher"})["std"].item() == pytest.approx(0.3 / math.sqrt(2))  # ddof 1

@@ -365,6 +365,9 @@ def test_every_metric_declares_its_contract() -> None:
         assert cls.direction in ("higher", "lower") and cls.reference and cls.__doc__, name
     # only the interpreter-predictor agreement needs an IA-ViT; every other metric scores any classifier
     assert {name for name in METRICS.names() if METRICS.get(name).needs_ia_vit} == {"agreement"}
+    # the localisation metrics need ground-truth masks (foreground-mass takes them when given)
+    needs_masks = {name for name in METRICS.names() if METRICS.get(name).needs_masks}
+    assert needs_masks == {"pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "auc"}
 
 
 def test_saliency_can_be_passed_by_keyword(model, batch) -> None:
