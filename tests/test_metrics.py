@@ -368,6 +368,9 @@ def test_every_metric_declares_its_contract() -> None:
     # the localisation metrics need ground-truth masks (foreground-mass takes them when given)
     needs_masks = {name for name in METRICS.names() if METRICS.get(name).needs_masks}
     assert needs_masks == {"pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "auc"}
+    # the sanity and robustness checks re-explain a changed model or input
+    needs_explain = {name for name in METRICS.names() if METRICS.get(name).needs_explain_fn}
+    assert needs_explain == {"max-sensitivity", "mprt", "random-logit"}
 
 
 def test_saliency_can_be_passed_by_keyword(model, batch) -> None:

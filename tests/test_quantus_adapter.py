@@ -75,3 +75,10 @@ def test_a_negative_map_is_scored_by_quantus_not_skipped(scored) -> None:
     direct = _quantus("Sparseness", {}, model, images, targets, negative)
     assert np.isfinite(ours).all()
     np.testing.assert_allclose(ours, np.asarray(direct, dtype=float), rtol=1e-6)
+
+
+def test_max_sensitivity_uses_its_documented_defaults() -> None:
+    """10 re-explanations (Quantus' own default is 200) within a uniform noise radius of 0.2."""
+    built = create_metric("max-sensitivity").build()
+    assert (built.nr_samples, built.perturb_func.keywords["lower_bound"]) == (10, 0.2)
+    assert create_metric("max-sensitivity", nr_samples=3).build().nr_samples == 3
