@@ -82,3 +82,9 @@ def test_max_sensitivity_uses_its_documented_defaults() -> None:
     built = create_metric("max-sensitivity").build()
     assert (built.nr_samples, built.perturb_func.keywords["lower_bound"]) == (10, 0.2)
     assert create_metric("max-sensitivity", nr_samples=3).build().nr_samples == 3
+
+
+def test_mprt_explains_only_the_fully_randomised_model_by_default() -> None:
+    """skip_layers: one re-explanation per image, not one per layer (the score is the same, the cost is not)."""
+    built = create_metric("mprt").build()
+    assert built.skip_layers is True and built.return_last_correlation is True
