@@ -220,7 +220,11 @@ class PerturbationCurve:
         if patch is None:
             from iabench.models import vit_backbone
 
-            patch = int(vit_backbone(model).patch_embed.patch_size[0]) if unit == "patch" else 1
+            sides = tuple(vit_backbone(model).patch_embed.patch_size) if unit == "patch" else (1, 1)
+            if sides[0] != sides[1]:  # a unit is a square of patch_size pixels
+                raise ValueError(f"{self.name}: unit 'patch' needs square patches, the model's are {sides}; "
+                                 "set the metric's patch_size or use unit 'pixel'")
+            patch = int(sides[0])
         height, width = images.shape[-2:]
         n_units = height * width if unit == "pixel" else (height // int(patch)) * (width // int(patch))
         step, fraction = self.step_spec()

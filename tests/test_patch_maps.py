@@ -44,3 +44,11 @@ def test_entropy_of_two_units_and_a_level_read_from_a_file(wide_patches) -> None
     two = create_metric("entropy", level="pixel")(wide_patches, torch.zeros(1, 1, 1, 2), torch.tensor([0]),
                                                   torch.tensor([[[1.0, 3.0]]])).scores
     assert two[0] == pytest.approx(h / math.log(2))
+
+
+def test_patch_units_refuse_rectangular_patches_unless_a_size_is_given(wide_patches) -> None:
+    images, saliency = torch.randn(1, 1, 4, 6), torch.rand(1, 4, 6)
+    with pytest.raises(ValueError, match=r"needs square patches, the model's are \(2, 3\)"):
+        create_metric("deletion", unit="patch")(wide_patches, images, torch.tensor([0]), saliency)
+    curves = create_metric("deletion", unit="patch", patch_size=2)(wide_patches, images, torch.tensor([0]), saliency)
+    assert curves.curves.shape == (1, 7)  # 6 squares of 2 x 2 pixels, one per step, and the start
