@@ -232,6 +232,7 @@ def test_rank_correlation_honours_reference_and_its_options(model, batch) -> Non
     seeded = create_explainer("random", model, seed=3).attribute(images, targets)
     metric = create_metric("rank-correlation", reference="random", reference_options={"seed": 3})
     assert metric.display_name == "Rank correlation with random"
+    assert metric.reference_spec == ("random", {"seed": 3})  # what the runner looks up in its own maps
     np.testing.assert_allclose(metric(model, images, targets, seeded).scores, 1.0, atol=1e-12)
     unseeded = create_metric("rank-correlation", reference="random")(model, images, targets, seeded).scores
     assert np.abs(unseeded).max() < 0.2

@@ -52,3 +52,18 @@ def test_patch_units_refuse_rectangular_patches_unless_a_size_is_given(wide_patc
         create_metric("deletion", unit="patch")(wide_patches, images, torch.tensor([0]), saliency)
     curves = create_metric("deletion", unit="patch", patch_size=2)(wide_patches, images, torch.tensor([0]), saliency)
     assert curves.curves.shape == (1, 7)  # 6 squares of 2 x 2 pixels, one per step, and the start
+
+
+def test_rank_correlation_level_read_from_a_file(wide_patches) -> None:
+    """Patch level sums each 2 x 3 patch: two maps equal patch by patch but ordered differently inside the
+    patches correlate perfectly at patch level and not at pixel level."""
+    images = torch.zeros(1, 1, 4, 6)
+    first = torch.arange(24.0).reshape(1, 4, 6)
+    # every patch's pixels in reverse order: the same patch sums
+    second = first.reshape(1, 2, 2, 2, 3).flip(2, 4).reshape(1, 4, 6)
+    level = "".join(["pat", "ch"])
+    patch = create_metric("rank-correlation", level=level)(wide_patches, images, torch.tensor([0]), first,
+                                                           reference_map=second).scores
+    pixel = create_metric("rank-correlation", level="pixel")(wide_patches, images, torch.tensor([0]), first,
+                                                             reference_map=second).scores
+    assert patch[0] == pytest.approx(1.0) and pixel[0] < 0.9
