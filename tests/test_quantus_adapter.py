@@ -88,3 +88,11 @@ def test_mprt_explains_only_the_fully_randomised_model_by_default() -> None:
     """skip_layers: one re-explanation per image, not one per layer (the score is the same, the cost is not)."""
     built = create_metric("mprt").build()
     assert built.skip_layers is True and built.return_last_correlation is True
+
+
+def test_region_perturbation_regions_are_the_vits_patch_else_quantus_default(scored) -> None:
+    model, images, _, _ = scored
+    metric = create_metric("region-perturbation")
+    assert metric.call_defaults(model, images) == {"patch_size": 4}  # the 28 px default ViT's 4 px patches
+    convolutional = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten())
+    assert metric.call_defaults(convolutional, images) == {"patch_size": 8}  # not a ViT: Quantus' default
