@@ -96,3 +96,7 @@ def test_region_perturbation_regions_are_the_vits_patch_else_quantus_default(sco
     assert metric.call_defaults(model, images) == {"patch_size": 4}  # the 28 px default ViT's 4 px patches
     convolutional = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten())
     assert metric.call_defaults(convolutional, images) == {"patch_size": 8}  # not a ViT: Quantus' default
+
+
+def test_road_removes_the_documented_percentages() -> None:
+    assert create_metric("road").build().percentages == [5, 15, 25, 35, 45, 55, 65, 75, 85, 95]
