@@ -15,6 +15,7 @@ defaults (Quantus' own unless a reason is given) and how its output becomes one 
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -73,6 +74,13 @@ def model_patch_size(model: nn.Module, default: int) -> int:
         return int(vit_backbone(model).patch_embed.patch_size[0])
     except (AttributeError, TypeError, ValueError):
         return default
+
+
+def refused_by_quantus(saliency: torch.Tensor) -> bool:
+    """Quantus checks a batch of maps as a whole (``assert_attributions``): it refuses one whose values are
+    all negative or that holds fewer than two distinct values, although it scores such a map in a batch
+    with others."""
+    return bool((saliency < 0).all()) or saliency.unique().numel() < 2
 
 
 def per_sample(output: Any, how: str) -> np.ndarray:
@@ -152,12 +160,24 @@ class QuantusMetric(Metric):
                                           None if masks is None else masks[i:i + 1], explain_fn)
                           for i in range(images.shape[0])]
                 return MetricResult(np.asarray(scores, dtype=float))
+            padded = saliency is not None and refused_by_quantus(saliency)
+            if padded:  # one extra map that passes the batch checks lets every map be scored as in any mixed
+                # batch (Quantus scores each sample on its own); the extra sample's score is dropped
+                extra = torch.linspace(0.0, 1.0, saliency[0].numel(), dtype=saliency.dtype).reshape(saliency[:1].shape)
+                images, targets = torch.cat([images, images[:1]]), torch.cat([targets, targets[:1]])
+                saliency = torch.cat([saliency, extra.to(saliency.device)])
+                masks = None if masks is None else torch.cat([masks, masks[:1]])
             output = self.build(model, images)(**quantus_inputs(model, images, targets, saliency, masks, explain_fn))
-            return MetricResult(per_sample(output, self.output))
+            scores = per_sample(output, self.output)
+            return MetricResult(scores[:-1] if padded else scores)
         finally:
             model.train(was_training)
 
     def _score_one(self, model: nn.Module, image: torch.Tensor, target: torch.Tensor, saliency: torch.Tensor | None,
                    masks: torch.Tensor | None, explain_fn: ExplainFn | None) -> float:
+        if saliency is not None and refused_by_quantus(saliency):  # alone, and the score is a batch aggregate
+            warnings.warn(f"{self.name}: Quantus refuses a map with no positive value; its score is NaN",
+                          RuntimeWarning, stacklevel=3)
+            return float("nan")
         output = self.build(model, image)(**quantus_inputs(model, image, target, saliency, masks, explain_fn))
         return float(np.mean(list(output.values())) if isinstance(output, dict) else np.mean(output))

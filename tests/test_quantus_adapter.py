@@ -100,3 +100,35 @@ def test_region_perturbation_regions_are_the_vits_patch_else_quantus_default(sco
 
 def test_road_removes_the_documented_percentages() -> None:
     assert create_metric("road").build().percentages == [5, 15, 25, 35, 45, 55, 65, 75, 85, 95]
+
+
+@pytest.mark.parametrize("name", ["sparseness", "complexity"])
+def test_maps_quantus_refuses_as_a_batch_score_as_in_a_mixed_batch(scored, name: str) -> None:
+    """Quantus refuses a batch whose maps are all negative or all one value, yet scores the same maps beside
+    others: a batch of them scores what each scores in a mixed batch (no crash, no dependence on the batch)."""
+    model, images, targets, saliency = scored
+    negative = -saliency[:2]
+    constant = torch.full((2, 28, 28), 0.5)
+    for refused in (negative, constant):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the constant maps' warning
+            alone = create_metric(name)(model, images[:2], targets[:2], refused).scores
+            mixed = create_metric(name)(model, images, targets, torch.cat([refused, saliency[2:]])).scores
+        assert np.isfinite(alone).all()
+        np.testing.assert_allclose(alone, mixed[:2], rtol=1e-6)
+    assert create_metric("sparseness")(model, images[:2], targets[:2], constant).scores.tolist() == [0.0, 0.0]
+
+
+def test_negative_maps_in_localisation_and_road(scored) -> None:
+    model, images, targets, saliency = scored
+    masks = torch.zeros(3, 28, 28, dtype=torch.bool)
+    masks[:, 6:18, 10:22] = True
+    negative = saliency - 2.0
+    alone = create_metric("relevance-rank-accuracy")(model, images, targets, negative, masks=masks).scores
+    direct = _quantus("RelevanceRankAccuracy", {}, model, torch.cat([images, images[:1]]),
+                      torch.cat([targets, targets[:1]]), torch.cat([negative, saliency[:1]]),
+                      s_batch=torch.cat([masks, masks[:1]]).numpy()[:, None].astype(np.float32))
+    np.testing.assert_allclose(alone, np.asarray(direct, dtype=float)[:3], rtol=1e-6)
+    with pytest.warns(RuntimeWarning, match="no positive value"):  # ROAD scores each map alone: NaN
+        road = create_metric("road", percentages=[50])(model, images[:2], targets[:2], negative[:2]).scores
+    assert np.isnan(road).all()
