@@ -19,10 +19,7 @@ def explained_targets(model: nn.Module, images: torch.Tensor, labels: torch.Tens
         return labels
     if target != "predicted":
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, got '{target}'")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            return model(images).argmax(1)
-    finally:
-        model.train(was_training)
+    from iabench.baselines._vit import eval_mode  # the explainers' own: restores each submodule's mode
+
+    with eval_mode(model), torch.inference_mode():
+        return model(images).argmax(1)

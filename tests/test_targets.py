@@ -18,6 +18,9 @@ def test_label_is_returned_as_given_and_predicted_is_the_eval_mode_argmax() -> N
     predicted = explained_targets(model, images, labels, "".join(["pre", "dicted"]))  # not an interned literal
     assert predicted.tolist() == [2, 0, 1]
     assert model.modes == [False] and model.grad_enabled == [False] and model.training
+    model.frozen = torch.nn.Dropout().eval()  # mixed modes come back module by module
+    explained_targets(model, images, labels, "predicted")
+    assert model.training and not model.frozen.training
 
 
 @pytest.mark.parametrize("target", ["true", "Label", "a"])  # sorting after, between and before the names
