@@ -78,14 +78,25 @@ def private_copy(work: Path) -> Path:
     return copy
 
 
+def stem_of(module: str) -> str:
+    """The file stem of a module's session and result files: ``metrics/entropy.py`` -> ``metrics_entropy``."""
+    return module.replace("/", "_").removesuffix(".py")
+
+
+def unmutated_cpu(module: str, tests: str) -> float:
+    """CPU seconds of the module's tests without a mutant; exits when they fail (every mutant would count as
+    killed)."""
+    outcome, output, cpu = run_forked(pytest_args(tests), cpu_limit=3600)
+    if outcome != TestOutcome.SURVIVED:
+        sys.exit(f"{module}: its tests fail before any mutation ({tests}):\n{output}")
+    return cpu
+
+
 def session(module: str, tests: str, copy: Path, work: Path, sample: int) -> Path:
     """Initialise, filter and run one cosmic-ray session; returns its database. With ``sample`` > 0 only that
     many mutants, drawn at random (seeded by the module's name), are tested; the rest are marked skipped."""
-    stem = module.replace("/", "_").removesuffix(".py")
-    config, db = work / f"{stem}.toml", work / f"{stem}.sqlite"
-    outcome, output, cpu = run_forked(pytest_args(tests), cpu_limit=3600)
-    if outcome != TestOutcome.SURVIVED:  # a test failing anyway would count every mutant as killed
-        sys.exit(f"{module}: its tests fail before any mutation ({tests}):\n{output}")
+    config, db = work / f"{stem_of(module)}.toml", work / f"{stem_of(module)}.sqlite"
+    cpu = unmutated_cpu(module, tests)
     excluded = ", ".join(f'"{pattern}"' for pattern in EXCLUDED_OPERATORS)
     config.write_text(f'[cosmic-ray]\nmodule-path = "{module}"\ntimeout = 300.0\nexcluded-modules = []\n'
                       f'test-command = "pytest {tests}"\n\n[cosmic-ray.distributor]\nname = "local"\n\n'
@@ -140,14 +151,12 @@ def rates(killed: int, tried: int) -> dict[str, float]:
 def recheck_module(out: Path, module: str) -> None:
     """Test an earlier run's survivors of ``module`` again with the current tests; the ones now killed move
     to ``killed`` (and are counted in ``killed_on_recheck``), the rest stay listed."""
-    path = out / "modules" / (module.replace("/", "_").removesuffix(".py") + ".json")
+    path = out / "modules" / f"{stem_of(module)}.json"
     if not path.exists():
         print(f"{module}: no earlier run in {path.parent}, nothing to recheck", flush=True)
         return
     result = json.loads(path.read_text())
-    outcome, output, cpu = run_forked(pytest_args(TARGETS[module]), cpu_limit=3600)
-    if outcome != TestOutcome.SURVIVED:  # failing tests would "kill" every survivor
-        sys.exit(f"{module}: its tests fail before any mutation ({TARGETS[module]}):\n{output}")
+    cpu = unmutated_cpu(module, TARGETS[module])
     now_killed = recheck(result["survivors"], TARGETS[module], cpu_limit=max(60.0, 5 * cpu))
     result["survivors"] = [d for d, killed in zip(result["survivors"], now_killed) if not killed]
     result["killed"] += sum(now_killed)
@@ -204,8 +213,7 @@ def main() -> None:
         tried = counts["killed"] + counts["survived"]
         result = dict(module=module, tested=tried, **counts, **rates(counts["killed"], tried),
                       seconds=round(time.perf_counter() - started), survivors=survivors)
-        stem = module.replace("/", "_").removesuffix(".py")
-        (args.out / "modules" / f"{stem}.json").write_text(json.dumps(result, indent=1))
+        (args.out / "modules" / f"{stem_of(module)}.json").write_text(json.dumps(result, indent=1))
         print(f"{module}: {counts['killed']}/{tried} killed ({result['kill_rate']:.0%}, 95 % CI "
               f"{result['ci_low']:.0%}-{result['ci_high']:.0%}), "
               f"{len(survivors)} survived", flush=True)
