@@ -19,14 +19,22 @@ from torch import nn
 
 from iabench.registry import Registry
 
+# the explainer families, in the order the README's table and `iabench list` show them
+FAMILIES = ("intrinsic", "attention", "relevance", "gradient", "perturbation", "control")
+
 
 class Explainer:
     """Base class. Subclasses set the class attributes and implement ``_attribute``."""
 
     name: ClassVar[str] = ""
     display_name: ClassVar[str] = ""
-    family: ClassVar[str] = ""  # attention | gradient | relevance | perturbation | intrinsic | control
+    family: ClassVar[str] = ""  # one of FAMILIES
     reference: ClassVar[str] = ""
+    # one line, no trailing period: what the method computes (README's table and `iabench list` print it)
+    description: ClassVar[str] = ""
+    # True when the maps hold meaningful negative values (evidence against the target), e.g. LRP or
+    # integrated gradients; False when they are never negative (attention, clamped relevance, |gradient|)
+    signed: ClassVar[bool] = False
     requires_ia_vit: ClassVar[bool] = False
     # the perturbation substrate this method's own reference input equals (e.g. "zeros" for integrated
     # gradients from a zero baseline): scored by deletion/insertion under that substrate, it is favoured
@@ -89,4 +97,4 @@ def _import_all() -> None:
 
 _import_all()
 
-__all__ = ["EXPLAINERS", "Explainer", "create_explainer", "upsample_patch_map"]
+__all__ = ["EXPLAINERS", "FAMILIES", "Explainer", "create_explainer", "upsample_patch_map"]

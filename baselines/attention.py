@@ -18,6 +18,8 @@ class RawAttention(Explainer):
     display_name = "Raw attention (last layer)"
     family = "attention"
     reference = "Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers, ACL (raw attention)"
+    description = "last block's CLS→patch attention, mean over heads"
+    signed = False
     needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,8 @@ class RandomSaliency(Explainer):
     family = "control"
     needs_target = False
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline)"
+    description = "uniform noise in [0, 1), seeded per image (batch-invariant)"
+    signed = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         seed = int(self.options.get("seed", 0))
@@ -40,6 +42,8 @@ class CentreSaliency(Explainer):
     family = "control"
     needs_target = False
     reference = "Judd et al. 2009, Learning to Predict Where Humans Look, ICCV (centre bias)"
+    description = "a Gaussian centred on the image, `sigma` 0.25 of the image side"
+    signed = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         height, width = inputs.shape[-2:]

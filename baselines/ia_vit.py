@@ -19,6 +19,8 @@ class IAViTExplainer(Explainer):
     display_name = "IA-ViT interpreter"
     family = "intrinsic"
     reference = "Qiang et al. 2023, Interpretability-Aware Vision Transformer, arXiv 2309.08035"
+    description = "IA-ViT's interpreter attention, mean over its query rows (IA-ViT only)"
+    signed = False
     requires_ia_vit = True
     needs_target = False
 

@@ -17,6 +17,8 @@ class InputTimesGradient(Explainer):
     family = "gradient"
     baseline = "zeros"  # x * grad is the first-order change from the zero input (IG with one step from zeros)
     reference = "Shrikumar et al. 2016, Not Just a Black Box, arXiv 1605.01713"
+    description = "Captum `InputXGradient`, summed over channels"
+    signed = True
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):

@@ -21,6 +21,9 @@ class IntegratedGradientsExplainer(Explainer):
     family = "gradient"
     baseline = "zeros"
     reference = "Sundararajan et al. 2017, Axiomatic Attribution for Deep Networks, ICML, Eq. 1"
+    description = ("Captum `IntegratedGradients` from a zeros (= mean image) baseline, `n_steps` 32, summed over "
+                   "channels")
+    signed = True
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         steps = int(self.options.get("n_steps", 32))

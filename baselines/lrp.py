@@ -146,6 +146,9 @@ class ConservativeLRP(Explainer):
     display_name = "LRP (CP-LRP, Captum)"
     family = "relevance"
     reference = "Ali et al. 2022, XAI for Transformers: Better Explanations through Conservative Propagation, ICML"
+    description = ("CP-LRP: Captum `InputXGradient` on a copy with LayerNorm std, GELU ratio and attention "
+                   "probabilities detached (LRP-0)")
+    signed = True
 
     def conservative_forward(self) -> nn.Module:
         # A fresh copy per call: a cached one would go stale if the model is trained between calls.

@@ -48,6 +48,8 @@ class NaiveCaptumLRP(Explainer):
     display_name = "LRP, naive Captum rules (control)"
     family = "control"
     reference = "Bach et al. 2015, Layer-Wise Relevance Propagation, PLoS ONE (Captum LRP, naive rules)"
+    description = "Captum `LRP` with a rule forced on every leaf module: what a careless LRP gives"
+    signed = True
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         clone = with_naive_rules(self.model, float(self.options.get("epsilon", 1e-9)))

@@ -19,6 +19,9 @@ class PatchOcclusion(Explainer):
     family = "perturbation"
     baseline = "zeros"  # occluded windows become 0, the zeros substrate
     reference = "Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks, ECCV, Sec. 4.2"
+    description = ("Captum `Occlusion`: drop of the target logit when a patch-sized window (stride = patch) is set "
+                   "to zeros (the mean image)")
+    signed = True
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         patch = vit_backbone(self.model).patch_embed.patch_size

@@ -47,6 +47,9 @@ class AttentionRollout(Explainer):
     display_name = "Attention rollout"
     family = "attention"
     reference = "Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers, ACL, Eq. 1"
+    description = ("attention rollout: per block 0.5 (A + I), rows renormalised, multiplied over the blocks; "
+                   "`head_fusion` mean/max/min, `discard_ratio`")
+    signed = False
     needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,8 @@ class GradientSaliency(Explainer):
     display_name = "Gradient saliency"
     family = "gradient"
     reference = "Simonyan et al. 2014, Deep Inside Convolutional Networks, ICLR workshop, Sec. 3.1"
+    description = "Captum `Saliency`: absolute gradient of the target logit, max over channels"
+    signed = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):

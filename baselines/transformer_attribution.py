@@ -24,6 +24,8 @@ class TransformerAttribution(Explainer):
     display_name = "Transformer attribution (Chefer CVPR'21)"
     family = "relevance"
     reference = "Chefer, Gur & Wolf 2021, Transformer Interpretability Beyond Attention Visualization, CVPR"
+    description = "R ← R + Ā R over the blocks from R = I, Ā = E_h[(∇A ⊙ R_A)+], R_A from the CP-LRP copy; R's CLS row"
+    signed = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # Gradients of the real model; relevance R_A = A * dA of a fresh conservative copy (not cached, so

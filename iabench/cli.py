@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   python -m iabench run --suite paper --device cuda --data-root ~/data/cifar10 --pretrained hub
   torchrun --nproc_per_node 4 -m iabench train --preset vit-b16 --data-root ~/data/cifar10
   python -m iabench list
+  python -m iabench list --markdown                   README's explainer and metric tables
   python -m iabench report reports/faithfulness/<run-id>
 """
 
@@ -88,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p_train)
 
     p_list = sub.add_parser("list", help="list suites, presets, explainers, metrics and datasets")
+    p_list.add_argument("--markdown", action="store_true",
+                        help="print only README's explainer and metric tables (GitHub markdown)")
     p_list.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     p_report = sub.add_parser("report", help="rebuild every table and plot of a run from its stored results")
@@ -164,13 +167,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from iabench.baselines import EXPLAINERS
-    from iabench.metrics import METRICS
-
+    from .catalog import explainer_rows, explainer_table, metric_rows, metric_table
     from .data import DATASETS
     from .models import PRESETS
     from .suites import read_suite_yaml, suite_names
 
+    if args.markdown:
+        print(explainer_table(), metric_table(), sep="\n\n")
+        return 0
     print("suites:")
     for name in suite_names():
         raw, _ = read_suite_yaml(name)
@@ -178,15 +182,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("presets:")
     for name, preset in PRESETS.items():
         print(f"  {name:<20} {preset.description}")
-    print("explainers:")
-    for name in EXPLAINERS.names():
-        cls = EXPLAINERS.get(name)
-        print(f"  {name:<26} {cls.family:<13} {cls.reference.splitlines()[0] if cls.reference else ''}")
-    print("metrics:")
-    for name in METRICS.names():
-        cls = METRICS.get(name)
-        arrow = "higher" if cls.direction == "higher" else "lower"
-        print(f"  {name:<26} {arrow:<7} {cls.reference.splitlines()[0] if cls.reference else ''}")
+    print("explainers:  (name, family, signed or unsigned maps, what it computes)")
+    for row in explainer_rows():
+        signed = "signed" if row["signed"] else "unsigned"
+        print(f"  {row['name']:<26} {row['family']:<13} {signed:<9} {row['description']}")
+    print("metrics:  (name, family, which way is better, what it measures)")
+    for row in metric_rows():
+        print(f"  {row['name']:<26} {row['family']:<13} {row['direction']:<7} {row['description']}")
     print("datasets:")
     print("  " + ", ".join(DATASETS.names()))
     return 0

@@ -375,15 +375,17 @@ class Run:
         for label, metric in self.metrics.items():
             info = dict(name=metric.name, direction=metric.direction,
                         display_name=metric.display_name or metric.name, reference=metric.reference,
-                        auc=getattr(metric, "auc", None), substrate=_substrate(metric))
+                        auc=getattr(metric, "auc", None), substrate=_substrate(metric),
+                        description=metric.description, family=metric.family, needs_ia_vit=metric.needs_ia_vit)
             metrics_info[label] = info
-            for extra, direction in getattr(metric, "extra_directions", {}).items():
-                metrics_info[f"{label}-{extra}"] = dict(info, direction=direction,
+            for extra, (direction, description) in metric.extras.items():  # own direction and description
+                metrics_info[f"{label}-{extra}"] = dict(info, direction=direction, description=description,
                                                         display_name=f"{info['display_name']} ({extra})")
         _write_json(self.run_dir / "metrics.json", metrics_info)
         _write_json(self.run_dir / "explainers.json", {
             label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
-                        reference=cls.reference, baseline=cls.baseline)
+                        reference=cls.reference, baseline=cls.baseline, description=cls.description,
+                        signed=cls.signed)
             for label, cls in self.explainer_classes.items()})
         _write_json(self.run_dir / "models.json", {
             variant.name: dict(kind=variant.kind, baseline=variant.baseline, grid=variant.grid,

@@ -2,7 +2,8 @@
 
 Contract (Quantus-style): ``METRICS.create(name, **options)(model, images, targets, saliency, ...)``
 returns a ``MetricResult`` with one score per sample (and per-sample curves for curve metrics).
-``direction`` says whether higher or lower is better; the docstring of each metric cites its
+``direction`` says whether higher or lower is better, ``description`` what the number measures and
+``family`` which kind of property it tests (one of ``FAMILIES``); the docstring of each metric cites its
 definition. Images are in the model's input space (normalised), saliency is (B, H, W).
 """
 
@@ -34,6 +35,10 @@ class MetricResult:
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # further per-sample values, by name
 
 
+# the metric families, in the order the README's table and `iabench list` show them
+FAMILIES = ("faithfulness", "localisation", "robustness", "complexity", "sanity", "model", "agreement", "diagnostics")
+
+
 class Metric:
     """Base class. Subclasses set the class attributes and implement ``__call__``."""
 
@@ -41,6 +46,11 @@ class Metric:
     display_name: ClassVar[str] = ""
     direction: ClassVar[str] = "higher"  # "higher" or "lower" is better
     reference: ClassVar[str] = ""
+    description: ClassVar[str] = ""  # one line, no trailing period: what the number measures (not its direction)
+    family: ClassVar[str] = ""  # one of FAMILIES
+    # extra per-sample values (``MetricResult.extra``), stored as metric "<name>-<suffix>":
+    # suffix -> (direction, description), each the extra's own
+    extras: ClassVar[dict[str, tuple[str, str]]] = {}
     needs_saliency: ClassVar[bool] = True
     needs_masks: ClassVar[bool] = False
     needs_explain_fn: ClassVar[bool] = False
@@ -77,4 +87,4 @@ def _import_all() -> None:
 
 _import_all()
 
-__all__ = ["METRICS", "ExplainFn", "Metric", "MetricResult", "create_metric"]
+__all__ = ["FAMILIES", "METRICS", "ExplainFn", "Metric", "MetricResult", "create_metric"]

@@ -15,6 +15,8 @@ class Accuracy(Metric):
     name = "accuracy"
     display_name = "Accuracy"
     direction = "higher"
+    description = "top-1 correctness of the model's predictor against the true labels"
+    family = "model"
     reference = "top-1 accuracy of the predictor"
     needs_saliency = False
 

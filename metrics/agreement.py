@@ -18,10 +18,14 @@ class Agreement(Metric):
     name = "agreement"
     display_name = "Interpreter-predictor agreement"
     direction = "higher"
+    description = "1 when IA-ViT's interpreter predicts the same top-1 class as its predictor"
+    family = "agreement"
     reference = "Qiang et al. 2023, Interpretability-Aware Vision Transformer, arXiv 2309.08035, Sec. 4.2"
     needs_saliency = False
     needs_ia_vit = True
-    extra_directions = {"kl": "lower", "inter-accuracy": "higher"}
+    # stored as metrics agreement-kl and agreement-inter-accuracy, each with its own direction and description
+    extras = {"kl": ("lower", "KL(predictor || interpreter) of the two softmax outputs"),
+              "inter-accuracy": ("higher", "top-1 accuracy of IA-ViT's interpreter itself, against the true labels")}
 
     @torch.inference_mode()
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,

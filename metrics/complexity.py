@@ -17,6 +17,8 @@ class ComplexityMetric(QuantusMetric):
     name = "complexity"
     display_name = "Complexity (entropy)"
     direction = "lower"
+    description = "Quantus `Complexity`: entropy of the attribution's fractional contributions"
+    family = "complexity"
     reference = "Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Explanations, IJCAI"
     quantus_class = "Complexity"
     defaults = {}

@@ -20,5 +20,8 @@ class Deletion(PerturbationCurve, Metric):
     name = "deletion"
     display_name = "Deletion AUC"
     direction = "lower"
+    description = ("target-class probability as the most salient pixels are replaced by the substrate (default zeros "
+                   "= the mean image), `step` pixels at a time; area under the curve (the IA-ViT paper's measure)")
+    family = "faithfulness"
     reference = "Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation, BMVC, Sec. 4.1"
 

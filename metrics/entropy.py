@@ -71,6 +71,9 @@ class Entropy(Metric):
     name = "entropy"
     display_name = "Normalised entropy"
     direction = "lower"
+    description = ("normalised entropy of the map's mass |s| over the model's patch grid, H(p)/log N "
+                   "(1 = uniform, 0 = one patch; `level: pixel` over pixels)")
+    family = "diagnostics"
     reference = ("Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Explanations, IJCAI "
                  "(complexity), normalised by log N over the patch grid")
 

@@ -19,6 +19,9 @@ class FaithfulnessCorrelationMetric(QuantusMetric):
     name = "faithfulness-correlation"
     display_name = "Faithfulness correlation"
     direction = "higher"
+    description = ("Quantus `FaithfulnessCorrelation`: Pearson correlation, over random pixel subsets, of the "
+                   "subset's summed attribution with the output drop when it is replaced by the baseline")
+    family = "faithfulness"
     reference = "Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Explanations, IJCAI, Eq. 3"
     quantus_class = "FaithfulnessCorrelation"
     defaults = {'return_aggregate': False}

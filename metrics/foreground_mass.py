@@ -45,6 +45,9 @@ class ForegroundMass(Metric):
     name = "foreground-mass"
     display_name = "Foreground mass ratio"
     direction = "higher"
+    description = ("share of |s| on the object ÷ the object's share of the image (1 = chance); the object = the "
+                   "given masks, else the pixels above the image's background (its minimum)")
+    family = "diagnostics"
     reference = ("energy-based pointing game (Wang et al. 2020, Score-CAM, CVPRW) / relevance mass accuracy "
                  "(Arras et al. 2022, CLEVR-XAI, Information Fusion), normalised by the object's area")
     needs_masks = False  # optional: the image's non-background pixels stand in for the object

@@ -19,6 +19,9 @@ class Insertion(PerturbationCurve, Metric):
     name = "insertion"
     display_name = "Insertion AUC"
     direction = "higher"
+    description = ("target-class probability as the most salient pixels are inserted into the substrate (default "
+                   "zeros = the mean image), `step` pixels at a time; area under the curve")
+    family = "faithfulness"
     reference = "Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation, BMVC, Sec. 4.1"
     insertion = True
 

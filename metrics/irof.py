@@ -18,6 +18,9 @@ class IrofMetric(QuantusMetric):
     name = "irof"
     display_name = "IROF"
     direction = "higher"
+    description = ("Quantus `IROF`: area over the curve of the target output as SLIC superpixels are removed in "
+                   "order of their mean attribution")
+    family = "faithfulness"
     reference = "Rieger & Hansen 2020, IROF: a low resource evaluation metric for explanation methods, ICLR workshop"
     quantus_class = "IROF"
     defaults = {"return_aggregate": False}

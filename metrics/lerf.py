@@ -16,6 +16,9 @@ class LeRF(PerturbationCurve, Metric):
     name = "lerf"
     display_name = "LeRF AUC (negative perturbation)"
     direction = "higher"
+    description = ("negative perturbation: target probability as whole patches are removed (zeros) least relevant "
+                   "first, 10% per step; area under the curve")
+    family = "faithfulness"
     reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
     defaults = {"unit": "patch", "fraction": 0.1}
     descending = False

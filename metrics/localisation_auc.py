@@ -17,6 +17,8 @@ class AucMetric(QuantusMetric):
     name = "auc"
     display_name = "Localisation ROC AUC"
     direction = "higher"
+    description = "Quantus `AUC` (needs masks): ROC AUC of the saliency as a detector of the ground-truth mask's pixels"
+    family = "localisation"
     reference = "Fawcett 2006, An introduction to ROC analysis, Pattern Recognition Letters"
     quantus_class = "AUC"
     defaults = {}

@@ -18,6 +18,9 @@ class MaxSensitivityMetric(QuantusMetric):
     name = "max-sensitivity"
     display_name = "Max-sensitivity"
     direction = "lower"
+    description = ("Quantus `MaxSensitivity` (10 samples, noise radius 0.2): largest relative change of the "
+                   "explanation under small uniform input noise")
+    family = "robustness"
     reference = "Yeh et al. 2019, On the (In)fidelity and Sensitivity of Explanations, NeurIPS"
     quantus_class = "MaxSensitivity"
     defaults = {'nr_samples': 10, 'lower_bound': 0.2}

@@ -25,6 +25,9 @@ class MonotonicityCorrelationMetric(QuantusMetric):
     name = "monotonicity-correlation"
     display_name = "Monotonicity correlation"
     direction = "higher"
+    description = ("Quantus `MonotonicityCorrelation` (one image row of features per step, 10 samples): Spearman "
+                   "correlation of pixel groups' attributions with the output variance when each is perturbed")
+    family = "faithfulness"
     reference = "Nguyen & Martínez 2020, On Quantitative Aspects of Model Interpretability, arXiv 2007.07584"
     quantus_class = "MonotonicityCorrelation"
     defaults = {"nr_samples": 10}

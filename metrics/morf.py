@@ -17,6 +17,9 @@ class MoRF(PerturbationCurve, Metric):
     name = "morf"
     display_name = "MoRF AUC (positive perturbation)"
     direction = "lower"
+    description = ("positive perturbation: target probability as whole patches are removed (zeros) most relevant "
+                   "first, 10% per step; area under the curve")
+    family = "faithfulness"
     reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
     defaults = {"unit": "patch", "fraction": 0.1}
 

@@ -19,6 +19,9 @@ class MprtMetric(QuantusMetric):
     name = "mprt"
     display_name = "Model parameter randomisation"
     direction = "lower"
+    description = ("Quantus `MPRT` (`skip_layers`: the fully randomised model only): Spearman similarity of the "
+                   "explanations of the trained and of the randomised model")
+    family = "sanity"
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS"
     quantus_class = "MPRT"
     defaults = {'skip_layers': True, 'return_last_correlation': True}

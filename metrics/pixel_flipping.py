@@ -26,6 +26,9 @@ class PixelFlippingMetric(QuantusMetric):
     name = "pixel-flipping"
     display_name = "Pixel flipping (Quantus)"
     direction = "lower"
+    description = ("Quantus `PixelFlipping` (one image row of features per step): target output as pixels are set to "
+                   "the black baseline most relevant first; area under the curve per sample")
+    family = "faithfulness"
     reference = "Bach et al. 2015, On Pixel-Wise Explanations for Non-Linear Classifier Decisions by LRP, PLoS ONE"
     quantus_class = "PixelFlipping"
     defaults = {"return_auc_per_sample": True}

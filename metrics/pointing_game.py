@@ -17,6 +17,9 @@ class PointingGameMetric(QuantusMetric):
     name = "pointing-game"
     display_name = "Pointing game"
     direction = "higher"
+    description = ("Quantus `PointingGame` (needs masks): 1 when the most salient pixel lies inside the ground-truth "
+                   "mask")
+    family = "localisation"
     reference = "Zhang et al. 2018, Top-down Neural Attention by Excitation Backprop, IJCV"
     quantus_class = "PointingGame"
     defaults = {}

@@ -23,6 +23,8 @@ class RandomLogitMetric(QuantusMetric):
     name = "random-logit"
     display_name = "Random logit"
     direction = "lower"
+    description = "Quantus `RandomLogit`: SSIM of the explanations of the target class and of a random other class"
+    family = "sanity"
     reference = "Sixt et al. 2020, When Explanations Lie: Why Many Modified BP Attributions Fail, ICML"
     quantus_class = "RandomLogit"
     defaults = {}

@@ -44,6 +44,9 @@ class RankCorrelation(Metric):
     name = "rank-correlation"
     display_name = "Rank correlation with occlusion"
     direction = "higher"
+    description = ("Spearman correlation of the map with a reference explainer's (`reference`, default `occlusion`; "
+                   "computed once per batch)")
+    family = "diagnostics"
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (Spearman rank correlation)"
 
     def __init__(self, **options: object) -> None:

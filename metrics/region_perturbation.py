@@ -25,6 +25,9 @@ class RegionPerturbationMetric(QuantusMetric):
     name = "region-perturbation"
     display_name = "Region perturbation (AOPC)"
     direction = "higher"
+    description = ("Quantus `RegionPerturbation` (20 regions of the ViT's patch size, MoRF): mean output drop as "
+                   "regions are perturbed most relevant first (AOPC)")
+    family = "faithfulness"
     reference = "Samek et al. 2017, Evaluating the Visualization of What a Deep Neural Network Has Learned, IEEE TNNLS"
     quantus_class = "RegionPerturbation"
     defaults = {"regions_evaluation": 20, "order": "morf"}

@@ -17,6 +17,9 @@ class RelevanceMassAccuracyMetric(QuantusMetric):
     name = "relevance-mass-accuracy"
     display_name = "Relevance mass accuracy"
     direction = "higher"
+    description = ("Quantus `RelevanceMassAccuracy` (needs masks): share of the positive attribution mass inside the "
+                   "ground-truth mask")
+    family = "localisation"
     reference = "Arras et al. 2022, CLEVR-XAI, Information Fusion 81"
     quantus_class = "RelevanceMassAccuracy"
     defaults = {}

@@ -17,6 +17,9 @@ class RelevanceRankAccuracyMetric(QuantusMetric):
     name = "relevance-rank-accuracy"
     display_name = "Relevance rank accuracy"
     direction = "higher"
+    description = ("Quantus `RelevanceRankAccuracy` (needs masks): share of the K most salient pixels (K = the "
+                   "mask's size) inside the ground-truth mask")
+    family = "localisation"
     reference = "Arras et al. 2022, CLEVR-XAI, Information Fusion 81"
     quantus_class = "RelevanceRankAccuracy"
     defaults = {}

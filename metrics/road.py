@@ -21,6 +21,9 @@ class RoadMetric(QuantusMetric):
     name = "road"
     display_name = "ROAD: RemOve And Debias"
     direction = "lower"
+    description = ("Quantus `ROAD` (percentages 5..95 step 10, one call per image): mean target accuracy as the most "
+                   "relevant pixels are removed and filled by noisy linear imputation")
+    family = "faithfulness"
     reference = "Rong et al. 2022, A Consistent and Efficient Evaluation Strategy for Attribution Methods, ICML"
     quantus_class = "ROAD"
     defaults = {'percentages': list(range(5, 100, 10))}

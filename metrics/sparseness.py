@@ -17,6 +17,8 @@ class SparsenessMetric(QuantusMetric):
     name = "sparseness"
     display_name = "Sparseness (Gini)"
     direction = "higher"
+    description = "Quantus `Sparseness`: Gini index of the absolute attribution (how concentrated it is)"
+    family = "complexity"
     reference = "Chalasani et al. 2020, Concise Explanations of Neural Networks using Adversarial Training, ICML"
     quantus_class = "Sparseness"
     defaults = {}

@@ -85,6 +85,32 @@ def test_outputs_exist_and_are_complete(finished_run: Path) -> None:
     assert list((finished_run / "plots").glob("*.png"))
 
 
+def test_run_files_carry_the_classes_descriptions(finished_run: Path) -> None:
+    from iabench.baselines import EXPLAINERS
+    from iabench.metrics import METRICS
+
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    agreement = METRICS.get("agreement")
+    for label in ("insertion", "deletion", "accuracy", "agreement"):
+        cls = METRICS.get(label)
+        assert {"name", "direction", "display_name", "reference", "auc", "substrate"} <= set(metrics[label])
+        assert (metrics[label]["description"], metrics[label]["family"]) == (cls.description, cls.family)
+        assert metrics[label]["needs_ia_vit"] is cls.needs_ia_vit
+    # the extras: their own direction and description, their metric's family and name
+    kl, inter = metrics["agreement-kl"], metrics["agreement-inter-accuracy"]
+    assert (kl["direction"], kl["description"]) == agreement.extras["kl"]
+    assert kl["direction"] == "lower" and kl["description"].startswith("KL(predictor || interpreter)")
+    assert (inter["direction"], inter["description"]) == agreement.extras["inter-accuracy"]
+    assert metrics["agreement"]["description"] not in (kl["description"], inter["description"])
+    assert kl["family"] == inter["family"] == "agreement" and kl["name"] == "agreement" and kl["needs_ia_vit"]
+    explainers = json.loads((finished_run / "explainers.json").read_text())
+    assert set(explainers) == {"ia-vit", "attention", "random"}
+    for label, info in explainers.items():
+        cls = EXPLAINERS.get(label)
+        assert {"name", "display_name", "family", "reference", "baseline"} <= set(info)
+        assert (info["description"], info["signed"]) == (cls.description, cls.signed)
+
+
 def test_second_run_reuses_everything(finished_run: Path, capsys) -> None:
     suite = write_suite(finished_run.parent.parent.parent / "micro.yaml")
     before = (finished_run / "results.csv").read_bytes()

@@ -1,0 +1,80 @@
+"""The explainers and metrics as tables, built from the registered classes alone (their ``family``,
+``signed``/``direction``, ``description`` and ``reference``): README's two tables are this module's output
+(``iabench list --markdown`` prints them; a test checks that README holds them exactly).
+
+Rows are sorted by family, in the package's ``FAMILIES`` order (a family not listed there comes last),
+then by name. A metric's extra per-sample values (``Metric.extras``) get rows of their own, named
+``<metric>-<suffix>`` as the runner stores them.
+"""
+
+from __future__ import annotations
+
+from iabench.baselines import EXPLAINERS
+from iabench.baselines import FAMILIES as EXPLAINER_FAMILIES
+from iabench.metrics import FAMILIES as METRIC_FAMILIES
+from iabench.metrics import METRICS
+
+ARROWS = {"higher": "↑", "lower": "↓"}
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` (a reference may continue on further lines), stripped."""
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def _family_key(family: str, order: tuple[str, ...]) -> tuple[int, str]:
+    return (order.index(family) if family in order else len(order), family)
+
+
+def explainer_rows() -> list[dict[str, object]]:
+    """One dict per registered explainer: name, family, signed, description, reference (its first line)."""
+    rows = []
+    for name in EXPLAINERS.names():
+        cls = EXPLAINERS.get(name)
+        rows.append(dict(name=name, family=cls.family, signed=bool(cls.signed), description=cls.description,
+                         reference=first_line(cls.reference)))
+    return sorted(rows, key=lambda r: (_family_key(str(r["family"]), EXPLAINER_FAMILIES), r["name"]))
+
+
+def metric_rows() -> list[dict[str, str]]:
+    """One dict per registered metric and per extra value: name, family, direction, description, reference."""
+    rows = []
+    for name in METRICS.names():
+        cls = METRICS.get(name)
+        reference = first_line(cls.reference)
+        rows.append(dict(name=name, family=cls.family, direction=cls.direction, description=cls.description,
+                         reference=reference))
+        for suffix, (direction, description) in cls.extras.items():
+            rows.append(dict(name=f"{name}-{suffix}", family=cls.family, direction=direction,
+                             description=description, reference=reference))
+    return sorted(rows, key=lambda r: (_family_key(r["family"], METRIC_FAMILIES), r["name"]))
+
+
+def _cell(text: str) -> str:
+    """A table cell: one line, with ``|`` escaped so that it does not end the cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub markdown table (no trailing newline)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def explainer_table() -> str:
+    """README's explainer table: | name | family | signed | what it computes | reference |."""
+    rows = [[f"`{r['name']}`", r["family"], "yes" if r["signed"] else "no", r["description"], r["reference"]]
+            for r in explainer_rows()]
+    return markdown_table(["name", "family", "signed", "what it computes", "reference"], rows)
+
+
+def metric_table() -> str:
+    """README's metric table: | name | family | direction | what it measures | reference | (↑ / ↓)."""
+    rows = [[f"`{r['name']}`", r["family"], ARROWS.get(r["direction"], r["direction"]), r["description"],
+             r["reference"]] for r in metric_rows()]
+    return markdown_table(["name", "family", "direction", "what it measures", "reference"], rows)
+
+
+__all__ = ["explainer_rows", "explainer_table", "first_line", "markdown_table", "metric_rows", "metric_table"]

@@ -1,0 +1,153 @@
+"""One source for the descriptions: the registered classes. README's tables equal ``iabench.catalog``'s output,
+every class is described, families are the allowed ones, and the declared signedness holds on real maps."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from iabench import baselines, metrics
+from iabench.baselines import EXPLAINERS, create_explainer
+from iabench.catalog import explainer_table, metric_rows, metric_table
+from iabench.cli import main
+from iabench.metrics import METRICS
+from iabench.models import create_model, get_preset
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+EXPLAINER_FAMILIES = {"intrinsic", "attention", "relevance", "gradient", "perturbation", "control"}
+METRIC_FAMILIES = {"faithfulness", "localisation", "robustness", "complexity", "sanity", "model", "agreement",
+                   "diagnostics"}
+EXPECTED_FAMILY = {"irof": "faithfulness", "road": "faithfulness", "mprt": "sanity", "random-logit": "sanity",
+                   "accuracy": "model", "auc": "localisation", "max-sensitivity": "robustness",
+                   "sparseness": "complexity", "agreement": "agreement", "entropy": "diagnostics"}
+# maps with meaningful negative values; every other explainer's maps are never negative
+SIGNED = {"lrp", "lrp-captum-naive", "integrated-gradients", "input-x-gradient", "occlusion"}
+TINY = get_preset("vit-tiny-fmnist").model
+
+
+def section_tables(heading: str) -> list[str]:
+    """The markdown tables (runs of lines starting with '|') of one '## ' section of README."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    tables, current = [], []
+    for line in text[start:end if end > 0 else None].splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append("\n".join(current))
+            current = []
+    return tables
+
+
+def cells(row: str) -> list[str]:
+    """A table row's cells, split at the '|' that are not escaped."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+
+
+def test_readme_holds_exactly_the_registry_tables() -> None:
+    assert section_tables("## Explainers") == [explainer_table()]
+    assert section_tables("## Metrics") == [metric_table()]
+
+
+def test_tables_have_one_row_per_class_and_extra_sorted_by_family() -> None:
+    rows = explainer_table().splitlines()
+    assert cells(rows[0]) == ["name", "family", "signed", "what it computes", "reference"]
+    body = [cells(r) for r in rows[2:]]
+    assert sorted(r[0].strip("`") for r in body) == EXPLAINERS.names()
+    assert all(len(r) == 5 and r[2] in {"yes", "no"} for r in body)
+    assert [r[1] for r in body] == sorted((r[1] for r in body), key=baselines.FAMILIES.index)
+    rows = metric_table().splitlines()
+    assert cells(rows[0]) == ["name", "family", "direction", "what it measures", "reference"]
+    body = {cells(r)[0].strip("`"): cells(r) for r in rows[2:]}
+    assert set(body) == set(METRICS.names()) | {"agreement-kl", "agreement-inter-accuracy"}
+    assert all(len(r) == 5 and r[2] in {"↑", "↓"} for r in body.values())
+    families = [cells(r)[1] for r in rows[2:]]
+    assert families == sorted(families, key=metrics.FAMILIES.index)
+    assert body["agreement-kl"][2] == "↓" and body["agreement-inter-accuracy"][2] == "↑"
+    assert body["agreement-kl"][3] == r"KL(predictor \|\| interpreter) of the two softmax outputs"  # escaped
+    assert r"\|s\|" in body["entropy"][3]
+
+
+def test_every_explainer_is_described() -> None:
+    assert set(baselines.FAMILIES) == EXPLAINER_FAMILIES
+    for name in EXPLAINERS.names():
+        cls = EXPLAINERS.get(name)
+        assert cls.description and cls.reference.strip(), name
+        assert "\n" not in cls.description and not cls.description.endswith("."), name
+        assert cls.family in EXPLAINER_FAMILIES, (name, cls.family)
+        assert isinstance(cls.signed, bool), name
+    assert {n for n in EXPLAINERS.names() if EXPLAINERS.get(n).signed} == SIGNED
+
+
+def test_every_metric_and_extra_is_described_with_an_allowed_family() -> None:
+    assert set(metrics.FAMILIES) == METRIC_FAMILIES
+    for name in METRICS.names():
+        cls = METRICS.get(name)
+        assert cls.description and cls.reference.strip(), name
+        assert "\n" not in cls.description and not cls.description.endswith("."), name
+        assert cls.family in METRIC_FAMILIES, (name, cls.family)
+        assert cls.direction in {"higher", "lower"}, name
+        for suffix, (direction, description) in cls.extras.items():
+            assert direction in {"higher", "lower"}, (name, suffix)
+            assert description and description != cls.description, (name, suffix)
+    for name, family in EXPECTED_FAMILY.items():
+        assert METRICS.get(name).family == family, name
+    extras = {row["name"]: row for row in metric_rows() if row["name"].startswith("agreement-")}
+    assert extras["agreement-kl"]["direction"] == "lower"
+    assert extras["agreement-kl"]["description"].startswith("KL(predictor || interpreter)")
+    assert extras["agreement-inter-accuracy"]["direction"] == "higher"
+    assert "interpreter" in extras["agreement-inter-accuracy"]["description"]
+
+
+@pytest.fixture(scope="module")
+def random_models() -> dict[str, nn.Module]:
+    torch.manual_seed(0)
+    vit = create_model("vit", TINY).eval()
+    torch.manual_seed(1)
+    return {"vit": vit, "ia-vit": create_model("ia-vit", TINY).eval()}
+
+
+@pytest.mark.parametrize("name", EXPLAINERS.names())
+def test_declared_signedness_holds_on_random_models_and_inputs(name: str, random_models) -> None:
+    cls = EXPLAINERS.get(name)
+    options = {"n_steps": 4} if name == "integrated-gradients" else {}
+    generator = torch.Generator().manual_seed(2)
+    images = torch.randn(3, TINY.in_chans, TINY.img_size, TINY.img_size, generator=generator)
+    targets = torch.tensor([0, 1, 2])
+    for kind, model in random_models.items():
+        if cls.requires_ia_vit and kind != "ia-vit":
+            continue
+        saliency = create_explainer(name, model, **options).attribute(images, targets)
+        if cls.signed:  # on these random inputs every signed method has negative values (checked for each)
+            assert (saliency < 0).any(), f"{name} on {kind}: declared signed but no negative value"
+        else:
+            assert (saliency >= 0).all(), f"{name} on {kind}: declared unsigned, min {saliency.min().item()}"
+
+
+def test_list_markdown_prints_the_two_tables(capsys) -> None:
+    assert main(["list", "--markdown"]) == 0
+    out, _ = capsys.readouterr()
+    assert out == f"{explainer_table()}\n\n{metric_table()}\n"
+
+
+def test_list_prints_family_signedness_direction_and_description(capsys) -> None:
+    assert main(["list"]) == 0
+    lines = capsys.readouterr()[0].splitlines()
+    heads = [next(i for i, line in enumerate(lines) if line.startswith(h)) for h in ("explainers:", "metrics:",
+                                                                                   "datasets:")]
+    explainer_lines, metric_lines = lines[heads[0] + 1:heads[1]], lines[heads[1] + 1:heads[2]]
+    assert len(explainer_lines) == len(EXPLAINERS) and len(metric_lines) == len(metric_rows())
+    for name in EXPLAINERS.names():
+        cls = EXPLAINERS.get(name)
+        line = next(line for line in explainer_lines if line.split()[0] == name)
+        assert line.split()[1:3] == [cls.family, "signed" if cls.signed else "unsigned"], line
+        assert line.endswith(cls.description), line
+    for row in metric_rows():
+        line = next(line for line in metric_lines if line.split()[0] == row["name"])
+        assert line.split()[1:3] == [row["family"], row["direction"]], line
+        assert line.endswith(row["description"]), line
