@@ -13,6 +13,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 test: lint
+	IABENCH_BROWSER=1 bash scripts/install.sh
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
 bench: install

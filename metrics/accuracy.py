@@ -17,7 +17,7 @@ class Accuracy(Metric):
     direction = "higher"
     description = "top-1 correctness of the model's predictor against the true labels"
     family = "model"
-    reference = "top-1 accuracy of the predictor"
+    reference = "standard top-1 accuracy, reported per model beside the explanations as in Qiang et al. 2023"
     needs_saliency = False
 
     @torch.inference_mode()

@@ -17,6 +17,17 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   fi
 fi
 
+# The report's browser test (make test) needs Chromium: the system package (Playwright's own download is not
+# reachable everywhere). Installed when asked for (IABENCH_BROWSER=1) and apt is usable.
+if [ "${IABENCH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "install: chromium (Debian package, for the report's browser test)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "install: chromium not found and apt-get unusable here (needs root); the browser test will skip" >&2
+  fi
+fi
+
 stamp="$VENV/.iabench-installed"
 want="$(cat setup.cfg pyproject.toml scripts/install.sh | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

@@ -238,8 +238,9 @@ def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
     page = (path / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 7 and "plots/" not in page.split("<body>")[1]
     assert "abc123" in page and "deadbeef" in page  # manifest facts
-    assert re.search(r"<td><b>0\.(19|20)\d \[", page)  # bold best in the HTML table too (deletion ~0.2)
-    assert "lower is better" in page and "Holm" in page and "IA-ViT interpreter" in page
+    # bold best in the HTML table too (deletion ~0.2), its mean the cell's sort key
+    assert re.search(r'<td data-value="0\.(19|20)\d*"><b>0\.(19|20)\d \[', page)
+    assert "<strong>deletion</strong> ↓" in page and "Holm" in page and "<td>Qiang 2023</td>" in page
     md = (path / "report.md").read_text()
     assert md.count("](plots/") == 6 and "2 scores are NaN" in md and "vit/random/insertion 2" in md
     assert "**deletion** ↓" in md and "| deletion | ia-vit | attention |" in md
@@ -263,7 +264,7 @@ def test_missing_optional_inputs_are_skipped(tmp_path) -> None:
     assert written == {"summary.csv", "summary.tex", "significance.csv", "stability.csv", "critical_difference.csv",
                        "verdict.csv", "verdict.md", "report.md", "report.html", "plots/auc_bars.png",
                        "plots/auc_bars.pdf", "critical-difference-faithfulness.png"}
-    assert "Figures: bars" in (tmp_path / "report.md").read_text()
+    assert "## Figures: Scores with intervals" in (tmp_path / "report.md").read_text()
 
 
 def test_bad_input_is_a_clear_user_error(tmp_path) -> None:

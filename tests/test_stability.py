@@ -109,3 +109,20 @@ def test_trust_lines_follow_the_rules() -> None:
     assert "the top-3 order holds under every substrate (2)" in line
     noisy = next(x for x in trust_lines(stability(planted(noise=0.8), INFO), INFO) if x.startswith("m / sparseness"))
     assert "first place is uncertain (95 % rank interval [1, 2])" in noisy and "images disagree" in noisy
+
+
+def test_critical_difference_draws_each_method_in_its_explainers_colour(tmp_path, monkeypatch) -> None:
+    import importlib
+
+    from iabench.reporting.palette import explainer_styles
+
+    module = importlib.import_module("iabench.reporting.critical_difference")  # the package re-exports the function
+
+    drawn = {}
+    real = module.posthocs.critical_difference_diagram
+    monkeypatch.setattr(module.posthocs, "critical_difference_diagram",
+                        lambda *args, **kwargs: drawn.update(kwargs["color_palette"]) or real(*args, **kwargs))
+    info = {"a": {"family": "gradient"}, "b": {"family": "attention"}, "c": {"family": "control"}}
+    module.critical_difference(planted(), INFO, tmp_path, info)
+    styles = explainer_styles({**info, "d": {}})  # d is not in explainers.json: styled all the same
+    assert drawn == {label: styles[label]["color"] for label in EXPLAINERS}

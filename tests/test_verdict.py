@@ -266,7 +266,7 @@ def test_build_report_puts_the_verdict_first(tmp_path) -> None:
     assert next(line for line in md.splitlines() if line.startswith("## ")) == "## Verdict"
     assert md.index("**Claim (v)**") < md.index("## Summary") and " · seeds [0.1" in md  # deletion 0.2 +- seeds
     page = (tmp_path / "report.html").read_text()
-    assert page.index("<h2>Verdict</h2>") < page.index("<h2>Summary</h2>") and "<b>Claim (i)</b>" in page
+    assert page.index("<h2>Verdict</h2>") < page.index("<h2>Summary</h2>") and "<strong>Claim (i)</strong>" in page
     assert "seed" in pd.read_csv(tmp_path / "significance.csv").unit.tolist()
     (tmp_path / "models.json").write_text(json.dumps({"vit": models_json()["vit"]}))  # no IA-ViT: no verdict
     (tmp_path / "verdict.md").unlink()

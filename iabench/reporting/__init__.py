@@ -3,8 +3,8 @@
 ``build_report(run_dir)`` reads results.csv, metrics.json (required), curves.csv, explainers.json,
 training.csv, heatmaps.npz, manifest.json and models.json (optional), and writes summary.csv, summary.tex,
 significance.csv, stability.csv (ranking reliability, see stability.py), verdict.csv and verdict.md (when
-the run has a reference IA-ViT, see verdict.py),
-plots/*.png|pdf, report.md and a self-contained report.html (the verdict first). No model is loaded and
+the run has a reference IA-ViT, see verdict.py), plots/*.png|pdf, and report.md and a self-contained
+report.html from the Jinja2 templates in templates/ (see page.py; the verdict first). No model is loaded and
 nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for the same inputs.
 """
 
@@ -19,14 +19,14 @@ import pandas as pd
 from ..errors import UserError
 from .bias import baseline_is_substrate
 from .critical_difference import critical_difference
-from .html import write_reports
+from .page import facts, sections, write_reports
 from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
 from .stability import stability
 from .stats import significance, summarise
 from .tables import summary_tex
-from .trust import trust_lines, trust_sections
+from .trust import trust_lines, trust_markdown
 from .verdict import variants, verdict
-from .verdict_text import verdict_html, verdict_markdown
+from .verdict_text import verdict_markdown
 
 __all__ = ["build_report", "read_long_csv"]
 
@@ -102,19 +102,19 @@ def build_report(run_dir: Path) -> list[Path]:
     if not ranking.empty:
         ranking.to_csv(run_dir / "stability.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
         written.append(run_dir / "stability.csv")
-    cd_paths, cd_table = critical_difference(results, metrics_info, run_dir)
+    cd_paths, cd_table = critical_difference(results, metrics_info, run_dir, explainers_info)
     if cd_paths:
         cd_table.to_csv(run_dir / "critical_difference.csv", index=False, float_format=FLOAT_FORMAT,
                         lineterminator="\n")
         written += [run_dir / "critical_difference.csv", *cd_paths]
-    trust_md, trust_page = trust_sections(trust_lines(ranking, metrics_info), ranking, cd_paths, run_dir)
+    trust_md = trust_markdown(trust_lines(ranking, metrics_info), ranking, cd_paths, run_dir)
 
     models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
-    verdict_md = verdict_page = ""
+    verdict_md = ""
     if variants(models_info, set(results.model))[0]:  # the claims are about a reference IA-ViT: none, no verdict
         claims = verdict(results, metrics_info, models_info)
         claims.to_csv(run_dir / "verdict.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        verdict_md, verdict_page = verdict_markdown(claims, models_info), verdict_html(claims, models_info)
+        verdict_md = verdict_markdown(claims, models_info)
         suite = manifest.get("suite", run_dir.parent.name)
         (run_dir / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
         written += [run_dir / "verdict.csv", run_dir / "verdict.md"]
@@ -126,13 +126,13 @@ def build_report(run_dir: Path) -> list[Path]:
     if curves_path.exists():
         curves = read_long_csv(curves_path, CURVE_COLUMNS).dropna(subset=["value"])
         if not curves.empty:
-            figures["curves"] = curve_plots(curves, plots)
+            figures["curves"] = curve_plots(curves, plots, explainers_info)
     bar_metrics = [m for m in order if m in CURVE_METRICS or metrics_info.get(m, {}).get("auc")]
     if bar_metrics:
         figures["bars"] = auc_bars(summary, plots, bar_metrics)
     if (run_dir / "heatmaps.npz").exists():
         with np.load(run_dir / "heatmaps.npz") as archive:
-            figures["heatmaps"] = heatmap_grid({k: archive[k] for k in archive.files}, plots)
+            figures["heatmaps"] = heatmap_grid({k: archive[k] for k in archive.files}, plots, explainers_info)
     if (run_dir / "training.csv").exists():
         training = pd.read_csv(run_dir / "training.csv")
         if not training.empty and "model" in training:
@@ -140,6 +140,8 @@ def build_report(run_dir: Path) -> list[Path]:
     figures = {kind: paths for kind, paths in figures.items() if paths}
     for paths in figures.values():
         written += paths
-    written += write_reports(run_dir, summary, tests, figures, metrics_info, explainers_info,
-                             manifest, note, order, verdict_md, verdict_page, trust_md, trust_page)
+    page = sections(summary, tests, figures, metrics_info, explainers_info, models_info, order, note, verdict_md,
+                    trust_md)
+    written += write_reports(run_dir, str(manifest.get("suite", run_dir.parent.name)), facts(manifest, run_dir),
+                             manifest.get("config") or {}, page)
     return written

@@ -20,6 +20,8 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as posthocs  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from .palette import explainer_styles, with_labels  # noqa: E402
+
 FAMILIES = {
     "faithfulness": ("insertion", "deletion", "morf", "lerf", "pixel-flipping", "region-perturbation",
                      "faithfulness-correlation", "monotonicity-correlation", "irof", "road"),
@@ -43,8 +45,11 @@ def family_table(results: pd.DataFrame, metrics_info: dict, family: str) -> pd.D
                             aggfunc="first").dropna()
 
 
-def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path) -> tuple[list[Path], pd.DataFrame]:
+def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path,
+                        explainers_info: dict | None = None) -> tuple[list[Path], pd.DataFrame]:
     paths, rows = [], []
+    labels = set(results.explainer) - {"-"}  # each method in its explainer's colour, as in every figure
+    styles = explainer_styles(with_labels(explainers_info or {}, labels))
     for family in FAMILIES:
         table = family_table(results, metrics_info, family)
         if table.shape[1] < 3 or table.shape[0] < 2:
@@ -54,7 +59,8 @@ def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path
         nemenyi.index = nemenyi.columns = table.columns
         ranks = table.rank(axis=1, ascending=False).mean()
         fig, ax = plt.subplots(figsize=(9, 1.2 + 0.28 * len(ranks)))
-        posthocs.critical_difference_diagram(ranks, nemenyi, ax=ax)
+        colours = {method: styles[method.split("/", 1)[-1]]["color"] for method in ranks.index}
+        posthocs.critical_difference_diagram(ranks, nemenyi, ax=ax, color_palette=colours)
         ax.set_title(f"{family}: mean rank over {len(table)} blocks (1 = best); Friedman p = {friedman.pvalue:.2g}; "
                      "bars join methods Nemenyi cannot separate (p >= 0.05)", fontsize=9)
         path = run_dir / f"critical-difference-{family}.png"

@@ -1,63 +1,31 @@
-"""Figures (seaborn/matplotlib, Agg backend), each saved as PNG and PDF under plots/.
+"""Figures (matplotlib, Agg backend), each saved as PNG and PDF under plots/.
 
 Every function takes stored tables/arrays only and returns the paths it wrote (empty when its input
-holds nothing to draw).
+holds nothing to draw). Curves are in curves.py, saliency maps in heatmaps.py, the per-explainer colours
+and line styles (the same in every figure of a run) in palette.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")  # no display: reports are built on servers and in tests
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+from .curves import CURVE_AXES, CURVE_BAND, CURVE_METRICS, curve_plots
+from .figure_io import plt, save_figure
+from .heatmaps import heatmap_grid
+from .palette import OKABE_ITO
 
-CURVE_METRICS = ("insertion", "deletion", "morf", "lerf")
-CURVE_AXES = {
-    "insertion": ("fraction of pixels inserted", "target-class probability"),
-    "deletion": ("fraction of pixels removed", "target-class probability"),
-    "morf": ("fraction of patches removed (most relevant first)", "target score"),
-    "lerf": ("fraction of patches removed (least relevant first)", "target score"),
-}
-# Curve bands: mean +- 1.96 standard errors (a normal 95 % interval). seaborn's bootstrap band took over
-# a minute for a 28-model study's few hundred curves; with 8 or more curves per point the two agree closely.
-CURVE_BAND = ("se", 1.96)
+__all__ = ["CURVE_AXES", "CURVE_BAND", "CURVE_METRICS", "auc_bars", "curve_plots", "heatmap_grid", "training_plots"]
 
-
-def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext in ("png", "pdf"):
-        path = folder / f"{name}.{ext}"
-        # no creation date / software stamp: re-building the report does not change the files needlessly
-        metadata = {"CreationDate": None, "Producer": None} if ext == "pdf" else {"Software": None}
-        fig.savefig(path, dpi=110, bbox_inches="tight", metadata=metadata)
-        paths.append(path)
-    plt.close(fig)
-    return paths
-
-
-def curve_plots(curves: pd.DataFrame, folder: Path) -> list[Path]:
-    """Mean curve per explainer with a 95% confidence band (mean +- 1.96 standard errors over samples and
-    seeds at each x), one panel per model, one figure per curve metric."""
-    paths = []
-    for metric in sorted(curves.metric.unique()):
-        data = curves[curves.metric == metric]
-        models = sorted(data.model.unique())
-        hue_order = sorted(data.explainer.unique())  # same colour per explainer in every panel
-        fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4), squeeze=False, sharey=True)
-        xlabel, ylabel = CURVE_AXES.get(metric, ("fraction moved", "score"))
-        for ax, model in zip(axes[0], models):
-            sns.lineplot(data=data[data.model == model], x="x", y="value", hue="explainer", hue_order=hue_order,
-                         errorbar=CURVE_BAND, ax=ax)
-            ax.set(title=f"{metric} - {model}", xlabel=xlabel, ylabel=ylabel)
-            ax.legend(fontsize=7, loc="best")
-        paths += _save(fig, folder, f"curves_{metric}")
-    return paths
+LOSS_TERMS = ("loss", "ce", "kd", "align")
+SCORE_TERMS = ("val_acc", "val_inter_acc", "val_agreement")
+# (colour, marker) of each training series, the same for every model; hollow markers of different shapes
+# keep coinciding points visible (a plain ViT's loss equals its ce)
+TERM_STYLES = {"loss": ("#000000", "o"), "ce": ("#0072B2", "s"), "kd": ("#E69F00", "^"), "align": ("#009E73", "D"),
+               "val_acc": ("#0072B2", "o"), "val_inter_acc": ("#D55E00", "s"), "val_agreement": ("#CC79A7", "^")}
 
 
 def auc_bars(summary: pd.DataFrame, folder: Path, metrics: list[str]) -> list[Path]:
@@ -68,6 +36,7 @@ def auc_bars(summary: pd.DataFrame, folder: Path, metrics: list[str]) -> list[Pa
         return []
     metrics = [m for m in metrics if m in set(data.metric)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 4.5), squeeze=False)
+    colours = {model: OKABE_ITO[i % len(OKABE_ITO)] for i, model in enumerate(sorted(data.model.unique()))}
     for ax, metric in zip(axes[0], metrics):
         part = data[data.metric == metric].sort_values(["explainer", "model"])
         labels = part.explainer.unique().tolist()
@@ -77,77 +46,72 @@ def auc_bars(summary: pd.DataFrame, folder: Path, metrics: list[str]) -> list[Pa
             rows = part[part.model == model].set_index("explainer").reindex(labels)
             positions = np.arange(len(labels)) + i * width
             errors = np.vstack([rows["mean"] - rows.ci_low, rows.ci_high - rows["mean"]])
-            ax.barh(positions, rows["mean"], height=width, xerr=np.nan_to_num(errors), label=model, capsize=2)
-        ax.set_yticks(np.arange(len(labels)) + width * (len(models) - 1) / 2, labels, fontsize=7)
+            ax.barh(positions, rows["mean"], height=width, xerr=np.nan_to_num(errors), label=model, capsize=2,
+                    color=colours[model])
+        ax.set_yticks(np.arange(len(labels)) + width * (len(models) - 1) / 2, labels, fontsize=8)
         arrow = "lower is better" if part.direction.iloc[0] == "lower" else "higher is better"
         ax.set(title=f"{metric} ({arrow})", xlabel="mean (95% CI)")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return _save(fig, folder, "auc_bars")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    shown = {name: handle for ax in axes[0] for handle, name in zip(*ax.get_legend_handles_labels())}
+    # one legend for all panels, above them: a legend inside a panel hid its bars
+    fig.legend(shown.values(), shown.keys(), loc="upper center", ncol=len(shown), fontsize=9, frameon=False,
+               title="model", title_fontsize=9, bbox_to_anchor=(0.5, 1.0))
+    return save_figure(fig, folder, "auc_bars")
 
 
-def _normalise(saliency: np.ndarray) -> np.ndarray:
-    """Min-max scale one map to [0, 1] for display (maps come in any scale); constant or all-NaN -> zeros."""
-    saliency = np.nan_to_num(np.asarray(saliency, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
-    span = saliency.max() - saliency.min()
-    return (saliency - saliency.min()) / span if span > 0 else np.zeros_like(saliency)
+def _draw_term(ax: plt.Axes, part: pd.DataFrame, term: str) -> None:
+    """Mean over seeds per epoch; band: the range over seeds where there are several."""
+    grouped = part.dropna(subset=[term]).groupby("epoch")[term]
+    stats = pd.DataFrame({"mean": grouped.mean(), "low": grouped.min(), "high": grouped.max(), "n": grouped.count()})
+    color, marker = TERM_STYLES.get(term, ("0.4", "o"))
+    ax.plot(stats.index, stats["mean"], label=term, color=color, marker=marker, markerfacecolor="none",
+            markersize=7, linewidth=1.5)
+    if (stats.n > 1).any():
+        ax.fill_between(stats.index, stats.low, stats.high, color=color, alpha=0.2, linewidth=0)
 
 
-def heatmap_grid(heatmaps: dict[str, np.ndarray], folder: Path) -> list[Path]:
-    """One figure per model. Rows: images; columns: the image, then each explainer's map (min-max scaled)
-    overlaid on it. Maps at another resolution than the image (a patch grid) are stretched over it."""
-    if "images" not in heatmaps:
-        return []
-    images = np.asarray(heatmaps["images"], dtype=float)
-    labels = heatmaps.get("labels")
-    paths = []
-    for model in sorted({key.split("__")[0] for key in heatmaps if "__" in key}):
-        keys = sorted(k for k in heatmaps if k.startswith(f"{model}__"))
-        rows, cols = images.shape[0], len(keys) + 1
-        if rows == 0:
-            continue
-        fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.3 * rows), squeeze=False)
-        for r in range(rows):
-            picture = np.clip(images[r].transpose(1, 2, 0), 0, 1)
-            picture = picture[..., 0] if picture.shape[-1] == 1 else picture
-            extent = (0, picture.shape[1], picture.shape[0], 0)
-            axes[r, 0].imshow(picture, cmap="gray", vmin=0, vmax=1, extent=extent)
-            if labels is not None:
-                axes[r, 0].text(0, 0, f"y={int(labels[r])}", fontsize=5, color="yellow", va="top")
-            for c, key in enumerate(keys, start=1):
-                axes[r, c].imshow(picture, cmap="gray", vmin=0, vmax=1, extent=extent)
-                axes[r, c].imshow(_normalise(heatmaps[key][r]), cmap="jet", alpha=0.5, vmin=0, vmax=1,
-                                  extent=extent, interpolation="nearest")
-                if r == 0:
-                    axes[r, c].set_title(key.split("__", 1)[1], fontsize=6)
-        axes[0, 0].set_title("image", fontsize=6)
-        for ax in axes.flat:
-            ax.axis("off")
-        fig.suptitle(f"explanations - {model}", fontsize=8)
-        paths += _save(fig, folder, f"heatmaps_{model}")
-    return paths
+def _epoch_axis(ax: plt.Axes, epochs: pd.Series) -> None:
+    """Whole epochs only: each epoch ticked when there are few, else integer ticks."""
+    epochs = sorted(pd.to_numeric(epochs, errors="coerce").dropna().unique())
+    if epochs and len(epochs) <= 12:
+        ax.set_xticks(epochs)
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _training_figure(training: pd.DataFrame) -> plt.Figure | None:
+    """Row per model: its loss terms (left) and validation scores (right), only the series it has."""
+    if "epoch" not in training or "model" not in training:
+        return None
+    models = sorted(training.model.unique())
+    fig, axes = plt.subplots(len(models), 2, figsize=(10, 3.2 * len(models)), squeeze=False, layout="constrained")
+    drawn = False
+    for row, model in zip(axes, models):
+        part = training[training.model == model]
+        for ax, terms, title in ((row[0], LOSS_TERMS, "training loss terms"),
+                                 (row[1], SCORE_TERMS, "validation accuracy / agreement")):
+            present = [t for t in terms if t in part and part[t].notna().any()]
+            for term in present:
+                _draw_term(ax, part, term)
+            ax.set_title(f"{title} - {model}", fontsize=10)
+            ax.set_xlabel("epoch", fontsize=9)
+            _epoch_axis(ax, training.epoch)
+            ax.grid(alpha=0.3, linewidth=0.5)
+            if present:
+                ax.legend(fontsize=8, loc="best")
+            else:
+                ax.text(0.5, 0.5, f"no {title} recorded", transform=ax.transAxes, ha="center", color="0.35")
+            drawn = drawn or bool(present)
+    if not drawn:
+        plt.close(fig)
+        return None
+    return fig
 
 
 def training_plots(training: pd.DataFrame, folder: Path) -> list[Path]:
-    """One row per model: each loss term (left) and the validation accuracies / agreement (right) per
-    epoch, averaged over seeds (band: the range over seeds when there are several, the honest summary of
-    2-3 values)."""
-    losses = [c for c in ("loss", "ce", "kd", "align") if c in training and training[c].notna().any()]
-    accs = [c for c in ("val_acc", "val_inter_acc", "val_agreement") if c in training and training[c].notna().any()]
-    if "epoch" not in training or not (losses or accs):
-        return []
-    models = sorted(training.model.unique())
-    fig, axes = plt.subplots(len(models), 2, figsize=(10, 3.4 * len(models)), squeeze=False)
-    for row, model in zip(axes, models):
-        part = training[training.model == model]
-        for ax, columns, title in ((row[0], losses, "training loss terms"),
-                                   (row[1], accs, "validation accuracy / agreement")):
-            long = part.melt(id_vars=["epoch"], value_vars=columns, var_name="term").dropna(subset=["value"])
-            if long.empty:
-                ax.set_axis_off()
-                continue
-            sns.lineplot(data=long, x="epoch", y="value", hue="term", marker="o", errorbar=("pi", 100), ax=ax)
-            ax.set(title=f"{title} - {model}", xlabel="epoch", ylabel="")
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    return _save(fig, folder, "training")
+    """``training.png/.pdf``: one row per model, each loss term (left) and the validation accuracies /
+    agreement (right) per epoch that the model records, averaged over seeds (band: the range over seeds
+    when there are several, the honest summary of 2-3 values)."""
+    fig = _training_figure(training)
+    return [] if fig is None else save_figure(fig, folder, "training")

@@ -71,22 +71,19 @@ TRUST_NOTE = ("How far each explainer ranking holds (stability.csv): one line pe
               "and the critical-difference diagrams (critical_difference.csv).")
 
 
-def trust_sections(lines: list[str], stability: pd.DataFrame, diagrams: list, run_dir) -> tuple[str, str]:
-    """(markdown, HTML) of the section "How far to trust this ranking"; empty strings when there is nothing."""
-    from .html import embed_png, html_table, inline_html, markdown_table
+def trust_markdown(lines: list[str], stability: pd.DataFrame, diagrams: list, run_dir) -> str:
+    """The body of the section "How far to trust this ranking" in markdown (its diagrams linked relative to
+    ``run_dir``); an empty string when there is nothing."""
+    from .markdown import markdown_table
 
     if not lines and not diagrams:
-        return "", ""
+        return ""
     kendall = stability[stability.kind == "kendall"][["axis", "model", "metric", "a", "b", "value", "low", "n"]]
     kendall = kendall.rename(columns={"value": "tau", "low": "p"}).assign(
         tau=lambda f: f.tau.map(lambda v: f"{v:.2f}"), p=lambda f: f.p.map(lambda v: f"{v:.2g}")).set_index("axis")
-    md = ["## How far to trust this ranking", "", TRUST_NOTE, "", *[f"- {line}" for line in lines], ""]
-    page = ["<h2>How far to trust this ranking</h2>", f"<p>{inline_html(TRUST_NOTE)}</p>",
-            "<ul>" + "".join(f"<li>{inline_html(line)}</li>" for line in lines) + "</ul>"]
+    md = [*[f"- {line}" for line in lines], ""]
     if not kendall.empty:
         md += [markdown_table(kendall), ""]
-        page.append(html_table(kendall))
     for path in diagrams:
         md += [f"![{path.stem}]({path.relative_to(run_dir).as_posix()})", ""]
-        page.append(f"<figure>{embed_png(path)}</figure>")
-    return "\n".join(md), "".join(page)
+    return "\n".join(md)

@@ -1,11 +1,11 @@
-"""The verdict as text: one paragraph per claim written from the verdict rows, and the table of all rows
-(markdown for verdict.md / report.md, HTML for report.html). The rules themselves are in ``verdict``."""
+"""The verdict as text: one paragraph per claim written from the verdict rows, and the table of all rows, in
+markdown (verdict.md, report.md; report.html renders the same markdown). The rules themselves are in ``verdict``."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .html import html_table, inline_html, markdown_table
+from .markdown import markdown_table
 from .verdict import MARGIN, QUESTIONS, UNIFORM_THRESHOLD
 
 
@@ -96,9 +96,3 @@ def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
 def verdict_markdown(frame: pd.DataFrame, models_info: dict | None = None) -> str:
     """The verdict as markdown: one paragraph per claim, then a table of all rows."""
     return "\n\n".join(verdict_paragraphs(frame, models_info) + [markdown_table(verdict_table(frame))]) + "\n"
-
-
-def verdict_html(frame: pd.DataFrame, models_info: dict | None = None) -> str:
-    """The same as HTML: escaped paragraphs and table."""
-    paragraphs = "".join(f"<p>{inline_html(p)}</p>" for p in verdict_paragraphs(frame, models_info))
-    return paragraphs + html_table(verdict_table(frame))

@@ -1,0 +1,133 @@
+"""The summary as one table per metric family (faithfulness, localisation, sanity, ...), for report.md/html.
+
+Rows are (model, explainer) for explanation metrics and models for model-level metrics (explainer '-');
+the controls (explainer family ``control``) form a second group set apart below a rule. A cell is
+"mean [95% CI]"; the best mean per column is bold (as in summary.tex); a metric that does not apply to a row
+says why ("n/a: IA-ViT only"), so that no cell is empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .bias import MARK
+from .lookup import info_of
+from .markdown import markdown_table
+from .tables import DECIMALS, best_rows
+
+# family -> (heading, one line on how to read its table); in the order the report shows them
+FAMILIES = {
+    "faithfulness": ("Faithfulness", "Does the prediction change when what the map calls important is removed or "
+                                     "inserted? Each column's arrow says which way is better."),
+    "localisation": ("Localisation", "Does the map fall on the ground-truth object mask? Higher is better."),
+    "robustness": ("Robustness", "How much does the map change under small input noise? Lower is more robust."),
+    "complexity": ("Complexity", "How concentrated is the map? A property to read beside faithfulness, not a "
+                                 "score on its own."),
+    "sanity": ("Sanity checks", "Does the map change when the model's weights or the target are randomised? "
+                                "Lower similarity passes."),
+    "diagnostics": ("Diagnostics", "Properties of the maps (entropy, mass on the object, agreement with a "
+                                   "reference explainer): context for the scores, not quality scores."),
+    "model": ("Model accuracy", "Top-1 accuracy of each model on the evaluated images (model-level)."),
+    "agreement": ("Interpreter agreement", "Does IA-ViT's interpreter predict what its predictor predicts? "
+                                           "Model-level; IA-ViT only."),
+    "other": ("Other metrics", "Each column's arrow says which way is better."),
+}
+
+
+@dataclass
+class Cell:
+    text: str
+    value: float | None = None  # the sort key (the mean); None sorts last
+    bold: bool = False
+
+
+@dataclass
+class FamilyTable:
+    family: str
+    title: str
+    how: str
+    row_header: list[str]
+    columns: list[tuple[str, str, str]]  # (metric label, arrow, description)
+    groups: list[list[list[Cell]]] = field(default_factory=list)  # methods, then controls
+    anchor: str = ""  # the HTML id
+
+    def markdown(self) -> str:
+        """The same table as a pipe table, controls last (markdown has no rule inside a table)."""
+        rows = [row for group in self.groups for row in group]
+        head = len(self.row_header)
+        columns = self.row_header + [f"{label} {arrow}" for label, arrow, _ in self.columns]
+        frame = pd.DataFrame([[c.text for c in row] for row in rows], columns=columns)
+        bold = pd.DataFrame([[c.bold and i >= head for i, c in enumerate(row)] for row in rows], columns=columns)
+        return markdown_table(frame, bold)
+
+
+def cell_text(row) -> str:
+    """mean [CI], the seed interval with >= 2 seeds, failures and the baseline mark."""
+    if pd.isna(row.mean):
+        return f"failed ({row.n_failed} of {row.n})"
+    text = f"{row.mean:.{DECIMALS}f} [{row.ci_low:.{DECIMALS}f}, {row.ci_high:.{DECIMALS}f}]"
+    if getattr(row, "n_seeds", 0) >= 2 and pd.notna(row.seed_ci_low):  # training uncertainty beside image's
+        text += f" · seeds [{row.seed_ci_low:.{DECIMALS}f}, {row.seed_ci_high:.{DECIMALS}f}]"
+    if row.n_failed:
+        text += f" ({row.n_failed} failed)"
+    return text + (f" {MARK}" if getattr(row, "baseline_is_substrate", False) else "")
+
+
+def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict) -> str:
+    """Why a row has no value for a metric."""
+    kind = models_info.get(model, {}).get("kind", model)
+    if info_of("metric", metric, metrics_info, "needs_ia_vit", False) and kind != "ia-vit":
+        return "n/a: IA-ViT only"
+    return "n/a: not run"
+
+
+def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: dict, explainers_info: dict,
+                  models_info: dict) -> list[FamilyTable]:
+    """One table per (family, level) present in the summary, families in FAMILIES order."""
+    present = [m for m in metric_order if m in set(summary.metric)]
+    families = {m: info_of("metric", m, metrics_info, "family", "other") for m in present}
+    families = {m: (f if f in FAMILIES else "other") for m, f in families.items()}
+    tables = []
+    for family, (title, how) in FAMILIES.items():
+        metrics = [m for m in present if families[m] == family]
+        if not metrics:
+            continue
+        part = summary[summary.metric.isin(metrics)]
+        for level, everyone in ((part[part.explainer != "-"], summary[summary.explainer != "-"]),
+                                (part[part.explainer == "-"], summary[summary.explainer == "-"])):
+            if not level.empty:  # every row of the level, so that a metric that does not apply says so
+                keys = sorted(set(zip(everyone.model, everyone.explainer)))
+                tables.append(_table(family, title, how, level, keys, metrics, metrics_info, explainers_info,
+                                     models_info))
+    return tables
+
+
+def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tuple[str, str]], metrics: list[str],
+           metrics_info: dict,
+           explainers_info: dict, models_info: dict) -> FamilyTable:
+    per_model = (part.explainer == "-").all()
+    metrics = [m for m in metrics if m in set(part.metric)]
+    columns = [(m, "↓" if part[part.metric == m].direction.iloc[0] == "lower" else "↑",
+                str(info_of("metric", m, metrics_info, "description", ""))) for m in metrics]
+    table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer"], columns,
+                        anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
+    found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}
+    best = {m: best_rows(part, m) for m in metrics}
+    controls = {k for k in keys if info_of("explainer", k[1], explainers_info, "family", "") == "control"}
+    for members in ([k for k in keys if k not in controls], [k for k in keys if k in controls]):
+        rows = []
+        for model, explainer in members:
+            cells = [Cell(model)] + ([] if per_model else [Cell(explainer)])
+            for metric in metrics:
+                row = found.get((model, explainer, metric))
+                if row is None:
+                    cells.append(Cell(missing_text(metric, model, metrics_info, models_info)))
+                else:
+                    mean = None if pd.isna(row.mean) else float(row.mean)
+                    cells.append(Cell(cell_text(row), mean, (model, explainer) in best[metric]))
+            rows.append(cells)
+        if rows:
+            table.groups.append(rows)
+    return table

@@ -1,0 +1,61 @@
+"""The report's fixed text: one line under each section saying how to read it, and the figures' captions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SECTION_NOTES = {
+    "verdict": "The IA-ViT paper's claims, each answered from this run's scores: holds, does not hold or "
+               "inconclusive. Read the paragraphs; the table lists every comparison behind them.",
+    "summary": "Each cell: mean [95% bootstrap confidence interval of the mean over images (and seeds)]. Best per "
+               "column in **bold**, by the column's arrow (↑ higher is better, ↓ lower); controls (random, centre, "
+               "...) below the rule; click a header to sort.",
+    "metrics": "What each metric measures, which way is better (↑/↓), and where it is defined.",
+    "significance": "Is a method's difference from IA-ViT's interpreter more than image-to-image noise? "
+                    "*significant* = Holm-corrected p < 0.05.",
+    "trust": "Would the ranking repeat on other images, another substrate, other seeds? One line per model and "
+             "metric, written by rules.",
+    "explainers": "The explainers of this run, with their family and whether their maps are signed "
+                  "(negative values mean evidence against the class).",
+    "curves": "Mean curve with its 95% band, one panel per model (rows) and explainer family (columns); "
+              "controls dashed in every panel. Each explainer keeps its colour and line style in every figure.",
+    "bars": "Mean score per explainer and model with its 95% bootstrap CI (summary.csv).",
+    "heatmaps": "The image, then each explainer's map on its own.",
+    "training": "Training loss terms and validation accuracy per epoch; each model shows only the terms its "
+                "objective has.",
+}
+SIGNIFICANCE_NOTE = ("Each (model, explainer) against IA-ViT's interpreter (ia-vit/ia-vit), paired by (seed, sample). "
+                     "unit seed (>= 3 common seeds): paired t-test of the per-seed means, n = seeds; unit image "
+                     "(fewer seeds): two-sided Wilcoxon signed-rank test over (seed, sample) pairs, n = pairs, "
+                     "blind to training variance. Holm-corrected within each metric; mean_diff = mean over the "
+                     "unit's pairs of method - reference, median_diff = median over image pairs; better = the side "
+                     "the metric's direction favours; significant = p_holm < 0.05. Identical scores give p = 1.")
+SUMMARY_NOTE = ("Cells are from summary.csv (LaTeX: summary.tex). With >= 2 seeds, '· seeds [low, high]' is the 95% "
+                "Student-t interval across the per-seed means (df = seeds - 1): the uncertainty due to training. "
+                "'n/a: IA-ViT only' marks a metric that needs IA-ViT's interpreter, 'failed (k of n)' a score whose "
+                "every explanation failed.")
+CURVE_NOTES = {
+    "insertion": "Insertion: target-class probability as the most salient pixels are inserted into the substrate; "
+                 "a curve that rises early (higher) is better.",
+    "deletion": "Deletion: target-class probability as the most salient pixels are removed; a curve that falls "
+                "early (lower) is better.",
+    "morf": "MoRF: target score as the most relevant patches are removed first; lower is better.",
+    "lerf": "LeRF: target score as the least relevant patches are removed first; higher is better.",
+}
+HEATMAP_NOTE = ("Signed maps (their explainers can give negative relevance) use a diverging colormap centred at 0, "
+                "each map divided by its largest absolute value (blue negative, red positive); unsigned maps a "
+                "sequential colormap from 0, each divided by its maximum. One colour bar per kind.")
+
+
+def figure_caption(path: Path) -> str:
+    """The caption of one figure file, from its name."""
+    stem = path.stem
+    if stem.startswith("curves_"):
+        return CURVE_NOTES.get(stem.removeprefix("curves_"), f"{stem.removeprefix('curves_')} curves.")
+    if stem.startswith("heatmaps_"):
+        return f"Model {stem.removeprefix('heatmaps_')}. {HEATMAP_NOTE}"
+    if stem == "auc_bars":
+        return "Each panel's title says which way is better; error bars are 95% bootstrap CIs."
+    if stem == "training":
+        return "Per model: loss terms (left) and validation accuracy / agreement (right); mean over seeds."
+    return ""

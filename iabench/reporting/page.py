@@ -1,0 +1,138 @@
+"""report.md and report.html: one list of sections, rendered by two Jinja2 templates shipped in the package.
+
+Text is markdown throughout; report.html renders it with markdown-it-py (see markdown.py) and embeds every
+figure, so it opens offline, alone. The summary tables come as structured rows (family_tables.py) so that
+the HTML can set the controls apart and sort by the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import yaml
+from markupsafe import Markup
+
+from .bias import NOTE as BIAS_NOTE
+from .family_tables import family_tables
+from .lookup import info_of
+from .markdown import data_uri, markdown_table, renderer
+from .notes import SECTION_NOTES, SIGNIFICANCE_NOTE, SUMMARY_NOTE, figure_caption
+
+FIGURE_TITLES = {"curves": "Curves", "bars": "Scores with intervals", "heatmaps": "Maps", "training": "Training"}
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    how: str  # one line, markdown: how to read this section
+    # ("markdown", text) | ("details", (summary, markdown text)) | ("table", FamilyTable) | ("figure", png path)
+    blocks: list[tuple[str, object]] = field(default_factory=list)
+
+
+def facts(manifest: dict, run_dir: Path) -> list[str]:
+    """The run's facts from manifest.json, as markdown lines."""
+    lines = [f"suite `{manifest.get('suite', run_dir.parent.name)}`, run `{manifest.get('run_id', run_dir.name)}`, "
+             f"config hash `{manifest.get('config_hash', '?')}`, device `{manifest.get('device', '?')}`, "
+             f"samples {manifest.get('samples', '?')}, git commit `{manifest.get('git_commit') or 'unknown'}`"]
+    if manifest.get("versions"):
+        lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in sorted(manifest["versions"].items())))
+    if manifest.get("timings"):
+        lines.append("timings (s): " + ", ".join(f"{k} {v}" for k, v in manifest["timings"].items()))
+    for name, model in sorted((manifest.get("models") or {}).items()):
+        values = ", ".join(f"{k} {v:.4f}" for k, v in sorted((model.get("metrics") or {}).items())
+                           if isinstance(v, float))
+        lines.append(f"model {name}: {values}" if values else f"model {name}")
+    return lines
+
+
+def metric_lines(order: list[str], metrics_info: dict) -> list[str]:
+    """One markdown line per metric: name, arrow, description (from the registered class) and reference."""
+    lines = []
+    for name in order:
+        info = metrics_info.get(name, {})
+        arrow = "↓" if info.get("direction") == "lower" else "↑"
+        text = info_of("metric", name, metrics_info, "description", "") or info.get("display_name", name)
+        reference = info_of("metric", name, metrics_info, "reference", "")
+        lines.append(f"**{name}** {arrow}: {text}." + (f" *{reference.splitlines()[0]}*" if reference else ""))
+    return lines
+
+
+def explainer_table(explainers_info: dict) -> pd.DataFrame:
+    rows = []
+    for label in explainers_info:
+        def get(attribute: str, default: object = "", label: str = label) -> object:
+            return info_of("explainer", label, explainers_info, attribute, default)
+
+        rows.append({"explainer": label, "family": get("family"), "signed": "yes" if get("signed", False) else "no",
+                     "what it computes": get("description") or get("display_name"),
+                     "reference": (get("reference") or "").split("\n")[0], "own baseline": get("baseline") or "none"})
+    return pd.DataFrame(rows).set_index("explainer")
+
+
+def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list[Path]], metrics_info: dict,
+             explainers_info: dict, models_info: dict, order: list[str], auc_note: str, verdict_md: str,
+             trust_md: str) -> list[Section]:
+    """Every section of the report, in reading order (the verdict first when the run has one)."""
+    out = []
+    if verdict_md:
+        out.append(Section("verdict", "Verdict", SECTION_NOTES["verdict"], [("markdown", verdict_md)]))
+    failed = summary[summary.n_failed > 0]
+    failure_line = ("No failed explanations." if failed.empty else
+                    f"{int(failed.n_failed.sum())} scores are NaN (failed explanations), excluded from the "
+                    "statistics and counted in summary.csv's n_failed: " +
+                    ", ".join(f"{r.model}/{r.explainer}/{r.metric} {r.n_failed}" for r in failed.itertuples()))
+    note = " ".join(t for t in (SUMMARY_NOTE, auc_note, BIAS_NOTE if summary.get("baseline_is_substrate", pd.Series(
+        dtype=bool)).any() else "", failure_line) if t)
+    tables = family_tables(summary, order, metrics_info, explainers_info, models_info)
+    out.append(Section("summary", "Summary", SECTION_NOTES["summary"],
+                       [("table", t) for t in tables] + [("markdown", note)]))
+    out.append(Section("metrics", "How to read the metrics", SECTION_NOTES["metrics"],
+                       [("markdown", "\n".join(f"- {line}" for line in metric_lines(order, metrics_info)))]))
+    n_significant = int(tests.significant.sum()) if not tests.empty else 0
+    blocks = [("markdown", f"{SIGNIFICANCE_NOTE} {n_significant} of {len(tests)} comparisons significant "
+                           "(significance.csv).")]
+    if not tests.empty:
+        shown = tests.assign(**{c: tests[c].map(lambda v: f"{v:.4g}") for c in
+                                ("statistic", "p_value", "p_holm", "mean_diff", "median_diff")})
+        blocks.append(("details", (f"All {len(tests)} comparisons (click a header to sort)",
+                                   markdown_table(shown.set_index(["metric", "model", "explainer"])))))
+    out.append(Section("significance", "Significance", SECTION_NOTES["significance"], blocks))
+    if trust_md:
+        out.append(Section("trust", "How far to trust this ranking", SECTION_NOTES["trust"],
+                           [("markdown", trust_md)]))
+    if explainers_info:
+        out.append(Section("explainers", "Explainers", SECTION_NOTES["explainers"],
+                           [("markdown", markdown_table(explainer_table(explainers_info)))]))
+    for kind, paths in figures.items():
+        pngs = [p for p in paths if p.suffix == ".png"]
+        if pngs:
+            out.append(Section(f"figures-{kind}", f"Figures: {FIGURE_TITLES.get(kind, kind)}",
+                               SECTION_NOTES.get(kind, ""), [("figure", p) for p in pngs]))
+    return out
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("iabench.reporting", "templates"),
+                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env.filters["caption"] = figure_caption
+    return env
+
+
+def write_reports(run_dir: Path, title: str, fact_lines: list[str], config: dict,
+                  page_sections: list[Section]) -> list[Path]:
+    """Render report.md and report.html from the same sections; returns their paths."""
+    env, md = _environment(), renderer(run_dir)
+    context = dict(title=title, facts=fact_lines, sections=page_sections,
+                   config=yaml.safe_dump(config, sort_keys=False, allow_unicode=True) if config else "")
+    relative = lambda path: Path(path).relative_to(run_dir).as_posix()  # noqa: E731
+    (run_dir / "report.md").write_text(env.get_template("report.md.j2").render(**context, relative=relative))
+    html = env.get_template("report.html.j2").render(
+        **context, markdown=lambda text: Markup(md.render(text)),
+        inline=lambda text: Markup(md.renderInline(text)), data_uri=data_uri)
+    (run_dir / "report.html").write_text(html)
+    return [run_dir / "report.md", run_dir / "report.html"]
