@@ -107,3 +107,13 @@ def test_texts_come_from_the_registered_classes() -> None:
     assert table.loc["lrp", "signed"] == "yes" and table.loc["rollout", "signed"] == "no"
     assert table.loc["lrp", "what it computes"] == EXPLAINERS.get("lrp").description
     assert table.loc["rollout", "what it computes"] == "given"  # the run's own file wins
+
+
+def test_curve_captions_come_from_the_metric_registry(tmp_path) -> None:
+    from iabench.reporting.notes import figure_caption
+
+    caption = figure_caption(tmp_path / "curves_deletion.png", {"deletion": {"name": "deletion", "direction": "lower"}})
+    assert caption == f"deletion: {METRICS.get('deletion').description}; a lower curve is better."
+    stored = {"lerf[blur]": {"name": "lerf", "direction": "higher", "description": "as stored"}}
+    expected = "lerf[blur]: as stored; a higher curve is better."
+    assert figure_caption(tmp_path / "curves_lerf[blur].png", stored) == expected

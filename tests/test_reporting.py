@@ -239,7 +239,7 @@ def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
     assert page.count('src="data:image/png;base64,') == 7 and "plots/" not in page.split("<body>")[1]
     assert "abc123" in page and "deadbeef" in page  # manifest facts
     # bold best in the HTML table too (deletion ~0.2), its mean the cell's sort key
-    assert re.search(r'<td data-value="0\.(19|20)\d*"><b>0\.(19|20)\d \[', page)
+    assert re.search(r'<td data-value="0\.(19|20)\d*"><b>0\.(19|20)\d \[[^<]*</b><br><small>seeds \[', page)
     assert "<strong>deletion</strong> ↓" in page and "Holm" in page and "<td>Qiang 2023</td>" in page
     md = (path / "report.md").read_text()
     assert md.count("](plots/") == 6 and "2 scores are NaN" in md and "vit/random/insertion 2" in md

@@ -82,7 +82,9 @@ def _curve_figure(data: pd.DataFrame, metric: str, explainers_info: dict) -> plt
         if handles:
             axes[-1, c].legend(handles.values(), handles.keys(), loc="upper center", fontsize=8.5, frameon=False,
                                bbox_to_anchor=(0.5, -0.55 / PANEL[1]), handlelength=3)
-    fig.suptitle(f"{metric}: mean curve with 95% band (controls dashed)", fontsize=11)
+    # placed in inches from the top: a fraction of the height would collide with the panel titles of a tall figure
+    fig.suptitle(f"{metric}: mean curve with 95% band (controls dashed)", fontsize=11, va="top",
+                 y=1 - 0.1 / fig.get_figheight())
     return fig
 
 

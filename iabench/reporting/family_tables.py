@@ -41,6 +41,11 @@ class Cell:
     text: str
     value: float | None = None  # the sort key (the mean); None sorts last
     bold: bool = False
+    note: str = ""  # the interval across seeds, shown under the text (beside it in markdown)
+
+    @property
+    def full(self) -> str:
+        return f"{self.text} · {self.note}" if self.note else self.text
 
 
 @dataclass
@@ -58,21 +63,23 @@ class FamilyTable:
         rows = [row for group in self.groups for row in group]
         head = len(self.row_header)
         columns = self.row_header + [f"{label} {arrow}" for label, arrow, _ in self.columns]
-        frame = pd.DataFrame([[c.text for c in row] for row in rows], columns=columns)
+        frame = pd.DataFrame([[c.full for c in row] for row in rows], columns=columns)
         bold = pd.DataFrame([[c.bold and i >= head for i, c in enumerate(row)] for row in rows], columns=columns)
         return markdown_table(frame, bold)
 
 
-def cell_text(row) -> str:
-    """mean [CI], the seed interval with >= 2 seeds, failures and the baseline mark."""
+def cell_text(row) -> tuple[str, str]:
+    """(mean [CI] with failures and the baseline mark, the seed interval with >= 2 seeds)."""
     if pd.isna(row.mean):
-        return f"failed ({row.n_failed} of {row.n})"
+        return f"failed ({row.n_failed} of {row.n})", ""
     text = f"{row.mean:.{DECIMALS}f} [{row.ci_low:.{DECIMALS}f}, {row.ci_high:.{DECIMALS}f}]"
-    if getattr(row, "n_seeds", 0) >= 2 and pd.notna(row.seed_ci_low):  # training uncertainty beside image's
-        text += f" · seeds [{row.seed_ci_low:.{DECIMALS}f}, {row.seed_ci_high:.{DECIMALS}f}]"
     if row.n_failed:
         text += f" ({row.n_failed} failed)"
-    return text + (f" {MARK}" if getattr(row, "baseline_is_substrate", False) else "")
+    text += f" {MARK}" if getattr(row, "baseline_is_substrate", False) else ""
+    note = ""
+    if getattr(row, "n_seeds", 0) >= 2 and pd.notna(row.seed_ci_low):  # training uncertainty beside image's
+        note = f"seeds [{row.seed_ci_low:.{DECIMALS}f}, {row.seed_ci_high:.{DECIMALS}f}]"
+    return text, note
 
 
 def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict) -> str:
@@ -126,7 +133,8 @@ def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tup
                     cells.append(Cell(missing_text(metric, model, metrics_info, models_info)))
                 else:
                     mean = None if pd.isna(row.mean) else float(row.mean)
-                    cells.append(Cell(cell_text(row), mean, (model, explainer) in best[metric]))
+                    text, note = cell_text(row)
+                    cells.append(Cell(text, mean, (model, explainer) in best[metric], note))
             rows.append(cells)
         if rows:
             table.groups.append(rows)

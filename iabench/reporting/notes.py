@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .lookup import info_of
+
 SECTION_NOTES = {
     "verdict": "The IA-ViT paper's claims, each answered from this run's scores: holds, does not hold or "
                "inconclusive. Read the paragraphs; the table lists every comparison behind them.",
@@ -34,24 +36,19 @@ SUMMARY_NOTE = ("Cells are from summary.csv (LaTeX: summary.tex). With >= 2 seed
                 "Student-t interval across the per-seed means (df = seeds - 1): the uncertainty due to training. "
                 "'n/a: IA-ViT only' marks a metric that needs IA-ViT's interpreter, 'failed (k of n)' a score whose "
                 "every explanation failed.")
-CURVE_NOTES = {
-    "insertion": "Insertion: target-class probability as the most salient pixels are inserted into the substrate; "
-                 "a curve that rises early (higher) is better.",
-    "deletion": "Deletion: target-class probability as the most salient pixels are removed; a curve that falls "
-                "early (lower) is better.",
-    "morf": "MoRF: target score as the most relevant patches are removed first; lower is better.",
-    "lerf": "LeRF: target score as the least relevant patches are removed first; higher is better.",
-}
 HEATMAP_NOTE = ("Signed maps (their explainers can give negative relevance) use a diverging colormap centred at 0, "
                 "each map divided by its largest absolute value (blue negative, red positive); unsigned maps a "
                 "sequential colormap from 0, each divided by its maximum. One colour bar per kind.")
 
 
-def figure_caption(path: Path) -> str:
-    """The caption of one figure file, from its name."""
+def figure_caption(path: Path, metrics_info: dict) -> str:
+    """The caption of one figure file, from its name; a curve's from its metric's registered description."""
     stem = path.stem
     if stem.startswith("curves_"):
-        return CURVE_NOTES.get(stem.removeprefix("curves_"), f"{stem.removeprefix('curves_')} curves.")
+        metric = stem.removeprefix("curves_")
+        arrow = "lower" if info_of("metric", metric, metrics_info, "direction", "higher") == "lower" else "higher"
+        description = info_of("metric", metric, metrics_info, "description", "")
+        return f"{metric}: {description or 'curves'}; a {arrow} curve is better."
     if stem.startswith("heatmaps_"):
         return f"Model {stem.removeprefix('heatmaps_')}. {HEATMAP_NOTE}"
     if stem == "auc_bars":

@@ -29,7 +29,7 @@ class Section:
     id: str
     title: str
     how: str  # one line, markdown: how to read this section
-    # ("markdown", text) | ("details", (summary, markdown text)) | ("table", FamilyTable) | ("figure", png path)
+    # ("markdown", text) | ("details", (summary, markdown)) | ("table", FamilyTable) | ("figure", (png, caption))
     blocks: list[tuple[str, object]] = field(default_factory=list)
 
 
@@ -111,7 +111,8 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
         pngs = [p for p in paths if p.suffix == ".png"]
         if pngs:
             out.append(Section(f"figures-{kind}", f"Figures: {FIGURE_TITLES.get(kind, kind)}",
-                               SECTION_NOTES.get(kind, ""), [("figure", p) for p in pngs]))
+                               SECTION_NOTES.get(kind, ""), [("figure", (p, figure_caption(p, metrics_info)))
+                                                             for p in pngs]))
     return out
 
 
@@ -119,7 +120,6 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("iabench.reporting", "templates"),
                              autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    env.filters["caption"] = figure_caption
     return env
 
 
