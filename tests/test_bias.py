@@ -9,8 +9,8 @@ from test_reporting import METRICS_INFO, write_run
 
 from iabench.baselines import EXPLAINERS
 from iabench.metrics import create_metric
+from iabench.pipeline.artifacts import substrate as _substrate
 from iabench.reporting import build_report
-from iabench.runner import _substrate
 
 
 def test_declared_baselines_and_substrates() -> None:

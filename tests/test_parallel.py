@@ -115,11 +115,11 @@ def test_runner_hands_the_longest_training_jobs_out_first(tmp_path: Path, monkey
     import yaml
     from test_runner import MICRO_SUITE
 
-    import iabench.runner as runner_module
+    import iabench.pipeline.models as models_stage
     from iabench.cli import main
 
     order: list[str] = []
-    monkeypatch.setattr(runner_module, "train_in_parallel", lambda jobs, *a, **k: order.extend(j.name for j in jobs))
+    monkeypatch.setattr(models_stage, "train_in_parallel", lambda jobs, *a, **k: order.extend(j.name for j in jobs))
     models = {"short": {"kind": "vit", "train": {"max_steps": 2}}, "fine": {"kind": "vit", "model": {"patch_size": 2}},
               "base": {"kind": "vit"}, "ia": {"kind": "ia-vit", "baseline": "base"}}
     suite = tmp_path / "s.yaml"

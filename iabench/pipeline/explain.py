@@ -1,0 +1,101 @@
+"""Stage 3, explain: saliency maps per chunk, from the explanation cache or computed and cached.
+
+A map is cached under (checkpoint, explainer name, options, target rule, sample indices); a failed
+explanation is recorded per sample in the run's failures.csv at once and becomes NaN, so the run goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from ..config import config_hash
+from ..suites import MethodSpec
+from ..training.checkpoint import atomic_torch_save
+
+log = logging.getLogger("iabench")
+FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
+
+
+class FailureLog:
+    """failures.csv of a run: appended at once (a kill loses nothing), sorted and de-duplicated at the end."""
+
+    def __init__(self, run_dir: Path | None) -> None:
+        self.path = run_dir / "failures.csv" if run_dir is not None else None
+        self.count = 0
+
+    def record(self, seed: int, model: str, explainer: str, idx: list[int], error: str) -> None:
+        self.count += len(idx)
+        if self.path is None:
+            return
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            if new:
+                writer.writerow(FAILURE_COLUMNS)
+            writer.writerows([seed, model, explainer, sample, error.replace("\n", " ")[:300]] for sample in idx)
+
+    def finalize(self) -> None:
+        """Sort and de-duplicate (a resumed run may have recorded a failure twice)."""
+        if self.path is None or not self.path.exists():
+            return
+        frame = pd.read_csv(self.path).drop_duplicates(subset=["seed", "model", "explainer", "sample"])
+        frame.sort_values(["seed", "model", "explainer", "sample"]).to_csv(self.path, index=False)
+
+
+class Explanations:
+    """Explains chunks of samples with the suite's explainers; ``cache_dir`` None computes every time."""
+
+    def __init__(self, specs: list[MethodSpec], classes: dict[str, type], target: str, cache_dir: Path | None,
+                 failures: FailureLog) -> None:
+        self.specs = {spec.label: spec for spec in specs}
+        self.classes = classes
+        self.target = target
+        self.cache_dir = cache_dir
+        self.failures = failures
+
+    def __call__(self, model: nn.Module, model_key: str, label: str, images: torch.Tensor, targets: torch.Tensor,
+                 idx: list[int], seed: int, name: str) -> torch.Tensor:
+        """Saliency (B, H, W) of explainer ``label`` for one chunk; ``model_key`` names the model's weights."""
+        spec = self.specs[label]
+        path = None
+        if self.cache_dir is not None:
+            key = config_hash(model_key, spec.name, spec.options, self.target, idx)
+            path = self.cache_dir / "explanations" / f"{spec.name}-{key}.pt"
+            if path.exists():
+                try:
+                    return torch.load(path, map_location=images.device, weights_only=True)
+                except Exception:  # a torn cache file is recomputed, never trusted
+                    path.unlink(missing_ok=True)
+        try:
+            saliency = self.classes[label](model, **spec.options).attribute(images, targets)
+        except Exception as err:  # recorded per sample and reported; the run goes on
+            log.warning("%s on %s failed: %s", label, name, err)
+            saliency = torch.full(images.shape[:1] + images.shape[-2:], float("nan"), device=images.device)
+            self.failures.record(seed, name, label, idx, f"{type(err).__name__}: {err}")
+        if path is not None:
+            atomic_torch_save(saliency.cpu(), path)
+        return saliency
+
+    def explain_fn(self, label: str):  # noqa: ANN201 - an ExplainFn (iabench.metrics), for the sanity metrics
+        """explain(model, images, targets) with explainer ``label``: the sanity metrics re-explain changed models."""
+        cls, options = self.classes[label], self.specs[label].options
+
+        def explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return cls(model, **options).attribute(images, targets)
+
+        return explain
+
+    def reference_label(self, metric: object, kind: str) -> str | None:
+        """For a metric that compares with a reference explainer the suite also runs (same name and options):
+        that explainer's label, when it applies to a model of ``kind``."""
+        wanted = getattr(metric, "reference_spec", None)
+        spec = next((s for s in self.specs.values() if wanted and (s.name, s.options) == wanted), None)
+        if spec is None or (self.classes[spec.label].requires_ia_vit and kind != "ia-vit"):
+            return None
+        return spec.label

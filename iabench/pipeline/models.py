@@ -1,0 +1,68 @@
+"""Stage 2, models: the dataset, and every model variant of every seed trained or loaded from the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import torch
+
+from ..data import DataBundle, load_dataset
+from ..errors import UserError
+from ..suites import Suite
+from ..suites.variants import ModelVariant
+from ..training import TrainedModel, train_or_load
+from ..training.parallel import TrainJob, train_in_parallel
+from .plan import hashable_data
+
+log = logging.getLogger("iabench")
+Trained = dict[tuple[int, str], TrainedModel]  # (seed, variant name) -> model
+
+
+def load_data(suite: Suite) -> DataBundle:
+    """The suite's dataset; every model variant is fitted to its channels and classes (in place)."""
+    data = load_dataset(suite.data)
+    fitted = dict(in_chans=data.in_chans, num_classes=data.num_classes)
+    suite.model = dataclasses.replace(suite.model, **fitted)
+    for variant in suite.models:
+        variant.model = dataclasses.replace(variant.model, **fitted)
+        if data.img_size != variant.model.img_size:
+            raise UserError(f"data.img_size ({data.img_size}) differs from model.img_size "
+                            f"({variant.model.img_size}) of model '{variant.name}'; set both to the same value")
+    return data
+
+
+def variants_of(suite: Suite, seed: int) -> list[ModelVariant]:
+    return [v for v in suite.models if seed in v.seeds]
+
+
+def train_models(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, progress: bool,
+                 seed: int) -> Trained:
+    """Each variant of ``seed``, trained or loaded from the checkpoint cache."""
+    trained = {}
+    for variant in variants_of(suite, seed):
+        log.info("model %s (%s), seed %d", variant.name, variant.kind, seed)
+        trained[(seed, variant.name)] = train_or_load(
+            variant.kind, variant.model, hashable_data(suite.data), dataclasses.replace(variant.train, seed=seed),
+            data, device, cache_dir, progress=progress)
+    return trained
+
+
+def train_parallel(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, jobs: int,
+                   progress: bool) -> None:
+    """Fill the checkpoint cache with ``jobs`` CPU processes (the serial pass then loads every model)."""
+    if device.type != "cpu":
+        raise UserError(f"--jobs {jobs} trains in CPU processes; on {device.type} use one job per process "
+                        "(torchrun for several GPUs)")
+    work = [TrainJob(f"{v.name}/seed{seed}", v.kind, v.model, dataclasses.replace(v.train, seed=seed))
+            for seed in suite.seeds for v in variants_of(suite, seed)]
+    work.sort(key=lambda job: training_cost(job, len(data.train)), reverse=True)  # longest first: none left alone
+    train_in_parallel(work, suite.data, hashable_data(suite.data), cache_dir, jobs, progress)
+
+
+def training_cost(job: TrainJob, train_size: int) -> float:
+    """Rough relative cost of training a job: steps x tokens, doubled for IA-ViT's extra attention."""
+    steps = job.train.max_steps or job.train.epochs * (train_size // job.train.batch_size)
+    tokens = (job.model.img_size // job.model.patch_size) ** 2
+    return steps * tokens * (2.0 if job.kind == "ia-vit" else 1.0)

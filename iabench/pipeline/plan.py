@@ -1,0 +1,113 @@
+"""Stage 1, plan: where the run goes, which images it evaluates, and its work items."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..config import DataConfig, config_hash
+from ..data import DataBundle
+from ..errors import UserError
+from ..suites import Suite
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("IABENCH_CACHE", Path.home() / ".cache" / "iabench"))
+
+
+@dataclass
+class RunOptions:
+    """How to run (not what): where outputs and caches go, which device, progress display."""
+
+    out_dir: Path = Path("reports")
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    device: str = "auto"
+    run_id: str = ""
+    fresh: bool = False
+    progress: bool = True
+    report: bool = True
+    jobs: int = 1  # CPU: models trained at once, one process each; 0 = auto (torch's thread count; 1 on a GPU)
+
+
+@dataclass
+class Samples:
+    """The evaluated images of one split: dataset indices, normalised images, labels, masks."""
+
+    indices: list[int]
+    images: torch.Tensor
+    labels: torch.Tensor
+    masks: torch.Tensor | None
+
+    def chunks(self, size: int) -> list[tuple[int, int]]:
+        """(start, stop) of consecutive chunks of at most ``size`` samples."""
+        n = len(self.indices)
+        return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One unit of explaining and scoring: a model of one seed with one explainer (None: model-level metrics)."""
+
+    seed: int
+    model: str
+    explainer: str | None
+
+
+def hashable_data(config: DataConfig) -> DataConfig:
+    return dataclasses.replace(config, root="")  # where the files live does not change what they are
+
+
+def suite_hash(suite: Suite) -> str:
+    return config_hash(dataclasses.replace(suite, data=hashable_data(suite.data)))
+
+
+def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
+    """The run directory (created, checked writable); an existing one of another config is refused."""
+    run_id = options.run_id or suite_hash(suite)
+    run_dir = Path(options.out_dir) / suite.name / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"cannot write to '{run_dir}' ({err.strerror}); pass --out DIR with a writable "
+                        "directory") from None
+    manifest = run_dir / "manifest.json"
+    if manifest.exists() and not options.fresh:
+        stored = json.loads(manifest.read_text()).get("config_hash")
+        if stored and stored != suite_hash(suite):
+            raise UserError(f"run directory '{run_dir}' holds a run of another configuration; use another "
+                            "--run-id, or --fresh to discard it")
+    return run_dir, run_id
+
+
+def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Samples:
+    """``count`` images of ``split`` drawn without replacement from ``seed``, in ascending index order."""
+    dataset = data.test if split == "test" else data.val
+    n = len(dataset)  # type: ignore[arg-type]
+    if count > n:
+        raise UserError(f"--samples {count} is more than the {split} split holds ({n}); use at most {n}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count].sort().values.tolist()
+    items = [dataset[i] for i in order]
+    images = torch.stack([item[0] for item in items])
+    labels = torch.tensor([int(item[1]) for item in items])
+    masks = torch.stack([torch.as_tensor(item[2]) for item in items]).bool() if data.has_masks else None
+    return Samples(order, images, labels, masks)
+
+
+def work_items(suite: Suite, explainer_classes: dict[str, type], seed: int) -> list[WorkItem]:
+    """Per model variant of ``seed``: its model-level metrics, then each explainer that applies to it."""
+    items = []
+    for variant in suite.models:
+        if seed not in variant.seeds:
+            continue
+        items.append(WorkItem(seed, variant.name, None))
+        items += [WorkItem(seed, variant.name, label) for label, cls in explainer_classes.items()
+                  if variant.kind == "ia-vit" or not cls.requires_ia_vit]
+    return items
