@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seed", type=int, default=None, help="training seed (replaces the suite's seeds)")
     p_run.add_argument("--pretrained", default=None,
                        help="backbone weights: 'hub' (timm's pretrained weights) or a local checkpoint file")
+    p_run.add_argument("--model", default="", metavar="ARCH",
+                       help="evaluate an existing checkpoint instead of training the suite's models: a timm ViT/DeiT "
+                            "name (e.g. deit_small_patch16_224), or ia-vit:ARCH for an IA-ViT saved by iabench")
+    p_run.add_argument("--checkpoint", default="", metavar="FILE",
+                       help="the weights of --model (a timm state dict or an iabench checkpoint, read with "
+                            "weights_only=True); classes, channels and image size come from it; no training")
     p_run.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
     p_run.add_argument("--run-id", default="", help="run folder name (default: a hash of the configuration)")
     p_run.add_argument("--fresh", action="store_true", help="discard stored results of this run and recompute")
@@ -119,7 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs {args.jobs}: use a number of processes (1 or more) or 'auto'")
     jobs = 0 if args.jobs == "auto" else int(args.jobs)  # 0: RunOptions' auto
     options = RunOptions(out_dir=args.out, device=args.device, run_id=args.run_id, fresh=args.fresh,
-                         progress=not args.quiet, report=not args.no_report, jobs=jobs)
+                         progress=not args.quiet, report=not args.no_report, jobs=jobs, model=args.model,
+                         checkpoint=args.checkpoint)
     if args.cache_dir is not None:
         options.cache_dir = args.cache_dir
     for run_dir in run(args.suite, overrides, options):

@@ -15,10 +15,12 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from .data import load_dataset
 from .device import batch_size_for, resolve_device
 from .errors import UserError
 from .pipeline.artifacts import write_heatmaps, write_manifest, write_run_files
 from .pipeline.explain import Explanations, FailureLog
+from .pipeline.given import GivenModel, check_fits, fit_suite, given_models, load_given
 from .pipeline.models import load_data, train_models, train_parallel
 from .pipeline.plan import RunOptions, default_cache_dir, prepare_run_dir, select_samples, suite_hash, work_items
 from .pipeline.score import Scorer, Subject
@@ -38,6 +40,9 @@ class Run:
 
         self.suite, self.options = suite, options
         self.device = resolve_device(options.device)
+        self.given = None
+        if options.checkpoint or options.model:
+            self._fit_to_given()
         self.config_hash = suite_hash(suite)  # the suite as asked for; load_data may fit in_chans/num_classes
         self.run_dir, self.run_id = prepare_run_dir(suite, options)
         self.cache_dir = Path(options.cache_dir).expanduser()
@@ -45,6 +50,16 @@ class Run:
         self.explainer_classes = {s.label: EXPLAINERS.get(s.name) for s in suite.explainers}
         self.metrics = {s.label: METRICS.create(s.name, **self._metric_options(s)) for s in suite.metrics}
         self.failures = FailureLog(self.run_dir)
+
+    def _fit_to_given(self) -> None:
+        """--model/--checkpoint: the suite evaluates that model alone, no training (see pipeline.given)."""
+        if not (self.options.checkpoint and self.options.model):
+            raise UserError("--model and --checkpoint go together: --model ARCH --checkpoint FILE")
+        given = GivenModel.parse(self.options.model, self.options.checkpoint)
+        model, config = load_given(given)
+        key = given.key()
+        fit_suite(self.suite, given, config, key)
+        self.given = (given, model.to(self.device), config, key)
 
     def _metric_options(self, spec: MethodSpec) -> dict[str, Any]:
         """The suite's options; on CUDA, forwards batched as large as half the free memory allows."""
@@ -60,19 +75,25 @@ class Run:
     def execute(self) -> Path:
         started = time.perf_counter()
         suite, options = self.suite, self.options
-        self.data = self._stage("data", lambda: load_data(suite))
+        self.data = self._stage("data", lambda: load_data(suite) if self.given is None else load_dataset(suite.data))
+        if self.given is not None:
+            check_fits(self.data, self.given[2], self.given[0])
         if any(m.needs_masks for m in self.metrics.values()) and not self.data.has_masks:
             raise UserError(f"suite '{suite.name}' has localisation metrics but dataset '{self.data.name}' "
                             "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
         self.samples = select_samples(self.data, suite.split, suite.samples, suite.data.seed)
-        jobs = auto_jobs(self.device) if options.jobs == 0 else options.jobs
-        if jobs > 1:
-            self._stage("train", lambda: train_parallel(suite, self.data, self.device, self.cache_dir, jobs,
-                                                        options.progress))
         self.trained = {}
-        for seed in suite.seeds:
-            self.trained.update(self._stage("train", lambda seed=seed: train_models(
-                suite, self.data, self.device, self.cache_dir, options.progress, seed)))
+        if self.given is not None:
+            given, model, _, key = self.given
+            self.trained = given_models(suite, given, model, key)
+        else:
+            jobs = auto_jobs(self.device) if options.jobs == 0 else options.jobs
+            if jobs > 1:
+                self._stage("train", lambda: train_parallel(suite, self.data, self.device, self.cache_dir, jobs,
+                                                            options.progress))
+            for seed in suite.seeds:
+                self.trained.update(self._stage("train", lambda seed=seed: train_models(
+                    suite, self.data, self.device, self.cache_dir, options.progress, seed)))
         if options.fresh:  # only now: a run that fails before this point leaves earlier results intact
             for name in ("results.csv", "curves.csv", "failures.csv"):
                 (self.run_dir / name).unlink(missing_ok=True)
@@ -105,7 +126,7 @@ class Run:
         for item in bar:
             bar.set_postfix_str(f"{item.model} / {item.explainer or 'model metrics'}")
             trained = self.trained[(seed, item.model)]
-            scorer(item, Subject(trained.model, trained.kind, trained.checkpoint.name))
+            scorer(item, Subject(trained.model, trained.kind, trained.key))
 
     def _artifacts(self, explanations: Explanations) -> None:
         self.failures.finalize()

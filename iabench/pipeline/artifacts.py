@@ -49,7 +49,8 @@ def metrics_info(metrics: dict[str, Any]) -> dict[str, dict]:
     for label, metric in metrics.items():
         info = dict(name=metric.name, direction=metric.direction, display_name=metric.display_name or metric.name,
                     reference=metric.reference, auc=getattr(metric, "auc", None), substrate=substrate(metric),
-                    description=metric.description, family=metric.family, needs_ia_vit=metric.needs_ia_vit)
+                    description=metric.description, family=metric.family, needs_ia_vit=metric.needs_ia_vit,
+                    needs_saliency=metric.needs_saliency)
         out[label] = info
         for extra, (direction, description) in metric.extras.items():  # own direction and description
             out[f"{label}-{extra}"] = dict(info, direction=direction, description=description,
@@ -103,7 +104,7 @@ def write_heatmaps(run_dir: Path, suite: Suite, data: DataBundle, samples: Sampl
         for label, cls in explanations.classes.items():
             if variant.kind != "ia-vit" and cls.requires_ia_vit:
                 continue
-            saliency = explanations(model.model, model.checkpoint.name, label, chunk, targets, idx, seed, variant.name)
+            saliency = explanations(model.model, model.key, label, chunk, targets, idx, seed, variant.name)
             arrays[f"{variant.name}__{label}"] = saliency[:n].float().cpu().numpy()
     np.savez_compressed(run_dir / "heatmaps.npz", **arrays)
 

@@ -32,6 +32,8 @@ class RunOptions:
     progress: bool = True
     report: bool = True
     jobs: int = 1  # CPU: models trained at once, one process each; 0 = auto (torch's thread count; 1 on a GPU)
+    model: str = ""  # with checkpoint: evaluate this model (ARCH or ia-vit:ARCH) instead of training the suite's
+    checkpoint: str = ""
 
 
 @dataclass

@@ -92,32 +92,30 @@ def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict)
 
 def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: dict, explainers_info: dict,
                   models_info: dict) -> list[FamilyTable]:
-    """One table per (family, level) present in the summary, families in FAMILIES order."""
-    present = [m for m in metric_order if m in set(summary.metric)]
-    families = {m: info_of("metric", m, metrics_info, "family", "other") for m in present}
+    """One table per (family, level) in FAMILIES order. A metric of the run with no score at all (it needs an
+    IA-ViT the run does not have) still gets its column, every cell saying why."""
+    scored = set(summary.metric)
+    model_level = set(summary.metric[summary.explainer == "-"])
+    level_of = {m: m in model_level if m in scored else not info_of("metric", m, metrics_info, "needs_saliency", True)
+                for m in metric_order}
+    families = {m: info_of("metric", m, metrics_info, "family", "other") for m in metric_order}
     families = {m: (f if f in FAMILIES else "other") for m, f in families.items()}
     tables = []
     for family, (title, how) in FAMILIES.items():
-        metrics = [m for m in present if families[m] == family]
-        if not metrics:
-            continue
-        part = summary[summary.metric.isin(metrics)]
-        for level, everyone in ((part[part.explainer != "-"], summary[summary.explainer != "-"]),
-                                (part[part.explainer == "-"], summary[summary.explainer == "-"])):
-            if not level.empty:  # every row of the level, so that a metric that does not apply says so
+        for per_model in (False, True):
+            metrics = [m for m in metric_order if families[m] == family and level_of[m] == per_model]
+            everyone = summary[(summary.explainer == "-") == per_model]
+            if metrics and not everyone.empty:  # every row of the level: a metric that does not apply says so
                 keys = sorted(set(zip(everyone.model, everyone.explainer)))
-                tables.append(_table(family, title, how, level, keys, metrics, metrics_info, explainers_info,
-                                     models_info))
+                tables.append(_table(family, title, how, summary[summary.metric.isin(metrics)], keys, metrics,
+                                     per_model, metrics_info, explainers_info, models_info))
     return tables
 
 
 def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tuple[str, str]], metrics: list[str],
-           metrics_info: dict,
-           explainers_info: dict, models_info: dict) -> FamilyTable:
-    per_model = (part.explainer == "-").all()
-    metrics = [m for m in metrics if m in set(part.metric)]
-    columns = [(m, "↓" if part[part.metric == m].direction.iloc[0] == "lower" else "↑",
-                str(info_of("metric", m, metrics_info, "description", ""))) for m in metrics]
+           per_model: bool, metrics_info: dict, explainers_info: dict, models_info: dict) -> FamilyTable:
+    arrow = {m: "↓" if info_of("metric", m, metrics_info, "direction", "higher") == "lower" else "↑" for m in metrics}
+    columns = [(m, arrow[m], str(info_of("metric", m, metrics_info, "description", ""))) for m in metrics]
     table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer"], columns,
                         anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
     found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}

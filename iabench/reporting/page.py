@@ -87,7 +87,7 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
                     ", ".join(f"{r.model}/{r.explainer}/{r.metric} {r.n_failed}" for r in failed.itertuples()))
     note = " ".join(t for t in (SUMMARY_NOTE, auc_note, BIAS_NOTE if summary.get("baseline_is_substrate", pd.Series(
         dtype=bool)).any() else "", failure_line) if t)
-    tables = family_tables(summary, order, metrics_info, explainers_info, models_info)
+    tables = family_tables(summary, list(metrics_info), metrics_info, explainers_info, models_info)
     out.append(Section("summary", "Summary", SECTION_NOTES["summary"],
                        [("table", t) for t in tables] + [("markdown", note)]))
     out.append(Section("metrics", "How to read the metrics", SECTION_NOTES["metrics"],

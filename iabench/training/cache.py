@@ -32,6 +32,11 @@ class TrainedModel:
     history: list[dict[str, float]] = field(default_factory=list)
     cached: bool = False
     seconds: float = 0.0
+    weights_key: str = ""  # names the weights in the explanation cache; "" = the checkpoint's file name
+
+    @property
+    def key(self) -> str:
+        return self.weights_key or self.checkpoint.name
 
 
 def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train_config: TrainConfig,
