@@ -6,3 +6,14 @@ scores every explanation with faithfulness metrics and writes comparison tables 
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy: `import iabench` stays light (no torch until used)
+    if name in ("evaluate", "explain"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'iabench' has no attribute '{name}'")
+
+
+__all__ = ["__version__", "evaluate", "explain"]

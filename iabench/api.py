@@ -1,0 +1,115 @@
+"""The Python API for a notebook: ``iabench.explain`` and ``iabench.evaluate`` on a model you already have.
+
+``evaluate`` runs the explain and score stages of the main job (``iabench.pipeline``) on your model and data
+in memory: no training, no files, no cache; the rows are results.csv's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from .errors import UserError
+from .pipeline.explain import Explanations, FailureLog
+from .pipeline.plan import Samples, WorkItem
+from .pipeline.score import Scorer, Subject
+
+COLUMNS = ["run", "seed", "model", "explainer", "metric", "sample", "value"]
+DEFAULT_EXPLAINERS = ("attention", "rollout", "integrated-gradients", "random")
+DEFAULT_METRICS = ("insertion", "deletion", "accuracy")
+OPTIONS = {"target": "label", "batch_size": 50, "seed": 0, "name": "model", "device": None}
+
+
+def explain(model: nn.Module, images: torch.Tensor, explainer: str, target: torch.Tensor | int | None = None,
+            **options: Any) -> torch.Tensor:
+    """Saliency maps (B, H, W), float32, of registered explainer ``explainer`` (see ``iabench list``) for
+    ``images`` (B, C, H, W) in the model's input space; ``target`` None = the predicted class."""
+    from .baselines import create_explainer
+
+    if isinstance(target, int):
+        target = torch.full((images.shape[0],), target, dtype=torch.long)
+    return create_explainer(explainer, model, **options).attribute(images, target)
+
+
+class _Rows:
+    """A results store in memory (the scorer's ``missing`` and ``add``)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def missing(self, keys: Iterable[tuple]) -> list[tuple]:
+        return list(keys)
+
+    def add(self, seed: int, model: str, explainer: str, metric: str, samples: Sequence[int],
+            values: Sequence[float], curve_x: object = None, curves: object = None) -> None:
+        self.rows += [("api", seed, model, explainer, metric, int(s), float(v)) for s, v in zip(samples, values)]
+
+
+def _samples(data: Dataset | DataLoader | tuple, count: int | None, seed: int) -> Samples:
+    """The first ``count`` items of a loader, ``count`` items of a dataset drawn from ``seed`` (in index order, as
+    the main job draws them), or all of an (images, labels[, masks]) tuple."""
+    if isinstance(data, tuple):
+        images, labels, masks = (*data, None)[:3]
+        indices = list(range(len(images)))[:count]
+        return Samples(indices, images[indices], torch.as_tensor(labels)[indices],
+                       None if masks is None else torch.as_tensor(masks)[indices].bool())
+    if isinstance(data, DataLoader):
+        items = [item for batch in data for item in zip(*batch)][:count]
+        indices = list(range(len(items)))
+    else:
+        n = len(data)  # type: ignore[arg-type]
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count or n].sort().values
+        indices = order.tolist()
+        items = [data[i] for i in indices]
+    if not items:
+        raise UserError("the data holds no images; give a Dataset, a DataLoader or an (images, labels) tuple")
+    masks = torch.stack([torch.as_tensor(i[2]) for i in items]).bool() if len(items[0]) > 2 else None
+    return Samples(indices, torch.stack([i[0] for i in items]), torch.tensor([int(i[1]) for i in items]), masks)
+
+
+def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: Sequence[Any] = DEFAULT_EXPLAINERS,
+             metrics: Sequence[Any] = DEFAULT_METRICS, samples: int | None = 100, **options: Any) -> pd.DataFrame:
+    """Explain ``samples`` images of ``data`` with each explainer and score every explanation with each metric.
+
+    ``explainers`` and ``metrics`` are registered names (``deletion[blur]`` names a substrate) or
+    ``{name, label, options}`` mappings, as in a suite. Options: ``target`` ("label" or "predicted"),
+    ``batch_size``, ``seed`` (the sample draw), ``name`` (the model column), ``device``. Returns one row per
+    (explainer, metric, sample) with results.csv's columns; explainers and metrics that need an IA-ViT are
+    skipped for other models, and a failed explanation scores NaN.
+    """
+    from .baselines import EXPLAINERS
+    from .device import resolve_device
+    from .metrics import METRICS
+    from .models import IAViT
+    from .suites import _method_specs
+
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise UserError(f"evaluate() has no option {', '.join(unknown)}; options: {', '.join(OPTIONS)}")
+    opts = {**OPTIONS, **options}
+    device = resolve_device(opts["device"] or ("cuda" if torch.cuda.is_available() else "cpu"))
+    explainer_specs = _method_specs(list(explainers), "explainer", EXPLAINERS.names())
+    metric_specs = _method_specs(list(metrics), "metric", METRICS.names())
+    classes = {s.label: EXPLAINERS.get(s.name) for s in explainer_specs}
+    scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
+    kind = "ia-vit" if isinstance(model, IAViT) else "vit"
+    picked = _samples(data, samples, opts["seed"])
+    if any(m.needs_masks for m in scorers.values()) and picked.masks is None:
+        raise UserError("a localisation metric needs masks: give items (image, label, mask)")
+    rows = _Rows()
+    explanations = Explanations(explainer_specs, classes, opts["target"], None, FailureLog(None))
+    scorer = Scorer(scorers, explanations, rows, picked, device, opts["target"], opts["batch_size"])
+    subject = Subject(model.to(device).eval(), kind, "")
+    name = opts["name"]
+    for label in [None, *classes]:
+        if label is None or kind == "ia-vit" or not classes[label].requires_ia_vit:
+            scorer(WorkItem(opts["seed"], name, label), subject)
+    frame = pd.DataFrame(rows.rows, columns=COLUMNS)
+    frame["value"] = frame["value"].astype(np.float64)
+    return frame
