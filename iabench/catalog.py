@@ -77,4 +77,31 @@ def metric_table() -> str:
     return markdown_table(["name", "family", "direction", "what it measures", "reference"], rows)
 
 
-__all__ = ["explainer_rows", "explainer_table", "first_line", "markdown_table", "metric_rows", "metric_table"]
+def print_catalog(markdown: bool = False) -> None:
+    """`iabench list`: suites, presets, explainers, metrics and datasets (``markdown``: README's two tables)."""
+    from .data import DATASETS
+    from .models import PRESETS
+    from .suites import read_suite_yaml, suite_names
+
+    if markdown:
+        print(explainer_table(), metric_table(), sep="\n\n")
+        return
+    print("suites:")
+    for name in suite_names():
+        print(f"  {name:<20} {read_suite_yaml(name)[0].get('description', '')}")
+    print("presets:")
+    for name, preset in PRESETS.items():
+        print(f"  {name:<20} {preset.description}")
+    print("explainers:  (name, family, signed or unsigned maps, what it computes)")
+    for row in explainer_rows():
+        print(f"  {row['name']:<26} {row['family']:<13} {'signed' if row['signed'] else 'unsigned':<9} "
+              f"{row['description']}")
+    print("metrics:  (name, family, which way is better, what it measures)")
+    for row in metric_rows():
+        print(f"  {row['name']:<26} {row['family']:<13} {row['direction']:<7} {row['description']}")
+    print("datasets:")
+    print("  " + ", ".join(DATASETS.names()))
+
+
+__all__ = ["explainer_rows", "explainer_table", "first_line", "markdown_table", "metric_rows", "metric_table",
+           "print_catalog"]

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--checkpoint", default="", metavar="FILE",
                        help="the weights of --model (a timm state dict or an iabench checkpoint, read with "
                             "weights_only=True); classes, channels and image size come from it; no training")
+    p_run.add_argument("--shard", default="", metavar="I/N",
+                       help="explain and score only shard I of N (chunks I, I+N, ...), e.g. one per SLURM array task "
+                            "or machine on a shared disk; then `iabench merge RUN_DIR` (torchrun shards by rank)")
     p_run.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
     p_run.add_argument("--run-id", default="", help="run folder name (default: a hash of the configuration)")
     p_run.add_argument("--fresh", action="store_true", help="discard stored results of this run and recompute")
@@ -98,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.add_argument("--markdown", action="store_true",
                         help="print only README's explainer and metric tables (GitHub markdown)")
     p_list.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    p_merge = sub.add_parser("merge", help="join the shards of a run made with --shard I/N, then write its report")
+    p_merge.add_argument("run_dir", type=Path, help="the run folder the shards wrote to")
+    p_merge.add_argument("--debug", action="store_true", help="show tracebacks")
 
     p_report = sub.add_parser("report", help="rebuild every table and plot of a run from its stored results")
     p_report.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/faithfulness/<run-id>")
@@ -126,10 +133,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     jobs = 0 if args.jobs == "auto" else int(args.jobs)  # 0: RunOptions' auto
     options = RunOptions(out_dir=args.out, device=args.device, run_id=args.run_id, fresh=args.fresh,
                          progress=not args.quiet, report=not args.no_report, jobs=jobs, model=args.model,
-                         checkpoint=args.checkpoint)
+                         checkpoint=args.checkpoint, shard=args.shard)
     if args.cache_dir is not None:
         options.cache_dir = args.cache_dir
     for run_dir in run(args.suite, overrides, options):
+        if int(os.environ.get("RANK", "0")) != 0:
+            continue  # under torchrun, rank 0 says where the results are
         print(f"results: {run_dir}")
         if (run_dir / "summary.csv").exists():
             print(f"summary: {run_dir / 'summary.csv'}  report: {run_dir / 'report.html'}")
@@ -174,30 +183,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .catalog import explainer_rows, explainer_table, metric_rows, metric_table
-    from .data import DATASETS
-    from .models import PRESETS
-    from .suites import read_suite_yaml, suite_names
+    from .catalog import print_catalog
 
-    if args.markdown:
-        print(explainer_table(), metric_table(), sep="\n\n")
-        return 0
-    print("suites:")
-    for name in suite_names():
-        raw, _ = read_suite_yaml(name)
-        print(f"  {name:<20} {raw.get('description', '')}")
-    print("presets:")
-    for name, preset in PRESETS.items():
-        print(f"  {name:<20} {preset.description}")
-    print("explainers:  (name, family, signed or unsigned maps, what it computes)")
-    for row in explainer_rows():
-        signed = "signed" if row["signed"] else "unsigned"
-        print(f"  {row['name']:<26} {row['family']:<13} {signed:<9} {row['description']}")
-    print("metrics:  (name, family, which way is better, what it measures)")
-    for row in metric_rows():
-        print(f"  {row['name']:<26} {row['family']:<13} {row['direction']:<7} {row['description']}")
-    print("datasets:")
-    print("  " + ", ".join(DATASETS.names()))
+    print_catalog(markdown=args.markdown)
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .pipeline.shards import merge
+    from .reporting import build_report
+
+    count = merge(args.run_dir)
+    print(f"merged {count} shards into {args.run_dir / 'results.csv'}")
+    if not (args.run_dir / "metrics.json").exists():
+        raise UserError(f"'{args.run_dir}' holds no metrics.json: shard 0 writes it when it finishes; run it again")
+    for path in build_report(args.run_dir):
+        print(path)
     return 0
 
 
@@ -211,7 +212,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report}
+COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}
 
 
 def main(argv: list[str] | None = None) -> int:

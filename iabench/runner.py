@@ -9,6 +9,7 @@ same configuration (same run directory) and ends with identical files.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from .pipeline.given import GivenModel, check_fits, fit_suite, given_models, loa
 from .pipeline.models import load_data, train_models, train_parallel
 from .pipeline.plan import RunOptions, default_cache_dir, prepare_run_dir, select_samples, suite_hash, work_items
 from .pipeline.score import Scorer, Subject
+from .pipeline.shards import Shard, finish, merge, wait_for_all
 from .store import ResultStore
 from .suites import MethodSpec, Suite, load_suite
 from .training.parallel import auto_jobs
@@ -49,7 +51,11 @@ class Run:
         self.timings: dict[str, float] = {}
         self.explainer_classes = {s.label: EXPLAINERS.get(s.name) for s in suite.explainers}
         self.metrics = {s.label: METRICS.create(s.name, **self._metric_options(s)) for s in suite.metrics}
-        self.failures = FailureLog(self.run_dir)
+        self.torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        self.shard = Shard.parse(options.shard) if options.shard else Shard.from_torchrun()
+        if options.shard and self.torchrun:
+            raise UserError("--shard is for runs without torchrun; under torchrun each rank is a shard already")
+        self.failures = FailureLog(self.run_dir, self.shard.suffix)
 
     def _fit_to_given(self) -> None:
         """--model/--checkpoint: the suite evaluates that model alone, no training (see pipeline.given)."""
@@ -82,37 +88,48 @@ class Run:
             raise UserError(f"suite '{suite.name}' has localisation metrics but dataset '{self.data.name}' "
                             "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
         self.samples = select_samples(self.data, suite.split, suite.samples, suite.data.seed)
-        self.trained = {}
-        if self.given is not None:
-            given, model, _, key = self.given
-            self.trained = given_models(suite, given, model, key)
-        else:
-            jobs = auto_jobs(self.device) if options.jobs == 0 else options.jobs
-            if jobs > 1:
-                self._stage("train", lambda: train_parallel(suite, self.data, self.device, self.cache_dir, jobs,
-                                                            options.progress))
-            for seed in suite.seeds:
-                self.trained.update(self._stage("train", lambda seed=seed: train_models(
-                    suite, self.data, self.device, self.cache_dir, options.progress, seed)))
+        self.trained = self._models()
         if options.fresh:  # only now: a run that fails before this point leaves earlier results intact
-            for name in ("results.csv", "curves.csv", "failures.csv"):
-                (self.run_dir / name).unlink(missing_ok=True)
-        store = ResultStore(self.run_dir, self.run_id)
+            for name in ("results", "curves", "failures"):
+                (self.run_dir / f"{name}{self.shard.suffix}.csv").unlink(missing_ok=True)
+        store = ResultStore(self.run_dir, self.run_id, self.shard.suffix)
         explanations = Explanations(suite.explainers, self.explainer_classes, suite.target, self.cache_dir,
                                     self.failures)
-        scorer = Scorer(self.metrics, explanations, store, self.samples, self.device, suite.target, suite.batch_size)
+        scorer = Scorer(self.metrics, explanations, store, self.samples, self.device, suite.target, suite.batch_size,
+                        self.shard)
         for seed in suite.seeds:
             self._stage("explain+score", lambda seed=seed: self._score(scorer, seed))
         store.finalize()
+        if self.shard.count > 1:  # every shard leaves its marker; rank 0 of a torchrun launch merges them
+            finish(self.shard, self.run_dir)
+            if self.shard.index != 0:
+                return self.run_dir
+            if self.torchrun:
+                self._stage("merge", lambda: (wait_for_all(self.shard, self.run_dir), merge(self.run_dir)))
         self._stage("artifacts", lambda: self._artifacts(explanations))
         self.timings["total"] = time.perf_counter() - started
         self._manifest()
-        if options.report:
+        if options.report and (self.shard.count == 1 or self.torchrun):  # --shard: `iabench merge` reports
             from .reporting import build_report
 
             self._stage("report", lambda: build_report(self.run_dir))
             self._manifest()
         return self.run_dir
+
+    def _models(self) -> dict:
+        """The given model, or each variant of each seed trained (in parallel processes when asked) or loaded."""
+        if self.given is not None:
+            given, model, _, key = self.given
+            return given_models(self.suite, given, model, key)
+        jobs = auto_jobs(self.device) if self.options.jobs == 0 else self.options.jobs
+        if jobs > 1:
+            self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir, jobs,
+                                                        self.options.progress))
+        trained = {}
+        for seed in self.suite.seeds:
+            trained.update(self._stage("train", lambda seed=seed: train_models(
+                self.suite, self.data, self.device, self.cache_dir, self.options.progress, seed)))
+        return trained
 
     def _stage(self, name: str, fn: Any) -> Any:
         started = time.perf_counter()

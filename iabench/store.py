@@ -49,13 +49,13 @@ def _key(row: Sequence[str]) -> Key:
 
 
 class ResultStore:
-    """results.csv and curves.csv of one run directory."""
+    """results.csv and curves.csv of one run directory (``suffix``: one shard's files, e.g. ``.shard-0-of-2``)."""
 
-    def __init__(self, run_dir: Path, run_id: str) -> None:
+    def __init__(self, run_dir: Path, run_id: str, suffix: str = "") -> None:
         self.run_dir = Path(run_dir)
         self.run_id = run_id
-        self.results_path = self.run_dir / "results.csv"
-        self.curves_path = self.run_dir / "curves.csv"
+        self.results_path = self.run_dir / f"results{suffix}.csv"
+        self.curves_path = self.run_dir / f"curves{suffix}.csv"
         _repair(self.results_path, RESULT_COLUMNS)
         _repair(self.curves_path, CURVE_COLUMNS)
         self.done: set[Key] = {_key(row) for row in _read_rows(self.results_path) if len(row) == len(RESULT_COLUMNS)}

@@ -25,8 +25,8 @@ FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
 class FailureLog:
     """failures.csv of a run: appended at once (a kill loses nothing), sorted and de-duplicated at the end."""
 
-    def __init__(self, run_dir: Path | None) -> None:
-        self.path = run_dir / "failures.csv" if run_dir is not None else None
+    def __init__(self, run_dir: Path | None, suffix: str = "") -> None:
+        self.path = run_dir / f"failures{suffix}.csv" if run_dir is not None else None
         self.count = 0
 
     def record(self, seed: int, model: str, explainer: str, idx: list[int], error: str) -> None:

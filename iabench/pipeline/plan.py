@@ -34,6 +34,7 @@ class RunOptions:
     jobs: int = 1  # CPU: models trained at once, one process each; 0 = auto (torch's thread count; 1 on a GPU)
     model: str = ""  # with checkpoint: evaluate this model (ARCH or ia-vit:ARCH) instead of training the suite's
     checkpoint: str = ""
+    shard: str = ""  # "I/N": explain and score shard I of N only (without torchrun; `iabench merge` joins them)
 
 
 @dataclass

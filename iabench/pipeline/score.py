@@ -16,6 +16,7 @@ from torch import nn
 from ..targets import explained_targets
 from .explain import Explanations
 from .plan import Samples, WorkItem
+from .shards import Shard
 
 
 @dataclass
@@ -31,10 +32,10 @@ class Scorer:
     """Scores work items chunk by chunk into ``store`` (a ResultStore: ``missing`` and ``add``)."""
 
     def __init__(self, metrics: dict[str, Any], explanations: Explanations, store: Any, samples: Samples,
-                 device: torch.device, target: str, batch_size: int) -> None:
+                 device: torch.device, target: str, batch_size: int, shard: Shard | None = None) -> None:
         self.metrics, self.explanations, self.store = metrics, explanations, store
         self.samples, self.device, self.target = samples, device, target
-        self.chunks = samples.chunks(batch_size)
+        self.chunks = (shard or Shard()).take(samples.chunks(batch_size))  # this shard's chunks of the one-process run
 
     def __call__(self, item: WorkItem, subject: Subject) -> None:
         applicable = {k: m for k, m in self.metrics.items() if subject.kind == "ia-vit" or not m.needs_ia_vit}
