@@ -7,7 +7,6 @@ Bad input is one line on stderr saying what was wrong and how to fix it, exit co
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -15,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
+from .commands import cmd_list, cmd_merge, cmd_report, cmd_run, cmd_train
 from .errors import UserError
 
 log = logging.getLogger("iabench")
@@ -114,102 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(quiet: bool) -> None:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import RunOptions, run
-
-    overrides = list(args.overrides)
-    if args.samples is not None:
-        overrides.append(f"samples={args.samples}")
-    if args.seed is not None:
-        overrides.append(f"seeds=[{args.seed}]")
-    if args.data_root is not None:
-        overrides.append(f"data.root={args.data_root}")
-    if args.pretrained is not None:
-        overrides.append(f"model.pretrained={args.pretrained}")
-    if args.jobs != "auto" and not (args.jobs.isdigit() and int(args.jobs) >= 1):
-        raise UserError(f"--jobs {args.jobs}: use a number of processes (1 or more) or 'auto'")
-    jobs = 0 if args.jobs == "auto" else int(args.jobs)  # 0: RunOptions' auto
-    options = RunOptions(out_dir=args.out, device=args.device, run_id=args.run_id, fresh=args.fresh,
-                         progress=not args.quiet, report=not args.no_report, jobs=jobs, model=args.model,
-                         checkpoint=args.checkpoint, shard=args.shard)
-    if args.cache_dir is not None:
-        options.cache_dir = args.cache_dir
-    for run_dir in run(args.suite, overrides, options):
-        if int(os.environ.get("RANK", "0")) != 0:
-            continue  # under torchrun, rank 0 says where the results are
-        print(f"results: {run_dir}")
-        if (run_dir / "summary.csv").exists():
-            print(f"summary: {run_dir / 'summary.csv'}  report: {run_dir / 'report.html'}")
-    return 0
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from .config import from_dict, parse_override
-    from .data import load_dataset
-    from .device import resolve_device
-    from .models import get_preset
-    from .runner import default_cache_dir
-    from .training import train_or_load
-
-    preset = get_preset(args.preset)
-    sections = {"data": {}, "model": {}, "train": {}}
-    for text in args.overrides:
-        keys, value = parse_override(text)
-        if len(keys) != 2 or keys[0] not in sections:
-            raise UserError(f"--set {text}: use data.KEY, model.KEY or train.KEY=VALUE")
-        sections[keys[0]][keys[1]] = value
-    if args.data_root is not None:
-        sections["data"]["root"] = args.data_root
-    if args.pretrained is not None:
-        sections["model"]["pretrained"] = args.pretrained
-    data_cfg = from_dict(type(preset.data), sections["data"], "data", preset.data)
-    model_cfg = from_dict(type(preset.model), sections["model"], "model", preset.model)
-    train_cfg = from_dict(type(preset.train), sections["train"], "train", preset.train)
-    device = resolve_device(args.device)
-    data = load_dataset(data_cfg)
-    model_cfg = dataclasses.replace(model_cfg, in_chans=data.in_chans, num_classes=data.num_classes)
-    cache = args.cache_dir or default_cache_dir()
-    kinds = ["vit", "ia-vit"] if args.model == "both" else [args.model]
-    for kind in kinds:
-        trained = train_or_load(kind, model_cfg, dataclasses.replace(data_cfg, root=""), train_cfg, data, device,
-                                cache, progress=not args.quiet, retrain=args.retrain)
-        if os.environ.get("RANK", "0") != "0":
-            continue  # under torchrun, one report is enough
-        shown = {k: round(v, 4) for k, v in trained.metrics.items()}
-        print(f"{kind}: {shown} checkpoint={trained.checkpoint}{' (cached)' if trained.cached else ''}")
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from .catalog import print_catalog
-
-    print_catalog(markdown=args.markdown)
-    return 0
-
-
-def cmd_merge(args: argparse.Namespace) -> int:
-    from .pipeline.shards import merge
-    from .reporting import build_report
-
-    count = merge(args.run_dir)
-    print(f"merged {count} shards into {args.run_dir / 'results.csv'}")
-    if not (args.run_dir / "metrics.json").exists():
-        raise UserError(f"'{args.run_dir}' holds no metrics.json: shard 0 writes it when it finishes; run it again")
-    for path in build_report(args.run_dir):
-        print(path)
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    if not (args.run_dir / "results.csv").is_file():
-        raise UserError(f"'{args.run_dir}' holds no results.csv; give a run folder such as reports/faithfulness/<id>")
-    from .reporting import build_report
-
-    for path in build_report(args.run_dir):
-        print(path)
-    return 0
 
 
 COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}
