@@ -16,6 +16,7 @@ from torch import nn
 from ..targets import explained_targets
 from .explain import Explanations
 from .plan import Samples, WorkItem
+from .precision import scoring
 from .shards import Shard
 
 
@@ -50,7 +51,8 @@ class Scorer:
             labels = self.samples.labels[start:stop].to(self.device)
             if item.explainer is None:
                 for label, metric in todo.items():
-                    self._add(item, label, idx, metric(subject.model, images, labels))
+                    with scoring(self.device, metric):
+                        self._add(item, label, idx, metric(subject.model, images, labels))
             else:
                 masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
                 self._explained(item, subject, todo, idx, images, labels, masks)
@@ -74,10 +76,11 @@ class Scorer:
                     other = saliency if reference == item.explainer else explain(
                         subject.model, subject.key, reference, images, targets, idx, item.seed, item.model)
                     extra["reference_map"] = other[keep]
-                result = metric(subject.model, images[keep], targets[keep], saliency[keep],
-                                masks=masks[keep] if masks is not None else None,
-                                explain_fn=explain.explain_fn(item.explainer) if metric.needs_explain_fn else None,
-                                **extra)
+                with scoring(self.device, metric):
+                    result = metric(subject.model, images[keep], targets[keep], saliency[keep],
+                                    masks=masks[keep] if masks is not None else None,
+                                    explain_fn=explain.explain_fn(item.explainer) if metric.needs_explain_fn else None,
+                                    **extra)
                 values[keep.cpu().numpy()] = np.asarray(result.scores, dtype=float)
                 if result.curves is not None:
                     curve_x = result.curve_x
