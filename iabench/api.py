@@ -17,10 +17,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from .errors import UserError
 from .pipeline.explain import Explanations, FailureLog
-from .pipeline.plan import Samples, WorkItem
+from .pipeline.plan import Samples, WorkItem, draw_samples
 from .pipeline.score import Scorer, Subject
+from .store import RESULT_COLUMNS
 
-COLUMNS = ["run", "seed", "model", "explainer", "metric", "sample", "value"]
 DEFAULT_EXPLAINERS = ("attention", "rollout", "integrated-gradients", "random")
 DEFAULT_METRICS = ("insertion", "deletion", "accuracy")
 OPTIONS = {"target": "label", "batch_size": 50, "seed": 0, "name": "model", "device": None}
@@ -52,25 +52,27 @@ class _Rows:
 
 
 def _samples(data: Dataset | DataLoader | tuple, count: int | None, seed: int) -> Samples:
-    """The first ``count`` items of a loader, ``count`` items of a dataset drawn from ``seed`` (in index order, as
-    the main job draws them), or all of an (images, labels[, masks]) tuple."""
+    """The first ``count`` items of a loader or of an (images, labels[, masks]) tuple, or ``count`` items of a
+    dataset drawn from ``seed`` (in index order, as the main job draws them); ``count`` None = all."""
     if isinstance(data, tuple):
         images, labels, masks = (*data, None)[:3]
         indices = list(range(len(images)))[:count]
         return Samples(indices, images[indices], torch.as_tensor(labels)[indices],
                        None if masks is None else torch.as_tensor(masks)[indices].bool())
     if isinstance(data, DataLoader):
-        items = [item for batch in data for item in zip(*batch)][:count]
-        indices = list(range(len(items)))
+        items: list = []
+        for batch in data:  # only as many batches as needed
+            items += list(zip(*batch))
+            if count is not None and len(items) >= count:
+                break
+        items = items[:count]
     else:
-        n = len(data)  # type: ignore[arg-type]
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count or n].sort().values
-        indices = order.tolist()
-        items = [data[i] for i in indices]
+        return draw_samples(data, len(data) if count is None else count, seed, "the data")  # the main job's draw
     if not items:
         raise UserError("the data holds no images; give a Dataset, a DataLoader or an (images, labels) tuple")
     masks = torch.stack([torch.as_tensor(i[2]) for i in items]).bool() if len(items[0]) > 2 else None
-    return Samples(indices, torch.stack([i[0] for i in items]), torch.tensor([int(i[1]) for i in items]), masks)
+    return Samples(list(range(len(items))), torch.stack([i[0] for i in items]),
+                   torch.tensor([int(i[1]) for i in items]), masks)
 
 
 def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: Sequence[Any] = DEFAULT_EXPLAINERS,
@@ -93,7 +95,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     if unknown:
         raise UserError(f"evaluate() has no option {', '.join(unknown)}; options: {', '.join(OPTIONS)}")
     opts = {**OPTIONS, **options}
-    device = resolve_device(opts["device"] or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(opts["device"] or "auto")
     explainer_specs = _method_specs(list(explainers), "explainer", EXPLAINERS.names())
     metric_specs = _method_specs(list(metrics), "metric", METRICS.names())
     classes = {s.label: EXPLAINERS.get(s.name) for s in explainer_specs}
@@ -110,6 +112,6 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     for label in [None, *classes]:
         if label is None or kind == "ia-vit" or not classes[label].requires_ia_vit:
             scorer(WorkItem(opts["seed"], name, label), subject)
-    frame = pd.DataFrame(rows.rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows.rows, columns=RESULT_COLUMNS)
     frame["value"] = frame["value"].astype(np.float64)
     return frame

@@ -92,6 +92,7 @@ class Run:
         if options.fresh:  # only now: a run that fails before this point leaves earlier results intact
             for name in ("results", "curves", "failures"):
                 (self.run_dir / f"{name}{self.shard.suffix}.csv").unlink(missing_ok=True)
+        self.shard.marker(self.run_dir).unlink(missing_ok=True)  # done again only when this pass ends
         store = ResultStore(self.run_dir, self.run_id, self.shard.suffix)
         explanations = Explanations(suite.explainers, self.explainer_classes, suite.target, self.cache_dir,
                                     self.failures)

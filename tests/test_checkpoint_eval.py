@@ -117,3 +117,17 @@ def test_an_ia_vit_saved_by_iabench(tmp_path: Path) -> None:
     results = pd.read_csv(only_run_dir(tmp_path / "o") / "results.csv")
     assert set(results.model) == {f"ia-vit-{config.arch}"} and "ia-vit" in set(results.explainer)
     assert {"agreement", "agreement-kl"} <= set(results.metric)
+
+
+def test_a_position_embedding_without_the_class_token(tmp_path) -> None:
+    from iabench.pipeline.given import GivenModel, load_given
+
+    deit3 = timm.create_model("deit3_small_patch16_224", img_size=16, patch_size=4, in_chans=1, num_classes=10,
+                              embed_dim=48, depth=2, num_heads=3)  # DeiT III: pos_embed holds the 16 patches only
+    config = config_from_state("deit3_small_patch16_224", deit3.state_dict())
+    assert (config.img_size, config.patch_size) == (16, 4)
+    torch.save(deit3.state_dict(), tmp_path / "deit3.pth")
+    model, _ = load_given(GivenModel.parse("deit3_small_patch16_224", tmp_path / "deit3.pth"))
+    images = torch.randn(2, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(model(images), deit3.eval()(images))

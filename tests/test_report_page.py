@@ -25,7 +25,7 @@ def row(model, explainer, metric, mean, direction="higher", n_failed=0, n=10) ->
 SUMMARY = pd.DataFrame([
     row("ia-vit", "ia-vit", "deletion", 0.2, "lower"), row("ia-vit", "rollout", "deletion", 0.3, "lower"),
     row("vit", "rollout", "deletion", 0.25, "lower"), row("vit", "random", "deletion", 0.1, "lower"),
-    row("ia-vit", "rollout", "insertion", float("nan"), n_failed=10), row("vit", "rollout", "insertion", 0.7),
+    row("ia-vit", "rollout", "insertion", float("nan"), n_failed=10, n=0), row("vit", "rollout", "insertion", 0.7),
     row("ia-vit", "-", "accuracy", 0.9), row("vit", "-", "accuracy", 0.8),
     row("ia-vit", "-", "agreement", 0.95)])
 METRICS_INFO = {"deletion": {"name": "deletion", "direction": "lower"},
@@ -117,3 +117,13 @@ def test_curve_captions_come_from_the_metric_registry(tmp_path) -> None:
     stored = {"lerf[blur]": {"name": "lerf", "direction": "higher", "description": "as stored"}}
     expected = "lerf[blur]: as stored; a higher curve is better."
     assert figure_caption(tmp_path / "curves_lerf[blur].png", stored) == expected
+
+
+def test_a_cell_whose_every_score_failed_counts_them_against_all() -> None:
+    from iabench.reporting.stats import summarise
+
+    results = pd.DataFrame([dict(run="r", seed=0, model="vit", explainer="rollout", metric="deletion", sample=s,
+                                 value=float("nan")) for s in range(4)])
+    summary = summarise(results, {"deletion": "lower"})  # n counts finite values: 0 here
+    table = family_tables(summary, ["deletion"], {"deletion": {"name": "deletion"}}, {}, MODELS)[0]
+    assert texts(table) == [["vit", "rollout", "failed (4 of 4)"]]

@@ -76,7 +76,8 @@ def config_from_state(arch: str, state: dict[str, torch.Tensor]) -> ModelConfig:
     if missing:
         raise UserError(f"the checkpoint has no {', '.join(missing)}: not a timm ViT/DeiT with a class-token head")
     width, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
-    side = math.isqrt(state["pos_embed"].shape[1] - 1)
+    positions = state["pos_embed"].shape[1]  # grid + class token, or the grid alone (DeiT III: no_embed_class)
+    side = math.isqrt(positions) if math.isqrt(positions) ** 2 == positions else math.isqrt(positions - 1)
     depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
     return ModelConfig(arch=arch, img_size=side * patch, patch_size=patch, in_chans=in_chans,
                        num_classes=state["head.weight"].shape[0], embed_dim=width, depth=depth)

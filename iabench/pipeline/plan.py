@@ -90,18 +90,24 @@ def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
     return run_dir, run_id
 
 
-def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Samples:
-    """``count`` images of ``split`` drawn without replacement from ``seed``, in ascending index order."""
-    dataset = data.test if split == "test" else data.val
+def draw_samples(dataset: object, count: int, seed: int, where: str) -> Samples:
+    """``count`` items of ``dataset`` drawn without replacement from ``seed``, in ascending index order; items are
+    (image, label) or (image, label, mask)."""
     n = len(dataset)  # type: ignore[arg-type]
-    if count > n:
-        raise UserError(f"--samples {count} is more than the {split} split holds ({n}); use at most {n}")
+    if not 0 < count <= n:
+        raise UserError(f"--samples {count} is more than {where} holds ({n}); use at most {n}" if count > n else
+                        f"--samples {count}: use 1 to {n}")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count].sort().values.tolist()
-    items = [dataset[i] for i in order]
+    items = [dataset[i] for i in order]  # type: ignore[index]
     images = torch.stack([item[0] for item in items])
     labels = torch.tensor([int(item[1]) for item in items])
-    masks = torch.stack([torch.as_tensor(item[2]) for item in items]).bool() if data.has_masks else None
+    masks = torch.stack([torch.as_tensor(item[2]) for item in items]).bool() if len(items[0]) > 2 else None
     return Samples(order, images, labels, masks)
+
+
+def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Samples:
+    """``count`` images of ``split`` drawn from ``seed`` (see ``draw_samples``)."""
+    return draw_samples(data.test if split == "test" else data.val, count, seed, f"the {split} split")
 
 
 def work_items(suite: Suite, explainer_classes: dict[str, type], seed: int) -> list[WorkItem]:

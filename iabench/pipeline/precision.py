@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 
 import torch
+
+from ..device import autocast
 
 SCORE_DTYPE = torch.float16
 
@@ -29,5 +31,4 @@ def score_dtype(device: torch.device, metric: object) -> torch.dtype | None:
 
 def scoring(device: torch.device, metric: object) -> AbstractContextManager:
     """The context a metric is computed in (autocast on CUDA, see the module docstring)."""
-    dtype = score_dtype(device, metric)
-    return nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+    return autocast(device, score_dtype(device, metric))

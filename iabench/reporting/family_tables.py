@@ -71,7 +71,7 @@ class FamilyTable:
 def cell_text(row) -> tuple[str, str]:
     """(mean [CI] with failures and the baseline mark, the seed interval with >= 2 seeds)."""
     if pd.isna(row.mean):
-        return f"failed ({row.n_failed} of {row.n})", ""
+        return f"failed ({row.n_failed} of {row.n + row.n_failed})", ""  # summary's n counts finite values
     text = f"{row.mean:.{DECIMALS}f} [{row.ci_low:.{DECIMALS}f}, {row.ci_high:.{DECIMALS}f}]"
     if row.n_failed:
         text += f" ({row.n_failed} failed)"
@@ -120,7 +120,8 @@ def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tup
                         anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
     found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}
     best = {m: best_rows(part, m) for m in metrics}
-    controls = {k for k in keys if info_of("explainer", k[1], explainers_info, "family", "") == "control"}
+    controls = {k for k in keys  # model-level rows ('-') are no explainer: no registry lookup for them
+                if k[1] != "-" and info_of("explainer", k[1], explainers_info, "family", "") == "control"}
     for members in ([k for k in keys if k not in controls], [k for k in keys if k in controls]):
         rows = []
         for model, explainer in members:
