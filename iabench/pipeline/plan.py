@@ -75,7 +75,7 @@ def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
     run_dir = Path(options.out_dir) / suite.name / run_id
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
+        probe = run_dir / f".write-test-{os.getpid()}"  # one per process: torchrun's ranks probe at once
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:
