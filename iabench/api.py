@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .errors import UserError
 from .pipeline.explain import Explanations, FailureLog
-from .pipeline.plan import Samples, WorkItem, draw_samples
+from .pipeline.plan import Samples, WorkItem, applies, draw_samples
 from .pipeline.score import Scorer, Subject
 from .store import RESULT_COLUMNS
 
@@ -110,7 +110,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     subject = Subject(model.to(device).eval(), kind, "")
     name = opts["name"]
     for label in [None, *classes]:
-        if label is None or kind == "ia-vit" or not classes[label].requires_ia_vit:
+        if label is None or applies(classes[label], kind):
             scorer(WorkItem(opts["seed"], name, label), subject)
     frame = pd.DataFrame(rows.rows, columns=RESULT_COLUMNS)
     frame["value"] = frame["value"].astype(np.float64)

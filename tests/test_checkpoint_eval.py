@@ -131,3 +131,13 @@ def test_a_position_embedding_without_the_class_token(tmp_path) -> None:
     images = torch.randn(2, 1, 16, 16)
     with torch.no_grad():
         assert torch.allclose(model(images), deit3.eval()(images))
+
+
+def test_which_methods_apply_to_which_model() -> None:
+    from iabench.baselines import EXPLAINERS
+    from iabench.metrics import METRICS
+    from iabench.pipeline.plan import applies
+
+    assert applies(EXPLAINERS.get("ia-vit"), "ia-vit") and not applies(EXPLAINERS.get("ia-vit"), "vit")
+    assert applies(METRICS.get("agreement"), "ia-vit") and not applies(METRICS.get("agreement"), "vit")
+    assert applies(EXPLAINERS.get("rollout"), "vit") and applies(METRICS.get("deletion"), "vit")

@@ -24,7 +24,7 @@ from ..suites import Suite
 from ..targets import explained_targets
 from .explain import Explanations
 from .models import Trained
-from .plan import Samples
+from .plan import Samples, applies
 
 TRAINING_COLUMNS = ["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align", "val_acc",
                     "val_inter_acc", "val_agreement"]
@@ -102,7 +102,7 @@ def write_heatmaps(run_dir: Path, suite: Suite, data: DataBundle, samples: Sampl
         chunk = samples.images[:stop].to(device)
         targets = explained_targets(model.model, chunk, samples.labels[:stop].to(device), suite.target)
         for label, cls in explanations.classes.items():
-            if variant.kind != "ia-vit" and cls.requires_ia_vit:
+            if not applies(cls, variant.kind):
                 continue
             saliency = explanations(model.model, model.key, label, chunk, targets, idx, seed, variant.name)
             arrays[f"{variant.name}__{label}"] = saliency[:n].float().cpu().numpy()

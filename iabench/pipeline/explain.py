@@ -17,6 +17,7 @@ from torch import nn
 from ..config import config_hash
 from ..suites import MethodSpec
 from ..training.checkpoint import atomic_torch_save
+from .plan import applies
 
 log = logging.getLogger("iabench")
 FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
@@ -96,6 +97,6 @@ class Explanations:
         that explainer's label, when it applies to a model of ``kind``."""
         wanted = getattr(metric, "reference_spec", None)
         spec = next((s for s in self.specs.values() if wanted and (s.name, s.options) == wanted), None)
-        if spec is None or (self.classes[spec.label].requires_ia_vit and kind != "ia-vit"):
+        if spec is None or not applies(self.classes[spec.label], kind):
             return None
         return spec.label

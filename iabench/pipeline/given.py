@@ -25,6 +25,7 @@ from ..suites import Suite
 from ..suites.variants import ModelVariant
 from ..training import TrainedModel
 from ..training.checkpoint import FORMAT, load_checkpoint
+from .plan import applies
 
 log = logging.getLogger("iabench")
 
@@ -147,8 +148,8 @@ def given_models(suite: Suite, given: GivenModel, model: nn.Module, key: str) ->
     variant = suite.models[0]
     log.info("model %s: loaded from %s (no training)", variant.name, given.path)
     if given.kind != "ia-vit":
-        skipped = [s.label for s in suite.explainers if EXPLAINERS.get(s.name).requires_ia_vit]
-        skipped += [s.label for s in suite.metrics if METRICS.get(s.name).needs_ia_vit]
+        skipped = [s.label for s in suite.explainers if not applies(EXPLAINERS.get(s.name), given.kind)]
+        skipped += [s.label for s in suite.metrics if not applies(METRICS.get(s.name), given.kind)]
         if skipped:
             log.info("skipped on %s (they need an IA-ViT): %s", variant.name, ", ".join(skipped))
     return {(variant.seeds[0], variant.name): TrainedModel(given.kind, model, given.path, metrics={}, cached=True,

@@ -110,6 +110,12 @@ def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Sampl
     return draw_samples(data.test if split == "test" else data.val, count, seed, f"the {split} split")
 
 
+def applies(method: object, kind: str) -> bool:
+    """Whether an explainer or metric (class or instance) runs on a model of ``kind``: those that need an IA-ViT
+    (``Explainer.requires_ia_vit``, ``Metric.needs_ia_vit``) run on IA-ViTs only."""
+    return kind == "ia-vit" or not (getattr(method, "requires_ia_vit", False) or getattr(method, "needs_ia_vit", False))
+
+
 def work_items(suite: Suite, explainer_classes: dict[str, type], seed: int) -> list[WorkItem]:
     """Per model variant of ``seed``: its model-level metrics, then each explainer that applies to it."""
     items = []
@@ -118,5 +124,5 @@ def work_items(suite: Suite, explainer_classes: dict[str, type], seed: int) -> l
             continue
         items.append(WorkItem(seed, variant.name, None))
         items += [WorkItem(seed, variant.name, label) for label, cls in explainer_classes.items()
-                  if variant.kind == "ia-vit" or not cls.requires_ia_vit]
+                  if applies(cls, variant.kind)]
     return items

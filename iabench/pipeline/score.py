@@ -15,7 +15,7 @@ from torch import nn
 
 from ..targets import explained_targets
 from .explain import Explanations
-from .plan import Samples, WorkItem
+from .plan import Samples, WorkItem, applies
 from .precision import scoring
 from .shards import Shard
 
@@ -39,7 +39,7 @@ class Scorer:
         self.chunks = (shard or Shard()).take(samples.chunks(batch_size))  # this shard's chunks of the one-process run
 
     def __call__(self, item: WorkItem, subject: Subject) -> None:
-        applicable = {k: m for k, m in self.metrics.items() if subject.kind == "ia-vit" or not m.needs_ia_vit}
+        applicable = {k: m for k, m in self.metrics.items() if applies(m, subject.kind)}
         wanted = {k: m for k, m in applicable.items() if m.needs_saliency == (item.explainer is not None)}
         for start, stop in self.chunks:
             idx = self.samples.indices[start:stop]
