@@ -13,6 +13,7 @@ from iabench.baselines import EXPLAINERS
 from iabench.baselines import FAMILIES as EXPLAINER_FAMILIES
 from iabench.metrics import FAMILIES as METRIC_FAMILIES
 from iabench.metrics import METRICS
+from iabench.pipe_table import pipe_table
 
 ARROWS = {"higher": "↑", "lower": "↓"}
 
@@ -57,10 +58,8 @@ def _cell(text: str) -> str:
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub markdown table (no trailing newline)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+    """A GitHub markdown table (no trailing newline), each cell on one line with ``|`` escaped."""
+    return pipe_table(header, [[_cell(cell) for cell in row] for row in rows])
 
 
 def explainer_table() -> str:

@@ -73,24 +73,30 @@ def test_tables_have_one_row_per_class_and_extra_sorted_by_family() -> None:
     assert r"\|s\|" in body["entropy"][3]
 
 
-def test_every_explainer_is_described() -> None:
-    assert set(baselines.FAMILIES) == EXPLAINER_FAMILIES
-    for name in EXPLAINERS.names():
-        cls = EXPLAINERS.get(name)
+def described(registry, families: set[str]) -> list:
+    """Every registered class, each checked: a one-line description without a final period, a reference, a
+    family among ``families``."""
+    classes = []
+    for name in registry.names():
+        cls = registry.get(name)
         assert cls.description and cls.reference.strip(), name
         assert "\n" not in cls.description and not cls.description.endswith("."), name
-        assert cls.family in EXPLAINER_FAMILIES, (name, cls.family)
-        assert isinstance(cls.signed, bool), name
+        assert cls.family in families, (name, cls.family)
+        classes.append(cls)
+    return classes
+
+
+def test_every_explainer_is_described() -> None:
+    assert set(baselines.FAMILIES) == EXPLAINER_FAMILIES
+    for cls in described(EXPLAINERS, EXPLAINER_FAMILIES):
+        assert isinstance(cls.signed, bool), cls.name
     assert {n for n in EXPLAINERS.names() if EXPLAINERS.get(n).signed} == SIGNED
 
 
 def test_every_metric_and_extra_is_described_with_an_allowed_family() -> None:
     assert set(metrics.FAMILIES) == METRIC_FAMILIES
-    for name in METRICS.names():
-        cls = METRICS.get(name)
-        assert cls.description and cls.reference.strip(), name
-        assert "\n" not in cls.description and not cls.description.endswith("."), name
-        assert cls.family in METRIC_FAMILIES, (name, cls.family)
+    for cls in described(METRICS, METRIC_FAMILIES):
+        name = cls.name
         assert cls.direction in {"higher", "lower"}, name
         for suffix, (direction, description) in cls.extras.items():
             assert direction in {"higher", "lower"}, (name, suffix)

@@ -13,15 +13,16 @@ from pathlib import Path
 import pandas as pd
 from markdown_it import MarkdownIt
 
+from ..pipe_table import pipe_table
+
 EMPTY = "n/a"  # what a table cell says instead of being empty
 
 
 def markdown_table(frame: pd.DataFrame, bold: pd.DataFrame | None = None) -> str:
-    """A GitHub pipe table; empty cells say n/a. By hand: DataFrame.to_markdown needs tabulate, which is not a
-    dependency."""
+    """``frame`` (its index as leading columns) as a GitHub pipe table; empty cells say n/a."""
     index_names = [n or "" for n in frame.index.names] if frame.index.nlevels > 1 or frame.index.name else []
     header = [str(h) or " " for h in index_names + list(frame.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for i, (key, row) in enumerate(frame.iterrows()):
         keys = list(key) if isinstance(key, tuple) else ([key] if index_names else [])
         cells = []
@@ -29,8 +30,8 @@ def markdown_table(frame: pd.DataFrame, bold: pd.DataFrame | None = None) -> str
             cell = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
             cell = cell.replace("|", "\\|") or EMPTY
             cells.append(f"**{cell}**" if bold is not None and bold.iat[i, j] else cell)
-        lines.append("| " + " | ".join([str(k) for k in keys] + cells) + " |")
-    return "\n".join(lines)
+        rows.append([str(k) for k in keys] + cells)
+    return pipe_table(header, rows)
 
 
 def data_uri(path: Path) -> str:
