@@ -27,11 +27,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="processes training at once (default 2)")
     parser.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
     parser.add_argument("--lr", type=float, default=None, help="override the preset's learning rate")
+    parser.add_argument("--warmup-steps", type=int, default=None, help="override the preset's warm-up steps")
     args = parser.parse_args()
     preset = get_preset(args.preset)
-    changes = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    changes = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr),
+                                                     ("warmup_steps", args.warmup_steps)) if v is not None}
     preset = dataclasses.replace(preset, train=dataclasses.replace(preset.train, **changes))
-    print(f"preset {preset.name}: batch {preset.train.batch_size}, lr {preset.train.lr}, {args.jobs} processes")
+    print(f"preset {preset.name}: batch {preset.train.batch_size}, lr {preset.train.lr}, "
+          f"warm-up {preset.train.warmup_steps} steps, {args.jobs} processes")
     print(f"{'epochs':>6} {'model':<7} {'seconds':>8} {'test acc':>9} {'interp acc':>10} {'agreement':>9}", flush=True)
     for epochs in args.epochs:
         train = dataclasses.replace(preset.train, epochs=epochs)

@@ -59,7 +59,8 @@ def check_map(images: torch.Tensor, saliency: torch.Tensor | None, who: str) -> 
 def check_options(name: str, options: dict[str, object], allowed: tuple[str, ...]) -> None:
     """Refuse misspelt options and a bad ``level`` when the suite is read, not after the explanations."""
     for key in sorted(set(options) - set(allowed)):
-        raise MetricOptionError(f"metric {name}: unknown option '{key}'; choose from: {', '.join(allowed)}")
+        choices = f"choose from: {', '.join(allowed)}" if allowed else "it takes no options"
+        raise MetricOptionError(f"metric {name}: unknown option '{key}'; {choices}")
     if "level" in options and options["level"] not in LEVELS:
         raise MetricOptionError(f"metric {name}: option level must be one of {', '.join(LEVELS)}, "
                                 f"got {options['level']!r}")

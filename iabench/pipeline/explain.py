@@ -90,6 +90,9 @@ class Explanations:
         def explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             return cls(model, **options).attribute(images, targets)
 
+        if hasattr(cls, "relevance_budget"):  # e.g. AttnLRP: the conservation metric reads its own totals
+            explain.relevance_budget = lambda model, images, targets: cls(model, **options).relevance_budget(
+                images, targets)
         return explain
 
     def reference_label(self, metric: object, kind: str) -> str | None:

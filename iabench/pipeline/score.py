@@ -68,7 +68,7 @@ class Scorer:
             explain.failures.record(item.seed, item.model, item.explainer, bad, "saliency is not finite (NaN or inf)")
         keep = finite.nonzero().flatten()
         for label, metric in todo.items():
-            values, curves, curve_x = np.full(len(idx), np.nan), None, None
+            values, curves, curve_x, extras = np.full(len(idx), np.nan), None, None, {}
             if len(keep):
                 extra = {}
                 reference = explain.reference_label(metric, subject.kind)
@@ -82,11 +82,16 @@ class Scorer:
                                     explain_fn=explain.explain_fn(item.explainer) if metric.needs_explain_fn else None,
                                     **extra)
                 values[keep.cpu().numpy()] = np.asarray(result.scores, dtype=float)
+                for suffix, extra_values in (result.extra or {}).items():
+                    extras[f"{label}-{suffix}"] = np.full(len(idx), np.nan)
+                    extras[f"{label}-{suffix}"][keep.cpu().numpy()] = np.asarray(extra_values, dtype=float)
                 if result.curves is not None:
                     curve_x = result.curve_x
                     curves = np.full((len(idx), len(curve_x)), np.nan)
                     curves[keep.cpu().numpy()] = result.curves
             self.store.add(item.seed, item.model, item.explainer, label, idx, values, curve_x, curves)
+            for name, extra_values in extras.items():
+                self.store.add(item.seed, item.model, item.explainer, name, idx, extra_values)
 
     def _add(self, item: WorkItem, metric: str, idx: list[int], result: Any) -> None:
         self.store.add(item.seed, item.model, "-", metric, idx, np.asarray(result.scores, dtype=float),

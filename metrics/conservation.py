@@ -1,0 +1,59 @@
+"""Conservation gap: how much of the target logit a relevance map does not account for.
+
+Definition: per image, with f the target logit and R the map,
+
+    score = |f - sum_x R(x)| / |f|,
+
+0 for a conservative map (LRP's conservation property, Bach et al. 2015, Eq. 2; the completeness axiom of
+integrated gradients, Sundararajan et al. 2017, holds with f(x) - f(baseline) instead of f). Lower is
+better. Meaningful for pixel-level relevance maps (lrp, attnlrp, integrated gradients, input x gradient);
+for other maps the number only says that they are not relevance. An image whose target logit is 0 scores
+NaN.
+
+When the explainer reports its own relevance budget (``relevance_budget``, as AttnLRP does), its totals
+are used, and the extra value ``softmax`` is the share of |f| its softmax rules absorbed (AttnLRP, Achtibat
+et al. 2024, ICML, Prop. 3.1), so a reader sees where the missing relevance went.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from iabench.metrics import METRICS, ExplainFn, Metric, MetricResult
+from iabench.metrics.entropy import check_map, check_options
+
+
+@METRICS.register("conservation")
+class ConservationGap(Metric):
+    __doc__ = __doc__
+    name = "conservation"
+    display_name = "Conservation gap"
+    direction = "lower"
+    description = "|target logit - sum of the map| ÷ |target logit| (0 = conservative; for relevance maps)"
+    family = "diagnostics"
+    reference = "Bach et al. 2015, On Pixel-Wise Explanations by Layer-Wise Relevance Propagation, PLoS ONE, Eq. 2"
+    extras = {"softmax": ("lower", "share of |target logit| absorbed by the softmax rules (AttnLRP only)")}
+    needs_explain_fn = True  # to ask the explainer for its own budget, when it keeps one
+
+    def __init__(self, **options: object) -> None:
+        check_options(self.name, options, ())
+        super().__init__(**options)
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
+                 saliency: torch.Tensor | None = None, *, explain_fn: ExplainFn | None = None,
+                 **_: object) -> MetricResult:
+        check_map(images, saliency, self.name)
+        budget_fn = getattr(explain_fn, "relevance_budget", None)
+        extra = {}
+        if budget_fn is not None:
+            budget = budget_fn(model, images, targets)
+            logit, total = budget["logit"].double(), budget["input"].double()
+            extra["softmax"] = (budget["absorbed"].double() / logit.abs()).cpu().numpy()
+        else:
+            with torch.no_grad():
+                logit = model(images).gather(1, targets.long()[:, None]).flatten().double()
+            total = saliency.detach().double().flatten(1).sum(1).to(logit.device)
+        gap = (logit - total).abs() / logit.abs()
+        scores = torch.where(logit == 0, torch.full_like(gap, float("nan")), gap)
+        return MetricResult(scores=scores.cpu().numpy(), extra=extra)

@@ -1,0 +1,62 @@
+"""The conservation metric: hand-computed gaps on a linear model, AttnLRP's own budget, and its rows in a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import timm
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+import iabench
+from iabench.baselines import create_explainer
+from iabench.metrics import create_metric
+from iabench.metrics._perturbation import MetricOptionError
+
+
+class _Linear(nn.Module):
+    """logits = w . x + b for every class, with class k's weights scaled by k + 1."""
+
+    def __init__(self, bias: float) -> None:
+        super().__init__()
+        self.weight = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
+        self.bias = bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        score = (x[:, 0] * self.weight).flatten(1).sum(1) + self.bias
+        return torch.stack([score * (k + 1) for k in range(3)], dim=1)
+
+
+def test_gap_is_the_bias_share_of_the_logit() -> None:
+    images = torch.tensor([[[[1.0, 1.0], [2.0, 1.0]]], [[[0.0, 1.0], [1.0, 1.0]]]])  # w.x = 3 and 1.5
+    targets = torch.tensor([0, 2])
+    metric = create_metric("conservation")
+    for bias, expected in ((0.0, [0.0, 0.0]), (0.5, [0.5 / 3.5, 1.5 / 6.0])):  # |b| (k+1) / |f|
+        model = _Linear(bias)
+        saliency = create_explainer("input-x-gradient", model).attribute(images, targets)
+        result = metric(model, images, targets, saliency)
+        np.testing.assert_allclose(result.scores, expected, atol=1e-6)
+        assert result.extra == {}  # input x gradient keeps no budget
+
+
+def test_attnlrp_budget_is_used_and_the_softmax_share_reported() -> None:
+    torch.manual_seed(0)
+    model = timm.create_model("vit_tiny_patch16_224", img_size=16, patch_size=4, in_chans=1, num_classes=4,
+                              embed_dim=16, depth=2, num_heads=2).eval()
+    images, targets = torch.randn(3, 1, 16, 16), torch.tensor([0, 1, 2])
+    budget = create_explainer("attnlrp", model).relevance_budget(images, targets)
+    scores = iabench.evaluate(model, TensorDataset(images, targets), explainers=["attnlrp"],
+                              metrics=["conservation"], samples=None)
+    by_metric = {name: rows.sort_values("sample").value.to_numpy() for name, rows in scores.groupby("metric")}
+    logit = budget["logit"].double().numpy()
+    np.testing.assert_allclose(by_metric["conservation"], np.abs(logit - budget["input"].double().numpy())
+                               / np.abs(logit), rtol=1e-5)
+    np.testing.assert_allclose(by_metric["conservation-softmax"], budget["absorbed"].double().numpy() / np.abs(logit),
+                               rtol=1e-5)
+    assert np.all(np.abs(by_metric["conservation-softmax"]) > 1e-4)
+
+
+def test_conservation_takes_no_options() -> None:
+    with pytest.raises(MetricOptionError, match="takes no options"):
+        create_metric("conservation", level="patch")
