@@ -123,7 +123,7 @@ def _attention_and_grads(model: nn.Module, images: torch.Tensor, target: int) ->
 
 
 def test_transformer_attribution_matches_a_hand_computation() -> None:
-    """Chefer CVPR'21 Eq. 13-14 as iabench states it: per block the head mean of (dA * R_A)+, with dA the
+    """transformer-attribution-cp: Chefer CVPR'21 Eq. 13-14 with per block the head mean of (dA * R_A)+, with dA the
     model's attention gradient and R_A = A * dA taken on the CP-LRP copy; rolled out from I by R += Ā R."""
     torch.manual_seed(0)
     model = create_model("vit", MICRO).eval()
@@ -135,7 +135,7 @@ def test_transformer_attribution_matches_a_hand_computation() -> None:
         step = (g * a_cp * g_cp).clamp(min=0).mean(dim=1)[0].double()
         relevance = relevance + step @ relevance
     expected = upsample_patch_map(relevance[0, 1:].float().reshape(1, 2, 2), (8, 8))
-    got = create_explainer("transformer-attribution", model).attribute(images, [2])
+    got = create_explainer("transformer-attribution-cp", model).attribute(images, [2])
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6 * expected.abs().max().item())
     assert expected[0].std() > 0.01 * expected.abs().max()  # not a flat map
 
