@@ -35,6 +35,12 @@ class Explainer:
     # True when the maps hold meaningful negative values (evidence against the target), e.g. LRP or
     # integrated gradients; False when they are never negative (attention, clamped relevance, |gradient|)
     signed: ClassVar[bool] = False
+    # passes through the model per explained image, e.g. "1 forward + 1 backward" or "`n_steps` (32) forwards
+    # + backwards"; README's explainer table prints it, benchmarks/bench_explainers.py measures it
+    cost: ClassVar[str] = ""
+    # True when the map's sum is meant to equal the target logit (LRP) or its change from a baseline (integrated
+    # gradients' completeness): the ``conservation`` metric scores only these
+    decomposes_logit: ClassVar[bool] = False
     requires_ia_vit: ClassVar[bool] = False
     # the perturbation substrate this method's own reference input equals (e.g. "zeros" for integrated
     # gradients from a zero baseline): scored by deletion/insertion under that substrate, it is favoured

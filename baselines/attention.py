@@ -20,6 +20,7 @@ class RawAttention(Explainer):
     reference = "Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers, ACL (raw attention)"
     description = "last block's CLS→patch attention, mean over heads"
     signed = False
+    cost = "1 forward"
     needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

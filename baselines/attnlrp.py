@@ -92,6 +92,8 @@ class AttnLRP(Explainer):
     description = ("LRP with AttnLRP's rules: epsilon on linear layers, the softmax's Taylor rule, epsilon + uniform "
                    "on q·kᵀ and A·v, identity on LayerNorm and GELU")
     signed = True
+    decomposes_logit = True
+    cost = "1 forward + 1 backward, on a copy"
 
     def relevance_budget(self, inputs: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per image: the input relevance map (B, C, H, W) and, as (B,) totals, the target ``logit``, the

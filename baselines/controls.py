@@ -24,6 +24,7 @@ class RandomSaliency(Explainer):
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline)"
     description = "uniform noise in [0, 1), seeded per image (batch-invariant)"
     signed = False
+    cost = "none (no model pass)"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         seed = int(self.options.get("seed", 0))
@@ -44,6 +45,7 @@ class CentreSaliency(Explainer):
     reference = "Judd et al. 2009, Learning to Predict Where Humans Look, ICCV (centre bias)"
     description = "a Gaussian centred on the image, `sigma` 0.25 of the image side"
     signed = False
+    cost = "none (no model pass)"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         height, width = inputs.shape[-2:]

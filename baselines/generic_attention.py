@@ -30,6 +30,7 @@ class GenericAttention(Explainer):
     reference = "Chefer, Gur & Wolf 2021, Generic Attention-model Explainability, ICCV, Eq. 5-6"
     description = "R ← R + Ā R over the blocks from R = I, Ā = E_h[(∇A ⊙ A)+]; R's CLS row"
     signed = False
+    cost = "1 forward + 1 backward"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         attentions, grads = attention_with_grads(self.model, inputs, target)

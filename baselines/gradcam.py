@@ -37,6 +37,7 @@ class GradCAM(Explainer):
     reference = "Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks, ICCV, Eq. 1-2"
     description = "Captum `LayerGradCam` (ReLU) on the last block's normalised input tokens reshaped to the patch grid"
     signed = False
+    cost = "1 forward + 1 backward"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         prefix, (rows, cols) = prefix_of(self.model), grid_of(self.model)

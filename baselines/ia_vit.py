@@ -21,6 +21,7 @@ class IAViTExplainer(Explainer):
     reference = "Qiang et al. 2023, Interpretability-Aware Vision Transformer, arXiv 2309.08035"
     description = "IA-ViT's interpreter attention, mean over its query rows (IA-ViT only)"
     signed = False
+    cost = "1 forward (the interpreter rides along)"
     requires_ia_vit = True
     needs_target = False
 

@@ -19,6 +19,8 @@ class InputTimesGradient(Explainer):
     reference = "Shrikumar et al. 2016, Not Just a Black Box, arXiv 1605.01713"
     description = "Captum `InputXGradient`, summed over channels"
     signed = True
+    decomposes_logit = True
+    cost = "1 forward + 1 backward"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):

@@ -149,6 +149,8 @@ class ConservativeLRP(Explainer):
     description = ("CP-LRP: Captum `InputXGradient` on a copy with LayerNorm std, GELU ratio and attention "
                    "probabilities detached (LRP-0)")
     signed = True
+    decomposes_logit = True
+    cost = "1 forward + 1 backward, on a copy"
 
     def conservative_forward(self) -> nn.Module:
         # A fresh copy per call: a cached one would go stale if the model is trained between calls.

@@ -50,6 +50,8 @@ class NaiveCaptumLRP(Explainer):
     reference = "Bach et al. 2015, Layer-Wise Relevance Propagation, PLoS ONE (Captum LRP, naive rules)"
     description = "Captum `LRP` with a rule forced on every leaf module: what a careless LRP gives"
     signed = True
+    decomposes_logit = True
+    cost = "1 forward + 1 backward, on a copy"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         clone = with_naive_rules(self.model, float(self.options.get("epsilon", 1e-9)))

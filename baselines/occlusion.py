@@ -22,6 +22,7 @@ class PatchOcclusion(Explainer):
     description = ("Captum `Occlusion`: drop of the target logit when a patch-sized window (stride = patch) is set "
                    "to zeros (the mean image)")
     signed = True
+    cost = "1 + one forward per patch (50 for a 7x7 grid)"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         patch = vit_backbone(self.model).patch_embed.patch_size

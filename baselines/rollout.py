@@ -50,6 +50,7 @@ class AttentionRollout(Explainer):
     description = ("attention rollout: per block 0.5 (A + I), rows renormalised, multiplied over the blocks; "
                    "`head_fusion` mean/max/min, `discard_ratio`")
     signed = False
+    cost = "1 forward"
     needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ class GradientSaliency(Explainer):
     reference = "Simonyan et al. 2014, Deep Inside Convolutional Networks, ICLR workshop, Sec. 3.1"
     description = "Captum `Saliency`: absolute gradient of the target logit, max over channels"
     signed = False
+    cost = "1 forward + 1 backward"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):

@@ -43,6 +43,7 @@ class TransformerAttribution(Explainer):
     description = ("R ← R + Ā R over the blocks from R = I, Ā = E_h[(∇A ⊙ R_A)+], R_A from the paper's LRP "
                    "(alpha1-beta0, normalised residuals); R's CLS row")
     signed = False
+    cost = "2 forwards + 1 backward + 1 relevance pass (float64)"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _, grads = attention_with_grads(self.model, inputs, target)
@@ -57,6 +58,7 @@ class TransformerAttributionCP(Explainer):
     reference = REFERENCE + "; R_A from CP-LRP (Ali et al. 2022, ICML) instead of the paper's LRP"
     description = "as transformer-attribution, but R_A = A ⊙ ∂f/∂A in the CP-LRP copy (LRP-0, no alpha-beta)"
     signed = False
+    cost = "2 forwards + 2 backwards"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # Gradients of the real model; relevance from a fresh conservative copy (never stale after training).

@@ -1,10 +1,14 @@
-"""Cost of every explainer: milliseconds per image and the ratio to one plain forward pass, in one run.
+"""Cost of every explainer: forwards per image (counted), milliseconds per image and the ratio of its time to
+one plain forward pass, in one run.
 
 Builds the preset's IA-ViT (random weights, or the iabench checkpoint given by --checkpoint), explains one
 batch of random images with every registered explainer (targets = the predicted classes, passed in, so no
 explainer pays for an extra forward to find them) and times, in the same process, the plain forward of the
 same batch (``model(x)`` in eval mode under ``torch.no_grad``), alternating with each explainer so that the
 ratio is measured under the same load. Timings are medians over >= --repeats rounds after one warm-up.
+Forwards are counted by a hook on the patch embedding (images through it per explained image); hooks travel
+with ``copy.deepcopy``, so the private copies of the LRP methods are counted too. Backward passes are not
+counted: the time ratio includes them.
 The issue's target: IA-ViT's explanation costs about one forward (ratio <= 1.2).
 Usage: python benchmarks/bench_explainers.py [--preset vit-tiny-fmnist] [--batch 64] [--repeats 3]
        [--min-seconds 1] [--checkpoint PATH] [--only NAME ...]
@@ -22,7 +26,7 @@ from pathlib import Path
 import torch
 
 from iabench.baselines import EXPLAINERS, create_explainer
-from iabench.models import create_model, get_preset
+from iabench.models import create_model, get_preset, vit_backbone
 
 OPTIONS: dict[str, dict[str, object]] = {}  # defaults for every explainer (IG: 32 steps)
 
@@ -42,6 +46,18 @@ def paired_timing(run: Callable[[], object], forward: Callable[[], object], repe
             fn()
             times.append(time.perf_counter() - started)
     return statistics.median(run_times), statistics.median(forward_times)
+
+
+def forwards_per_image(model: torch.nn.Module, run: Callable[[], object], batch: int) -> float:
+    """Images that pass through the model's patch embedding during ``run()``, per explained image."""
+    seen = [0]
+    handle = vit_backbone(model).patch_embed.register_forward_hook(lambda m, args, out: seen.__setitem__(
+        0, seen[0] + args[0].shape[0]))
+    try:
+        run()
+    finally:
+        handle.remove()
+    return seen[0] / batch
 
 
 def main() -> None:
@@ -75,18 +91,20 @@ def main() -> None:
     rows = []
     for name in args.only or EXPLAINERS.names():
         explainer = create_explainer(name, model, **OPTIONS.get(name, {}))
+        passes = forwards_per_image(model, lambda e=explainer: e.attribute(images, target), args.batch)
         seconds, forward_s = paired_timing(lambda e=explainer: e.attribute(images, target), forward, args.repeats,
                                            args.min_seconds)
-        rows.append((name, seconds, forward_s))
-    forward_all = statistics.median(f for _, _, f in rows)
+        rows.append((name, passes, seconds, forward_s))
+    forward_all = statistics.median(f for *_, f in rows)
 
     print(f"preset {args.preset}, batch {args.batch}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
           f"medians of >= {args.repeats} rounds, each explainer timed alternately with the plain forward")
-    print(f"| {'explainer':<24} | {'ms / image':>10} | {'x forward':>9} |")
-    print(f"|{'-' * 26}|{'-' * 11}:|{'-' * 10}:|")
-    print(f"| {'forward (predictor)':<24} | {1000 * forward_all / args.batch:10.3f} | {1.0:9.2f} |")
-    for name, seconds, forward_s in rows:
-        print(f"| {name:<24} | {1000 * seconds / args.batch:10.3f} | {seconds / forward_s:9.2f} |")
+    print(f"| {'explainer':<28} | {'forwards / image':>16} | {'ms / image':>10} | {'time / forward':>14} |")
+    print(f"|{'-' * 30}|{'-' * 17}:|{'-' * 11}:|{'-' * 15}:|")
+    print(f"| {'forward (predictor)':<28} | {1:16.1f} | {1000 * forward_all / args.batch:10.3f} | {1.0:14.2f} |")
+    for name, passes, seconds, forward_s in rows:
+        print(f"| {'`' + name + '`':<28} | {passes:16.1f} | {1000 * seconds / args.batch:10.3f} | "
+              f"{seconds / forward_s:14.2f} |")
 
 if __name__ == "__main__":
     main()

@@ -55,6 +55,8 @@ class Metric:
     needs_masks: ClassVar[bool] = False
     needs_explain_fn: ClassVar[bool] = False
     needs_ia_vit: ClassVar[bool] = False
+    # True: scores only maps that decompose the target logit (``Explainer.decomposes_logit``); others are skipped
+    needs_decomposition: ClassVar[bool] = False
 
     def __init__(self, **options: object) -> None:
         self.options = options

@@ -6,9 +6,9 @@ Definition: per image, with f the target logit and R the map,
 
 0 for a conservative map (LRP's conservation property, Bach et al. 2015, Eq. 2; the completeness axiom of
 integrated gradients, Sundararajan et al. 2017, holds with f(x) - f(baseline) instead of f). Lower is
-better. Meaningful for pixel-level relevance maps (lrp, attnlrp, integrated gradients, input x gradient);
-for other maps the number only says that they are not relevance. An image whose target logit is 0 scores
-NaN.
+better. Meaningful for maps that decompose the logit (``Explainer.decomposes_logit``: lrp, attnlrp, the
+naive Captum LRP, integrated gradients, input x gradient); in a run, other explainers are not scored. An image
+whose target logit is 0 scores NaN.
 
 When the explainer reports its own relevance budget (``relevance_budget``, as AttnLRP does), its totals
 are used, and the extra value ``softmax`` is the share of |f| its softmax rules absorbed (AttnLRP, Achtibat
@@ -35,6 +35,7 @@ class ConservationGap(Metric):
     reference = "Bach et al. 2015, On Pixel-Wise Explanations by Layer-Wise Relevance Propagation, PLoS ONE, Eq. 2"
     extras = {"softmax": ("lower", "share of |target logit| absorbed by the softmax rules (AttnLRP only)")}
     needs_explain_fn = True  # to ask the explainer for its own budget, when it keeps one
+    needs_decomposition = True  # in a run, only explainers whose maps decompose the logit are scored
 
     def __init__(self, **options: object) -> None:
         check_options(self.name, options, ())

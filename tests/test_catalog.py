@@ -56,10 +56,10 @@ def test_readme_holds_exactly_the_registry_tables() -> None:
 
 def test_tables_have_one_row_per_class_and_extra_sorted_by_family() -> None:
     rows = explainer_table().splitlines()
-    assert cells(rows[0]) == ["name", "family", "signed", "what it computes", "reference"]
+    assert cells(rows[0]) == ["name", "family", "signed", "what it computes", "passes per image", "reference"]
     body = [cells(r) for r in rows[2:]]
     assert sorted(r[0].strip("`") for r in body) == EXPLAINERS.names()
-    assert all(len(r) == 5 and r[2] in {"yes", "no"} for r in body)
+    assert all(len(r) == 6 and r[2] in {"yes", "no"} and r[4] for r in body)
     assert [r[1] for r in body] == sorted((r[1] for r in body), key=baselines.FAMILIES.index)
     rows = metric_table().splitlines()
     assert cells(rows[0]) == ["name", "family", "direction", "what it measures", "reference"]
@@ -90,6 +90,7 @@ def test_every_explainer_is_described() -> None:
     assert set(baselines.FAMILIES) == EXPLAINER_FAMILIES
     for cls in described(EXPLAINERS, EXPLAINER_FAMILIES):
         assert isinstance(cls.signed, bool), cls.name
+        assert cls.cost and "\n" not in cls.cost, cls.name
     assert {n for n in EXPLAINERS.names() if EXPLAINERS.get(n).signed} == SIGNED
 
 

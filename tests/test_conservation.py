@@ -60,3 +60,15 @@ def test_attnlrp_budget_is_used_and_the_softmax_share_reported() -> None:
 def test_conservation_takes_no_options() -> None:
     with pytest.raises(MetricOptionError, match="takes no options"):
         create_metric("conservation", level="patch")
+
+
+def test_a_run_scores_conservation_only_for_maps_that_decompose_the_logit() -> None:
+    torch.manual_seed(0)
+    model = timm.create_model("vit_tiny_patch16_224", img_size=16, patch_size=4, in_chans=1, num_classes=4,
+                              embed_dim=16, depth=1, num_heads=2).eval()
+    data = TensorDataset(torch.randn(2, 1, 16, 16), torch.tensor([0, 1]))
+    scores = iabench.evaluate(model, data, explainers=["attention", "input-x-gradient"],
+                              metrics=["conservation", "deletion"], samples=None)
+    pairs = set(zip(scores.explainer, scores.metric))
+    assert ("input-x-gradient", "conservation") in pairs and ("attention", "deletion") in pairs
+    assert ("attention", "conservation") not in pairs

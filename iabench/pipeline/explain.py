@@ -1,13 +1,18 @@
 """Stage 3, explain: saliency maps per chunk, from the explanation cache or computed and cached.
 
-A map is cached under (checkpoint, explainer name, options, target rule, sample indices); a failed
+A map is cached under (checkpoint, explainer name, options, target rule, sample indices, the source of the
+explainer's module, so that a changed method is recomputed); a failed
 explanation is recorded per sample in the run's failures.csv at once and becomes NaN, so the run goes on.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
+import inspect
 import logging
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +26,12 @@ from .plan import applies
 
 log = logging.getLogger("iabench")
 FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
+
+
+@functools.cache
+def source_digest(cls: type) -> str:
+    """A hash of the source of the module defining ``cls``: a changed explainer never reuses stale cached maps."""
+    return hashlib.sha256(inspect.getsource(sys.modules[cls.__module__]).encode()).hexdigest()[:16]
 
 
 class FailureLog:
@@ -66,7 +77,7 @@ class Explanations:
         spec = self.specs[label]
         path = None
         if self.cache_dir is not None:
-            key = config_hash(model_key, spec.name, spec.options, self.target, idx)
+            key = config_hash(model_key, spec.name, spec.options, self.target, idx, source_digest(self.classes[label]))
             path = self.cache_dir / "explanations" / f"{spec.name}-{key}.pt"
             if path.exists():
                 try:

@@ -116,6 +116,13 @@ def applies(method: object, kind: str) -> bool:
     return kind == "ia-vit" or not (getattr(method, "requires_ia_vit", False) or getattr(method, "needs_ia_vit", False))
 
 
+def scores_maps_of(metric: object, explainer_class: type) -> bool:
+    """Whether ``metric`` scores the maps of ``explainer_class``: a metric that needs maps decomposing the target
+    logit (``Metric.needs_decomposition``, e.g. conservation) skips the explainers whose maps do not
+    (``Explainer.decomposes_logit`` False, e.g. attention)."""
+    return not getattr(metric, "needs_decomposition", False) or getattr(explainer_class, "decomposes_logit", False)
+
+
 def work_items(suite: Suite, explainer_classes: dict[str, type], seed: int) -> list[WorkItem]:
     """Per model variant of ``seed``: its model-level metrics, then each explainer that applies to it."""
     items = []

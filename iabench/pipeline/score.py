@@ -15,7 +15,7 @@ from torch import nn
 
 from ..targets import explained_targets
 from .explain import Explanations
-from .plan import Samples, WorkItem, applies
+from .plan import Samples, WorkItem, applies, scores_maps_of
 from .precision import scoring
 from .shards import Shard
 
@@ -40,7 +40,8 @@ class Scorer:
 
     def __call__(self, item: WorkItem, subject: Subject) -> None:
         applicable = {k: m for k, m in self.metrics.items() if applies(m, subject.kind)}
-        wanted = {k: m for k, m in applicable.items() if m.needs_saliency == (item.explainer is not None)}
+        wanted = {k: m for k, m in applicable.items() if m.needs_saliency == (item.explainer is not None)
+                  and (item.explainer is None or scores_maps_of(m, self.explanations.classes[item.explainer]))}
         for start, stop in self.chunks:
             idx = self.samples.indices[start:stop]
             todo = {k: m for k, m in wanted.items()
