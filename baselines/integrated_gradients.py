@@ -1,36 +1,132 @@
-"""Integrated Gradients (Sundararajan, Taly & Yan 2017, ICML, Eq. 1), via Captum's ``IntegratedGradients``.
+"""Integrated Gradients (Sundararajan, Taly & Yan 2017, ICML, Eq. 1), via Captum's ``IntegratedGradients``, from
+four baselines x' (Sturmfels, Lundberg & Lee 2020, Distill, "Visualizing the Impact of Feature Attribution
+Baselines", compare them):
 
-Baseline: zeros in the model's (normalised) input space, i.e. the dataset-mean image, the same substrate
-as the insertion/deletion metrics; ``n_steps`` (default 32) Gauss-Legendre steps (Captum's default method),
-evaluated in chunks of ``internal_batch_size`` (default 512) images; summed over channels.
+- ``integrated-gradients``: zeros in the model's (normalised) input space, i.e. the dataset-mean image, the
+  same substrate as the insertion/deletion metrics;
+- ``integrated-gradients[blur]``: the image Gaussian-blurred, ``sigma`` pixels (default 0.18 of the shorter
+  side: 5.04 px at 28 px, about the ``blur`` substrate's 5), ``kernel`` pixels (default covering +-3 sigma;
+  capped below twice the shorter side). The ``blur`` substrate cuts its kernel at 11 px (RISE's insertion
+  blur), a weaker blur: ``sigma`` 5, ``kernel`` 11 reproduce it exactly;
+- ``integrated-gradients[uniform]``: uniform noise between each image's per-channel minimum and maximum, seeded
+  by the image's bytes and ``seed`` (default 0): the ``noise`` substrate itself, the same for an image alone
+  or in any batch (the range is the image's, not the batch's, for that reason);
+- ``integrated-gradients[mean]``: a per-channel mean image, ``mean_image`` (C, H, W), or (C,) values, when
+  given (e.g. the training set's mean image); by default each image's own per-channel mean broadcast to H x W
+  (a flat image of the input's average colour).
+
+All: ``n_steps`` (default 32) Gauss-Legendre steps (Captum's default method), evaluated in chunks of
+``internal_batch_size`` (default 512) images; summed over channels (signed).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from captum.attr import IntegratedGradients
+from torchvision.transforms.functional import gaussian_blur
 
 from iabench.baselines import EXPLAINERS, Explainer
-from iabench.baselines._vit import explaining
+from iabench.baselines._vit import eval_mode, explaining
+
+IG_REFERENCE = "Sundararajan et al. 2017, Axiomatic Attribution for Deep Networks, ICML, Eq. 1"
+BASELINES_REFERENCE = "Sturmfels et al. 2020, Visualizing the Impact of Feature Attribution Baselines, Distill"
 
 
-@EXPLAINERS.register("integrated-gradients")
-class IntegratedGradientsExplainer(Explainer):
-    name = "integrated-gradients"
-    display_name = "Integrated Gradients"
+class _IntegratedGradientsFrom(Explainer):
+    """Integrated gradients from the reference image that ``reference_input`` builds."""
+
     family = "gradient"
-    baseline = "zeros"
-    reference = "Sundararajan et al. 2017, Axiomatic Attribution for Deep Networks, ICML, Eq. 1"
-    description = ("Captum `IntegratedGradients` from a zeros (= mean image) baseline, `n_steps` 32, summed over "
-                   "channels")
     signed = True
+    # completeness: the map sums to f(x) - f(x') for this class's baseline x' (Sundararajan et al. 2017, Prop. 1)
+    decomposes_logit = True
+    cost = "`n_steps` (32) forwards + backwards"
+
+    def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def reference_logit(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """f(x') for the target classes (B,): completeness says the map sums to f(x) - f(x')."""
+        with eval_mode(self.model), torch.no_grad():
+            return self.model(self.reference_input(inputs.detach())).gather(1, target.long()[:, None]).flatten()
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         steps = int(self.options.get("n_steps", 32))
         # Captum evaluates n_steps x B scaled images; chunk them (memory) but never below one step per chunk.
         chunk = max(inputs.shape[0], int(self.options.get("internal_batch_size", 512)))
+        inputs = inputs.detach()
         with explaining(self.model):
             attributions = IntegratedGradients(self.model).attribute(
-                inputs.detach(), baselines=torch.zeros_like(inputs), target=target, n_steps=steps,
+                inputs, baselines=self.reference_input(inputs).detach(), target=target, n_steps=steps,
                 internal_batch_size=chunk)
         return attributions.sum(dim=1)
+
+
+@EXPLAINERS.register("integrated-gradients")
+class IntegratedGradientsExplainer(_IntegratedGradientsFrom):
+    name = "integrated-gradients"
+    display_name = "Integrated Gradients"
+    baseline = "zeros"
+    reference = IG_REFERENCE
+    description = ("Captum `IntegratedGradients` from a zeros (= mean image) baseline, `n_steps` 32, summed over "
+                   "channels")
+
+    def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(inputs)
+
+
+@EXPLAINERS.register("integrated-gradients[blur]")
+class IntegratedGradientsBlur(_IntegratedGradientsFrom):
+    name = "integrated-gradients[blur]"
+    display_name = "Integrated Gradients (blurred baseline)"
+    # a Gaussian blur of the image like the blur substrate (equal to it with sigma 5, kernel 11)
+    baseline = "blur"
+    reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
+    description = ("Captum `IntegratedGradients` from the image Gaussian-blurred (`sigma` 0.18 of the side), "
+                   "`n_steps` 32, summed over channels")
+
+    def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
+        sigma = float(self.options.get("sigma", 0.18 * min(inputs.shape[-2:])))
+        # odd, covering +-3 sigma; capped because gaussian_blur's reflect padding must stay below the image side
+        kernel = int(self.options.get("kernel", 2 * math.ceil(3 * sigma) + 1))
+        kernel = min(kernel, 2 * min(inputs.shape[-2:]) - 1)
+        return gaussian_blur(inputs, [kernel, kernel], [sigma, sigma])
+
+
+@EXPLAINERS.register("integrated-gradients[uniform]")
+class IntegratedGradientsUniform(_IntegratedGradientsFrom):
+    name = "integrated-gradients[uniform]"
+    display_name = "Integrated Gradients (uniform noise baseline)"
+    baseline = "noise"  # drawn by the noise substrate's own code: the same images
+    reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
+    description = ("Captum `IntegratedGradients` from uniform noise over each image's per-channel range (seeded "
+                   "per image), `n_steps` 32, summed over channels")
+
+    def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
+        # imported here: iabench.metrics imports this package, so a module-level import would be circular
+        from iabench.metrics._substrates import substrate_for
+
+        return substrate_for(inputs, "noise", seed=int(self.options.get("seed", 0)))
+
+
+@EXPLAINERS.register("integrated-gradients[mean]")
+class IntegratedGradientsMean(_IntegratedGradientsFrom):
+    name = "integrated-gradients[mean]"
+    display_name = "Integrated Gradients (mean image baseline)"
+    reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
+    description = ("Captum `IntegratedGradients` from a per-channel mean image (`mean_image`; default each image's "
+                   "own channel means), `n_steps` 32, summed over channels")
+
+    def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
+        given = self.options.get("mean_image")
+        if given is None:
+            return inputs.mean(dim=(2, 3), keepdim=True).expand_as(inputs)
+        mean_image = torch.as_tensor(given, dtype=inputs.dtype, device=inputs.device)
+        if mean_image.ndim == 1:  # per-channel values (e.g. from a suite's YAML): a flat image of them
+            mean_image = mean_image[:, None, None]
+        try:
+            return mean_image.expand_as(inputs)
+        except RuntimeError:
+            raise ValueError(f"mean_image must be (C, H, W) or (C,) for images {tuple(inputs.shape[1:])}, got "
+                             f"{tuple(mean_image.shape)}") from None

@@ -4,8 +4,9 @@ Definition: per image, with f the target logit and R the map,
 
     score = |f - sum_x R(x)| / |f|,
 
-0 for a conservative map (LRP's conservation property, Bach et al. 2015, Eq. 2; the completeness axiom of
-integrated gradients, Sundararajan et al. 2017, holds with f(x) - f(baseline) instead of f). Lower is
+0 for a conservative map (LRP's conservation property, Bach et al. 2015, Eq. 2). For an explainer that
+names its reference logit (``reference_logit``: integrated gradients' f(x'), the baseline's) f is the change
+f(x) - f(x'), so the score is the completeness error of Sundararajan et al. 2017 (Prop. 1). Lower is
 better. Meaningful for maps that decompose the logit (``Explainer.decomposes_logit``: lrp, attnlrp, the
 naive Captum LRP, integrated gradients, input x gradient); in a run, other explainers are not scored. An image
 whose target logit is 0 scores NaN.
@@ -30,7 +31,8 @@ class ConservationGap(Metric):
     name = "conservation"
     display_name = "Conservation gap"
     direction = "lower"
-    description = "|target logit - sum of the map| ÷ |target logit| (0 = conservative; for relevance maps)"
+    description = ("|f - sum of the map| ÷ |f|, f the target logit (for integrated gradients its change from the "
+                   "baseline); 0 = conservative")
     family = "diagnostics"
     reference = "Bach et al. 2015, On Pixel-Wise Explanations by Layer-Wise Relevance Propagation, PLoS ONE, Eq. 2"
     extras = {"softmax": ("lower", "share of |target logit| absorbed by the softmax rules (AttnLRP only)")}
@@ -54,6 +56,9 @@ class ConservationGap(Metric):
         else:
             with torch.no_grad():
                 logit = model(images).gather(1, targets.long()[:, None]).flatten().double()
+            reference_fn = getattr(explain_fn, "reference_logit", None)
+            if reference_fn is not None:  # integrated gradients: the change from the baseline's logit
+                logit = logit - reference_fn(model, images, targets).double()
             total = saliency.detach().double().flatten(1).sum(1).to(logit.device)
         gap = (logit - total).abs() / logit.abs()
         scores = torch.where(logit == 0, torch.full_like(gap, float("nan")), gap)

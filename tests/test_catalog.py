@@ -25,7 +25,8 @@ EXPECTED_FAMILY = {"irof": "faithfulness", "road": "faithfulness", "mprt": "sani
                    "accuracy": "model", "auc": "localisation", "max-sensitivity": "robustness",
                    "sparseness": "complexity", "agreement": "agreement", "entropy": "diagnostics"}
 # maps with meaningful negative values; every other explainer's maps are never negative
-SIGNED = {"lrp", "lrp-captum-naive", "integrated-gradients", "input-x-gradient", "occlusion"}
+SIGNED = {"lrp", "attnlrp", "lrp-captum-naive", "integrated-gradients", "integrated-gradients[blur]",
+          "integrated-gradients[uniform]", "integrated-gradients[mean]", "input-x-gradient", "occlusion"}
 TINY = get_preset("vit-tiny-fmnist").model
 
 
@@ -64,7 +65,7 @@ def test_tables_have_one_row_per_class_and_extra_sorted_by_family() -> None:
     rows = metric_table().splitlines()
     assert cells(rows[0]) == ["name", "family", "direction", "what it measures", "reference"]
     body = {cells(r)[0].strip("`"): cells(r) for r in rows[2:]}
-    assert set(body) == set(METRICS.names()) | {"agreement-kl", "agreement-inter-accuracy"}
+    assert set(body) == set(METRICS.names()) | {"agreement-kl", "agreement-inter-accuracy", "conservation-softmax"}
     assert all(len(r) == 5 and r[2] in {"↑", "↓"} for r in body.values())
     families = [cells(r)[1] for r in rows[2:]]
     assert families == sorted(families, key=metrics.FAMILIES.index)

@@ -72,3 +72,16 @@ def test_a_run_scores_conservation_only_for_maps_that_decompose_the_logit() -> N
     pairs = set(zip(scores.explainer, scores.metric))
     assert ("input-x-gradient", "conservation") in pairs and ("attention", "deletion") in pairs
     assert ("attention", "conservation") not in pairs
+
+
+@pytest.mark.parametrize("name", ["integrated-gradients", "integrated-gradients[blur]"])
+def test_integrated_gradients_gap_is_measured_from_the_baseline_logit(name: str) -> None:
+    # a linear model: integrated gradients is exact, so the map sums to f(x) - f(x') and the gap is 0, while
+    # the sum differs from f(x) itself by f(x') (the blur baseline's logit is not 0)
+    model = _Linear(0.5)
+    images, targets = torch.tensor([[[[1.0, 1.0], [2.0, 1.0]]]]), torch.tensor([1])
+    scores = iabench.evaluate(model, TensorDataset(images, targets), explainers=[name], metrics=["conservation"],
+                              samples=None)
+    assert scores.value.abs().max() < 1e-5
+    saliency = create_explainer(name, model).attribute(images, targets)
+    assert create_metric("conservation")(model, images, targets, saliency).scores[0] > 0.05

@@ -101,9 +101,11 @@ class Explanations:
         def explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             return cls(model, **options).attribute(images, targets)
 
-        if hasattr(cls, "relevance_budget"):  # e.g. AttnLRP: the conservation metric reads its own totals
-            explain.relevance_budget = lambda model, images, targets: cls(model, **options).relevance_budget(
-                images, targets)
+        # what the conservation metric may ask of the explainer: AttnLRP's own totals, IG's f(baseline)
+        for method in ("relevance_budget", "reference_logit"):
+            if hasattr(cls, method):
+                setattr(explain, method, lambda model, images, targets, method=method: getattr(
+                    cls(model, **options), method)(images, targets))
         return explain
 
     def reference_label(self, metric: object, kind: str) -> str | None:
