@@ -15,8 +15,9 @@ from iabench.reporting import build_report
 
 def test_declared_baselines_and_substrates() -> None:
     declared = {name: EXPLAINERS.get(name).baseline for name in EXPLAINERS.names()}
-    assert {n for n, b in declared.items() if b} == {"integrated-gradients", "occlusion", "input-x-gradient"}
-    assert set(declared.values()) <= {None, "zeros"}
+    assert {n for n, b in declared.items() if b} == {"integrated-gradients", "occlusion", "input-x-gradient", "rise",
+                                                    "integrated-gradients[blur]", "integrated-gradients[uniform]"}
+    assert set(declared.values()) == {None, "zeros", "blur", "noise"}  # each a substrate of the perturbation metrics
     assert _substrate(create_metric("deletion")) == "zeros"
     assert _substrate(create_metric("insertion", substrate="blur")) == "blur"
     assert _substrate(create_metric("morf", substrate="road")) == "road"

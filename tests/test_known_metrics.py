@@ -59,7 +59,7 @@ def test_perfect_map_beats_its_inverse_and_random(case, name: str) -> None:
 SPARSITY = {"sparseness": "higher", "complexity": "lower"}
 # checked elsewhere against hand computations or a direct Quantus call (test_diagnostics, test_metrics)
 ELSEWHERE = {"accuracy", "agreement", "entropy", "foreground-mass", "rank-correlation", "max-sensitivity", "mprt",
-             "random-logit"}
+             "random-logit", "conservation"}
 
 
 LOCALISATION = ["auc", "pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy"]

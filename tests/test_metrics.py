@@ -370,7 +370,7 @@ def test_every_metric_declares_its_contract() -> None:
     assert needs_masks == {"pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "auc"}
     # the sanity and robustness checks re-explain a changed model or input
     needs_explain = {name for name in METRICS.names() if METRICS.get(name).needs_explain_fn}
-    assert needs_explain == {"max-sensitivity", "mprt", "random-logit"}
+    assert needs_explain == {"max-sensitivity", "mprt", "random-logit", "conservation"}
 
 
 def test_saliency_can_be_passed_by_keyword(model, batch) -> None:
