@@ -95,18 +95,23 @@ class AttnLRP(Explainer):
     decomposes_logit = True
     cost = "1 forward + 1 backward, on a copy"
 
-    def relevance_budget(self, inputs: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per image: the input relevance map (B, C, H, W) and, as (B,) totals, the target ``logit``, the
-        ``input`` relevance (the map's sum) and the relevance the softmaxes ``absorbed``."""
+    def _propagate(self, inputs: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, _Ledger]:
+        """(input relevance (B, C, H, W), target logits (B,), the ledger of the softmaxes)."""
         clone, ledger = attnlrp_copy(self.model, float(self.options.get("epsilon", 1e-6)))
+        clone.requires_grad_(False)  # relevance only: no parameter gradients (340 MB for ViT-B)
         x = inputs.detach().clone().requires_grad_(True)
         with explaining(clone):
             logits = clone(x)
             chosen = logits.gather(1, target[:, None].to(logits.device)).flatten()
             chosen.sum().backward()  # each image's logit depends on that image only
-        relevance = (x * x.grad).detach()
-        return {"map": relevance, "logit": chosen.detach(), "input": relevance.flatten(1).sum(1),
+        return (x * x.grad).detach(), chosen.detach(), ledger
+
+    def relevance_budget(self, inputs: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per image: the input relevance map (B, C, H, W) and, as (B,) totals, the target ``logit``, the
+        ``input`` relevance (the map's sum) and the relevance the softmaxes ``absorbed``."""
+        relevance, logit, ledger = self._propagate(inputs, target)
+        return {"map": relevance, "logit": logit, "input": relevance.flatten(1).sum(1),
                 "absorbed": ledger.softmax_absorbed().detach()}
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.relevance_budget(inputs, target)["map"].sum(dim=1)
+        return self._propagate(inputs, target)[0].sum(dim=1)

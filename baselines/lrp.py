@@ -116,7 +116,9 @@ def conservative_copy(model: nn.Module) -> nn.Module:
                 replacement = _ConservativeLayerNorm(child.normalized_shape, eps=child.eps,
                                                      elementwise_affine=child.elementwise_affine)
                 replacement.load_state_dict(child.state_dict())
-                setattr(module, name, replacement.to(child.weight.device if child.weight is not None else "cpu"))
+                if child.weight is not None:  # the original's device and dtype (a half-precision model stays half)
+                    replacement = replacement.to(device=child.weight.device, dtype=child.weight.dtype)
+                setattr(module, name, replacement)
             elif isinstance(child, nn.GELU):
                 setattr(module, name, _ConservativeGELU(child))
     return clone

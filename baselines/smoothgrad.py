@@ -46,8 +46,9 @@ class SmoothGrad(Explainer):
         fraction = float(self.options.get("stdevs", 0.15))
         seed = int(self.options.get("seed", 0))
         tunnel = NoiseTunnel(Saliency(self.model))
-        # torch.manual_seed also seeds every CUDA device: fork them all so the caller's streams are restored
-        devices = list(range(torch.cuda.device_count()))
+        # torch.manual_seed also seeds the CUDA devices: fork the input's so the caller's stream is restored (and
+        # no CUDA context is created when explaining on the CPU)
+        devices = [inputs.device] if inputs.device.type == "cuda" else []
         maps = []
         with explaining(self.model):
             # One image at a time: Captum draws one noise tensor for the whole batch (and takes one std), so

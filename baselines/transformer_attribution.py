@@ -5,9 +5,10 @@ Per block, Ā = I + E_h[(∇A ⊙ R_A)+], where ∇A is the gradient of the targ
 attention probabilities and R_A their LRP relevance; C = Ā_L ... Ā_1, explanation = C's CLS row over the
 patch tokens.
 
-- ``transformer-attribution``: R_A from the paper's own LRP (``_chefer_lrp.py``: alpha1-beta0 on linear
-  layers, the gradient rule with full Jacobians on LayerNorm, GELU and softmax, halved products, the
-  normalised residual rule, relevance 1 on the target class), as the authors' code computes it.
+- ``transformer-attribution``: R_A from the paper's own LRP with the rules of the authors' code
+  (``_chefer_lrp.py``: alpha1-beta0 on linear layers, LayerNorm, GELU and softmax passing relevance
+  unchanged, halved gradient x input on the two products, the normalised residual rule, relevance 1 on
+  the target class).
 - ``transformer-attribution-cp``: the cheaper stand-in iabench shipped first: R_A = A ⊙ ∂f/∂A in the CP-LRP
   copy (LayerNorm std and GELU ratio detached, see ``lrp.py``), i.e. LRP-0 down to each attention map,
   with no alpha-beta rule and no normalisation of residual sums. Its maps differ; both are kept so that the
@@ -40,10 +41,10 @@ class TransformerAttribution(Explainer):
     display_name = "Transformer attribution (Chefer CVPR'21)"
     family = "relevance"
     reference = REFERENCE
-    description = ("R ← R + Ā R over the blocks from R = I, Ā = E_h[(∇A ⊙ R_A)+], R_A from the paper's LRP "
+    description = ("R ← R + Ā R over the blocks from R = I, Ā = E_h[(∇A ⊙ R_A)+], R_A from the authors' LRP "
                    "(alpha1-beta0, normalised residuals); R's CLS row")
     signed = False
-    cost = "2 forwards + 1 backward + 1 relevance pass (float64)"
+    cost = "2 forwards + 1 backward + 1 relevance pass"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _, grads = attention_with_grads(self.model, inputs, target)

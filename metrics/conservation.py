@@ -12,8 +12,9 @@ naive Captum LRP, integrated gradients, input x gradient); in a run, other expla
 whose target logit is 0 scores NaN.
 
 When the explainer reports its own relevance budget (``relevance_budget``, as AttnLRP does), its totals
-are used, and the extra value ``softmax`` is the share of |f| its softmax rules absorbed (AttnLRP, Achtibat
-et al. 2024, ICML, Prop. 3.1), so a reader sees where the missing relevance went.
+give f, and the extra value ``softmax`` is |relevance its softmax rules absorbed| / |f| (AttnLRP, Achtibat
+et al. 2024, ICML, Prop. 3.1; the absorbed relevance may have either sign), so a reader sees where the
+missing relevance went. The gap itself is always measured on the map that was scored.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class ConservationGap(Metric):
                    "baseline); 0 = conservative")
     family = "diagnostics"
     reference = "Bach et al. 2015, On Pixel-Wise Explanations by Layer-Wise Relevance Propagation, PLoS ONE, Eq. 2"
-    extras = {"softmax": ("lower", "share of |target logit| absorbed by the softmax rules (AttnLRP only)")}
+    extras = {"softmax": ("lower", "|relevance absorbed by the softmax rules| ÷ |target logit| (AttnLRP only; "
+                                   "Achtibat et al. 2024, Prop. 3.1)")}
     needs_explain_fn = True  # to ask the explainer for its own budget, when it keeps one
     needs_decomposition = True  # in a run, only explainers whose maps decompose the logit are scored
 
@@ -49,17 +51,18 @@ class ConservationGap(Metric):
         check_map(images, saliency, self.name)
         budget_fn = getattr(explain_fn, "relevance_budget", None)
         extra = {}
-        if budget_fn is not None:
+        total = saliency.detach().double().flatten(1).sum(1)  # the scored map's own sum
+        if budget_fn is not None:  # its logit and what its softmaxes absorbed, from one more relevance pass
             budget = budget_fn(model, images, targets)
-            logit, total = budget["logit"].double(), budget["input"].double()
-            extra["softmax"] = (budget["absorbed"].double() / logit.abs()).cpu().numpy()
+            logit = budget["logit"].double()
+            extra["softmax"] = (budget["absorbed"].double().abs() / logit.abs()).cpu().numpy()
         else:
             with torch.no_grad():
                 logit = model(images).gather(1, targets.long()[:, None]).flatten().double()
             reference_fn = getattr(explain_fn, "reference_logit", None)
             if reference_fn is not None:  # integrated gradients: the change from the baseline's logit
                 logit = logit - reference_fn(model, images, targets).double()
-            total = saliency.detach().double().flatten(1).sum(1).to(logit.device)
+        total = total.to(logit.device)
         gap = (logit - total).abs() / logit.abs()
         scores = torch.where(logit == 0, torch.full_like(gap, float("nan")), gap)
         return MetricResult(scores=scores.cpu().numpy(), extra=extra)

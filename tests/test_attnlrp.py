@@ -12,6 +12,7 @@ from timm.models.vision_transformer import VisionTransformer
 
 from iabench.baselines import create_explainer
 from iabench.baselines._lrp_rules import epsilon_output, relevance_of, uniform_matmul
+from iabench.baselines.attnlrp import attnlrp_copy
 from iabench.baselines.lrp import _ConservativeGELU, _ConservativeLayerNorm
 from iabench.models import create_model, get_preset
 
@@ -111,3 +112,26 @@ def test_map_is_the_input_relevance_and_differs_from_cp_lrp() -> None:
     torch.testing.assert_close(saliency.flatten(1).sum(1), budget["input"], rtol=1e-4, atol=1e-6)
     cp_lrp = create_explainer("lrp", model).attribute(images, target)
     assert (saliency - cp_lrp).abs().max() > 1e-3 * cp_lrp.abs().max()  # relevance also flows through q and k
+
+
+def test_epsilon_reaches_every_linear_layer_norm_and_the_patch_embedding() -> None:
+    torch.manual_seed(0)
+    model = _zero_absorbers(create_model("vit", get_preset("vit-tiny-fmnist").model).eval())
+    clone, _ = attnlrp_copy(model, 0.1)
+    hooked = [m for m in clone.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d | _ConservativeLayerNorm)]
+    assert hooked and all(len(m._forward_hooks) == 1 for m in hooked)
+    images, target = torch.randn(2, 1, 28, 28), torch.tensor([0, 1])
+    budget = create_explainer("attnlrp", model, epsilon=0.1).relevance_budget(images, target)
+    # with nothing else absorbing, only the epsilon terms break logit = input + absorbed (exact at epsilon 0)
+    assert ((budget["logit"] - budget["input"] - budget["absorbed"]).abs() > 1e-3 * budget["logit"].abs()).all()
+
+
+@pytest.mark.parametrize("name", ["attnlrp", "lrp"])
+def test_half_precision_models_are_explained(name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model("vit", get_preset("vit-tiny-fmnist").model).eval()
+    images, target = torch.randn(2, 1, 28, 28), torch.tensor([0, 1])
+    full = create_explainer(name, model).attribute(images, target)
+    half = create_explainer(name, model.to(torch.bfloat16)).attribute(images.to(torch.bfloat16), target)
+    assert half.dtype == torch.float32 and torch.isfinite(half).all()
+    assert torch.corrcoef(torch.stack([full.flatten(), half.flatten()]))[0, 1] > 0.9

@@ -33,8 +33,8 @@ def _smooth_net(pixels: int = 3 * 8 * 8) -> nn.Module:
 
 
 def _independent_baseline(name: str, images: torch.Tensor) -> torch.Tensor:
-    if name == "integrated-gradients[blur]":  # 8 px: sigma 0.18 * 8 = 1.44, kernel 2 * ceil(4.32) + 1 = 11
-        return gaussian_blur(images, [11, 11], [1.44, 1.44])
+    if name == "integrated-gradients[blur]":  # the blur substrate: sigma 5, kernel 11 cut to 7 at 8 px
+        return gaussian_blur(images, [7, 7], [5.0, 5.0])
     if name == "integrated-gradients[uniform]":  # the noise substrate, as its `baseline` attribute claims
         return substrate_for(images, "noise", seed=0)
     if name == "integrated-gradients[mean]":  # each image's per-channel mean, a flat image
@@ -64,8 +64,11 @@ def test_complete_with_respect_to_its_own_baseline(name: str) -> None:
 def test_blur_baseline_is_the_gaussian_blur_of_the_image() -> None:
     images = _images(2, (1, 28, 28))
     default = create_explainer("integrated-gradients[blur]", _smooth_net(784))
-    # 28 px: sigma 0.18 * 28 = 5.04, kernel 2 * ceil(15.12) + 1 = 33 (+-3 sigma)
-    torch.testing.assert_close(default.reference_input(images), gaussian_blur(images, [33, 33], [5.04, 5.04]))
+    # by default the blur substrate: kernel 11, sigma 5
+    torch.testing.assert_close(default.reference_input(images), gaussian_blur(images, [11, 11], [5.0, 5.0]))
+    own = create_explainer("integrated-gradients[blur]", _smooth_net(784), kernel=33)
+    # sigma 0.18 * 28 = 5.04 once either option is given
+    torch.testing.assert_close(own.reference_input(images), gaussian_blur(images, [33, 33], [5.04, 5.04]))
     given = create_explainer("integrated-gradients[blur]", _smooth_net(784), sigma=2.0)
     torch.testing.assert_close(given.reference_input(images), gaussian_blur(images, [13, 13], [2.0, 2.0]))
     small = _images(1, (1, 6, 6))  # +-3 sigma = 33 px does not fit 6 px: capped at 11 (reflect padding < 6)

@@ -1,7 +1,7 @@
 """Stage 3, explain: saliency maps per chunk, from the explanation cache or computed and cached.
 
-A map is cached under (checkpoint, explainer name, options, target rule, sample indices, the source of the
-explainer's module, so that a changed method is recomputed); a failed
+A map is cached under (checkpoint, explainer name, options, target rule, sample indices, a hash of the
+explainers' source code, so that a changed method is recomputed); a failed
 explanation is recorded per sample in the run's failures.csv at once and becomes NaN, so the run goes on.
 """
 
@@ -28,10 +28,31 @@ log = logging.getLogger("iabench")
 FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
 
 
+def explainer_sources(cls: type) -> list[Path]:
+    """The source files an explainer's maps depend on: its own module, every module of ``iabench.baselines``
+    (shared rules and helpers), of ``iabench.models`` (attention capture) and the substrates (some baselines)."""
+    import iabench.baselines
+    import iabench.metrics._substrates
+    import iabench.models
+
+    files = {Path(inspect.getfile(sys.modules[cls.__module__])), Path(iabench.metrics._substrates.__file__)}
+    for package in (iabench.baselines, iabench.models):
+        files.update(Path(package.__file__).parent.glob("*.py"))
+    return sorted(files)
+
+
+def digest_of(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @functools.cache
 def source_digest(cls: type) -> str:
-    """A hash of the source of the module defining ``cls``: a changed explainer never reuses stale cached maps."""
-    return hashlib.sha256(inspect.getsource(sys.modules[cls.__module__]).encode()).hexdigest()[:16]
+    """A hash of the code behind ``cls``'s maps (``explainer_sources``): a changed method, or a changed rule or
+    helper it uses, never reuses stale cached maps (the price: any such change recomputes every explainer)."""
+    return digest_of(explainer_sources(cls))
 
 
 class FailureLog:
