@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +133,46 @@ def test_runner_hands_the_longest_training_jobs_out_first(tmp_path: Path, monkey
                  "--quiet", "--device", "cpu", "--jobs", "2", "--no-report"]) == 0
     # fine: 8 steps x 64 tokens; ia: 8 x 16 x 2; base: 8 x 16; short: 2 x 16
     assert order == ["fine/seed0", "ia/seed0", "base/seed0", "short/seed0"]
+
+
+PARENT = """
+import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from iabench.training.parallel import die_with_parent
+
+def work(path):
+    open(path, "w").write(str(os.getpid()))
+    time.sleep(120)
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent) as pool:
+        pool.submit(work, sys.argv[1]).result()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.exists() and status.read_text().split()[2] == "Z")  # a zombie has exited
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_training_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    script, marker = tmp_path / "parent.py", tmp_path / "worker.pid"
+    script.write_text(PARENT)
+    parent = subprocess.Popen([sys.executable, str(script), str(marker)])
+    deadline = time.monotonic() + 60
+    while not marker.exists() or not marker.read_text():
+        assert time.monotonic() < deadline and parent.poll() is None, "the worker never started"
+        time.sleep(0.1)
+    worker = int(marker.read_text())
+    assert _alive(worker)
+    parent.kill()  # SIGKILL: no cleanup in the parent at all
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), "the training worker outlived its killed parent"

@@ -127,3 +127,20 @@ def test_a_cell_whose_every_score_failed_counts_them_against_all() -> None:
     summary = summarise(results, {"deletion": "lower"})  # n counts finite values: 0 here
     table = family_tables(summary, ["deletion"], {"deletion": {"name": "deletion"}}, {}, MODELS)[0]
     assert texts(table) == [["vit", "rollout", "failed (4 of 4)"]]
+
+
+def test_cells_say_when_a_map_is_no_decomposition_or_an_extra_is_not_reported() -> None:
+    summary = pd.DataFrame([row("vit", "attnlrp", "conservation", 0.3, "lower"),
+                            row("vit", "attnlrp", "conservation-softmax", 0.2, "lower"),
+                            row("vit", "lrp", "conservation", 0.1, "lower"), row("vit", "rollout", "deletion", 0.3)])
+    metrics_info = {"conservation": {"name": "conservation", "family": "diagnostics", "needs_decomposition": True},
+                    "conservation-softmax": {"name": "conservation", "family": "diagnostics",
+                                             "needs_decomposition": True, "extra_of": "conservation"},
+                    "deletion": {"name": "deletion", "family": "faithfulness"}}
+    explainers_info = {"attnlrp": {"decomposes_logit": True}, "lrp": {"decomposes_logit": True},
+                       "rollout": {"decomposes_logit": False}}
+    found = {t.anchor: t for t in family_tables(summary, ["deletion", "conservation", "conservation-softmax"],
+                                                metrics_info, explainers_info, MODELS)}
+    rows = {(r[0], r[1]): r[2:] for r in texts(found["summary-diagnostics-explainers"])}
+    assert rows[("vit", "lrp")][1] == "n/a: not reported by this explainer"
+    assert rows[("vit", "rollout")] == ["n/a: map does not decompose the logit"] * 2

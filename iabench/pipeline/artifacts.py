@@ -50,18 +50,19 @@ def metrics_info(metrics: dict[str, Any]) -> dict[str, dict]:
         info = dict(name=metric.name, direction=metric.direction, display_name=metric.display_name or metric.name,
                     reference=metric.reference, auc=getattr(metric, "auc", None), substrate=substrate(metric),
                     description=metric.description, family=metric.family, needs_ia_vit=metric.needs_ia_vit,
-                    needs_saliency=metric.needs_saliency)
+                    needs_saliency=metric.needs_saliency, needs_decomposition=metric.needs_decomposition)
         out[label] = info
         for extra, (direction, description) in metric.extras.items():  # own direction and description
             out[f"{label}-{extra}"] = dict(info, direction=direction, description=description,
-                                           display_name=f"{info['display_name']} ({extra})")
+                                           display_name=f"{info['display_name']} ({extra})", extra_of=label)
     return out
 
 
 def explainers_info(classes: dict[str, type]) -> dict[str, dict]:
     """explainers.json: per explainer label its registered description."""
     return {label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
-                        reference=cls.reference, baseline=cls.baseline, description=cls.description, signed=cls.signed)
+                        reference=cls.reference, baseline=cls.baseline, description=cls.description, signed=cls.signed,
+                        decomposes_logit=cls.decomposes_logit)
             for label, cls in classes.items()}
 
 

@@ -82,11 +82,17 @@ def cell_text(row) -> tuple[str, str]:
     return text, note
 
 
-def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict) -> str:
+def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict, explainer: str = "-",
+                 explainers_info: dict | None = None) -> str:
     """Why a row has no value for a metric."""
     kind = models_info.get(model, {}).get("kind", model)
     if info_of("metric", metric, metrics_info, "needs_ia_vit", False) and kind != "ia-vit":
         return "n/a: IA-ViT only"
+    if (explainer != "-" and info_of("metric", metric, metrics_info, "needs_decomposition", False)
+            and not info_of("explainer", explainer, explainers_info or {}, "decomposes_logit", False)):
+        return "n/a: map does not decompose the logit"
+    if (metrics_info.get(metric) or {}).get("extra_of"):
+        return "n/a: not reported by this explainer"
     return "n/a: not run"
 
 
@@ -129,7 +135,8 @@ def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tup
             for metric in metrics:
                 row = found.get((model, explainer, metric))
                 if row is None:
-                    cells.append(Cell(missing_text(metric, model, metrics_info, models_info)))
+                    why = missing_text(metric, model, metrics_info, models_info, explainer, explainers_info)
+                    cells.append(Cell(why))
                 else:
                     mean = None if pd.isna(row.mean) else float(row.mean)
                     text, note = cell_text(row)
