@@ -4,7 +4,8 @@ For every value of --epochs, the plain ViT and IA-ViT of the preset are trained 
 as `iabench run --jobs 2` does) into a fresh cache, with the preset's recipe otherwise unchanged (the
 cosine schedule follows the number of epochs). Prints one row per (epochs, model): training seconds, test
 accuracy, and for IA-ViT the interpreter's accuracy and agreement: the curve the default was chosen on.
-Usage: python benchmarks/bench_schedule.py [--preset vit-tiny-fmnist] [--epochs 2 3 4 6]
+Usage: python benchmarks/bench_schedule.py [--preset vit-tiny-fmnist] [--epochs 2 3 4 6] [--batch-size B] [--lr LR]
+       [--warmup-steps N]
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def main() -> None:
     parser.add_argument("--warmup-steps", type=int, default=None, help="override the preset's warm-up steps")
     args = parser.parse_args()
     preset = get_preset(args.preset)
-    changes = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr),
-                                                     ("warmup_steps", args.warmup_steps)) if v is not None}
+    overrides = (("batch_size", args.batch_size), ("lr", args.lr), ("warmup_steps", args.warmup_steps))
+    changes = {k: v for k, v in overrides if v is not None}
     preset = dataclasses.replace(preset, train=dataclasses.replace(preset.train, **changes))
     print(f"preset {preset.name}: batch {preset.train.batch_size}, lr {preset.train.lr}, "
           f"warm-up {preset.train.warmup_steps} steps, {args.jobs} processes")
