@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iabench.baselines._vit import eval_mode
+from iabench.baselines._vit import eval_mode, split_qkv
 from iabench.models import vit_backbone
 
 STABILISER = 1e-9
@@ -80,8 +80,7 @@ def _check(vit: nn.Module) -> None:
 def _attention_relprop(attn: nn.Module, x: torch.Tensor, relevance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(relevance at the attention's input ``x``, R_A (B, heads, T, T))."""
     batch, tokens, dim = x.shape
-    qkv = attn.qkv(x).reshape(batch, tokens, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv.unbind(0)
+    q, k, v = split_qkv(attn, x)
     probs = ((q * attn.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
     heads_out = (probs @ v).transpose(1, 2).reshape(batch, tokens, dim)
     relevance = alpha1_beta0(heads_out, attn.proj.weight, relevance)

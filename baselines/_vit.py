@@ -67,6 +67,13 @@ def attention_with_grads(model: nn.Module, inputs: torch.Tensor,
     return [a.detach() for a in captured], [g.detach() for g in grads]
 
 
+def split_qkv(attn: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """q, k, v (B, heads, T, head width) of timm ``Attention`` ``attn`` on tokens ``x`` (B, T, D), as its forward."""
+    batch, tokens, _ = x.shape
+    qkv = attn.qkv(x).reshape(batch, tokens, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4)
+    return qkv.unbind(0)
+
+
 def cls_row(relevance: torch.Tensor, prefix: int) -> torch.Tensor:
     """The CLS token's row of a (B, T, T) relevance matrix, patch columns only -> (B, P)."""
     return relevance[:, 0, prefix:]

@@ -24,7 +24,7 @@ from torch import nn
 
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.baselines._lrp_rules import epsilon_output, uniform_matmul
-from iabench.baselines._vit import explaining
+from iabench.baselines._vit import explaining, split_qkv
 from iabench.baselines.lrp import _ConservativeLayerNorm, conservative_copy
 from iabench.models import vit_backbone
 
@@ -58,8 +58,7 @@ class _AttnLRPAttention(nn.Module):
             raise TypeError("AttnLRP here supports unmasked self-attention only")
         attn = self.attn
         batch, tokens, _ = x.shape
-        qkv = attn.qkv(x).reshape(batch, tokens, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
+        q, k, v = split_qkv(attn, x)
         q, k = attn.q_norm(q), attn.k_norm(k)
         scores = uniform_matmul(q * attn.scale, k.transpose(-2, -1), self.epsilon)
         probs = scores.softmax(dim=-1)

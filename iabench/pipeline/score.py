@@ -7,7 +7,7 @@ non-finite saliency map is recorded as a failure and scores NaN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ from .explain import Explanations
 from .plan import Samples, WorkItem, applies, scores_maps_of
 from .precision import scoring
 from .shards import Shard
+
+if TYPE_CHECKING:  # importing the metrics (and Quantus) costs seconds: only where needed
+    from ..metrics import MetricResult
 
 
 @dataclass
@@ -68,8 +71,10 @@ class Scorer:
             bad = [s for s, ok in zip(idx, finite.tolist()) if not ok]
             explain.failures.record(item.seed, item.model, item.explainer, bad, "saliency is not finite (NaN or inf)")
         keep = finite.nonzero().flatten()
+        from ..metrics import MetricResult
+
         for label, metric in todo.items():
-            values, curves, curve_x, extras = np.full(len(idx), np.nan), None, None, {}
+            result = MetricResult(np.full(len(idx), np.nan))
             if len(keep):
                 extra = {}
                 reference = explain.reference_label(metric, subject.kind)
@@ -78,24 +83,30 @@ class Scorer:
                         subject.model, subject.key, reference, images, targets, idx, item.seed, item.model)
                     extra["reference_map"] = other[keep]
                 with scoring(self.device, metric):
-                    result = metric(subject.model, images[keep], targets[keep], saliency[keep],
+                    scored = metric(subject.model, images[keep], targets[keep], saliency[keep],
                                     masks=masks[keep] if masks is not None else None,
                                     explain_fn=explain.explain_fn(item.explainer) if metric.needs_explain_fn else None,
                                     **extra)
-                values[keep.cpu().numpy()] = np.asarray(result.scores, dtype=float)
-                for suffix, extra_values in (result.extra or {}).items():
-                    extras[f"{label}-{suffix}"] = np.full(len(idx), np.nan)
-                    extras[f"{label}-{suffix}"][keep.cpu().numpy()] = np.asarray(extra_values, dtype=float)
-                if result.curves is not None:
-                    curve_x = result.curve_x
-                    curves = np.full((len(idx), len(curve_x)), np.nan)
-                    curves[keep.cpu().numpy()] = result.curves
-            self.store.add(item.seed, item.model, item.explainer, label, idx, values, curve_x, curves)
-            for name, extra_values in extras.items():
-                self.store.add(item.seed, item.model, item.explainer, name, idx, extra_values)
+                result = _spread(scored, keep.cpu().numpy(), len(idx))
+            self._add(item, label, idx, result, item.explainer)
 
-    def _add(self, item: WorkItem, metric: str, idx: list[int], result: Any) -> None:
-        self.store.add(item.seed, item.model, "-", metric, idx, np.asarray(result.scores, dtype=float),
+    def _add(self, item: WorkItem, metric: str, idx: list[int], result: Any, explainer: str = "-") -> None:
+        """Store a metric's per-sample scores (and curves), and each extra value as metric '<metric>-<suffix>'."""
+        self.store.add(item.seed, item.model, explainer, metric, idx, np.asarray(result.scores, dtype=float),
                        result.curve_x, result.curves)
         for extra, values in (result.extra or {}).items():
-            self.store.add(item.seed, item.model, "-", f"{metric}-{extra}", idx, np.asarray(values, dtype=float))
+            self.store.add(item.seed, item.model, explainer, f"{metric}-{extra}", idx, np.asarray(values, dtype=float))
+
+
+def _spread(result: MetricResult, rows: np.ndarray, n: int) -> MetricResult:
+    """A result computed on ``rows`` of a chunk of ``n`` samples, NaN on the others (scores, curves, extras)."""
+    from ..metrics import MetricResult
+
+    def spread(values: Any, width: int | None = None) -> np.ndarray:
+        out = np.full((n,) if width is None else (n, width), np.nan)
+        out[rows] = np.asarray(values, dtype=float)
+        return out
+
+    curves = spread(result.curves, len(result.curve_x)) if result.curves is not None else None
+    return MetricResult(spread(result.scores), curves, result.curve_x,
+                        {k: spread(v) for k, v in (result.extra or {}).items()})
