@@ -47,10 +47,22 @@ class Explainer:
     # (Rong et al. 2022), and the report marks those cells
     baseline: ClassVar[str | None] = None
     needs_target: ClassVar[bool] = True  # False: the map ignores the target (no forward to predict one)
+    option_names: ClassVar[tuple[str, ...]] = ()  # the options it reads; any other is refused (a typo must not pass)
 
     def __init__(self, model: nn.Module, **options: object) -> None:
+        self.check_options(options)
         self.model = model
         self.options = options
+
+    @classmethod
+    def check_options(cls, options: dict[str, object]) -> None:
+        """Refuse an option this explainer does not read, in one line naming those it does."""
+        from iabench.errors import UserError, unknown  # here: keeps this module's imports light
+
+        for key in sorted(set(options) - set(cls.option_names)):
+            if not cls.option_names:
+                raise UserError(f"explainer {cls.name} takes no options; got '{key}'")
+            raise unknown(f"option of explainer {cls.name}", key, cls.option_names)
 
     def attribute(self, inputs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
         """Saliency (B, H, W), float32, on ``inputs.device``. ``target`` None = the predicted class."""

@@ -93,6 +93,7 @@ class AttnLRP(Explainer):
     signed = True
     decomposes_logit = True
     cost = "1 forward + 1 backward, on a copy"
+    option_names = ("epsilon",)
 
     def _propagate(self, inputs: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, _Ledger]:
         """(input relevance (B, C, H, W), target logits (B,), the ledger of the softmaxes)."""

@@ -25,6 +25,7 @@ class RandomSaliency(Explainer):
     description = "uniform noise in [0, 1), seeded per image (batch-invariant)"
     signed = False
     cost = "none (no model pass)"
+    option_names = ("seed",)
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         seed = int(self.options.get("seed", 0))
@@ -46,6 +47,7 @@ class CentreSaliency(Explainer):
     description = "a Gaussian centred on the image, `sigma` 0.25 of the image side"
     signed = False
     cost = "none (no model pass)"
+    option_names = ("sigma",)
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         height, width = inputs.shape[-2:]

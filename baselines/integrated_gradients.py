@@ -42,6 +42,7 @@ class _IntegratedGradientsFrom(Explainer):
     # completeness: the map sums to f(x) - f(x') for this class's baseline x' (Sundararajan et al. 2017, Prop. 1)
     decomposes_logit = True
     cost = "`n_steps` (32) forwards + backwards"
+    option_names = ("n_steps", "internal_batch_size")
 
     def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -80,6 +81,7 @@ class IntegratedGradientsExplainer(_IntegratedGradientsFrom):
 class IntegratedGradientsBlur(_IntegratedGradientsFrom):
     name = "integrated-gradients[blur]"
     display_name = "Integrated Gradients (blurred baseline)"
+    option_names = ("n_steps", "internal_batch_size", "sigma", "kernel")
     baseline = "blur"  # by default the blur substrate itself
     reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
     description = ("Captum `IntegratedGradients` from the image Gaussian-blurred as the `blur` substrate (kernel 11, "
@@ -101,6 +103,7 @@ class IntegratedGradientsBlur(_IntegratedGradientsFrom):
 class IntegratedGradientsUniform(_IntegratedGradientsFrom):
     name = "integrated-gradients[uniform]"
     display_name = "Integrated Gradients (uniform noise baseline)"
+    option_names = ("n_steps", "internal_batch_size", "seed")
     baseline = "noise"  # drawn by the noise substrate's own code: the same images
     reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
     description = ("Captum `IntegratedGradients` from uniform noise over each image's per-channel range (seeded "
@@ -117,6 +120,7 @@ class IntegratedGradientsUniform(_IntegratedGradientsFrom):
 class IntegratedGradientsMean(_IntegratedGradientsFrom):
     name = "integrated-gradients[mean]"
     display_name = "Integrated Gradients (mean image baseline)"
+    option_names = ("n_steps", "internal_batch_size", "mean_image")
     reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
     description = ("Captum `IntegratedGradients` from a per-channel mean image (`mean_image`; default each image's "
                    "own channel means), `n_steps` 32, summed over channels")

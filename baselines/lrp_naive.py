@@ -52,6 +52,7 @@ class NaiveCaptumLRP(Explainer):
     signed = True
     decomposes_logit = True
     cost = "1 forward + 1 backward, on a copy"
+    option_names = ("epsilon",)
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         clone = with_naive_rules(self.model, float(self.options.get("epsilon", 1e-9)))

@@ -74,6 +74,7 @@ class Rise(Explainer):
                    "`p_keep` 0.5, upsampled, shifted; the rest zeros), mask-weighted mean / p")
     signed = False
     cost = "`n_masks` (1000) forwards"
+    option_names = ("n_masks", "cell", "p_keep", "batch_size", "seed")
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         n = int(self.options.get("n_masks", 1000))

@@ -39,6 +39,7 @@ class SmoothGrad(Explainer):
                    "`nt_samples` 16 noisy copies (std `stdevs` 0.15 of the image's range), max over channels")
     signed = False
     cost = "`nt_samples` (16) forwards + backwards"
+    option_names = ("nt_samples", "nt_samples_batch_size", "stdevs", "seed")
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         samples = int(self.options.get("nt_samples", 16))

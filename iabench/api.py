@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .errors import UserError
 from .pipeline.explain import Explanations, FailureLog
-from .pipeline.plan import Samples, WorkItem, applies, draw_samples
+from .pipeline.plan import Samples, WorkItem, applies, draw_samples, explainer_classes
 from .pipeline.score import Scorer, Subject
 from .store import RESULT_COLUMNS
 
@@ -98,7 +98,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     device = resolve_device(opts["device"] or "auto")
     explainer_specs = _method_specs(list(explainers), "explainer", EXPLAINERS.names())
     metric_specs = _method_specs(list(metrics), "metric", METRICS.names())
-    classes = {s.label: EXPLAINERS.get(s.name) for s in explainer_specs}
+    classes = explainer_classes(explainer_specs)
     scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
     kind = "ia-vit" if isinstance(model, IAViT) else "vit"
     picked = _samples(data, samples, opts["seed"])

@@ -23,7 +23,15 @@ from .pipeline.artifacts import write_heatmaps, write_manifest, write_run_files
 from .pipeline.explain import Explanations, FailureLog
 from .pipeline.given import GivenModel, check_fits, fit_suite, given_models, load_given
 from .pipeline.models import load_data, train_models, train_parallel
-from .pipeline.plan import RunOptions, default_cache_dir, prepare_run_dir, select_samples, suite_hash, work_items
+from .pipeline.plan import (
+    RunOptions,
+    default_cache_dir,
+    explainer_classes,
+    prepare_run_dir,
+    select_samples,
+    suite_hash,
+    work_items,
+)
 from .pipeline.score import Scorer, Subject
 from .pipeline.shards import Shard, finish, merge, wait_for_all
 from .store import ResultStore
@@ -37,7 +45,6 @@ class Run:
     """One suite, one run directory: the stages in order, each timed."""
 
     def __init__(self, suite: Suite, options: RunOptions) -> None:
-        from iabench.baselines import EXPLAINERS
         from iabench.metrics import METRICS
 
         self.suite, self.options = suite, options
@@ -49,7 +56,7 @@ class Run:
         self.run_dir, self.run_id = prepare_run_dir(suite, options)
         self.cache_dir = Path(options.cache_dir).expanduser()
         self.timings: dict[str, float] = {}
-        self.explainer_classes = {s.label: EXPLAINERS.get(s.name) for s in suite.explainers}
+        self.explainer_classes = explainer_classes(suite.explainers)
         self.metrics = {s.label: METRICS.create(s.name, **self._metric_options(s)) for s in suite.metrics}
         self.torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
         self.shard = Shard.parse(options.shard) if options.shard else Shard.from_torchrun()

@@ -125,3 +125,20 @@ def test_the_ia_vit_explainer_needs_the_interpreter_and_no_target_forward() -> N
     # the interpreter's attention does not depend on the class: no forward to predict one
     torch.testing.assert_close(create_explainer("ia-vit", model).attribute(images), given)
     assert len(forwards) == 2 * calls_with_target
+
+
+def test_an_option_the_explainer_does_not_read_is_refused_in_one_line(tmp_path, capsys) -> None:
+    from iabench.cli import main
+    from iabench.errors import UserError
+
+    model = create_model("vit", get_preset("vit-tiny-fmnist").model)
+    with pytest.raises(UserError, match="unknown option of explainer rise 'n_mask'.*n_masks"):
+        create_explainer("rise", model, n_mask=4000)
+    with pytest.raises(UserError, match="explainer attention takes no options; got 'sigma'"):
+        create_explainer("attention", model, sigma=1)
+    create_explainer("rise", model, n_masks=8, cell=4)  # every option it reads is accepted
+    # from the command line: refused before any training, exit code 2
+    code = main(["run", "--suite", "faithfulness", "--samples", "2", "--cache-dir", str(tmp_path),
+                 "--set", "explainers=[{name: rise, options: {n_mask: 10}}]"])
+    assert code == 2 and not (tmp_path / "models").exists()
+    assert "unknown option of explainer rise 'n_mask' (did you mean 'n_masks'?)" in capsys.readouterr().err

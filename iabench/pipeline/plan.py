@@ -116,6 +116,16 @@ def applies(method: object, kind: str) -> bool:
     return kind == "ia-vit" or not (getattr(method, "requires_ia_vit", False) or getattr(method, "needs_ia_vit", False))
 
 
+def explainer_classes(specs: list) -> dict[str, type]:
+    """label -> registered class of each explainer spec, its options checked now (one line, before any work)."""
+    from ..baselines import EXPLAINERS
+
+    classes = {spec.label: EXPLAINERS.get(spec.name) for spec in specs}
+    for spec in specs:
+        classes[spec.label].check_options(spec.options)
+    return classes
+
+
 def scores_maps_of(metric: object, explainer_class: type) -> bool:
     """Whether ``metric`` scores the maps of ``explainer_class``: a metric that needs maps decomposing the target
     logit (``Metric.needs_decomposition``, e.g. conservation) skips the explainers whose maps do not
