@@ -59,6 +59,7 @@ class RankCorrelation(Metric):
         if not isinstance(explainer_options, dict):
             raise MetricOptionError(f"metric {self.name}: option reference_options must be a mapping of explainer "
                                     f"options, got {explainer_options!r}")
+        EXPLAINERS.get(explainer).check_options(dict(explainer_options))  # a misspelt option: now, in one line
         super().__init__(**options)
         self.explainer, self.explainer_options = explainer, dict(explainer_options)
         self.level = str(options.get("level", "pixel"))

@@ -142,3 +142,12 @@ def test_an_option_the_explainer_does_not_read_is_refused_in_one_line(tmp_path, 
                  "--set", "explainers=[{name: rise, options: {n_mask: 10}}]"])
     assert code == 2 and not (tmp_path / "models").exists()
     assert "unknown option of explainer rise 'n_mask' (did you mean 'n_masks'?)" in capsys.readouterr().err
+
+
+def test_a_metric_refuses_a_misspelt_option_of_its_reference_explainer() -> None:
+    from iabench.errors import UserError
+    from iabench.metrics import create_metric
+
+    with pytest.raises(UserError, match="unknown option of explainer integrated-gradients 'n_stepz'"):
+        create_metric("rank-correlation", reference="integrated-gradients", reference_options={"n_stepz": 3})
+    create_metric("rank-correlation", reference="integrated-gradients", reference_options={"n_steps": 3})
