@@ -50,14 +50,18 @@ def paired_timing(run: Callable[[], object], forward: Callable[[], object], repe
 
 def forwards_per_image(model: torch.nn.Module, run: Callable[[], object], batch: int) -> float:
     """Images that pass through the model's patch embedding during ``run()``, per explained image."""
-    seen = [0]
-    handle = vit_backbone(model).patch_embed.register_forward_hook(lambda m, args, out: seen.__setitem__(
-        0, seen[0] + args[0].shape[0]))
+    images_seen = 0
+
+    def count(module: torch.nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal images_seen
+        images_seen += args[0].shape[0]
+
+    handle = vit_backbone(model).patch_embed.register_forward_hook(count)
     try:
         run()
     finally:
         handle.remove()
-    return seen[0] / batch
+    return images_seen / batch
 
 
 def main() -> None:
