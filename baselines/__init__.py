@@ -21,6 +21,14 @@ from iabench.registry import Registry
 
 # the explainer families, in the order the README's table and `iabench list` show them
 FAMILIES = ("intrinsic", "attention", "relevance", "gradient", "perturbation", "control")
+RESOLUTIONS = ("pixel", "patch")
+# the random control of each resolution: a map is compared with noise at its own resolution
+MATCHED_CONTROLS = {"pixel": "random", "patch": "random-patch"}
+
+
+def matched_control(resolution: str) -> str:
+    """The random control of ``resolution``: ``random`` for pixel maps, ``random-patch`` for patch maps."""
+    return MATCHED_CONTROLS[resolution]
 
 
 class Explainer:
@@ -48,11 +56,22 @@ class Explainer:
     baseline: ClassVar[str | None] = None
     needs_target: ClassVar[bool] = True  # False: the map ignores the target (no forward to predict one)
     option_names: ClassVar[tuple[str, ...]] = ()  # the options it reads; any other is refused (a typo must not pass)
+    # the map's own resolution (RESOLUTIONS): "patch" = one value per patch of the model's grid (upsampled, or
+    # constant within each patch), "pixel" = one value per pixel. Insertion/deletion at the pixel unit favour
+    # pixel maps (removing scattered pixels corrupts every patch token at once), so each explainer is compared
+    # with the control of its own resolution (``matched_control``)
+    resolution: ClassVar[str] = "pixel"
 
     def __init__(self, model: nn.Module, **options: object) -> None:
         self.check_options(options)
         self.model = model
         self.options = options
+
+    @classmethod
+    def resolved(cls, options: dict[str, object]) -> type[Explainer]:
+        """The class that explains with ``options``: itself, or (a control built on another explainer, e.g.
+        ``shuffled``) a subclass carrying that explainer's needs (IA-ViT, target) and resolution."""
+        return cls
 
     @classmethod
     def check_options(cls, options: dict[str, object]) -> None:
@@ -66,6 +85,14 @@ class Explainer:
 
     def attribute(self, inputs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
         """Saliency (B, H, W), float32, on ``inputs.device``. ``target`` None = the predicted class."""
+        saliency = self.native(inputs, target)
+        if saliency.shape[-2:] != inputs.shape[-2:]:
+            saliency = upsample_patch_map(saliency, inputs.shape[-2:])
+        return saliency.detach().to(device=inputs.device, dtype=torch.float32)
+
+    def native(self, inputs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """The map at the method's own resolution, before upsampling: (B, rows, cols) of the patch grid or
+        (B, H, W), channels summed."""
         if inputs.ndim != 4:
             raise ValueError(f"expected images (B, C, H, W), got shape {tuple(inputs.shape)}")
         if target is None and not self.needs_target:
@@ -79,11 +106,7 @@ class Explainer:
         if target.shape[0] != inputs.shape[0]:
             raise ValueError(f"{target.shape[0]} targets for {inputs.shape[0]} images")
         saliency = self._attribute(inputs, target)
-        if saliency.ndim == 4:  # (B, C, H, W) attributions: sum over channels
-            saliency = saliency.sum(dim=1)
-        if saliency.shape[-2:] != inputs.shape[-2:]:
-            saliency = upsample_patch_map(saliency, inputs.shape[-2:])
-        return saliency.detach().to(device=inputs.device, dtype=torch.float32)
+        return saliency.sum(dim=1) if saliency.ndim == 4 else saliency  # (B, C, H, W) attributions: sum channels
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -115,4 +138,5 @@ def _import_all() -> None:
 
 _import_all()
 
-__all__ = ["EXPLAINERS", "FAMILIES", "Explainer", "create_explainer", "upsample_patch_map"]
+__all__ = ["EXPLAINERS", "FAMILIES", "MATCHED_CONTROLS", "RESOLUTIONS", "Explainer", "create_explainer",
+           "matched_control", "upsample_patch_map"]

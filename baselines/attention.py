@@ -21,6 +21,7 @@ class RawAttention(Explainer):
     description = "last block's CLS→patch attention, mean over heads"
     signed = False
     cost = "1 forward"
+    resolution = "patch"
     needs_target = False
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

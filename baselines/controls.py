@@ -1,7 +1,10 @@
-"""Controls that every real explainer should beat: uniform noise and a centred Gaussian.
+"""Controls that every real explainer should beat: uniform noise per pixel and per patch, and a centred Gaussian.
 
 References: the random baseline of Adebayo et al. 2018 (NeurIPS, Sanity Checks for Saliency Maps) and the
-centre bias of Judd et al. 2009 (ICCV, Learning to Predict Where Humans Look).
+centre bias of Judd et al. 2009 (ICCV, Learning to Predict Where Humans Look). ``random-patch`` is the random
+baseline at a patch map's resolution: pixel-unit deletion scores pixel noise far better than any patch-level map
+(Gomez, Fréour & Mouchère 2022, ICPR, "Metrics for saliency map evaluation of deep learning explanation
+methods": the metrics depend on a map's resolution), so a patch-level explainer is compared with it.
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import torch
 
 from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._vit import grid_of
 from iabench.seeding import image_generator
+
+PATCH_SALT = 1  # random-patch's stream of an image: independent of random's (no salt) and the noise substrate's (0)
 
 
 @EXPLAINERS.register("random")
@@ -32,6 +38,30 @@ class RandomSaliency(Explainer):
         maps = []
         for image in inputs.detach().cpu():
             maps.append(torch.rand(image.shape[-2:], generator=image_generator(image, seed)))
+        return torch.stack(maps).to(inputs.device)
+
+
+@EXPLAINERS.register("random-patch")
+class RandomPatchSaliency(Explainer):
+    """Uniform noise in [0, 1), one value per patch of the model's grid, upsampled like every patch-level map
+    (bilinear). Seeded per image like ``random``: the same map alone or in a batch."""
+
+    name = "random-patch"
+    display_name = "Random per patch (control)"
+    family = "control"
+    needs_target = False
+    reference = ("Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline), at the patch "
+                 "grid: Gomez et al. 2022, Metrics for saliency map evaluation of deep learning explanation "
+                 "methods, ICPR (resolution bias)")
+    description = "uniform noise in [0, 1), one value per patch of the model's grid, upsampled bilinearly"
+    signed = False
+    cost = "none (no model pass)"
+    resolution = "patch"
+    option_names = ("seed",)
+
+    def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        seed, grid = int(self.options.get("seed", 0)), grid_of(self.model)
+        maps = [torch.rand(grid, generator=image_generator(image, seed, PATCH_SALT)) for image in inputs.detach().cpu()]
         return torch.stack(maps).to(inputs.device)
 
 

@@ -31,6 +31,7 @@ class GenericAttention(Explainer):
     description = "R ← R + Ā R over the blocks from R = I, Ā = E_h[(∇A ⊙ A)+]; R's CLS row"
     signed = False
     cost = "1 forward + 1 backward"
+    resolution = "patch"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         attentions, grads = attention_with_grads(self.model, inputs, target)

@@ -38,6 +38,7 @@ class GradCAM(Explainer):
     description = "Captum `LayerGradCam` (ReLU) on the last block's normalised input tokens reshaped to the patch grid"
     signed = False
     cost = "1 forward + 1 backward"
+    resolution = "patch"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         prefix, (rows, cols) = prefix_of(self.model), grid_of(self.model)

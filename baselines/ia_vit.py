@@ -22,6 +22,7 @@ class IAViTExplainer(Explainer):
     description = "IA-ViT's interpreter attention, mean over its query rows (IA-ViT only)"
     signed = False
     cost = "1 forward (the interpreter rides along)"
+    resolution = "patch"
     requires_ia_vit = True
     needs_target = False
 

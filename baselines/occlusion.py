@@ -23,6 +23,7 @@ class PatchOcclusion(Explainer):
                    "to zeros (the mean image)")
     signed = True
     cost = "1 + one forward per patch (50 for a 7x7 grid)"
+    resolution = "patch"
     option_names = ("perturbations_per_eval",)
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -51,6 +51,7 @@ class AttentionRollout(Explainer):
                    "`head_fusion` mean/max/min, `discard_ratio`")
     signed = False
     cost = "1 forward"
+    resolution = "patch"
     option_names = ("head_fusion", "discard_ratio")
     needs_target = False
 

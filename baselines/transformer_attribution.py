@@ -45,6 +45,7 @@ class TransformerAttribution(Explainer):
                    "(alpha1-beta0, normalised residuals); R's CLS row")
     signed = False
     cost = "2 forwards + 1 backward + 1 relevance pass"
+    resolution = "patch"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _, grads = attention_with_grads(self.model, inputs, target)
@@ -60,6 +61,7 @@ class TransformerAttributionCP(Explainer):
     description = "as transformer-attribution, but R_A = A ⊙ ∂f/∂A in the CP-LRP copy (LRP-0, no alpha-beta)"
     signed = False
     cost = "2 forwards + 2 backwards"
+    resolution = "patch"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # Gradients of the real model; relevance from a fresh conservative copy (never stale after training).

@@ -106,7 +106,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
         raise UserError("a localisation metric needs masks: give items (image, label, mask)")
     rows = _Rows()
     explanations = Explanations(explainer_specs, classes, opts["target"], None, FailureLog(None))
-    scorer = Scorer(scorers, explanations, rows, picked, device, opts["target"], opts["batch_size"])
+    scorer = Scorer(scorers, explanations, rows, picked, device, opts["target"], opts["batch_size"], specs=metric_specs)
     subject = Subject(model.to(device).eval(), kind, "")
     name = opts["name"]
     for label in [None, *classes]:

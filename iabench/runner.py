@@ -94,6 +94,9 @@ class Run:
         if any(m.needs_masks for m in self.metrics.values()) and not self.data.has_masks:
             raise UserError(f"suite '{suite.name}' has localisation metrics but dataset '{self.data.name}' "
                             "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
+        for metric in self.metrics.values():  # e.g. the 'black' substrate: a black pixel under this normalisation
+            if hasattr(metric, "fit_to_data"):
+                metric.fit_to_data(self.data.mean, self.data.std)
         self.samples = select_samples(self.data, suite.split, suite.samples, suite.data.seed)
         self.trained = self._models()
         if options.fresh:  # only now: a run that fails before this point leaves earlier results intact
@@ -104,7 +107,7 @@ class Run:
         explanations = Explanations(suite.explainers, self.explainer_classes, suite.target, self.cache_dir,
                                     self.failures)
         scorer = Scorer(self.metrics, explanations, store, self.samples, self.device, suite.target, suite.batch_size,
-                        self.shard)
+                        self.shard, suite.metrics)
         for seed in suite.seeds:
             self._stage("explain+score", lambda seed=seed: self._score(scorer, seed))
         store.finalize()

@@ -20,7 +20,7 @@ from torch import nn
 
 from iabench.errors import UserError, closest
 from iabench.metrics import MetricResult
-from iabench.metrics._substrates import SUBSTRATES, Fill, road_fill, substrate_for
+from iabench.metrics._substrates import SUBSTRATES, Fill, black_value, road_fill, substrate_for
 
 
 class MetricOptionError(UserError, ValueError):
@@ -149,9 +149,10 @@ class PerturbationCurve:
     - ``unit``: 'pixel' (default) or 'patch' (whole patches, ``patch_size`` default = the model's);
     - ``substrate``: 'zeros' (default, the IA-ViT paper), 'blur' (``blur_kernel`` 11, ``blur_sigma`` 5, as
       RISE; the kernel shrinks to the largest odd size below the image side), 'mean' (per-channel
-      ``mean_value``, default zeros), 'noise' (uniform in each image's range; ``seed``) or 'road' (ROAD's
+      ``mean_value``, default zeros), 'black' (a black pixel, ``black_value``, set by a run from the data),
+      'noise' (uniform in each image's range; ``seed``) or 'road' (ROAD's
       noisy linear imputation of the removed pixels, noise std ``road_noise`` 0.01; see ``_substrates``).
-      Also by short name: ``deletion[blur]``;
+      Also by short name: ``deletion[blur]``, ``deletion[patch]``, ``deletion[blur,patch]``;
     - ``auc``: 'trapezoid' (default) or 'mean' (the IA-ViT notebook's plain mean of the step scores);
     - ``score``: 'probability' (softmax of the target; default) or 'accuracy';
     - ``max_batch``: images per forward (default: ``default_max_batch``, 64 on CPU, from half the free
@@ -161,8 +162,8 @@ class PerturbationCurve:
     insertion: bool = False
     descending: bool = True
     defaults: dict[str, object] = {}
-    OPTIONS = ("step", "fraction", "unit", "patch_size", "substrate", "mean_value", "blur_kernel", "blur_sigma",
-               "seed", "road_noise", "auc", "score", "max_batch")
+    OPTIONS = ("step", "fraction", "unit", "patch_size", "substrate", "mean_value", "black_value", "blur_kernel",
+               "blur_sigma", "seed", "road_noise", "auc", "score", "max_batch")
     CHOICES = {"unit": ("pixel", "patch"), "substrate": SUBSTRATES, "auc": ("trapezoid", "mean"),
                "score": ("probability", "accuracy")}
 
@@ -199,6 +200,11 @@ class PerturbationCurve:
     def option(self, key: str, default: object = None) -> object:
         return self.options.get(key, self.defaults.get(key, default))  # type: ignore[attr-defined]
 
+    def fit_to_data(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        """Take the data's normalisation for the 'black' substrate (a black pixel = -mean/std), unless given."""
+        if self.option("substrate") == "black" and self.option("black_value") is None:
+            self.options["black_value"] = black_value(mean, std)  # type: ignore[attr-defined]
+
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                  saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
         if saliency is None:
@@ -231,7 +237,7 @@ class PerturbationCurve:
         counts = step_counts(n_units, step or (width if unit == "pixel" else 1), fraction)
         kind, seed = str(self.option("substrate", "zeros")), int(self.option("seed", 0))  # type: ignore[arg-type]
         substrate = substrate_for(images, kind, self.option("mean_value"), int(self.option("blur_kernel", 11)),  # type: ignore[arg-type]
-                                  float(self.option("blur_sigma", 5.0)), seed)  # type: ignore[arg-type]
+                                  float(self.option("blur_sigma", 5.0)), seed, self.option("black_value"))  # type: ignore[arg-type]
         start, finish = (substrate, images) if self.insertion else (images, substrate)
         ranks = unit_ranks(saliency.to(images.device), unit, int(patch), descending=self.descending)
         noise = float(self.option("road_noise", 0.01))  # type: ignore[arg-type]

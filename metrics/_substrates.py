@@ -3,6 +3,9 @@
 - ``zeros``: zeros of the normalised input space, i.e. the dataset mean (the IA-ViT paper);
 - ``blur``: a Gaussian blur of the image (RISE's insertion substrate: kernel 11, sigma 5);
 - ``mean``: a given per-channel value (``mean_value``);
+- ``black``: a black pixel, i.e. raw value 0 in the model's input space, -mean/std per channel
+  (``black_value``; an iabench run sets it from the dataset's normalisation). On Fashion-MNIST, whose
+  background is black, it is the background, where ``zeros`` is the mean image (a grey);
 - ``noise``: uniform noise between each image's per-channel minimum and maximum (its data range), drawn
   from a generator seeded by the image's bytes and ``seed``: the same map for an image alone or in a batch;
 - ``road``: noisy linear imputation (Rong et al. 2022, ICML, "A Consistent and Efficient Evaluation
@@ -30,7 +33,7 @@ from torchvision.transforms.functional import gaussian_blur
 
 from iabench.seeding import image_generator
 
-SUBSTRATES = ("zeros", "blur", "mean", "noise", "road")
+SUBSTRATES = ("zeros", "blur", "mean", "black", "noise", "road")
 # builds the perturbed images of a chunk: (sample indices, step indices, moved masks (N, 1, H, W)) -> images
 Fill = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 # (row offset, column offset, weight) of the eight neighbours in ROAD's imputation
@@ -38,17 +41,27 @@ NEIGHBOURS = [(dr, dc, 1 / 6 if dr == 0 or dc == 0 else 1 / 12)
               for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
 
 
+def black_value(mean: Sequence[float], std: Sequence[float]) -> list[float]:
+    """The model-input value of a black pixel (raw 0) per channel, under normalisation (x - mean) / std."""
+    return [-float(m) / float(s) for m, s in zip(mean, std)]
+
+
 def substrate_for(images: torch.Tensor, kind: str, mean_value: Sequence[float] | None = None,
-                  blur_kernel: int = 11, blur_sigma: float = 5.0, seed: int = 0) -> torch.Tensor:
-    """The fixed substrate (B, C, H, W) of ``zeros``, ``blur``, ``mean`` and ``noise``. For ``road`` the
-    image itself: its removed pixels are imputed per step by :func:`road_impute`."""
+                  blur_kernel: int = 11, blur_sigma: float = 5.0, seed: int = 0,
+                  black: Sequence[float] | None = None) -> torch.Tensor:
+    """The fixed substrate (B, C, H, W) of ``zeros``, ``blur``, ``mean``, ``black`` and ``noise``. For ``road``
+    the image itself: its removed pixels are imputed per step by :func:`road_impute`."""
     if kind == "zeros":
         return torch.zeros_like(images)
     if kind == "blur":
         kernel = min(blur_kernel, 2 * (min(images.shape[-2:]) // 2) - 1)
         return gaussian_blur(images, [kernel, kernel], [blur_sigma, blur_sigma])
-    if kind == "mean":
-        value = torch.as_tensor(mean_value if mean_value is not None else [0.0] * images.shape[1],
+    if kind == "black" and black is None:
+        raise ValueError("substrate 'black' needs black_value, a black pixel's value in the model's input space per "
+                         "channel (-mean/std; an iabench run sets it from the dataset's normalisation)")
+    if kind in ("mean", "black"):
+        value = black if kind == "black" else mean_value
+        value = torch.as_tensor(value if value is not None else [0.0] * images.shape[1],
                                 dtype=images.dtype, device=images.device)
         return value.view(1, -1, 1, 1).expand_as(images).clone()
     if kind == "noise":

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..baselines import matched_control
 from ..config import to_dict
 from ..data import DataBundle
-from ..suites import Suite
+from ..suites import MethodSpec, Suite
 from ..targets import explained_targets
 from .explain import Explanations
 from .models import Trained
@@ -36,19 +37,29 @@ def write_json(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
-def substrate(metric: Any) -> str | None:
-    """What a perturbation metric replaces removed pixels with (None for the others)."""
+def protocol(metric: Any) -> dict[str, Any]:
+    """A perturbation metric's protocol: what removed pixels become (substrate, with black's value) and what is
+    moved per step (unit: pixel or patch); None for the other metrics."""
     from ..metrics._perturbation import PerturbationCurve
 
-    return str(metric.option("substrate", "zeros")) if isinstance(metric, PerturbationCurve) else None
+    if not isinstance(metric, PerturbationCurve):
+        return dict(substrate=None, unit=None)
+    out = dict(substrate=str(metric.option("substrate", "zeros")), unit=str(metric.option("unit", "pixel")))
+    if out["substrate"] == "black":
+        out["black_value"] = metric.option("black_value")
+    return out
 
 
-def metrics_info(metrics: dict[str, Any]) -> dict[str, dict]:
-    """metrics.json: per metric label its registered description; extras get their own entries."""
+def metrics_info(metrics: dict[str, Any], specs: list[MethodSpec] | None = None) -> dict[str, dict]:
+    """metrics.json: per metric label its registered description, protocol and scope (``samples``: scored on the
+    first N images only; ``explainers``: only these); extras get their own entries."""
+    scopes = {spec.label: spec for spec in specs or []}
     out = {}
     for label, metric in metrics.items():
+        scope = scopes.get(label)
         info = dict(name=metric.name, direction=metric.direction, display_name=metric.display_name or metric.name,
-                    reference=metric.reference, auc=getattr(metric, "auc", None), substrate=substrate(metric),
+                    reference=metric.reference, auc=getattr(metric, "auc", None), **protocol(metric),
+                    samples=scope.samples if scope else None, explainers=scope.explainers if scope else None,
                     description=metric.description, family=metric.family, needs_ia_vit=metric.needs_ia_vit,
                     needs_saliency=metric.needs_saliency, needs_decomposition=metric.needs_decomposition)
         out[label] = info
@@ -62,14 +73,16 @@ def explainers_info(classes: dict[str, type]) -> dict[str, dict]:
     """explainers.json: per explainer label its registered description."""
     return {label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
                         reference=cls.reference, baseline=cls.baseline, description=cls.description, signed=cls.signed,
-                        decomposes_logit=cls.decomposes_logit)
+                        decomposes_logit=cls.decomposes_logit, resolution=cls.resolution,
+                        control=matched_control(cls.resolution),
+                        shuffles=cls.source.name if getattr(cls, "source", None) else None)
             for label, cls in classes.items()}
 
 
 def write_run_files(run_dir: Path, suite: Suite, metrics: dict[str, Any], classes: dict[str, type],
                     trained: Trained) -> None:
     """metrics.json, explainers.json, models.json and training.csv."""
-    write_json(run_dir / "metrics.json", metrics_info(metrics))
+    write_json(run_dir / "metrics.json", metrics_info(metrics, suite.metrics))
     write_json(run_dir / "explainers.json", explainers_info(classes))
     write_json(run_dir / "models.json", {
         variant.name: dict(kind=variant.kind, baseline=variant.baseline, grid=variant.grid,

@@ -148,7 +148,8 @@ def given_models(suite: Suite, given: GivenModel, model: nn.Module, key: str) ->
     variant = suite.models[0]
     log.info("model %s: loaded from %s (no training)", variant.name, given.path)
     if given.kind != "ia-vit":
-        skipped = [s.label for s in suite.explainers if not applies(EXPLAINERS.get(s.name), given.kind)]
+        skipped = [s.label for s in suite.explainers
+                   if not applies(EXPLAINERS.get(s.name).resolved(s.options), given.kind)]
         skipped += [s.label for s in suite.metrics if not applies(METRICS.get(s.name), given.kind)]
         if skipped:
             log.info("skipped on %s (they need an IA-ViT): %s", variant.name, ", ".join(skipped))

@@ -120,9 +120,11 @@ def explainer_classes(specs: list) -> dict[str, type]:
     """label -> registered class of each explainer spec, its options checked now (one line, before any work)."""
     from ..baselines import EXPLAINERS
 
-    classes = {spec.label: EXPLAINERS.get(spec.name) for spec in specs}
+    classes = {}
     for spec in specs:
-        classes[spec.label].check_options(spec.options)
+        registered = EXPLAINERS.get(spec.name)
+        registered.check_options(spec.options)
+        classes[spec.label] = registered.resolved(spec.options)  # e.g. shuffled:ia-vit needs an IA-ViT
     return classes
 
 

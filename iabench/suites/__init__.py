@@ -7,7 +7,6 @@ A suite is validated when it is loaded: an unknown key, explainer, metric, prese
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,19 +18,10 @@ from ..config import DataConfig, ModelConfig, Preset, TrainConfig, from_dict, pa
 from ..errors import UserError, unknown
 from ..models import get_preset
 from ..targets import TARGETS
+from .methods import SHORT_ITEM, MethodSpec, check_scopes, method_specs
 from .variants import ModelVariant, build_variants, check_seeds
 
-
-@dataclass
-class MethodSpec:
-    """One explainer or metric of a suite: registry name, the label it gets in tables, options."""
-
-    name: str
-    label: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.label = self.label or self.name
+_method_specs = method_specs  # the name the API and older tests import
 
 
 @dataclass
@@ -86,38 +76,6 @@ def read_suite_yaml(name_or_path: str) -> tuple[dict[str, Any], str]:
     return raw, where
 
 
-SHORT_SUBSTRATE = re.compile(r"([\w-]+)\[([\w-]+)\]")
-SHORT_ITEM = re.compile(r"[\w.-]+(?:\[[\w-]+\])?")
-
-
-def _method_specs(items: Any, kind: str, valid: list[str]) -> list[MethodSpec]:
-    if not isinstance(items, list):
-        raise UserError(f"'{kind}s' must be a list of names or {{name, label, options}} mappings")
-    specs = []
-    for item in items:
-        if isinstance(item, str) and kind == "metric" and (short := SHORT_SUBSTRATE.fullmatch(item)):
-            # deletion[blur] = deletion with options {substrate: blur}, labelled as written
-            spec = MethodSpec(short[1], item, {"substrate": short[2]})
-        elif isinstance(item, str):
-            spec = MethodSpec(item)
-        elif isinstance(item, dict):
-            extra = set(item) - {"name", "label", "options"}
-            if extra or "name" not in item:
-                raise UserError(f"a {kind} entry takes keys name, label, options; got {sorted(item)}")
-            if not isinstance(item.get("options", {}), dict):
-                raise UserError(f"{kind} '{item['name']}': options must be a mapping")
-            spec = MethodSpec(str(item["name"]), str(item.get("label", "")), dict(item.get("options") or {}))
-        else:
-            raise UserError(f"a {kind} entry must be a name or a mapping, got {item!r}")
-        if spec.name not in valid:
-            raise unknown(kind, spec.name, valid)
-        specs.append(spec)
-    labels = [s.label for s in specs]
-    if len(set(labels)) != len(labels):
-        raise UserError(f"two {kind}s share a label in {labels}; give each a distinct 'label'")
-    return specs
-
-
 def command_line_sections(overrides: list[str]) -> dict[str, Any]:
     """The ``--set`` overrides that apply after each model variant's own: model.*, train.* and seeds."""
     late: dict[str, Any] = {}
@@ -170,10 +128,11 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
     suite = Suite(
         name=str(raw["name"]), description=str(raw.get("description", "")),
         include=[str(s) for s in raw.get("include", [])], preset=preset.name, models=models,
-        explainers=_method_specs(raw.get("explainers", []), "explainer", EXPLAINERS.names()),
-        metrics=_method_specs(raw.get("metrics", []), "metric", METRICS.names()),
+        explainers=method_specs(raw.get("explainers", []), "explainer", EXPLAINERS.names()),
+        metrics=method_specs(raw.get("metrics", []), "metric", METRICS.names()),
         data=data, model=model, train=train,
     )
+    check_scopes(suite.metrics, suite.explainers)
     for key in ("samples", "batch_size", "heatmap_images"):
         if key in raw:
             value = raw[key]
