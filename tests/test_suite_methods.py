@@ -49,7 +49,8 @@ def test_black_is_a_black_pixel_under_the_datas_normalisation() -> None:
     assert black_value([0.2860], [0.3530]) == [pytest.approx(-0.8102, abs=1e-4)]
     images = torch.randn(2, 3, 4, 4)
     substrate = substrate_for(images, "black", black=[-1.0, -2.0, 0.5])
-    assert torch.equal(substrate[:, 1], torch.full((2, 4, 4), -2.0)) and torch.equal(substrate[:, 2], torch.full((2, 4, 4), 0.5))
+    assert torch.equal(substrate[:, 1], torch.full((2, 4, 4), -2.0))
+    assert torch.equal(substrate[:, 2], torch.full((2, 4, 4), 0.5))
     with pytest.raises(ValueError, match="needs black_value"):
         substrate_for(images, "black")
     metric = create_metric("deletion", substrate="black")
