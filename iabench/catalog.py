@@ -29,12 +29,13 @@ def _family_key(family: str, order: tuple[str, ...]) -> tuple[int, str]:
 
 
 def explainer_rows() -> list[dict[str, object]]:
-    """One dict per registered explainer: name, family, signed, description, cost, reference (its first line)."""
+    """One dict per registered explainer: name, family, signed, resolution, description, cost, reference (its first
+    line)."""
     rows = []
     for name in EXPLAINERS.names():
         cls = EXPLAINERS.get(name)
-        rows.append(dict(name=name, family=cls.family, signed=bool(cls.signed), description=cls.description,
-                         cost=cls.cost, reference=first_line(cls.reference)))
+        rows.append(dict(name=name, family=cls.family, signed=bool(cls.signed), resolution=cls.resolution,
+                         description=cls.description, cost=cls.cost, reference=first_line(cls.reference)))
     return sorted(rows, key=lambda r: (_family_key(str(r["family"]), EXPLAINER_FAMILIES), r["name"]))
 
 
@@ -63,10 +64,12 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def explainer_table() -> str:
-    """README's explainer table: | name | family | signed | what it computes | passes per image | reference |."""
-    rows = [[f"`{r['name']}`", r["family"], "yes" if r["signed"] else "no", r["description"], r["cost"],
-             r["reference"]] for r in explainer_rows()]
-    return markdown_table(["name", "family", "signed", "what it computes", "passes per image", "reference"], rows)
+    """README's explainer table: | name | family | signed | resolution | what it computes | passes per image |
+    reference |."""
+    rows = [[f"`{r['name']}`", r["family"], "yes" if r["signed"] else "no", r["resolution"], r["description"],
+             r["cost"], r["reference"]] for r in explainer_rows()]
+    return markdown_table(["name", "family", "signed", "resolution", "what it computes", "passes per image",
+                           "reference"], rows)
 
 
 def metric_table() -> str:

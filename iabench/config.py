@@ -98,6 +98,15 @@ class TrainConfig:
 
 
 @dataclass
+class VerdictConfig:
+    """How the verdict decides (report only: not part of a run's cache key)."""
+
+    alpha: float = 0.05  # level of every test
+    delta: float = 0.02  # smallest effect of interest on a faithfulness score (AUC): smaller reads "no effect"
+    delta_accuracy: float = 0.01  # the same for test accuracy (1 point): claim (iii)'s equivalence margin
+
+
+@dataclass
 class Preset:
     """A named bundle of model, data and training defaults (``--preset``)."""
 

@@ -27,6 +27,7 @@ RANGES: dict[str, dict[str, tuple[Any, Any, bool, bool]]] = {
                         label_smoothing=FRACTION,
                         lambda_sim=AT_LEAST_0, lambda_align=AT_LEAST_0, temperature=POSITIVE,
                         interpreter_ce=AT_LEAST_0, num_workers=AT_LEAST_0),
+    "VerdictConfig": dict(alpha=(0, 0.5, False, False), delta=AT_LEAST_0, delta_accuracy=AT_LEAST_0),
 }
 
 

@@ -9,7 +9,7 @@ from test_reporting import METRICS_INFO, write_run
 
 from iabench.baselines import EXPLAINERS
 from iabench.metrics import create_metric
-from iabench.pipeline.artifacts import substrate as _substrate
+from iabench.pipeline.artifacts import protocol
 from iabench.reporting import build_report
 
 
@@ -18,10 +18,11 @@ def test_declared_baselines_and_substrates() -> None:
     assert {n for n, b in declared.items() if b} == {"integrated-gradients", "occlusion", "input-x-gradient", "rise",
                                                     "integrated-gradients[blur]", "integrated-gradients[uniform]"}
     assert set(declared.values()) == {None, "zeros", "blur", "noise"}  # each a substrate of the perturbation metrics
-    assert _substrate(create_metric("deletion")) == "zeros"
-    assert _substrate(create_metric("insertion", substrate="blur")) == "blur"
-    assert _substrate(create_metric("morf", substrate="road")) == "road"
-    assert _substrate(create_metric("sparseness")) is None
+    assert protocol(create_metric("deletion")) == {"substrate": "zeros", "unit": "pixel"}
+    assert protocol(create_metric("insertion", substrate="blur", unit="patch")) == dict(substrate="blur", unit="patch")
+    assert protocol(create_metric("morf", substrate="road")) == {"substrate": "road", "unit": "patch"}  # MoRF: patches
+    assert protocol(create_metric("deletion", substrate="black", black_value=[-1.0]))["black_value"] == [-1.0]
+    assert protocol(create_metric("sparseness")) == {"substrate": None, "unit": None}
 
 
 def test_flagged_cells_in_summary_html_and_tex(tmp_path) -> None:

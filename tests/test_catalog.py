@@ -57,10 +57,11 @@ def test_readme_holds_exactly_the_registry_tables() -> None:
 
 def test_tables_have_one_row_per_class_and_extra_sorted_by_family() -> None:
     rows = explainer_table().splitlines()
-    assert cells(rows[0]) == ["name", "family", "signed", "what it computes", "passes per image", "reference"]
+    assert cells(rows[0]) == ["name", "family", "signed", "resolution", "what it computes", "passes per image",
+                              "reference"]
     body = [cells(r) for r in rows[2:]]
     assert sorted(r[0].strip("`") for r in body) == EXPLAINERS.names()
-    assert all(len(r) == 6 and r[2] in {"yes", "no"} and r[4] for r in body)
+    assert all(len(r) == 7 and r[2] in {"yes", "no"} and r[3] in {"pixel", "patch"} and r[5] for r in body)
     assert [r[1] for r in body] == sorted((r[1] for r in body), key=baselines.FAMILIES.index)
     rows = metric_table().splitlines()
     assert cells(rows[0]) == ["name", "family", "direction", "what it measures", "reference"]
@@ -123,7 +124,7 @@ def random_models() -> dict[str, nn.Module]:
 @pytest.mark.parametrize("name", EXPLAINERS.names())
 def test_declared_signedness_holds_on_random_models_and_inputs(name: str, random_models) -> None:
     cls = EXPLAINERS.get(name)
-    options = {"n_steps": 4} if name == "integrated-gradients" else {}
+    options = {"integrated-gradients": {"n_steps": 4}, "shuffled": {"of": "rollout"}}.get(name, {})
     generator = torch.Generator().manual_seed(2)
     images = torch.randn(3, TINY.in_chans, TINY.img_size, TINY.img_size, generator=generator)
     targets = torch.tensor([0, 1, 2])

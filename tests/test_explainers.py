@@ -19,13 +19,13 @@ REQUIRED = {
     "ia-vit", "attention", "rollout", "generic-attention", "transformer-attribution", "gradcam", "lrp",
     "lrp-captum-naive", "integrated-gradients", "saliency", "input-x-gradient", "occlusion", "random", "centre",
     "attnlrp", "transformer-attribution-cp", "rise", "smoothgrad", "integrated-gradients[blur]",
-    "integrated-gradients[uniform]", "integrated-gradients[mean]",
+    "integrated-gradients[uniform]", "integrated-gradients[mean]", "random-patch", "shuffled",
 }
 FAMILIES = {"attention", "gradient", "relevance", "perturbation", "intrinsic", "control"}
 # few IG steps, masks and noisy samples keep the suite quick
 FAST = {**{name: {"n_steps": 4} for name in ("integrated-gradients", "integrated-gradients[blur]",
                                              "integrated-gradients[uniform]", "integrated-gradients[mean]")},
-        "rise": {"n_masks": 16}, "smoothgrad": {"nt_samples": 4}}
+        "rise": {"n_masks": 16}, "smoothgrad": {"nt_samples": 4}, "shuffled": {"of": "rollout"}}
 TINY = get_preset("vit-tiny-fmnist").model
 # Dropout and drop-path on: an explainer that forgot eval mode would not be deterministic.
 DROPPY = dataclasses.replace(TINY, drop_rate=0.3, drop_path_rate=0.3)

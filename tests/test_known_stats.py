@@ -1,4 +1,5 @@
-"""Statistics with known answers: interval levels (width and coverage), Holm = statsmodels, two-sided tests."""
+"""Statistics with known answers: interval levels (width and coverage), Holm = statsmodels, two-sided t-tests of
+the mean difference."""
 
 from __future__ import annotations
 
@@ -10,15 +11,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from iabench.reporting.stats import (
-    bootstrap_ci,
-    holm,
-    paired_effect,
-    paired_wilcoxon,
-    significance,
-    summarise,
-    t_interval,
-)
+from iabench.reporting.paired import paired_effect
+from iabench.reporting.stats import bootstrap_ci, holm, significance, summarise, t_interval
 
 
 @pytest.fixture(autouse=True)
@@ -99,12 +93,14 @@ def test_significance_applies_holm_per_metric_family() -> None:
 
 
 # -- the tests are two-sided, the effect is method - reference -----------------------------------------------------
-def test_wilcoxon_exact_two_sided_p_by_hand() -> None:
-    """Six pairs, every difference positive: exact two-sided p = 2 / 2^6 (one-sided: 1 / 2^6), W = 0."""
-    reference = np.array([0.1, 0.4, 0.2, 0.9, 0.5, 0.3])
-    method = reference + np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
-    assert paired_wilcoxon(method, reference) == (0.0, pytest.approx(2 / 64))
-    assert paired_wilcoxon(reference, method)[1] == pytest.approx(2 / 64)
+def test_image_unit_t_test_two_sided_p_by_hand() -> None:
+    """One seed, three images with differences 1, 2, 3: the same closed form as below (t = sqrt 12 on 2 df), now
+    over images: the image unit tests the mean too (not the pseudo-median, as Wilcoxon would)."""
+    index = pd.MultiIndex.from_product([[0], range(3)], names=["seed", "sample"])
+    reference = pd.Series([0.3, 0.7, 0.1], index=index)
+    effect = paired_effect(reference + np.array([1.0, 2.0, 3.0]), reference)
+    assert effect["unit"] == "image" and effect["effect"] == pytest.approx(2.0)
+    assert effect["p_value"] == pytest.approx(1 - math.sqrt(6 / 7), rel=1e-9)
 
 
 def test_seed_unit_t_test_two_sided_p_by_hand() -> None:
@@ -162,14 +158,6 @@ def test_summary_counts_and_single_value_groups() -> None:
     assert (failed.n, failed.n_failed, failed.n_seeds) == (0, 5, 0) and math.isnan(failed.seed_mean)
 
 
-def test_wilcoxon_degenerate_inputs_are_no_evidence() -> None:
-    same = np.array([0.1, 0.5, 0.3])
-    assert paired_wilcoxon(same, same.copy()) == (0.0, 1.0)
-    assert paired_wilcoxon(np.array([]), np.array([])) == (0.0, 1.0)
-    one = paired_wilcoxon(np.array([0.2]), np.array([0.1]))  # one difference: exact two-sided p = 1
-    assert one[1] == pytest.approx(1.0)
-
-
 @pytest.mark.parametrize("shift,expected", [(0.25, (math.inf, 0.0)), (-0.25, (-math.inf, 0.0)), (0.0, (0.0, 1.0))])
 def test_seed_unit_with_no_spread(shift: float, expected: tuple[float, float]) -> None:
     """Every seed shows the same difference: t is x/0; the sign and p follow the difference, 0 means no effect."""
@@ -188,7 +176,7 @@ def test_unit_is_the_seed_from_three_seeds_on() -> None:
 
 def test_better_side_follows_direction_and_unit() -> None:
     """Three seeds: 'better' is decided by the per-seed mean effect; lower-is-better flips the side. With one
-    seed, by the median image difference, which here has the opposite sign of the mean."""
+    seed by the mean image difference too, even where the median has the opposite sign."""
     rows = []
     for seed in range(3):
         for sample in range(4):
@@ -198,12 +186,12 @@ def test_better_side_follows_direction_and_unit() -> None:
     tests = significance(frame, {"deletion": "lower", "insertion": "higher"}).set_index("metric")
     assert list(tests.index) == ["deletion", "insertion"] and (tests.unit == "seed").all()
     assert (tests.loc["deletion", "better"], tests.loc["insertion", "better"]) == ("reference", "method")
-    # one seed, median and mean disagree: diffs -0.1 on 3 images, +0.9 on 1 (mean +0.15, median -0.1)
+    # one seed, median and mean disagree: diffs -0.1 on 3 images, +0.9 on 1 (mean +0.15, median -0.1): the mean
     single = frame[frame.seed == 0].copy()
     rollout = (single.explainer == "rollout") & (single.metric == "insertion")
     single.loc[rollout, "value"] = [0.4, 0.4, 0.4, 1.4]
     row = significance(single, {"deletion": "lower", "insertion": "higher"}).set_index("metric").loc["insertion"]
-    assert row.unit == "image" and row.mean_diff == pytest.approx(0.15) and row.better == "reference"
+    assert row.unit == "image" and row.mean_diff == pytest.approx(0.15) and row.better == "method"
 
 
 def test_seed_unit_decides_by_the_mean_effect_not_the_median() -> None:
@@ -217,7 +205,7 @@ def test_seed_unit_decides_by_the_mean_effect_not_the_median() -> None:
     frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
     row = significance(frame, {"insertion": "higher"}).iloc[0]
     assert (row.model, row.explainer, row.unit) == ("vit", "rollout", "seed")
-    assert row.median_diff == pytest.approx(-0.1) and row.mean_diff > 0 and row.better == "method"
+    assert row.mean_diff > 0 and row.better == "method"
 
 
 def test_summary_rows_are_sorted_whatever_the_input_order() -> None:
@@ -226,21 +214,6 @@ def test_summary_rows_are_sorted_whatever_the_input_order() -> None:
     rows = summarise(frame, {"d": "higher"})
     assert list(zip(rows.model, rows.explainer)) == [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]
     assert rows["mean"].tolist() == [2.0, 4.0, 3.0, 1.0]
-
-
-def test_wilcoxon_uses_differences_and_its_fallbacks_mean_no_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
-    # a zero method score is not a zero difference: all six differences negative, exact p = 2 / 64
-    reference = np.array([0.5, 0.2, 0.1, 0.7, 0.3, 0.9])
-    assert paired_wilcoxon(np.zeros(6), reference)[1] == pytest.approx(2 / 64)
-    import iabench.reporting.stats as module
-
-    def raises(*args, **kwargs):
-        raise ValueError("too few")
-
-    monkeypatch.setattr(module.stats, "wilcoxon", raises)
-    assert paired_wilcoxon(np.zeros(6), reference) == (0.0, 1.0)
-    monkeypatch.setattr(module.stats, "wilcoxon", lambda *a, **k: type("R", (), {"statistic": 3.0, "pvalue": np.nan}))
-    assert paired_wilcoxon(np.zeros(6), reference) == (3.0, 1.0)
 
 
 def test_all_zero_scores_over_seeds_are_no_effect() -> None:
@@ -256,7 +229,7 @@ def test_significant_means_p_holm_strictly_below_alpha(monkeypatch: pytest.Monke
 
     def at(p: float):  # one real comparison (vit/rollout); the pivot's empty model x explainer columns have n = 0
         return lambda method, reference: dict(unit="image", n=int(method.notna().sum()), effect=0.1, ci_low=0.0,
-                                              ci_high=0.2, statistic=1.0, p_value=p, median_diff=0.1)
+                                              ci_high=0.2, statistic=1.0, p_value=p)
 
     rows = [(0, m, e, "d", s, 0.5) for m, e in (("ia-vit", "ia-vit"), ("vit", "rollout")) for s in range(5)]
     frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])

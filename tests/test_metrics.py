@@ -169,7 +169,7 @@ def test_options_are_checked_when_the_metric_is_created() -> None:
     from iabench.errors import UserError
 
     for name, options, message in [("deletion", {"substrat": "blur"}, "did you mean 'substrate'"),
-                                   ("insertion", {"substrate": "black"}, "zeros, blur, mean"),
+                                   ("insertion", {"substrate": "white"}, "zeros, blur, mean, black"),
                                    ("morf", {"auc": "sum"}, "trapezoid, mean"),
                                    ("pixel-flipping", {"features_per_step": 3}, "did you mean 'features_in_step'")]:
         with pytest.raises(UserError, match=message):

@@ -53,29 +53,30 @@ def test_cells_say_why_a_value_is_missing_and_controls_come_apart() -> None:
     faithfulness = tables()["summary-faithfulness-explainers"]
     assert [len(g) for g in faithfulness.groups] == [3, 1]  # random is a registered control: its own group
     rows = texts(faithfulness)
-    assert rows[:3] == [["ia-vit", "ia-vit", "0.200 [0.100, 0.300]", "n/a: not run"],
-                        ["ia-vit", "rollout", "0.300 [0.200, 0.400]", "failed (10 of 10)"],
-                        ["vit", "rollout", "0.250 [0.150, 0.350]", "0.700 [0.600, 0.800]"]]
-    assert rows[3] == ["vit", "random", "0.100 [0.000, 0.200]", "n/a: not run"]
+    assert rows[:3] == [["ia-vit", "ia-vit", "patch", "0.200 [0.100, 0.300]", "n/a: not run"],
+                        ["ia-vit", "rollout", "patch", "0.300 [0.200, 0.400]", "failed (10 of 10)"],
+                        ["vit", "rollout", "patch", "0.250 [0.150, 0.350]", "0.700 [0.600, 0.800]"]]
+    assert rows[3] == ["vit", "random", "pixel", "0.100 [0.000, 0.200]", "n/a: not run"]  # map: the registry's
     agreement = tables()["summary-agreement-models"]
     assert texts(agreement) == [["ia-vit", "0.950 [0.850, 1.050]"], ["vit", "n/a: IA-ViT only"]]
 
 
 def test_the_best_cell_follows_the_direction_and_the_sort_key_is_the_mean() -> None:
     faithfulness = tables()["summary-faithfulness-explainers"]
-    cells = {(r[0].text, r[1].text): r[2] for group in faithfulness.groups for r in group}
+    cells = {(r[0].text, r[1].text): r[3] for group in faithfulness.groups for r in group}
     assert [k for k, c in cells.items() if c.bold] == [("vit", "random")]  # lower is better: 0.1, a control
     assert cells[("vit", "rollout")].value == 0.25 and not cells[("ia-vit", "rollout")].bold
-    insertion = {(r[0].text, r[1].text): r[3] for group in faithfulness.groups for r in group}
+    insertion = {(r[0].text, r[1].text): r[4] for group in faithfulness.groups for r in group}
     assert insertion[("ia-vit", "rollout")].value is None and insertion[("vit", "rollout")].bold
-    assert [(label, arrow) for label, arrow, _ in faithfulness.columns] == [("deletion", "↓"), ("insertion", "↑")]
+    assert [(label, arrow) for label, arrow, _ in faithfulness.columns] == [("deletion (zeros, pixel)", "↓"),
+                                                                           ("insertion (zeros, pixel)", "↑")]
     assert faithfulness.columns[0][2] == METRICS.get("deletion").description  # header tooltip: the registry's
 
 
 def test_markdown_version_keeps_controls_last_and_bolds_the_best() -> None:
     text = tables()["summary-faithfulness-explainers"].markdown().splitlines()
-    assert text[0] == "| model | explainer | deletion ↓ | insertion ↑ |"
-    assert text[-1] == "| vit | random | **0.100 [0.000, 0.200]** | n/a: not run |"
+    assert text[0] == "| model | explainer | map | deletion (zeros, pixel) ↓ | insertion (zeros, pixel) ↑ |"
+    assert text[-1] == "| vit | random | pixel | **0.100 [0.000, 0.200]** | n/a: not run |"
 
 
 def test_every_metric_family_has_a_heading() -> None:
@@ -126,7 +127,7 @@ def test_a_cell_whose_every_score_failed_counts_them_against_all() -> None:
                                  value=float("nan")) for s in range(4)])
     summary = summarise(results, {"deletion": "lower"})  # n counts finite values: 0 here
     table = family_tables(summary, ["deletion"], {"deletion": {"name": "deletion"}}, {}, MODELS)[0]
-    assert texts(table) == [["vit", "rollout", "failed (4 of 4)"]]
+    assert texts(table) == [["vit", "rollout", "patch", "failed (4 of 4)"]]
 
 
 def test_cells_say_when_a_map_is_no_decomposition_or_an_extra_is_not_reported() -> None:
@@ -141,6 +142,6 @@ def test_cells_say_when_a_map_is_no_decomposition_or_an_extra_is_not_reported() 
                        "rollout": {"decomposes_logit": False}}
     found = {t.anchor: t for t in family_tables(summary, ["deletion", "conservation", "conservation-softmax"],
                                                 metrics_info, explainers_info, MODELS)}
-    rows = {(r[0], r[1]): r[2:] for r in texts(found["summary-diagnostics-explainers"])}
+    rows = {(r[0], r[1]): r[3:] for r in texts(found["summary-diagnostics-explainers"])}  # after model, explainer, map
     assert rows[("vit", "lrp")][1] == "n/a: not reported by this explainer"
     assert rows[("vit", "rollout")] == ["n/a: map does not decompose the logit"] * 2

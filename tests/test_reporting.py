@@ -14,7 +14,7 @@ import pytest
 
 from iabench.errors import UserError
 from iabench.reporting import build_report, read_long_csv
-from iabench.reporting.stats import bootstrap_ci, holm, paired_wilcoxon, significance
+from iabench.reporting.stats import bootstrap_ci, holm, significance
 from iabench.reporting.tables import escape, summary_tex
 
 SEEDS, SAMPLES = (0, 1), 30
@@ -111,7 +111,11 @@ def test_summary_matches_pandas_and_counts_failures(built) -> None:
     summary = pd.read_csv(path / "summary.csv", keep_default_na=False, na_values={"mean": ["nan"]})
     assert list(summary.columns) == ["model", "explainer", "metric", "direction", "mean", "std", "ci_low",
                                      "ci_high", "n", "n_failed", "n_seeds", "seed_mean", "seed_ci_low", "seed_ci_high",
-                                     "baseline_is_substrate"]
+                                     "baseline_is_substrate", "substrate", "unit", "resolution"]
+    protocols = summary.drop_duplicates("metric").set_index("metric")
+    assert protocols.loc["deletion", ["substrate", "unit"]].tolist() == ["zeros", "pixel"]
+    assert protocols.loc["sparseness", ["substrate", "unit"]].tolist() == ["", ""]  # not a curve metric
+    assert set(summary.resolution[summary.explainer == "rollout"]) == {"patch"}
     results = read_long_csv(path / "results.csv")
     grouped = results.groupby(["model", "explainer", "metric"]).value
     means, stds, counts = grouped.mean(), grouped.std(), grouped.count()
@@ -141,14 +145,14 @@ def test_bootstrap_ci_edge_cases_and_holm_by_hand() -> None:
     np.testing.assert_allclose(holm(np.array([0.01, 0.04, 0.03, 0.005])), [0.03, 0.06, 0.06, 0.02])
     np.testing.assert_allclose(holm(np.array([0.5, 0.9])), [1.0, 1.0])
     np.testing.assert_allclose(holm(np.array([0.01, np.nan, 0.04])), [0.02, np.nan, 0.04])  # NaN not counted
-    assert paired_wilcoxon(np.ones(5), np.ones(5)) == (0.0, 1.0)  # scipy raises on all-zero differences
 
 
 def test_significance_finds_the_planted_difference_only(built) -> None:
     path, _ = built
     tests = pd.read_csv(path / "significance.csv", keep_default_na=False)
-    assert list(tests.columns) == ["metric", "model", "explainer", "reference", "unit", "n", "statistic", "p_value",
-                                   "p_holm", "significant", "mean_diff", "median_diff", "better"]
+    assert list(tests.columns) == ["metric", "model", "explainer", "reference", "unit", "n", "mean_diff", "ci_low",
+                                   "ci_high", "statistic", "p_value", "p_holm", "significant", "better", "family"]
+    assert set(tests.family[tests.metric == "deletion"]) == {"deletion: 5 comparisons with ia-vit/ia-vit"}
     tests = tests.set_index(["metric", "model", "explainer"])
     # 5 (model, explainer) pairs against the interpreter per metric, the plain ViT's included
     assert len(tests) == 3 * 5 and set(tests.reference) == {"ia-vit/ia-vit"}
@@ -179,7 +183,8 @@ def test_significance_pairs_by_seed_and_sample() -> None:
             for seed in (0, 1) for model, explainer in (("ia-vit", "ia-vit"), ("vit", "m")) for sample in range(8)]
     frame = pd.DataFrame(rows, columns=["seed", "model", "explainer", "sample", "value"]).assign(metric="d")
     tests = significance(frame.iloc[::-1], {"d": "lower"})
-    assert tests.median_diff.tolist() == [1.0] and tests.n.tolist() == [16] and tests.better.tolist() == ["reference"]
+    assert tests.mean_diff.tolist() == [1.0] and tests.n.tolist() == [16] and tests.better.tolist() == ["reference"]
+    assert (tests.ci_low.item(), tests.ci_high.item(), tests.p_value.item()) == (1.0, 1.0, 0.0)  # no spread: exact
 
 
 def test_latex_table_bold_best_per_direction_and_compiles(built, tmp_path) -> None:
@@ -187,12 +192,15 @@ def test_latex_table_bold_best_per_direction_and_compiles(built, tmp_path) -> No
     tex = (path / "summary.tex").read_text()
     assert tex.count(r"\begin{tabular}") == 2  # explanation metrics; model-level metrics
     assert tex.count(r"\toprule") == tex.count(r"\midrule") == tex.count(r"\bottomrule") == 2
-    assert r"deletion $\downarrow$" in tex and r"insertion $\uparrow$" in tex and r"agreement-kl $\downarrow$" in tex
+    # a curve metric's column names its protocol (substrate, unit); other metrics their label alone
+    assert r"deletion (zeros, pixel) $\downarrow$" in tex and r"insertion (zeros, pixel) $\uparrow$" in tex
+    assert r"agreement-kl $\downarrow$" in tex
     assert "trapezoid AUC" in tex
     # lower is better on deletion, higher on insertion: the interpreter's row (on deletion tied with vit/rollout,
     # its exact copy: both bold); sparseness: vit/random
-    for column, best in ((r"deletion $\downarrow$", {"ia-vit & ia-vit", "vit & rollout"}),
-                         (r"insertion $\uparrow$", {"ia-vit & ia-vit"}), (r"sparseness $\uparrow$", {"vit & random"})):
+    for column, best in ((r"deletion (zeros, pixel) $\downarrow$", {"ia-vit & ia-vit", "vit & rollout"}),
+                         (r"insertion (zeros, pixel) $\uparrow$", {"ia-vit & ia-vit"}),
+                         (r"sparseness $\uparrow$", {"vit & random"})):
         for model, explainer in LEVELS:
             cell = tex_cell(tex, f"{model} & {explainer} &", column)
             assert (r"\textbf{" in cell) == (f"{model} & {explainer}" in best), (column, model, explainer, cell)
@@ -300,4 +308,5 @@ def test_all_failed_and_single_sample_groups_do_not_crash(tmp_path) -> None:
     tex = (tmp_path / "summary.tex").read_text()
     assert "ia-vit & broken & --" in tex and "mean of step scores" in tex
     tests = pd.read_csv(tmp_path / "significance.csv")
-    assert tests.explainer.tolist() == ["attention"] and tests.p_value.tolist() == [1.0]
+    assert tests.explainer.tolist() == ["attention"] and tests.n.tolist() == [1]
+    assert np.isnan(tests.p_value.item()) and not tests.significant.item()  # one pair: no t-test, no verdict

@@ -95,6 +95,31 @@ def test_critical_difference_ranks_and_friedman(tmp_path) -> None:
     assert critical_difference(frame[frame.explainer.isin(["a", "b"])], INFO, tmp_path)[0] == []  # < 3 methods
 
 
+def test_critical_difference_with_unequal_seeds_keeps_every_block(tmp_path) -> None:
+    """Model m on seeds 0-2, model q on seeds 0-1 (as a study's 14x14 models beside its 7x7 ones): the seed-2
+    blocks are not dropped. One diagram over seeds 0-2 with m's four methods (3 metrics x 3 seeds x 40 images
+    = 360 blocks), one over seeds 0-1 with all eight (240 blocks); a failed score drops only its own block."""
+    from iabench.reporting.critical_difference import critical_difference
+
+    faithful = {k: v for k, v in INFO.items() if k != "sparseness"}
+    frame = planted(seeds=(0, 1, 2))
+    frame = frame[frame.metric.isin(list(faithful))]
+    other = frame[frame.seed < 2].assign(model="q")
+    frame = pd.concat([frame, other], ignore_index=True)
+    frame.loc[(frame.model == "q") & (frame.explainer == "b") & (frame.seed == 1) & (frame["sample"] == 3)
+              & (frame.metric == "insertion"), "value"] = np.nan
+    paths, table = critical_difference(frame, faithful, tmp_path)
+    assert [p.name for p in paths] == ["critical-difference-faithfulness.png",
+                                       "critical-difference-faithfulness-seeds-0-1.png"]
+    widest = table[table.seeds == "0-2"]
+    assert sorted(widest.method) == ["m/a", "m/b", "m/c", "m/d"] and set(widest.blocks) == {360}
+    assert set(widest.dropped) == {0}
+    both = table[table.seeds == "0-1"]
+    assert len(both) == 8 and set(both.blocks) == {240 - 1} and set(both.dropped) == {1}
+    m_ranks = widest.set_index("method").mean_rank  # m's own ranks over all three seeds: a best, d worst
+    assert m_ranks.to_dict() == pytest.approx({"m/a": 2, "m/b": 7 / 3, "m/c": 8 / 3, "m/d": 3})
+
+
 def test_trust_lines_follow_the_rules() -> None:
     from iabench.reporting.trust import trust_lines
 
@@ -126,3 +151,19 @@ def test_critical_difference_draws_each_method_in_its_explainers_colour(tmp_path
     module.critical_difference(planted(), INFO, tmp_path, info)
     styles = explainer_styles({**info, "d": {}})  # d is not in explainers.json: styled all the same
     assert drawn == {label: styles[label]["color"] for label in EXPLAINERS}
+
+
+def test_kendall_axis_is_the_one_protocol_part_that_differs() -> None:
+    """deletion vs deletion-patch: same name and substrate, another unit (the unit axis); deletion-patch vs
+    deletion-blur differs in two parts: no row."""
+    info = {**INFO, "deletion-patch": {"name": "deletion", "direction": "lower", "substrate": "zeros",
+                                       "unit": "patch"}}
+    frame = planted()
+    patch = frame[frame.metric == "deletion"].assign(metric="deletion-patch")
+    patch.loc[patch.explainer == "a", "value"] += 1.0  # a falls from first to last at the patch unit
+    table = stability(pd.concat([frame, patch], ignore_index=True), info)
+    unit = rows(table, kind="kendall", axis="unit")
+    assert unit.metric.tolist() == ["deletion | deletion-patch"]
+    assert unit.value.iloc[0] == pytest.approx(stats.kendalltau([0, 1, 2, 3], [3, 0, 1, 2]).statistic)
+    pairs = rows(table, kind="kendall").metric.tolist()
+    assert "deletion-blur | deletion-patch" not in pairs and "deletion-patch | deletion-blur" not in pairs

@@ -14,7 +14,7 @@ from test_runner import MICRO_SUITE
 
 from iabench.cli import main
 from iabench.errors import UserError
-from iabench.suites import build_suite, load_suite
+from iabench.suites import build_suite, load_suite, read_suite_yaml
 
 
 def suite_with(models: object, tmp_path: Path, **changes: object) -> Path:
@@ -77,23 +77,50 @@ def test_bad_variants_are_one_line_errors(models: object, fragment: str) -> None
     assert fragment in str(error.value) and "\n" not in str(error.value)
 
 
-def test_study_suites_hold_the_issues_variants() -> None:
-    for name in ("ia-vit-study", "ia-vit-study-full"):
-        variants = by_name(load_suite(name))
-        grid7 = [v for v in variants.values() if v.grid == "7x7"]
-        assert len(grid7) >= 8 and all(len(v.seeds) >= 3 for v in grid7), name
-        assert variants["ia-vit-notebook-align"].train.align == "notebook"
-        assert variants["ia-vit-no-align"].train.align == "none"
-        assert variants["ia-vit-no-kd"].train.sim == "none"
-        assert variants["ia-vit-align-0.1"].train.lambda_align == 0.1
-        assert variants["ia-vit-align-10"].train.lambda_align == 10.0
-        assert variants["ia-vit-scaled"].model.interpreter_scale is True
-        assert variants["ia-vit"].train.align == "mmd" and variants["ia-vit"].train.sim == "kd"
-        assert not variants["ia-vit"].model.interpreter_scale and variants["ia-vit"].baseline == "vit"
-        assert all(variants[n].baseline == "ia-vit" for n in variants if n.startswith("ia-vit-") and "p2" not in n)
-        for p2 in ("vit-p2", "ia-vit-p2"):
-            assert variants[p2].grid == "14x14" and len(variants[p2].seeds) >= 2
-        assert variants["ia-vit-p2"].baseline == "vit-p2"
+def _ablations_hold_their_objective_changes(variants: dict, base: str) -> None:
+    assert variants["ia-vit-notebook-align"].train.align == "notebook"
+    assert variants["ia-vit-no-align"].train.align == "none"
+    assert variants["ia-vit-no-kd"].train.sim == "none"
+    assert variants["ia-vit-align-0.1"].train.lambda_align == 0.1
+    assert variants["ia-vit-align-10"].train.lambda_align == 10.0
+    assert variants["ia-vit-scaled"].model.interpreter_scale is True
+    ablations = [v for n, v in variants.items() if v.baseline == base]
+    assert len(ablations) == 6 and all(len(v.seeds) >= 3 for v in ablations)
+
+
+def test_full_study_suite_holds_the_variants() -> None:
+    variants = by_name(load_suite("ia-vit-study-full"))
+    _ablations_hold_their_objective_changes(variants, "ia-vit")
+    assert variants["ia-vit"].train.align == "mmd" and variants["ia-vit"].train.sim == "kd"
+    assert variants["ia-vit-p2"].baseline == "vit-p2" and variants["vit-p2"].grid == "14x14"
+
+
+def test_the_study_can_decide_and_compares_like_with_like() -> None:
+    """ia-vit-study: 10 seeds for the reference pair at a pinned 4-epoch recipe, accuracy on the whole test
+    split; ablations at the 2-epoch recipe compared with an IA-ViT of that recipe and seeds; every substrate of
+    the verdict at both units, ROAD on 50 images; the controls at the interpreter's resolution."""
+    suite = load_suite("ia-vit-study")
+    variants = by_name(suite)
+    for name in ("vit", "ia-vit"):
+        assert variants[name].seeds == list(range(10)) and variants[name].train.epochs == 4
+        assert variants[name].train.eval_images == 0 and variants[name].explainers is None  # all 10,000 images
+    assert variants["ia-vit"].baseline == "vit" and variants["ia-vit-short"].baseline == "vit-short"
+    _ablations_hold_their_objective_changes(variants, "ia-vit-short")
+    short = [v for v in variants.values() if v.name not in ("vit", "ia-vit")]
+    assert {(v.train.epochs, tuple(v.seeds)) for v in short} == {(2, (0, 1, 2))}  # one recipe, the same seeds
+    assert all(v.explainers == ["ia-vit"] for v in short if v.baseline == "ia-vit-short")
+    assert {v.grid for v in variants.values()} == {"7x7"} and suite.samples == 200
+    raw = read_suite_yaml("ia-vit-study")[0]["train"]  # the recipe is the suite's own, not the preset's
+    assert {k: raw[k] for k in ("lr", "epochs", "warmup_steps", "batch_size")} == dict(
+        lr=0.002, epochs=4, warmup_steps=200, batch_size=128)
+    protocols = {(m.name, m.options.get("substrate", "zeros"), m.options.get("unit", "pixel")): m
+                 for m in suite.metrics if m.name in ("insertion", "deletion")}
+    assert set(protocols) == {(n, s, u) for n in ("insertion", "deletion") for s in ("zeros", "blur", "black", "road")
+                              for u in ("pixel", "patch")}
+    assert {m.samples for key, m in protocols.items() if key[1] == "road"} == {50}
+    assert {m.samples for key, m in protocols.items() if key[1] != "road"} == {None}
+    assert {"ia-vit", "random-patch", "shuffled:ia-vit", "random", "attention", "rollout"} <= {
+        e.label for e in suite.explainers}
 
 
 def test_variants_and_seeds_through_the_runner(tmp_path, capsys) -> None:
@@ -137,8 +164,20 @@ def test_p2_study_suite_trains_the_p2_recipe() -> None:
     assert recipe.train.max_steps == 600 and recipe.model.patch_size == 2
     assert set(variants) == {"vit-p2", "ia-vit-p2"} and variants["ia-vit-p2"].baseline == "vit-p2"
     for variant in variants.values():
-        assert variant.grid == "14x14" and variant.seeds == [0, 1]
+        assert variant.grid == "14x14" and variant.seeds == [0, 1, 2]  # the seed unit needs three
         assert variant.train.max_steps == 600 and variant.train.warmup_steps == 50 and variant.train.epochs == 2
-    study = by_name(load_suite("ia-vit-study"))
-    assert study["ia-vit-p2"].train.max_steps == 200  # the study's own budget, as the README says
-    assert {v.train.eval_images for v in study.values()} == {2000}  # the smoke run's evaluation cost (README)
+
+
+def test_a_variant_explained_by_some_explainers_only(tmp_path) -> None:
+    from iabench.pipeline.plan import explainer_classes, work_items
+
+    raw = {"name": "s", "explainers": ["ia-vit", "random", "attention"], "metrics": ["deletion"],
+           "models": {"vit": {"kind": "vit"}, "ia-vit": {"kind": "ia-vit", "baseline": "vit"},
+                      "ablation": {"kind": "ia-vit", "baseline": "ia-vit", "explainers": ["ia-vit"]}}}
+    suite = build_suite(raw, "suite 's'")
+    items = [(i.model, i.explainer) for i in work_items(suite, explainer_classes(suite.explainers), 0)]
+    assert [e for m, e in items if m == "ablation"] == [None, "ia-vit"]
+    assert [e for m, e in items if m == "ia-vit"] == [None, "ia-vit", "random", "attention"]
+    raw["models"]["ablation"]["explainers"] = ["ia-vt"]
+    with pytest.raises(UserError, match="did you mean 'ia-vit'"):
+        build_suite(raw, "suite 's'")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.power import TTestPower
 
 from iabench.reporting import build_report
 from iabench.reporting.stats import significance, summarise
@@ -25,9 +26,11 @@ METRICS_INFO = {
     "entropy": {"name": "entropy", "direction": "lower", "display_name": "Entropy", "reference": "", "auc": None},
     "accuracy": {"name": "accuracy", "direction": "higher", "display_name": "Accuracy", "reference": "", "auc": None},
 }
-# the interpreter far better than every other map of the same model (deletion: lower is better)
+# the interpreter far better than every other map of the same model (deletion: lower is better); random-patch is
+# the control at its resolution (patch), random the pixel control (shown for reference only)
 WIN = {("ia-vit", "ia-vit"): {"insertion": 0.80, "deletion": 0.20},
-       **{("ia-vit", e): {"insertion": 0.55, "deletion": 0.45} for e in ("random", "attention", "rollout")},
+       **{("ia-vit", e): {"insertion": 0.55, "deletion": 0.45}
+          for e in ("random-patch", "random", "attention", "rollout")},
        ("vit", "attention"): {"insertion": 0.6, "deletion": 0.4}}
 
 
@@ -110,10 +113,10 @@ def test_significance_unit_switches_to_seed_at_three_seeds(n_seeds: int) -> None
     row = significance(frame.sample(frac=1.0, random_state=0), {"deletion": "lower"}).iloc[0]
     diff = frame.assign(value=np.where(frame.model == "vit", frame.value, -frame.value)).groupby(
         ["seed", "sample"]).value.sum()
-    if n_seeds == 2:
+    if n_seeds == 2:  # the image unit: a t-test of the mean of the (seed, sample) differences, like the effect
         assert row.unit == "image" and row.n == 2 * SAMPLES
-        assert row.p_value == pytest.approx(stats.wilcoxon(diff.to_numpy()).pvalue)
-        assert row.mean_diff == pytest.approx(diff.mean()) and row.median_diff == pytest.approx(diff.median())
+        assert row.p_value == pytest.approx(stats.ttest_1samp(diff.to_numpy(), 0.0).pvalue, rel=1e-10)
+        assert row.mean_diff == pytest.approx(diff.mean())
         return
     # per-seed means of each side, computed here independently of paired_effect
     means = frame.groupby(["model", "seed"]).value.mean()
@@ -131,10 +134,13 @@ def test_clear_win_holds_and_lower_deletion_counts_as_better() -> None:
     assert list(claims.columns) == COLUMNS and claims.claim.tolist() == sorted(claims.claim.tolist(), key=[
         "i", "ii", "iii", "iv", "v"].index)
     first = rows_of(claims, "i").set_index("comparison")
-    assert len(first) == 2 and set(first.status) == {"holds"} and overall(first.status) == "holds"
-    deletion = first.loc["ia-vit/ia-vit vs ia-vit/random on deletion"]
+    assert len(first) == 4 and first.status.tolist() == ["holds", "holds", "info", "info"]
+    assert overall(first.status) == "holds" and first.control.tolist() == ["matched (patch)"] * 2 + [
+        "not matched (pixel control, patch map): for reference only"] * 2
+    deletion = first.loc["ia-vit/ia-vit vs ia-vit/random-patch on deletion"]
     assert deletion.effect == pytest.approx(0.25, abs=0.02)  # 0.45 - 0.20: positive, the interpreter's side
     assert deletion.ci_low > 0 and deletion.unit == "seed" and deletion.n == 3 and deletion.p_value < 0.05
+    assert deletion.protocol == "deletion, zeros, pixel unit"
     second = rows_of(claims, "ii")
     assert len(second) == 4 and set(second.status) == {"holds"}
     assert set(second.comparison.str.split(" vs ").str[1].str.split(" on ").str[0]) == {"ia-vit/attention",
@@ -144,26 +150,38 @@ def test_clear_win_holds_and_lower_deletion_counts_as_better() -> None:
 def test_mixed_directions_each_metric_oriented_by_its_direction() -> None:
     """Interpreter: higher deletion (worse, lower is better) and higher insertion (better) than random."""
     levels = {("ia-vit", "ia-vit"): {"insertion": 0.8, "deletion": 0.6},
-              ("ia-vit", "random"): {"insertion": 0.5, "deletion": 0.3}}
+              ("ia-vit", "random-patch"): {"insertion": 0.5, "deletion": 0.3}}
     first = rows_of(verdict(scores(levels), METRICS_INFO, models_json()), "i").set_index("comparison")
-    assert first.loc["ia-vit/ia-vit vs ia-vit/random on deletion", "status"] == "does not hold"
-    assert first.loc["ia-vit/ia-vit vs ia-vit/random on deletion", "effect"] < 0
-    assert first.loc["ia-vit/ia-vit vs ia-vit/random on insertion", "status"] == "holds"
+    assert first.loc["ia-vit/ia-vit vs ia-vit/random-patch on deletion", "status"] == "does not hold"
+    assert first.loc["ia-vit/ia-vit vs ia-vit/random-patch on deletion", "effect"] < 0
+    assert first.loc["ia-vit/ia-vit vs ia-vit/random-patch on insertion", "status"] == "holds"
     assert overall(first.status) == "does not hold"
 
 
-def test_clear_loss_does_not_hold_and_a_tie_is_inconclusive() -> None:
+def test_clear_loss_does_not_hold_a_tie_is_no_effect_and_noise_is_inconclusive() -> None:
     loss = {("ia-vit", "ia-vit"): {"insertion": 0.5, "deletion": 0.5},
-            ("ia-vit", "random"): {"insertion": 0.8, "deletion": 0.2}}
+            ("ia-vit", "random-patch"): {"insertion": 0.8, "deletion": 0.2}}
     first = rows_of(verdict(scores(loss), METRICS_INFO, models_json()), "i")
     assert set(first.status) == {"does not hold"} and (first.effect < 0).all()
-    for seeds in ((0, 1), (0, 1, 2)):  # image unit (Wilcoxon) and seed unit (t-test)
+    for seeds in ((0, 1), (0, 1, 2)):  # image unit and seed unit
         even = tie(scores({("ia-vit", "ia-vit"): {"insertion": 0.6, "deletion": 0.3}}, seeds), ("ia-vit", "ia-vit"),
-                   ("ia-vit", "random"))
+                   ("ia-vit", "random-patch"))
         first = rows_of(verdict(even, METRICS_INFO, models_json()), "i")
-        assert set(first.status) == {"inconclusive"} and (first.p_value > 0.5).all(), first
+        assert set(first.status) == {"no effect larger than δ"} and (first.p_value > 0.5).all(), first
+        assert (first.tost_p_holm < 0.05).all() and overall(first.status) == "does not hold"
         assert set(first.unit) == {"seed" if len(seeds) == 3 else "image"}
         assert set(first.n) == {3 if len(seeds) == 3 else 2 * SAMPLES}
+    # the same mean with much noise on two seeds: neither a difference nor equivalence; says what it could detect
+    noisy = scores({("ia-vit", "ia-vit"): {"insertion": 0.6, "deletion": 0.3},
+                    ("ia-vit", "random-patch"): {"insertion": 0.6, "deletion": 0.3}}, (0, 1), noise=0.2)
+    first = rows_of(verdict(noisy, METRICS_INFO, models_json()), "i")
+    assert set(first.status) == {"inconclusive"} and (first.mde > 0.02).all()
+    sd = [noisy[noisy.metric == m].pivot_table(index=["seed", "sample"], columns="explainer", values="value").diff(
+        axis=1).iloc[:, 1].std() for m in ("deletion", "insertion")]  # SD of the paired differences, by hand
+    ratio = (first.set_index("protocol").mde / pd.Series(sd, index=["deletion, zeros, pixel unit",
+                                                                    "insertion, zeros, pixel unit"])).to_numpy()
+    np.testing.assert_allclose(ratio, TTestPower().solve_power(None, nobs=2 * SAMPLES, alpha=0.05, power=0.8),
+                               rtol=1e-6)
 
 
 def test_accuracy_equivalence_margin() -> None:
@@ -171,6 +189,7 @@ def test_accuracy_equivalence_margin() -> None:
     same = rows_of(verdict(results, METRICS_INFO, models_json()), "iii").iloc[0]
     assert same.status == "holds" and same.unit == "seed" and same.n == 3
     assert same.effect == pytest.approx(np.mean([0.001, 0.001, 0.002]))
+    assert same.ci90_low > -0.01 and same.ci90_high < 0.01 and same.tost_p_holm < 0.05  # TOST: 90% CI inside
     worse = rows_of(verdict(results, METRICS_INFO, models_json(acc_ia=(0.80, 0.803, 0.797))), "iii").iloc[0]
     assert worse.status == "does not hold" and worse.ci_high < -0.01
     better = verdict(results, METRICS_INFO, models_json(acc_ia=(0.90, 0.903, 0.897)))
@@ -200,10 +219,10 @@ def test_ablation_that_worsens_deletion() -> None:
     fourth = rows_of(claims, "iv").set_index("comparison")
     assert (fourth.model == "ia-vit-no-align").all() and len(fourth) == 2
     assert fourth.loc["ia-vit-no-align/ia-vit vs ia-vit/ia-vit on deletion", "status"] == "worsens"
-    assert fourth.loc["ia-vit-no-align/ia-vit vs ia-vit/ia-vit on insertion", "status"] == "no detectable effect"
+    assert fourth.loc["ia-vit-no-align/ia-vit vs ia-vit/ia-vit on insertion", "status"] == "no effect larger than δ"
     text = verdict_markdown(claims, models_json(ablation=True))
-    assert "ia-vit-no-align (no alignment term) vs ia-vit: worsens deletion" in text
-    assert "no detectable effect on insertion" in text
+    assert "ia-vit-no-align (no alignment term) vs ia-vit: worsens under 1 of 2 (deletion, zeros, pixel unit (" in text
+    assert "no effect larger than δ under 1 of 2 (insertion, zeros, pixel unit)" in text
 
 
 @pytest.mark.parametrize(("level", "status"), [(0.5, "holds"), (0.99, "does not hold"), (0.9, "inconclusive")])
@@ -223,10 +242,14 @@ def test_foreground_mass_is_an_info_row_beside_random() -> None:
 
 
 def test_missing_inputs_are_inconclusive_rows_not_errors() -> None:
-    no_random = {k: v for k, v in WIN.items() if k[1] not in ("random", "rollout")}
+    no_random = {k: v for k, v in WIN.items() if k[1] not in ("random", "random-patch", "rollout")}
     claims = verdict(scores(no_random), METRICS_INFO, models_json())
     first = rows_of(claims, "i")
-    assert first.status.tolist() == ["inconclusive"] and first.comparison.iloc[0] == "ia-vit/random not in this run"
+    assert first.status.tolist() == ["inconclusive"]
+    assert first.comparison.iloc[0].startswith("no control at the interpreter's resolution (random-patch or")
+    only_pixel = {k: v for k, v in WIN.items() if k[1] != "random-patch"}  # a pixel control cannot decide
+    first = rows_of(verdict(scores(only_pixel), METRICS_INFO, models_json()), "i")
+    assert first.status.tolist() == ["inconclusive", "info", "info"] and overall(first.status) == "inconclusive"
     second = rows_of(claims, "ii").set_index("comparison")
     assert second.loc["ia-vit/rollout not in this run", "status"] == "inconclusive"
     assert overall(second.status) == "inconclusive"  # attention holds, rollout is missing
@@ -234,7 +257,8 @@ def test_missing_inputs_are_inconclusive_rows_not_errors() -> None:
     assert rows_of(claims, "iv").comparison.tolist() == ["no ablation variant in this run"]
     only_entropy = {"entropy": METRICS_INFO["entropy"]}
     claims = verdict(with_entropy(scores({("vit", "attention"): {"entropy": 0.7}}), 0.5), only_entropy, {})
-    assert rows_of(claims, "i").comparison.str.startswith("no faithfulness metric").all()
+    first = rows_of(claims, "i").comparison.tolist()  # no control, and no protocol to compare on
+    assert first[0].startswith("no control at") and first[1].startswith("no faithfulness metric") and len(first) == 2
     assert verdict(scores({("vit", "attention"): {"deletion": 0.3}}), METRICS_INFO, {}).empty  # no IA-ViT at all
 
 
@@ -244,11 +268,13 @@ def test_markdown_one_paragraph_per_claim_with_the_statuses() -> None:
     paragraphs = [p for p in text.split("\n\n") if p.startswith("**Claim (")]
     assert [p.split(")")[0] for p in paragraphs] == ["**Claim (i", "**Claim (ii", "**Claim (iii", "**Claim (iv",
                                                      "**Claim (v"]
-    assert "Holds for ia-vit: all 2 comparisons hold (weakest: ia-vit/random on " in paragraphs[0]
+    assert "Holds for ia-vit: all 2 comparisons hold (intersection-union p = " in paragraphs[0]
+    assert "; weakest: insertion, zeros, pixel unit vs random-patch, effect +" in paragraphs[0] or \
+        "; weakest: deletion, zeros, pixel unit vs random-patch, effect +" in paragraphs[0]
     assert "unit: seed, n = 3" in paragraphs[0] and "Holds for ia-vit" in paragraphs[2]
-    assert "Holds for ia-vit: entropy, mean entropy 0.49" in paragraphs[4]
+    assert "Holds for ia-vit: holds on entropy (mean entropy 0.49" in paragraphs[4]
     table = text.split("\n\n")[-1]
-    assert table.startswith("| claim | model | comparison | status |")
+    assert table.startswith("| claim | model | comparison | protocol | control | status |")
     assert table.rstrip("\n").count("\n") == len(claims) + 1  # header, rule, one line per row
 
 
@@ -272,3 +298,89 @@ def test_build_report_puts_the_verdict_first(tmp_path) -> None:
     (tmp_path / "verdict.md").unlink()
     assert "verdict.md" not in {p.name for p in build_report(tmp_path)} and "## Verdict" not in (
         tmp_path / "report.md").read_text()
+
+
+# -- controls at the map's resolution, protocols, multiplicity ---------------------------------------------------
+EXPLAINERS_INFO = {"ia-vit": {"name": "ia-vit", "family": "intrinsic", "resolution": "patch"},
+                   "random-patch": {"name": "random-patch", "family": "control", "resolution": "patch"},
+                   "shuffled:ia-vit": {"name": "shuffled", "family": "control", "resolution": "patch",
+                                       "shuffles": "ia-vit"},
+                   "random": {"name": "random", "family": "control", "resolution": "pixel"}}
+PROTOCOLS = {"deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "pixel"},
+             "deletion[patch]": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "patch"}}
+
+
+def test_a_patch_map_that_beats_random_patch_but_loses_to_pixel_noise_holds_by_its_matched_control() -> None:
+    levels = {("ia-vit", "ia-vit"): {"deletion": 0.30}, ("ia-vit", "random-patch"): {"deletion": 0.40},
+              ("ia-vit", "shuffled:ia-vit"): {"deletion": 0.42}, ("ia-vit", "random"): {"deletion": 0.25}}
+    claims = verdict(scores(levels), {"deletion": PROTOCOLS["deletion"]}, models_json(), EXPLAINERS_INFO)
+    first = rows_of(claims, "i").set_index("comparison")
+    assert first.control.tolist() == ["matched (patch)", "matched (patch)",
+                                      "not matched (pixel control, patch map): for reference only"]
+    assert first.status.tolist() == ["holds", "holds", "info"] and overall(first.status) == "holds"
+    assert first.loc["ia-vit/ia-vit vs ia-vit/random on deletion", "effect"] < -0.04  # it loses to pixel noise
+    assert set(first.protocol) == {"deletion, zeros, pixel unit"}
+    text = verdict_markdown(claims, models_json())
+    assert "Holds for ia-vit: all 2 comparisons hold" in text
+    assert "against a control of another resolution (pixel control, patch map) it would read worse on 1 of 1" in text
+
+
+def test_a_claim_that_holds_under_one_unit_only_says_under_which() -> None:
+    rng = np.random.default_rng(3)
+    rows = [("r", seed, "ia-vit", explainer, metric, s, level + rng.normal(0, 0.02))
+            for seed in (0, 1, 2) for s in range(SAMPLES) for explainer, metric, level in (
+                ("ia-vit", "deletion", 0.40), ("random-patch", "deletion", 0.30),
+                ("ia-vit", "deletion[patch]", 0.20), ("random-patch", "deletion[patch]", 0.35))]
+    claims = verdict(pd.DataFrame(rows, columns=COLUMNS_RESULTS), PROTOCOLS, models_json(), EXPLAINERS_INFO)
+    first = rows_of(claims, "i").set_index("protocol")
+    assert first.loc["deletion, zeros, patch unit", "status"] == "holds"
+    assert first.loc["deletion, zeros, pixel unit", "status"] == "does not hold"
+    paragraph = next(p for p in verdict_markdown(claims, models_json()).split("\n\n") if p.startswith("**Claim (i)"))
+    assert "Does not hold for ia-vit: holds under 1 of 2 (deletion, zeros, patch unit vs random-patch); does not " \
+           "hold under 1 of 2 (deletion, zeros, pixel unit vs random-patch (effect -0.09" in paragraph
+    assert "Variance of the effect (median over its 2 seed-unit rows): training seeds 30%, images 22%, seed x image " \
+           "49%; more training seeds would narrow it most." in paragraph
+
+
+def test_the_skewed_image_case_is_not_a_win_in_the_verdict() -> None:
+    """Deletion 0.01 lower than random-patch on 54 images, 0.06 higher on 10: the mean says ~0, so it must not
+    hold (a Wilcoxon p beside the mean effect called it better at p = 0.001)."""
+    shift = np.array([-0.01] * 54 + [0.06] * 10)
+    rows = [("r", 0, "ia-vit", e, "deletion", s, 0.3 + (shift[s] if e == "ia-vit" else 0.0))
+            for s in range(64) for e in ("ia-vit", "random-patch")]
+    claims = verdict(pd.DataFrame(rows, columns=COLUMNS_RESULTS), {"deletion": PROTOCOLS["deletion"]},
+                     models_json(), EXPLAINERS_INFO)
+    first = rows_of(claims, "i").iloc[0]
+    assert first.unit == "image" and first.effect == pytest.approx(-0.0009375) and first.p_value > 0.5
+    assert first.status == "no effect larger than δ"
+
+
+def test_ablations_are_one_holm_family_and_claims_are_intersection_union_tests() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    info = models_json(ablation=True)
+    info["ia-vit-align-10"] = dict(info["ia-vit-no-align"], description="lambda 10")
+    levels = {**WIN, ("ia-vit-no-align", "ia-vit"): {"insertion": 0.78, "deletion": 0.23},
+              ("ia-vit-align-10", "ia-vit"): {"insertion": 0.70, "deletion": 0.22}}
+    claims = verdict(scores(levels, noise=0.05), METRICS_INFO, info)
+    fourth = rows_of(claims, "iv")
+    assert len(fourth) == 4 and set(fourth.model) == {"ia-vit-no-align", "ia-vit-align-10"}
+    np.testing.assert_allclose(fourth.p_holm, multipletests(fourth.p_value, method="holm")[1], rtol=1e-12)
+    first = rows_of(claims, "i")
+    decided = first[first.status != "info"]
+    assert (decided.status == "holds").all() and (decided.p_value < 0.05).all()
+    assert (decided.p_holm >= decided.p_value).all()  # "holds" is read at the unadjusted p (IUT), Holm for the rest
+
+
+def test_verdict_settings_come_from_the_suite_and_change_the_answer(tmp_path) -> None:
+    results = tie(scores({("ia-vit", "ia-vit"): {"insertion": 0.6, "deletion": 0.3}}), ("ia-vit", "ia-vit"),
+                  ("ia-vit", "random-patch"))
+    results.to_csv(tmp_path / "results.csv", index=False)
+    (tmp_path / "metrics.json").write_text(json.dumps(METRICS_INFO))
+    (tmp_path / "models.json").write_text(json.dumps(models_json()))
+    build_report(tmp_path)
+    assert set(rows_of(pd.read_csv(tmp_path / "verdict.csv"), "i").status) == {"no effect larger than δ"}
+    (tmp_path / "manifest.json").write_text(json.dumps({"config": {"verdict": {"delta": 0.0}}}))
+    build_report(tmp_path)  # δ = 0: no equivalence can be shown
+    assert set(rows_of(pd.read_csv(tmp_path / "verdict.csv"), "i").status) == {"inconclusive"}
+    assert "δ = 0 AUC" in (tmp_path / "verdict.md").read_text()

@@ -86,7 +86,7 @@ def write_run_files(run_dir: Path, suite: Suite, metrics: dict[str, Any], classe
     write_json(run_dir / "explainers.json", explainers_info(classes))
     write_json(run_dir / "models.json", {
         variant.name: dict(kind=variant.kind, baseline=variant.baseline, grid=variant.grid,
-                           description=variant.description, overrides=variant.overrides,
+                           description=variant.description, overrides=variant.overrides, explainers=variant.explainers,
                            seeds={str(seed): trained[(seed, variant.name)].metrics for seed in variant.seeds})
         for variant in suite.models})
     rows = [dict(seed=seed, model=name, **record) for (seed, name), model in sorted(trained.items())
@@ -116,7 +116,7 @@ def write_heatmaps(run_dir: Path, suite: Suite, data: DataBundle, samples: Sampl
         chunk = samples.images[:stop].to(device)
         targets = explained_targets(model.model, chunk, samples.labels[:stop].to(device), suite.target)
         for label, cls in explanations.classes.items():
-            if not applies(cls, variant.kind):
+            if not applies(cls, variant.kind) or not variant.explains(label):
                 continue
             saliency = explanations(model.model, model.key, label, chunk, targets, idx, seed, variant.name)
             arrays[f"{variant.name}__{label}"] = saliency[:n].float().cpu().numpy()

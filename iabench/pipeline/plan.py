@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import DataConfig, config_hash
+from ..config import DataConfig, VerdictConfig, config_hash
 from ..data import DataBundle
 from ..errors import UserError
 from ..suites import Suite
@@ -66,7 +66,9 @@ def hashable_data(config: DataConfig) -> DataConfig:
 
 
 def suite_hash(suite: Suite) -> str:
-    return config_hash(dataclasses.replace(suite, data=hashable_data(suite.data)))
+    """The run's identity: everything that changes its scores (not where the data lives, not the verdict's
+    thresholds, which only the report reads)."""
+    return config_hash(dataclasses.replace(suite, data=hashable_data(suite.data), verdict=VerdictConfig()))
 
 
 def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
@@ -143,5 +145,5 @@ def work_items(suite: Suite, explainer_classes: dict[str, type], seed: int) -> l
             continue
         items.append(WorkItem(seed, variant.name, None))
         items += [WorkItem(seed, variant.name, label) for label, cls in explainer_classes.items()
-                  if applies(cls, variant.kind)]
+                  if applies(cls, variant.kind) and variant.explains(label)]
     return items

@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import VerdictConfig, from_dict
 from ..errors import UserError
 from .bias import baseline_is_substrate
 from .critical_difference import critical_difference
+from .family_tables import column_title
 from .page import facts, sections, write_reports
 from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
+from .protocols import control_markdown, unit_markdown, with_protocols
 from .stability import stability
 from .stats import significance, summarise
 from .tables import summary_tex
@@ -90,10 +93,12 @@ def build_report(run_dir: Path) -> list[Path]:
     summary = summarise(results, directions)
     explainers_info = _read_json(run_dir / "explainers.json")
     summary["baseline_is_substrate"] = baseline_is_substrate(summary, explainers_info, metrics_info)
+    summary = with_protocols(summary, metrics_info, explainers_info)
     summary.to_csv(run_dir / "summary.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     written.append(run_dir / "summary.csv")
     note = auc_note(metrics_info, order)
-    (run_dir / "summary.tex").write_text(summary_tex(summary, order, note))
+    (run_dir / "summary.tex").write_text(summary_tex(summary, order, note, {m: column_title(m, metrics_info)
+                                                                          for m in order}))
     written.append(run_dir / "summary.tex")
     tests = significance(results, directions)
     tests.to_csv(run_dir / "significance.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
@@ -112,9 +117,10 @@ def build_report(run_dir: Path) -> list[Path]:
     models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
     verdict_md = ""
     if variants(models_info, set(results.model))[0]:  # the claims are about a reference IA-ViT: none, no verdict
-        claims = verdict(results, metrics_info, models_info)
+        settings = from_dict(VerdictConfig, (manifest.get("config") or {}).get("verdict"), "verdict")
+        claims = verdict(results, metrics_info, models_info, explainers_info, settings)
         claims.to_csv(run_dir / "verdict.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        verdict_md = verdict_markdown(claims, models_info)
+        verdict_md = verdict_markdown(claims, models_info, settings)
         suite = manifest.get("suite", run_dir.parent.name)
         (run_dir / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
         written += [run_dir / "verdict.csv", run_dir / "verdict.md"]
@@ -140,8 +146,10 @@ def build_report(run_dir: Path) -> list[Path]:
     figures = {kind: paths for kind, paths in figures.items() if paths}
     for paths in figures.values():
         written += paths
+    protocol_md = {"controls": control_markdown(summary, metrics_info, explainers_info),
+                   "units": unit_markdown(summary, metrics_info, explainers_info)}
     page = sections(summary, tests, figures, metrics_info, explainers_info, models_info, order, note, verdict_md,
-                    trust_md)
+                    trust_md, protocol_md)
     written += write_reports(run_dir, str(manifest.get("suite", run_dir.parent.name)), facts(manifest, run_dir),
                              manifest.get("config") or {}, page)
     return written

@@ -15,6 +15,7 @@ import pandas as pd
 from .bias import MARK
 from .lookup import info_of
 from .markdown import markdown_table
+from .protocols import CURVES, protocol
 from .tables import DECIMALS, best_rows
 
 # family -> (heading, one line on how to read its table); in the order the report shows them
@@ -96,6 +97,12 @@ def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict,
     return "n/a: not run"
 
 
+def column_title(label: str, metrics_info: dict) -> str:
+    """A metric's column title: its label, and for a curve metric the protocol ('deletion (zeros, pixel)')."""
+    name, substrate, unit = protocol(label, metrics_info)
+    return f"{label} ({substrate}, {unit})" if name in CURVES else label
+
+
 def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: dict, explainers_info: dict,
                   models_info: dict) -> list[FamilyTable]:
     """One table per (family, level) in FAMILIES order. A metric of the run with no score at all (it needs an
@@ -121,8 +128,9 @@ def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: 
 def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tuple[str, str]], metrics: list[str],
            per_model: bool, metrics_info: dict, explainers_info: dict, models_info: dict) -> FamilyTable:
     arrow = {m: "↓" if info_of("metric", m, metrics_info, "direction", "higher") == "lower" else "↑" for m in metrics}
-    columns = [(m, arrow[m], str(info_of("metric", m, metrics_info, "description", ""))) for m in metrics]
-    table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer"], columns,
+    columns = [(column_title(m, metrics_info), arrow[m], str(info_of("metric", m, metrics_info, "description", "")))
+               for m in metrics]
+    table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer", "map"], columns,
                         anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
     found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}
     best = {m: best_rows(part, m) for m in metrics}
@@ -131,7 +139,8 @@ def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tup
     for members in ([k for k in keys if k not in controls], [k for k in keys if k in controls]):
         rows = []
         for model, explainer in members:
-            cells = [Cell(model)] + ([] if per_model else [Cell(explainer)])
+            resolution = str(info_of("explainer", explainer, explainers_info, "resolution", ""))
+            cells = [Cell(model)] + ([] if per_model else [Cell(explainer), Cell(resolution)])
             for metric in metrics:
                 row = found.get((model, explainer, metric))
                 if row is None:

@@ -10,9 +10,17 @@ SECTION_NOTES = {
     "verdict": "The IA-ViT paper's claims, each answered from this run's scores: holds, does not hold or "
                "inconclusive. Read the paragraphs; the table lists every comparison behind them.",
     "summary": "Each cell: mean [95% bootstrap confidence interval of the mean over images (and seeds)]. Best per "
-               "column in **bold**, by the column's arrow (↑ higher is better, ↓ lower); controls (random, centre, "
-               "...) below the rule; click a header to sort.",
+               "column in **bold**, by the column's arrow (↑ higher is better, ↓ lower); a curve metric's header "
+               "names its substrate and unit (pixel: pixels moved per step, patch: whole patches), map the "
+               "explainer's own resolution; controls (random, random-patch, ...) below the rule; click a header "
+               "to sort.",
     "metrics": "What each metric measures, which way is better (↑/↓), and where it is defined.",
+    "controls": "Each explainer's score minus that of the random control at its own resolution (random for pixel "
+                "maps, random-patch for patch maps), same model and metric; > 0 = better than its control. In "
+                "brackets, for patch maps: against pixel noise, the comparison pixel-unit deletion biases (removing "
+                "scattered pixels damages every patch token at once).",
+    "units": "The same metric and substrate moving pixels vs whole patches: each explainer's mean and its rank "
+             "within the model under each unit (map: the explainer's own resolution).",
     "significance": "Is a method's difference from IA-ViT's interpreter more than image-to-image noise? "
                     "*significant* = Holm-corrected p < 0.05.",
     "trust": "Would the ranking repeat on other images, another substrate, other seeds? One line per model and "
@@ -26,12 +34,13 @@ SECTION_NOTES = {
     "training": "Training loss terms and validation accuracy per epoch; each model shows only the terms its "
                 "objective has.",
 }
-SIGNIFICANCE_NOTE = ("Each (model, explainer) against IA-ViT's interpreter (ia-vit/ia-vit), paired by (seed, sample). "
-                     "unit seed (>= 3 common seeds): paired t-test of the per-seed means, n = seeds; unit image "
-                     "(fewer seeds): two-sided Wilcoxon signed-rank test over (seed, sample) pairs, n = pairs, "
-                     "blind to training variance. Holm-corrected within each metric; mean_diff = mean over the "
-                     "unit's pairs of method - reference, median_diff = median over image pairs; better = the side "
-                     "the metric's direction favours; significant = p_holm < 0.05. Identical scores give p = 1.")
+SIGNIFICANCE_NOTE = ("Each (model, explainer) against IA-ViT's interpreter (ia-vit/ia-vit), paired by (seed, sample): "
+                     "mean_diff = mean of method - reference [95% t-interval], p_value = t-test of that mean. unit "
+                     "seed (>= 3 common seeds): the per-seed mean differences, n = seeds; unit image (fewer seeds): "
+                     "the (seed, sample) pairs, n = pairs, blind to training variance. p_holm: Holm-corrected within "
+                     "the family column (one metric's comparisons; the verdict groups by claim instead, so its "
+                     "adjusted p-values differ); better = the side the metric's direction favours by mean_diff; "
+                     "significant = p_holm < 0.05. Identical scores give p = 1.")
 SUMMARY_NOTE = ("Cells are from summary.csv (LaTeX: summary.tex). With >= 2 seeds, '· seeds [low, high]' is the 95% "
                 "Student-t interval across the per-seed means (df = seeds - 1): the uncertainty due to training. "
                 "'n/a: IA-ViT only' marks a metric that needs IA-ViT's interpreter, 'failed (k of n)' a score whose "

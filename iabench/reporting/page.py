@@ -57,7 +57,12 @@ def metric_lines(order: list[str], metrics_info: dict) -> list[str]:
         arrow = "↓" if info.get("direction") == "lower" else "↑"
         text = info_of("metric", name, metrics_info, "description", "") or info.get("display_name", name)
         reference = info_of("metric", name, metrics_info, "reference", "")
-        lines.append(f"**{name}** {arrow}: {text}." + (f" *{reference.splitlines()[0]}*" if reference else ""))
+        scope = [f"protocol: {info['substrate']} substrate, {info.get('unit') or 'pixel'} unit"] if info.get(
+            "substrate") else []
+        scope += [f"scored on the first {info['samples']} images only"] if info.get("samples") else []
+        scope += [f"only for {', '.join(info['explainers'])}"] if info.get("explainers") else []
+        lines.append(f"**{name}** {arrow}: {text}." + (f" ({'; '.join(scope)}.)" if scope else "") +
+                     (f" *{reference.splitlines()[0]}*" if reference else ""))
     return lines
 
 
@@ -75,7 +80,7 @@ def explainer_table(explainers_info: dict) -> pd.DataFrame:
 
 def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list[Path]], metrics_info: dict,
              explainers_info: dict, models_info: dict, order: list[str], auc_note: str, verdict_md: str,
-             trust_md: str) -> list[Section]:
+             trust_md: str, protocol_md: dict[str, str] | None = None) -> list[Section]:
     """Every section of the report, in reading order (the verdict first when the run has one)."""
     out = []
     if verdict_md:
@@ -90,6 +95,10 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
     tables = family_tables(summary, list(metrics_info), metrics_info, explainers_info, models_info)
     out.append(Section("summary", "Summary", SECTION_NOTES["summary"],
                        [("table", t) for t in tables] + [("markdown", note)]))
+    for key, title in (("controls", "Against the control of its own resolution"),
+                       ("units", "How much the unit moves each score")):
+        if (protocol_md or {}).get(key):
+            out.append(Section(key, title, SECTION_NOTES[key], [("markdown", protocol_md[key])]))
     out.append(Section("metrics", "How to read the metrics", SECTION_NOTES["metrics"],
                        [("markdown", "\n".join(f"- {line}" for line in metric_lines(order, metrics_info)))]))
     n_significant = int(tests.significant.sum()) if not tests.empty else 0
@@ -97,7 +106,7 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
                            "(significance.csv).")]
     if not tests.empty:
         shown = tests.assign(**{c: tests[c].map(lambda v: f"{v:.4g}") for c in
-                                ("statistic", "p_value", "p_holm", "mean_diff", "median_diff")})
+                                ("statistic", "p_value", "p_holm", "mean_diff", "ci_low", "ci_high")})
         blocks.append(("details", (f"All {len(tests)} comparisons (click a header to sort)",
                                    markdown_table(shown.set_index(["metric", "model", "explainer"])))))
     out.append(Section("significance", "Significance", SECTION_NOTES["significance"], blocks))

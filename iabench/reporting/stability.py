@@ -3,8 +3,9 @@
 One long table (columns ``STABILITY_COLUMNS``), three kinds of rows:
 
 - ``kendall``: Kendall's tau-b (scipy) between the explainer rankings of two settings that should agree:
-  ``axis`` = ``substrate`` (one metric under two substrates, e.g. deletion vs deletion[blur]), ``property``
-  (two perturbation metrics that both measure faithfulness, same substrate: insertion vs deletion vs MoRF
+  ``axis`` = ``substrate`` (one metric under two substrates, e.g. deletion vs deletion[blur]), ``unit`` (one
+  metric and substrate moving pixels vs whole patches, deletion vs deletion[patch]), ``property`` (two
+  perturbation metrics that both measure faithfulness, same substrate and unit: insertion vs deletion vs MoRF
   vs LeRF), ``seed`` (one metric, two training seeds) or ``model`` (one metric, two models, their common
   explainers). ``a``/``b`` name the two settings; ``value`` is tau (1 = same order, -1 = reversed), ``low``
   its p-value, ``n`` the number of explainers ranked.
@@ -27,6 +28,9 @@ import pandas as pd
 from scipy import stats
 
 from .plots import CURVE_METRICS
+from .protocols import protocol
+
+AXES = ("property", "substrate", "unit")  # what differs between two curve metrics: name, substrate, unit
 
 STABILITY_COLUMNS = ["kind", "axis", "model", "metric", "a", "b", "explainer", "value", "low", "high", "n"]
 
@@ -57,11 +61,10 @@ def kendall_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
         means = {m: _goodness(part[part.metric == m].groupby("explainer").value.mean(), direction[m]) for m in labels}
         curve = [m for m in labels if metrics_info[m].get("name") in CURVE_METRICS]
         for a, b in itertools.combinations(curve, 2):
-            same_name = metrics_info[a]["name"] == metrics_info[b]["name"]
-            same_substrate = metrics_info[a].get("substrate") == metrics_info[b].get("substrate")
-            if same_name != same_substrate:  # one differs: substrate axis (same name) or property axis
-                axis = "substrate" if same_name else "property"
-                rows.append(_kendall_row(axis, model, f"{a} | {b}", a, b, means[a], means[b]))
+            differs = [axis for axis, x, y in zip(AXES, protocol(a, metrics_info), protocol(b, metrics_info))
+                       if x != y]
+            if len(differs) == 1:  # exactly one of name, substrate and unit differs: that is the axis
+                rows.append(_kendall_row(differs[0], model, f"{a} | {b}", a, b, means[a], means[b]))
         for metric in labels:
             per_seed = {seed: _goodness(g.groupby("explainer").value.mean(), direction[metric])
                         for seed, g in part[part.metric == metric].groupby("seed")}

@@ -7,9 +7,9 @@
   seed). Images of one trained model are not independent replicates of training, so only the seed interval
   says how much the number would move with another training run.
 - Significance: every (model, explainer) against IA-ViT's interpreter on the same (seed, sample), by
-  ``paired_effect``: with >= 3 common seeds the unit is the seed (paired t-test ``scipy.stats.ttest_rel`` of
-  the per-seed means), else the image (paired Wilcoxon signed-rank test, Wilcoxon 1945). Holm-corrected
-  (Holm 1979) within each metric's family of comparisons.
+  ``paired.paired_effect``: the mean difference with its t-interval and t-test, the unit the seed with >= 3
+  common seeds, else the image. Holm-corrected (Holm 1979) within each metric's family of comparisons (the
+  ``family`` column says which); the verdict groups its comparisons by claim instead (see verdict.py).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .paired import ALPHA, MIN_SEEDS, paired_effect  # noqa: F401 - MIN_SEEDS: part of this module's API
+
 REFERENCE = ("ia-vit", "ia-vit")  # (model, explainer): IA-ViT's interpreter, what every method is tested against
 SUMMARY_COLUMNS = ["model", "explainer", "metric", "direction", "mean", "std", "ci_low", "ci_high", "n", "n_failed",
                    "n_seeds", "seed_mean", "seed_ci_low", "seed_ci_high"]
-SIGNIFICANCE_COLUMNS = ["metric", "model", "explainer", "reference", "unit", "n", "statistic", "p_value", "p_holm",
-                        "significant", "mean_diff", "median_diff", "better"]
-ALPHA = 0.05
-MIN_SEEDS = 3  # the seed unit needs 3 seeds: with 2 the t-interval has 1 df (t_0.975 = 12.7), useless
+SIGNIFICANCE_COLUMNS = ["metric", "model", "explainer", "reference", "unit", "n", "mean_diff", "ci_low", "ci_high",
+                        "statistic", "p_value", "p_holm", "significant", "better", "family"]
 
 
 def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, resamples: int = 2000,
@@ -98,65 +98,15 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def paired_wilcoxon(method: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """(statistic, p) of the two-sided Wilcoxon signed-rank test of method - reference.
-
-    scipy raises when every difference is zero (nothing to rank): identical scores are no evidence of a
-    difference, so that case is reported as statistic 0, p = 1.0. Zero differences among non-zero ones
-    are dropped (zero_method="wilcox", scipy's default)."""
-    diff = np.asarray(method, dtype=float) - np.asarray(reference, dtype=float)
-    if diff.size == 0 or np.all(diff == 0):
-        return 0.0, 1.0
-    try:
-        test = stats.wilcoxon(method, reference)
-    except ValueError:  # e.g. too few non-zero differences for scipy: treat as no evidence
-        return 0.0, 1.0
-    p_value = float(test.pvalue)
-    return float(test.statistic), (1.0 if np.isnan(p_value) else p_value)
-
-
-def paired_effect(method: pd.Series, reference: pd.Series) -> dict:
-    """Paired comparison of method - reference, both indexed by (seed, sample); a pair with a NaN is dropped.
-
-    With >= MIN_SEEDS common seeds the unit is the seed: d_s = per-seed mean of method - that of reference
-    over the paired images, effect = mean of d_s, 95% t-interval, p = ``scipy.stats.ttest_rel`` of the per-seed
-    means (a one-sample t-test of d_s). Otherwise the unit is the image: d over all (seed, sample) pairs,
-    effect = mean of d, 95% percentile-bootstrap interval, p = paired Wilcoxon. Returns unit, n (units),
-    effect, ci_low, ci_high, statistic, p_value and median_diff (median of d over the image pairs). Per-seed
-    differences equal up to float rounding leave no spread for t: p = 1 when they are zero, else 0."""
-    paired = pd.concat([method, reference], axis=1, keys=["m", "r"]).dropna()
-    if paired.empty:
-        return dict(unit="", n=0, effect=math.nan, ci_low=math.nan, ci_high=math.nan, statistic=math.nan,
-                    p_value=math.nan, median_diff=math.nan)
-    diff = (paired["m"] - paired["r"]).to_numpy(dtype=float)
-    median = float(np.median(diff))
-    if paired.index.get_level_values(0).nunique() >= MIN_SEEDS:
-        means = paired.groupby(level=0).mean()
-        per_seed = (means["m"] - means["r"]).to_numpy(dtype=float)
-        low, high = t_interval(per_seed)
-        rounding = 1e-12 * float(np.abs(means.to_numpy()).max())  # means of equal scores summed in another order
-        if np.ptp(per_seed) <= rounding:  # no spread: t would be 0/0 or x/0 (scipy: NaN, or inf with a warning)
-            constant = float(per_seed.mean())
-            statistic, p_value = (0.0, 1.0) if abs(constant) <= rounding else (math.copysign(math.inf, constant), 0.0)
-        else:
-            test = stats.ttest_rel(means["m"].to_numpy(), means["r"].to_numpy())
-            statistic, p_value = float(test.statistic), float(test.pvalue)
-        return dict(unit="seed", n=int(per_seed.size), effect=float(per_seed.mean()), ci_low=low, ci_high=high,
-                    statistic=statistic, p_value=p_value, median_diff=median)
-    low, high = bootstrap_ci(diff)
-    statistic, p_value = paired_wilcoxon(paired["m"].to_numpy(), paired["r"].to_numpy())
-    return dict(unit="image", n=int(diff.size), effect=float(diff.mean()), ci_low=low, ci_high=high,
-                statistic=statistic, p_value=p_value, median_diff=median)
-
-
 def significance(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
     """Every (model, explainer) against IA-ViT's interpreter, per metric, paired by (seed, sample).
 
     The plain ViT's explainers are compared on the same (seed, sample): both models are explained on the
-    same test images. ``unit`` and ``n``: seeds or image pairs (see ``paired_effect``); ``mean_diff`` is the mean
-    over the unit's pairs of method - reference, ``median_diff`` the median over image pairs; ``better`` names
-    the side the metric's direction favours ("method", "reference" or "tie") by the unit's statistic (mean per
-    seed, median per image, the quantities the two tests are about), whether significant or not."""
+    same test images. ``unit`` and ``n``: seeds or image pairs (see ``paired.paired_effect``); ``mean_diff`` [ci_low,
+    ci_high] is the mean over the unit of method - reference with its 95% t-interval and ``p_value`` its t-test;
+    ``p_holm`` is Holm-adjusted over the ``family`` (one metric's comparisons with the interpreter); ``better``
+    names the side the metric's direction favours by ``mean_diff`` ("method", "reference" or "tie"), significant
+    or not."""
     rows = []
     per_sample = results[results.explainer != "-"]  # model-level metrics have no explainer to compare
     for metric, frame in per_sample.groupby("metric", sort=True):
@@ -170,13 +120,14 @@ def significance(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFr
             effect = paired_effect(table[key], table[REFERENCE])
             if not effect["n"]:
                 continue
-            shift = effect["effect"] if effect["unit"] == "seed" else effect["median_diff"]
+            shift = effect["effect"]
             better = "tie" if shift == 0 else ("reference" if (shift > 0) == lower_better else "method")
             tests.append(dict(metric=metric, model=key[0], explainer=key[1], reference="/".join(REFERENCE),
-                              unit=effect["unit"], n=effect["n"], statistic=effect["statistic"],
-                              p_value=effect["p_value"], mean_diff=effect["effect"],
-                              median_diff=effect["median_diff"], better=better))
+                              unit=effect["unit"], n=effect["n"], mean_diff=shift, ci_low=effect["ci_low"],
+                              ci_high=effect["ci_high"], statistic=effect["statistic"], p_value=effect["p_value"],
+                              better=better))
         adjusted = holm(np.array([t["p_value"] for t in tests]))
+        family = f"{metric}: {len(tests)} comparisons with {'/'.join(REFERENCE)}"
         for test, p_holm in zip(tests, adjusted):
-            rows.append(dict(test, p_holm=float(p_holm), significant=bool(p_holm < ALPHA)))
+            rows.append(dict(test, p_holm=float(p_holm), significant=bool(p_holm < ALPHA), family=family))
     return pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)

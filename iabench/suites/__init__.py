@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..config import DataConfig, ModelConfig, Preset, TrainConfig, from_dict, parse_override
+from ..config import DataConfig, ModelConfig, Preset, TrainConfig, VerdictConfig, from_dict, parse_override
 from ..errors import UserError, unknown
 from ..models import get_preset
 from ..targets import TARGETS
@@ -44,6 +44,7 @@ class Suite:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)  # how the report's verdict decides
 
 
 SUITE_KEYS = [f.name for f in dataclasses.fields(Suite)]
@@ -100,11 +101,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             value = SHORT_ITEM.findall(value)
         if len(keys) == 1:
             raw[keys[0]] = value
-        elif len(keys) == 2 and keys[0] in ("data", "model", "train"):
+        elif len(keys) == 2 and keys[0] in ("data", "model", "train", "verdict"):
             section = raw.get(keys[0]) or {}
             raw[keys[0]] = {**section, keys[1]: value}
         else:
-            raise UserError(f"--set {text}: use KEY=VALUE or data.KEY / model.KEY / train.KEY=VALUE")
+            raise UserError(f"--set {text}: use KEY=VALUE or data.KEY / model.KEY / train.KEY / verdict.KEY=VALUE")
     return raw
 
 
@@ -130,9 +131,9 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
         include=[str(s) for s in raw.get("include", [])], preset=preset.name, models=models,
         explainers=method_specs(raw.get("explainers", []), "explainer", EXPLAINERS.names()),
         metrics=method_specs(raw.get("metrics", []), "metric", METRICS.names()),
-        data=data, model=model, train=train,
+        data=data, model=model, train=train, verdict=from_dict(VerdictConfig, raw.get("verdict"), "verdict"),
     )
-    check_scopes(suite.metrics, suite.explainers)
+    check_scopes(suite.metrics, suite.explainers, models)
     for key in ("samples", "batch_size", "heatmap_images"):
         if key in raw:
             value = raw[key]

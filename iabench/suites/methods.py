@@ -116,10 +116,12 @@ def method_specs(items: Any, kind: str, valid: list[str]) -> list[MethodSpec]:
     return specs
 
 
-def check_scopes(metrics: list[MethodSpec], explainers: list[MethodSpec]) -> None:
-    """A metric's ``explainers`` must name explainer labels of the suite."""
+def check_scopes(metrics: list[MethodSpec], explainers: list[MethodSpec], variants: list | None = None) -> None:
+    """A metric's ``explainers`` and a model variant's must name explainer labels of the suite."""
     labels = [spec.label for spec in explainers]
-    for spec in metrics:
-        for label in spec.explainers or []:
+    scopes = [(f"metric {spec.label}'s explainers", spec.explainers) for spec in metrics]
+    scopes += [(f"models.{variant.name}.explainers", variant.explainers) for variant in variants or []]
+    for where, listed in scopes:
+        for label in listed or []:
             if label not in labels:
-                raise unknown(f"explainer in metric {spec.label}'s explainers", label, labels)
+                raise unknown(f"explainer in {where}", label, labels)

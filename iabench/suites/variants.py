@@ -1,12 +1,13 @@
 """Model variants of a suite: named models, each a kind (vit | ia-vit) with its own overrides.
 
 A suite's ``models`` is either a list of kinds (``[vit, ia-vit]``: one variant per kind, named after it)
-or a mapping ``{name: {kind, model, train, seeds, baseline, description}}``. A variant's configs are, in
-order of precedence (last wins): the preset, the suite's ``model``/``train`` sections, the variant's own
-``model``/``train`` overrides, and the command line's ``--set model.X=…`` / ``--set train.X=…`` (and
-``--seed`` / ``--set seeds=…``, which replace every variant's seeds). ``baseline`` names the variant this
-one is compared with in the verdict: a plain ViT for the IA-ViT it matches, or the IA-ViT an ablation
-departs from.
+or a mapping ``{name: {kind, model, train, seeds, baseline, description, explainers}}``; ``explainers`` (labels
+of the suite's explainers) limits which explain this variant, e.g. only the interpreter for an ablation.
+A variant's configs are, in order of precedence (last wins): the preset, the suite's ``model``/``train``
+sections, the variant's own ``model``/``train`` overrides, and the command line's ``--set model.X=…`` /
+``--set train.X=…`` (and ``--seed`` / ``--set seeds=…``, which replace every variant's seeds).
+``baseline`` names the variant this one is compared with in the verdict: a plain ViT for the IA-ViT it
+matches, or the IA-ViT an ablation departs from.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..config import ModelConfig, TrainConfig, from_dict
 from ..errors import UserError, closest, unknown
 from ..models import MODEL_KINDS
 
-VARIANT_KEYS = ["kind", "model", "train", "seeds", "baseline", "description"]
+VARIANT_KEYS = ["kind", "model", "train", "seeds", "baseline", "description", "explainers"]
 
 
 @dataclass
@@ -34,6 +35,10 @@ class ModelVariant:
     baseline: str = ""
     description: str = ""
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # as written in the suite
+    explainers: list[str] | None = None  # the suite's explainer labels that explain this model (None: all)
+
+    def explains(self, label: str) -> bool:
+        return self.explainers is None or label in self.explainers
 
     @property
     def grid(self) -> str:
@@ -71,9 +76,12 @@ def _variant(name: str, spec: Any, model: ModelConfig, train: TrainConfig, seeds
     model_cfg = from_dict(ModelConfig, late.get("model"), "model", model_cfg)
     train_cfg = from_dict(TrainConfig, late.get("train"), "train", train_cfg)
     variant_seeds = seeds if "seeds" in late else check_seeds(spec.get("seeds", seeds), f"{where}.seeds")
+    explainers = spec.get("explainers")
+    if explainers is not None and (not isinstance(explainers, list) or not all(isinstance(e, str) for e in explainers)):
+        raise UserError(f"{where}.explainers must be a list of the suite's explainer labels, got {explainers!r}")
     return ModelVariant(name=name, kind=kind, model=model_cfg, train=train_cfg, seeds=variant_seeds,
                         baseline=str(spec.get("baseline", "")), description=str(spec.get("description", "")),
-                        overrides={k: v for k, v in own.items() if v})
+                        overrides={k: v for k, v in own.items() if v}, explainers=explainers)
 
 
 def build_variants(models: Any, model: ModelConfig, train: TrainConfig, seeds: list[int],

@@ -1,0 +1,77 @@
+"""The verdict's building blocks: one row per check, its comparison, and the rule that gives its status.
+
+See ``verdict`` for the claims and the rules in words.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .paired import mean_test, orient, paired_differences
+from .stats import holm
+from .variance import SHARES, crossed_shares
+
+COLUMNS = ["claim", "question", "model", "comparison", "protocol", "control", "status", "effect", "ci_low", "ci_high",
+           "ci90_low", "ci90_high", "p_value", "p_holm", "tost_p_holm", "mde", "unit", "n", *SHARES]
+QUESTIONS = {
+    "i": "Does the interpreter's explanation beat a random map of its own resolution under every protocol?",
+    "ii": "Does the interpreter beat post hoc attention maps (last-layer attention, rollout) of the same model?",
+    "iii": "Is IA-ViT as accurate as its plain ViT (within the accuracy margin)?",
+    "iv": "What does each change of the objective (ablation) do to the interpreter's faithfulness?",
+    "v": "Is the interpreter's map far from uniform (normalised entropy below 0.9)?",
+}
+EQUIVALENT = "no effect larger than δ"
+RULE = {"better": "holds", "worse": "does not hold", "equivalent": EQUIVALENT, "undecided": "inconclusive"}
+ABLATION = {"better": "improves", "worse": "worsens", "equivalent": EQUIVALENT, "undecided": "no detectable effect"}
+
+
+def row(claim: str, model: str, comparison: str, status: str = "inconclusive", **values) -> dict:
+    base = dict(protocol="", control="", effect=math.nan, ci_low=math.nan, ci_high=math.nan, ci90_low=math.nan,
+                ci90_high=math.nan, p_value=math.nan,
+                p_holm=math.nan, tost_p_holm=math.nan, mde=math.nan, unit="", n=0, **{k: math.nan for k in SHARES})
+    return dict(claim=claim, question=QUESTIONS[claim], model=model, comparison=comparison, status=status,
+                **{**base, **values})
+
+
+def series(results: pd.DataFrame, model: str, explainer: str, metric: str) -> pd.Series:
+    part = results[(results.model == model) & (results.explainer == explainer) & (results.metric == metric)]
+    return part.groupby(["seed", "sample"])["value"].first()
+
+
+def compared(claim: str, model: str, comparison: str, a: pd.Series, b: pd.Series, sign: float, delta: float,
+             alpha: float, **values) -> dict:
+    """One row: ``a`` - ``b`` oriented by ``sign``, status left empty for ``decide`` (or as given in values)."""
+    unit, diff, paired = paired_differences(a, b)
+    if not unit:
+        return row(claim, model, f"no paired scores for {comparison}")
+    effect = orient(mean_test(diff, delta, alpha), sign)
+    shares = crossed_shares(paired) if unit == "seed" else {}
+    values = {"status": "", **values}
+    return row(claim, model, comparison, effect=effect["effect"], ci_low=effect["ci_low"], ci_high=effect["ci_high"],
+               ci90_low=effect["tost_low"], ci90_high=effect["tost_high"], p_value=effect["p_value"],
+               tost_p_holm=effect["tost_p"], mde=effect["mde"], unit=unit, n=effect["n"],
+               **{k: shares.get(k, math.nan) for k in SHARES}, **values)
+
+
+def decide(rows: list[dict], alpha: float, names: dict[str, str], iut: bool) -> list[dict]:
+    """Status of the rows still without one (see the module docstring): Holm across them for the "worse" and the
+    equivalence conclusions; "better" at the unadjusted p when ``iut`` (an intersection-union claim)."""
+    tested = [r for r in rows if not r["status"]]
+    p_holm = holm([r["p_value"] for r in tested])
+    tost = holm([r["tost_p_holm"] for r in tested])
+    for r, adjusted, equivalent in zip(tested, p_holm, tost):
+        r.update(p_holm=float(adjusted), tost_p_holm=float(equivalent))
+        better_p = r["p_value"] if iut else adjusted
+        outcome = ("equivalent" if equivalent < alpha else "better" if better_p < alpha and r["effect"] > 0
+                   else "worse" if adjusted < alpha and r["effect"] < 0 else "undecided")
+        r["status"] = names[outcome]
+    return rows
+
+
+def protocol_of(label: str, metrics_info: dict) -> str:
+    """'deletion, zeros, pixel unit': a curve metric's name, substrate and unit, from metrics.json."""
+    info = metrics_info.get(label, {})
+    unit = info.get("unit") or ("patch" if info.get("name") in ("morf", "lerf") else "pixel")
+    return f"{info.get('name', label)}, {info.get('substrate') or 'zeros'}, {unit} unit"
