@@ -94,10 +94,10 @@ def print_catalog(markdown: bool = False) -> None:
     print("presets:")
     for name, preset in PRESETS.items():
         print(f"  {name:<20} {preset.description}")
-    print("explainers:  (name, family, signed or unsigned maps, what it computes)")
+    print("explainers:  (name, family, signed or unsigned maps, resolution of the map, what it computes)")
     for row in explainer_rows():
         print(f"  {row['name']:<26} {row['family']:<13} {'signed' if row['signed'] else 'unsigned':<9} "
-              f"{row['description']}")
+              f"{row['resolution']:<6} {row['description']}")
     print("metrics:  (name, family, which way is better, what it measures)")
     for row in metric_rows():
         print(f"  {row['name']:<26} {row['family']:<13} {row['direction']:<7} {row['description']}")

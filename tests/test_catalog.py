@@ -154,7 +154,7 @@ def test_list_prints_family_signedness_direction_and_description(capsys) -> None
     for name in EXPLAINERS.names():
         cls = EXPLAINERS.get(name)
         line = next(line for line in explainer_lines if line.split()[0] == name)
-        assert line.split()[1:3] == [cls.family, "signed" if cls.signed else "unsigned"], line
+        assert line.split()[1:4] == [cls.family, "signed" if cls.signed else "unsigned", cls.resolution], line
         assert line.endswith(cls.description), line
     for row in metric_rows():
         line = next(line for line in metric_lines if line.split()[0] == row["name"])

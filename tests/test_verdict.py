@@ -221,8 +221,9 @@ def test_ablation_that_worsens_deletion() -> None:
     assert fourth.loc["ia-vit-no-align/ia-vit vs ia-vit/ia-vit on deletion", "status"] == "worsens"
     assert fourth.loc["ia-vit-no-align/ia-vit vs ia-vit/ia-vit on insertion", "status"] == "no effect larger than δ"
     text = verdict_markdown(claims, models_json(ablation=True))
-    assert "ia-vit-no-align (no alignment term) vs ia-vit: worsens under 1 of 2 (deletion, zeros, pixel unit (" in text
-    assert "no effect larger than δ under 1 of 2 (insertion, zeros, pixel unit)" in text
+    assert "ia-vit-no-align (no alignment term) vs ia-vit: worsens under 1 of 2 (deletion/zeros/pixel (effect " \
+           "-0.15" in text
+    assert "no effect larger than δ under 1 of 2 (insertion/zeros/pixel)" in text
 
 
 @pytest.mark.parametrize(("level", "status"), [(0.5, "holds"), (0.99, "does not hold"), (0.9, "inconclusive")])
@@ -269,8 +270,10 @@ def test_markdown_one_paragraph_per_claim_with_the_statuses() -> None:
     assert [p.split(")")[0] for p in paragraphs] == ["**Claim (i", "**Claim (ii", "**Claim (iii", "**Claim (iv",
                                                      "**Claim (v"]
     assert "Holds for ia-vit: all 2 comparisons hold (intersection-union p = " in paragraphs[0]
-    assert "; weakest: insertion, zeros, pixel unit vs random-patch, effect +" in paragraphs[0] or \
-        "; weakest: deletion, zeros, pixel unit vs random-patch, effect +" in paragraphs[0]
+    assert "; weakest: insertion/zeros/pixel vs random-patch, effect +" in paragraphs[0] or \
+        "; weakest: deletion/zeros/pixel vs random-patch, effect +" in paragraphs[0]
+    assert "Against a control of another resolution (pixel control, patch map) it reads better on all 2 rows" in \
+        paragraphs[0]
     assert "unit: seed, n = 3" in paragraphs[0] and "Holds for ia-vit" in paragraphs[2]
     assert "Holds for ia-vit: holds on entropy (mean entropy 0.49" in paragraphs[4]
     table = text.split("\n\n")[-1]
@@ -336,9 +339,9 @@ def test_a_claim_that_holds_under_one_unit_only_says_under_which() -> None:
     assert first.loc["deletion, zeros, patch unit", "status"] == "holds"
     assert first.loc["deletion, zeros, pixel unit", "status"] == "does not hold"
     paragraph = next(p for p in verdict_markdown(claims, models_json()).split("\n\n") if p.startswith("**Claim (i)"))
-    assert "Does not hold for ia-vit: holds under 1 of 2 (deletion, zeros, patch unit vs random-patch); does not " \
-           "hold under 1 of 2 (deletion, zeros, pixel unit vs random-patch (effect -0.09" in paragraph
-    assert "Variance of the effect (median over its 2 seed-unit rows): training seeds 30%, images 22%, seed x image " \
+    assert "Does not hold for ia-vit: holds under 1 of 2 (vs random-patch: deletion/zeros/patch); does not hold " \
+           "under 1 of 2 (deletion/zeros/pixel vs random-patch (effect -0.0962 [" in paragraph
+    assert "Variance of the effect (mean over its 2 seed-unit rows): training seeds 30%, images 22%, seed x image " \
            "49%; more training seeds would narrow it most." in paragraph
 
 

@@ -38,7 +38,7 @@ import pandas as pd
 from ..config import VerdictConfig
 from .lookup import info_of
 from .verdict_claims import accuracy_row, concentration_rows
-from .verdict_rows import ABLATION, COLUMNS, QUESTIONS, RULE, compared, decide, protocol_of, row, series
+from .verdict_rows import ABLATION, COLUMNS, QUESTIONS, RULE, compared, decide, protocol_key, protocol_of, row, series
 
 __all__ = ["COLUMNS", "FAITHFULNESS", "QUESTIONS", "controls", "variants", "verdict"]
 
@@ -101,6 +101,7 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
     labels = {label: info.get("name", label) for label, info in metrics_info.items() if label in set(results.metric)}
     faith = {label: (metrics_info[label].get("direction") == "lower", protocol_of(label, metrics_info))
              for label, name in labels.items() if name in FAITHFULNESS}
+    faith = dict(sorted(faith.items(), key=lambda item: protocol_key(item[1][1])))
     references, ablations = variants(models_info, set(results.model))
     rows: list[dict] = []
     for ref, base in references:

@@ -70,8 +70,18 @@ def decide(rows: list[dict], alpha: float, names: dict[str, str], iut: bool) -> 
     return rows
 
 
+SUBSTRATE_ORDER = ("zeros", "blur", "black", "mean", "noise", "road")
+
+
 def protocol_of(label: str, metrics_info: dict) -> str:
     """'deletion, zeros, pixel unit': a curve metric's name, substrate and unit, from metrics.json."""
     info = metrics_info.get(label, {})
     unit = info.get("unit") or ("patch" if info.get("name") in ("morf", "lerf") else "pixel")
     return f"{info.get('name', label)}, {info.get('substrate') or 'zeros'}, {unit} unit"
+
+
+def protocol_key(protocol: str) -> tuple:
+    """Sort key of a protocol text: metric name, then substrate in SUBSTRATE_ORDER, then pixel before patch."""
+    name, substrate, unit = (protocol.split(", ") + ["", ""])[:3]
+    order = SUBSTRATE_ORDER.index(substrate) if substrate in SUBSTRATE_ORDER else len(SUBSTRATE_ORDER)
+    return name, order, substrate, unit != "pixel unit"

@@ -43,13 +43,35 @@ def _detail(row) -> str:
     return f"{shown}, p = {_p(row.p_value)}, unit: {row.unit}, n = {row.n}{mde}"
 
 
+def _short(protocol: str) -> str:
+    """'deletion, zeros, pixel unit' -> 'deletion/zeros/pixel'."""
+    return protocol.replace(" unit", "").replace(", ", "/")
+
+
+def _comparator(row) -> str:
+    """The explainer a (i)/(ii) row compares the interpreter with ('random-patch')."""
+    return row.comparison.split(" vs ", 1)[-1].split("/", 1)[-1].rsplit(" on ", 1)[0]
+
+
 def _label(row) -> str:
     """What a row is about: its protocol, and the control it is compared with ((i), (ii))."""
     if row.claim in ("iii", "v") or not row.protocol:
         return row.comparison.split()[1] if row.claim == "v" else row.comparison
     if row.claim == "iv":
-        return row.protocol
-    return f"{row.protocol} vs {row.comparison.split(' vs ', 1)[-1].split('/', 1)[-1].rsplit(' on ', 1)[0]}"
+        return _short(row.protocol)
+    return f"{_short(row.protocol)} vs {_comparator(row)}"
+
+
+def _protocols(members: list, every: set[str]) -> str:
+    """The rows' protocols, grouped by the explainer compared with: 'vs random-patch: every protocol; vs
+    attention: deletion/zeros/pixel, ...' ((iv): the protocols alone)."""
+    if members[0].claim == "iv":
+        return ", ".join(_label(r) for r in members)
+    groups: dict[str, list[str]] = {}
+    for r in members:
+        groups.setdefault(_comparator(r), []).append(_short(r.protocol))
+    return "; ".join(f"vs {name}: " + ("every protocol" if set(listed) == every and len(every) > 1
+                                       else ", ".join(listed)) for name, listed in groups.items())
 
 
 def _variance(rows: list) -> str:
@@ -57,9 +79,9 @@ def _variance(rows: list) -> str:
     shares = pd.DataFrame([[getattr(r, k) for k in SHARES] for r in rows], columns=list(SHARES)).dropna()
     if shares.empty:
         return ""
-    seed, image, rest = (shares[k].median() * 100 for k in SHARES)
+    seed, image, rest = (shares[k].mean() * 100 for k in SHARES)
     more = "training seeds" if seed > image else "test images"
-    return (f" Variance of the effect (median over its {len(shares)} seed-unit rows): training seeds {seed:.0f}%, "
+    return (f" Variance of the effect (mean over its {len(shares)} seed-unit rows): training seeds {seed:.0f}%, "
             f"images {image:.0f}%, seed x image {rest:.0f}%; more {more} would narrow it most.")
 
 
@@ -67,10 +89,13 @@ def _reference_only(rows: list) -> str:
     """How the claim reads against a control of another resolution ("info" rows), in one sentence."""
     if not rows:
         return ""
-    worse = [_label(r) for r in rows if r.effect < 0]
+    worse = [r for r in rows if r.effect < 0]
     kind = rows[0].control.split(":")[0].removeprefix("not matched ").strip("()")
+    if not worse:
+        return f" Against a control of another resolution ({kind}) it reads better on all {len(rows)} rows too."
     return (f" For reference, against a control of another resolution ({kind}) it would read worse on {len(worse)} "
-            f"of {len(rows)} rows" + (f" ({'; '.join(worse)})" if worse else "") + ": a protocol effect, not counted.")
+            f"of {len(rows)} rows" + (f" ({_protocols(worse, set())})" if worse else "") +
+            ": a protocol effect, not counted.")
 
 
 ORDER = ("holds", "improves", "worsens", "does not hold", EQUIVALENT, "inconclusive", "no detectable effect")
@@ -79,13 +104,13 @@ ORDER = ("holds", "improves", "worsens", "does not hold", EQUIVALENT, "inconclus
 def _grouped(decided: list) -> list[str]:
     """One part per status: how many rows, which, and the numbers where they matter (against the claim: each
     row's effect; inconclusive: the effects the rows could have detected)."""
-    parts = []
+    parts, every = [], {_short(r.protocol) for r in decided}
     for status in sorted({r.status for r in decided}, key=ORDER.index):
         members = [r for r in decided if r.status == status]
         if status in ("does not hold", "worsens", "improves"):
             listed = "; ".join(f"{_label(r)} ({_detail(r)})" for r in members)
         else:
-            listed = "; ".join(_label(r) for r in members)
+            listed = _protocols(members, every)
         mdes = [r.mde for r in members if pd.notna(r.mde)] if status in ("inconclusive", "no detectable effect") else []
         power = f", detectable at 80% power: {_num(min(mdes), '.2g')} to {_num(max(mdes), '.2g')}" if mdes else ""
         parts.append(f"{status} under {len(members)} of {len(decided)} ({listed}){power}")
