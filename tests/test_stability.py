@@ -167,3 +167,21 @@ def test_kendall_axis_is_the_one_protocol_part_that_differs() -> None:
     assert unit.value.iloc[0] == pytest.approx(stats.kendalltau([0, 1, 2, 3], [3, 0, 1, 2]).statistic)
     pairs = rows(table, kind="kendall").metric.tolist()
     assert "deletion-blur | deletion-patch" not in pairs and "deletion-patch | deletion-blur" not in pairs
+
+
+def test_seed_pairs_are_summarised_and_subset_metrics_stay_out_of_the_diagrams(tmp_path) -> None:
+    from iabench.reporting.critical_difference import critical_difference
+    from iabench.reporting.trust import kendall_table
+
+    frame = planted(seeds=(0, 1, 2, 3))
+    frame = pd.concat([frame, *[frame.assign(model=m) for m in ("m2", "m3")]], ignore_index=True)
+    shown = kendall_table(rows(stability(frame, INFO), kind="kendall"))
+    seed_rows = shown.loc[["seed"]]
+    assert len(seed_rows) == 3 * 4  # one per model and metric, not 6 seed pairs each
+    assert set(seed_rows.a) == {"6 seed pairs"} and seed_rows.tau.iloc[0] == "1.00 (1.00)"
+    model_rows = shown.loc[["model"]]
+    assert len(model_rows) == 4 and set(model_rows.a) == {"3 model pairs"} and set(model_rows.model) == {"all models"}
+    assert len(shown.loc[["substrate"]]) == 3  # one substrate pair per model, each shown
+    info = {**INFO, "deletion-blur": {**INFO["deletion-blur"], "samples": 10}}  # scored on 10 images only
+    _, table = critical_difference(frame[frame.metric != "sparseness"], info, tmp_path)
+    assert set(table.blocks) == {2 * 4 * 40} and set(table.dropped) == {0}  # deletion and insertion only

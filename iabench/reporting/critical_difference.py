@@ -8,7 +8,9 @@ Friedman needs complete blocks, and methods of a study may have been trained on 
 models on seeds 0-9, the ablations on 0-2): one diagram per set of seeds S found in the run, holding every
 method scored on all of S, its blocks the seeds of S. So no block is dropped for a seed some method lacks:
 each seed's blocks are in the diagram of the smallest seed set that contains it, with every method that has
-it. A block where a method's score failed (NaN) is still left out, and counted (``dropped``).
+it. A block where a method's score failed (NaN) is still left out, and counted (``dropped``). Metrics scored on
+a subset (metrics.json ``samples`` or ``explainers``, e.g. ROAD on 50 images) are left out: their blocks lack
+methods by design, and the diagram's title names them.
 
 Writes ``critical-difference-<family>.png`` (the widest seed set) and ``critical-difference-<family>-seeds-<S>.png``
 (the others) in the run folder and returns one row per diagram and method: seeds, mean rank, the Friedman
@@ -40,7 +42,8 @@ CD_COLUMNS = ["family", "seeds", "method", "mean_rank", "friedman_statistic", "f
 def family_table(results: pd.DataFrame, metrics_info: dict, family: str) -> pd.DataFrame:
     """Blocks (metric, seed, sample) x methods of one family, as goodness (higher = better); NaN where a method
     has no score for a block (another seed set, or a failed explanation)."""
-    labels = [m for m, info in metrics_info.items() if info.get("name", m) in FAMILIES[family]]
+    labels = [m for m, info in metrics_info.items() if info.get("name", m) in FAMILIES[family]
+              and not (info.get("samples") or info.get("explainers"))]  # a subset's blocks are never complete
     part = results[results.metric.isin(labels) & (results.explainer != "-")]
     if part.empty:
         return pd.DataFrame()
@@ -80,6 +83,8 @@ def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path
     styles = explainer_styles(with_labels(explainers_info or {}, labels))
     for family in FAMILIES:
         full = family_table(results, metrics_info, family)
+        subsets = [m for m, info in metrics_info.items() if info.get("name", m) in FAMILIES[family]
+                   and (info.get("samples") or info.get("explainers")) and m in set(results.metric)]
         for index, (seeds, table, dropped) in enumerate(seed_groups(full) if not full.empty else []):
             if table.shape[1] < 3 or table.shape[0] < 2:
                 continue  # the test needs three methods and two blocks
@@ -91,6 +96,7 @@ def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path
             colours = {method: styles[method.split("/", 1)[-1]]["color"] for method in ranks.index}
             posthocs.critical_difference_diagram(ranks, nemenyi, ax=ax, color_palette=colours)
             failed = f"; {dropped} blocks with a failed score left out" if dropped else ""
+            failed += f"\nnot ranked (scored on a subset): {', '.join(subsets)}" if subsets else ""
             ax.set_title(f"{family}, seeds {seeds_text(seeds)}: mean rank over {len(table)} blocks (1 = best); "
                          f"Friedman p = {friedman.pvalue:.2g}{failed}; bars join methods Nemenyi cannot separate "
                          "(p >= 0.05)", fontsize=9)

@@ -71,6 +71,26 @@ TRUST_NOTE = ("How far each explainer ranking holds (stability.csv): one line pe
               "and the critical-difference diagrams (critical_difference.csv).")
 
 
+def kendall_table(kendall: pd.DataFrame) -> pd.DataFrame:
+    """The Kendall rows as shown: one row per pair of settings on the substrate, unit and property axes; the seed
+    and model axes, whose pairs grow with the square of the seeds and models (45 pairs for 10), summarised per
+    model (seed axis) and metric as the median tau over the pairs and the lowest in brackets."""
+    many = kendall.axis.isin(["seed", "model"])
+    shown = kendall[~many][["axis", "model", "metric", "a", "b", "value", "low", "n"]]
+    shown = shown.rename(columns={"value": "tau", "low": "p"}).assign(
+        tau=lambda f: f.tau.map(lambda v: f"{v:.2f}"), p=lambda f: f.p.map(lambda v: f"{v:.2g}"))
+    summary = []
+    for axis in ("seed", "model"):
+        part = kendall[kendall.axis == axis]
+        keys = ["model", "metric"] if axis == "seed" else ["metric"]
+        for key, group in part.groupby(keys, sort=False):
+            model, metric = key if axis == "seed" else ("all models", key[0] if isinstance(key, tuple) else key)
+            summary.append(dict(axis=axis, model=model, metric=metric, a=f"{len(group)} {axis} pairs",
+                                b="median (lowest)", tau=f"{group.value.median():.2f} ({group.value.min():.2f})",
+                                p="", n=int(group.n.max())))
+    return pd.concat([shown, pd.DataFrame(summary, columns=shown.columns)], ignore_index=True).set_index("axis")
+
+
 def trust_markdown(lines: list[str], stability: pd.DataFrame, diagrams: list, run_dir) -> str:
     """The body of the section "How far to trust this ranking" in markdown (its diagrams linked relative to
     ``run_dir``); an empty string when there is nothing."""
@@ -78,9 +98,7 @@ def trust_markdown(lines: list[str], stability: pd.DataFrame, diagrams: list, ru
 
     if not lines and not diagrams:
         return ""
-    kendall = stability[stability.kind == "kendall"][["axis", "model", "metric", "a", "b", "value", "low", "n"]]
-    kendall = kendall.rename(columns={"value": "tau", "low": "p"}).assign(
-        tau=lambda f: f.tau.map(lambda v: f"{v:.2f}"), p=lambda f: f.p.map(lambda v: f"{v:.2g}")).set_index("axis")
+    kendall = kendall_table(stability[stability.kind == "kendall"])
     md = [*[f"- {line}" for line in lines], ""]
     if not kendall.empty:
         md += [markdown_table(kendall), ""]

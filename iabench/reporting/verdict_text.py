@@ -112,7 +112,8 @@ def _grouped(decided: list) -> list[str]:
         else:
             listed = _protocols(members, every)
         mdes = [r.mde for r in members if pd.notna(r.mde)] if status in ("inconclusive", "no detectable effect") else []
-        power = f", detectable at 80% power: {_num(min(mdes), '.2g')} to {_num(max(mdes), '.2g')}" if mdes else ""
+        low, high = (_num(min(mdes), ".2g"), _num(max(mdes), ".2g")) if mdes else ("", "")
+        power = f", detectable at 80% power: {low}" + (f" to {high}" if high != low else "") if mdes else ""
         parts.append(f"{status} under {len(members)} of {len(decided)} ({listed}){power}")
     return parts
 
