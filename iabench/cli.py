@@ -113,7 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(quiet: bool) -> None:
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr)
+    """INFO lines on stderr (warnings only with --quiet); the run's log file gets INFO lines either way."""
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "iabench_terminal", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.iabench_terminal = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    handler.stream = sys.stderr  # the current stderr (tests capture it per call)
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
+    root.setLevel(min(root.level or logging.WARNING, logging.INFO))
 
 
 COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}

@@ -38,6 +38,10 @@ class DataConfig:
     distractors: int = 3  # cluttered Fashion-MNIST: fragments of other items per canvas
     limit_train: int = 0  # 0 = all; otherwise the first N training items (quick experiments, tests)
     channels: int = 1  # synthetic dataset only: image channels
+    # True when nothing is trained (--checkpoint): a single <class>/ image tree is then entirely the test split
+    eval_only: bool = False
+
+    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_only": False}  # added later: old cache keys stay valid
 
 
 @dataclass

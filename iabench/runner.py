@@ -34,6 +34,7 @@ from .pipeline.plan import (
 )
 from .pipeline.score import Scorer, Subject
 from .pipeline.shards import Shard, finish, merge, wait_for_all
+from .runlog import run_log
 from .store import ResultStore
 from .suites import MethodSpec, Suite, load_suite
 from .training.parallel import auto_jobs
@@ -86,6 +87,11 @@ class Run:
         return options
 
     def execute(self) -> Path:
+        """Run every stage; the log lines also go to the run directory's ``run.log``."""
+        with run_log(self.run_dir / f"run{self.shard.suffix}.log"):
+            return self._execute()
+
+    def _execute(self) -> Path:
         started = time.perf_counter()
         suite, options = self.suite, self.options
         self.data = self._stage("data", lambda: load_data(suite) if self.given is None else load_dataset(suite.data))
@@ -134,12 +140,12 @@ class Run:
             return given_models(self.suite, given, model, key)
         jobs = auto_jobs(self.device) if self.options.jobs == 0 else self.options.jobs
         if jobs > 1:
-            self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir, jobs,
-                                                        self.options.progress))
+            # progress lines always: --quiet silences the terminal's log handler, not the run's log file
+            self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir, jobs, True))
         trained = {}
         for seed in self.suite.seeds:
             trained.update(self._stage("train", lambda seed=seed: train_models(
-                self.suite, self.data, self.device, self.cache_dir, self.options.progress, seed)))
+                self.suite, self.data, self.device, self.cache_dir, True, seed)))
         return trained
 
     def _stage(self, name: str, fn: Any) -> Any:

@@ -141,3 +141,35 @@ def test_which_methods_apply_to_which_model() -> None:
     assert applies(EXPLAINERS.get("ia-vit"), "ia-vit") and not applies(EXPLAINERS.get("ia-vit"), "vit")
     assert applies(METRICS.get("agreement"), "ia-vit") and not applies(METRICS.get("agreement"), "vit")
     assert applies(EXPLAINERS.get("rollout"), "vit") and applies(METRICS.get("deletion"), "vit")
+
+
+def _image_tree(root: Path) -> None:
+    from PIL import Image
+
+    for c, cls in enumerate(("a", "b", "c")):
+        (root / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (20, 20), (40 * c + 10 * i, 90, 10 * i)).save(root / cls / f"{i}.png")
+
+
+def test_own_images_are_evaluated_whole_and_a_bad_file_is_one_line(tmp_path: Path, capsys) -> None:
+    # a 3-class timm checkpoint on a folder of 9 images: all 9 are evaluated (none held back for training),
+    # --samples above that is clamped with one log line; a file PIL cannot read stops the run before any work
+    torch.manual_seed(0)
+    model = timm.create_model(ARCH, img_size=16, patch_size=4, in_chans=3, num_classes=3, embed_dim=48, depth=2)
+    torch.save(model.state_dict(), tmp_path / "mine.pth")
+    _image_tree(tmp_path / "imgs")
+    suite = write_suite(tmp_path / "micro.yaml", explainers=["attention"], metrics=["deletion"])
+    args = ["run", "--suite", str(suite), "--model", ARCH, "--checkpoint", str(tmp_path / "mine.pth"),
+            "--data-root", str(tmp_path / "imgs"), "--set", "data.name=imagefolder", "--samples", "20",
+            "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--quiet"]
+    assert main(args) == 0
+    run_dir = only_run_dir(tmp_path / "out")
+    results = pd.read_csv(run_dir / "results.csv")
+    assert sorted(results["sample"].unique()) == list(range(9))
+    assert "--samples 20: the test split holds 9 images; evaluating all 9" in (run_dir / "run.log").read_text()
+    capsys.readouterr()
+    (tmp_path / "imgs" / "b" / "bad.png").write_bytes(b"notapng")
+    assert main(args) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "imgs/b/bad.png' is not a readable image" in err[0] and "remove or replace" in err[0]

@@ -488,3 +488,33 @@ def test_synthetic_dataset() -> None:
     bundle = load_dataset(DataConfig(name="synthetic", img_size=16, channels=3))
     image, label, mask = bundle.test[0]
     assert image.shape == (3, 16, 16) and 0 <= label < 10 and mask.any()
+
+
+def test_imagefolder_single_tree_is_all_test_when_nothing_is_trained(tmp_path) -> None:
+    # --checkpoint sets data.eval_only: a single <class>/ tree is entirely the evaluation split, in file order
+    for c, cls in enumerate(("a", "b", "c")):
+        for i in range(3):
+            _png(tmp_path / "tree" / cls / f"{i}.png", 30 * c + i)
+    bundle = load_dataset(DataConfig(name="imagefolder", root=str(tmp_path / "tree"), img_size=8, eval_only=True))
+    assert (len(bundle.train), len(bundle.val), len(bundle.test)) == (0, 0, 9)
+    assert [bundle.test[k][1] for k in range(9)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    torch.testing.assert_close(bundle.test[7][0], torch.full((3, 8, 8), (61 / 255 - 0.5) / 0.5))  # c/1.png
+    for split in ("train", "test"):  # train/ + test/: test/ is the evaluation split as before
+        for cls in ("a", "b"):
+            for i in range(2 if split == "test" else 4):
+                _png(tmp_path / "split" / split / cls / f"{i}.png", 10)
+    split = load_dataset(DataConfig(name="imagefolder", root=str(tmp_path / "split"), img_size=8, eval_only=True))
+    assert len(split.test) == 4
+
+
+def test_an_unreadable_image_is_one_line_naming_the_file(tmp_path) -> None:
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            _png(tmp_path / split / cls / "0.png", 10)
+    bad = tmp_path / "test" / "b" / "bad.png"
+    bad.write_bytes(b"notapng")  # 7 bytes: what PIL cannot identify
+    expected = r"imagefolder: '.*test/b/bad\.png' is not a readable image .*remove or replace"
+    with pytest.raises(UserError, match=expected):
+        load_dataset(DataConfig(name="imagefolder", root=str(tmp_path), img_size=8))
+    bad.unlink()
+    assert len(load_dataset(DataConfig(name="imagefolder", root=str(tmp_path), img_size=8)).test) == 2

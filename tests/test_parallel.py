@@ -176,3 +176,21 @@ def test_training_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(worker), "the training worker outlived its killed parent"
+
+
+def test_parallel_training_logs_progress_lines_from_both_workers_before_they_finish(
+        tmp_path: Path, micro_config: ModelConfig, caplog) -> None:
+    # The workers' lines travel to the parent's log: each model's step lines (step/total, loss, time left)
+    # come before its own "trained in" line, which names its test accuracy (and IA-ViT's agreement).
+    torch.set_num_threads(1)
+    jobs = [TrainJob("vit/seed0", "vit", micro_config, FAST), TrainJob("ia-vit/seed0", "ia-vit", micro_config, FAST)]
+    with caplog.at_level("INFO", logger="iabench"):
+        train_in_parallel(jobs, DATA, DATA, tmp_path, processes=2, progress=True)
+    lines = [r.getMessage() for r in caplog.records]
+    steps = len(load_dataset(DATA).train) // FAST.batch_size
+    for name in ("vit/seed0", "ia-vit/seed0"):
+        own = [line for line in lines if line.startswith(f"{name}: ")]
+        done = next(i for i, line in enumerate(own) if "trained in" in line)
+        assert any(f"step {steps}/{steps} (epoch 1/1), loss " in line and "left" in line for line in own[:done])
+        assert any("epoch 1/1 done" in line for line in own[:done])
+        assert "test accuracy" in own[done] and ("agreement" in own[done]) == (name == "ia-vit/seed0")

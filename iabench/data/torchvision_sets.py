@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from PIL import Image
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets, transforms
 
@@ -132,6 +133,19 @@ def _open(name: str, root: Path, build: Callable[[], Dataset]) -> Dataset:
                         "pass --data-root DIR holding it") from None
 
 
+def check_readable(paths: Iterable[str]) -> None:
+    """Every image file must open (PIL reads its header and checks it): one unreadable file stops the run before
+    any work, naming the file, rather than with a traceback in the middle of it."""
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
+            reason = (str(err).splitlines() or [type(err).__name__])[0][:80]
+            raise UserError(f"imagefolder: '{path}' is not a readable image ({reason}); remove or replace it, "
+                            "then run again") from None
+
+
 def _bundle(config: DataConfig, train_aug: Dataset, train_eval: Dataset, test: Dataset, classes: list[str],
             source: Path, val: Dataset | None = None) -> DataBundle:
     """Train (and val, unless given) from the training split, val without augmentation; test as given."""
@@ -214,7 +228,9 @@ def load_imagefolder(config: DataConfig) -> DataBundle:
 
     def open_(folder: Path, augment: bool) -> datasets.ImageFolder:
         transform = build_transform(config, augment)
-        return _open("imagefolder", root, lambda: datasets.ImageFolder(str(folder), transform=transform))
+        dataset = _open("imagefolder", root, lambda: datasets.ImageFolder(str(folder), transform=transform))
+        check_readable(path for path, _ in dataset.samples)
+        return dataset
 
     if (root / "train").is_dir() and test_dir is not None:
         train_eval = open_(root / "train", False)
@@ -228,7 +244,13 @@ def load_imagefolder(config: DataConfig) -> DataBundle:
     if test_dir is not None:
         raise UserError(f"imagefolder: '{test_dir}' found but no '{root / 'train'}'; expected {LAYOUT['imagefolder']}")
     tree = root / "train" if (root / "train").is_dir() else root  # train/ alone: split it three ways
-    train_eval, train_aug = open_(tree, False), open_(tree, True)
+    train_eval = open_(tree, False)
+    if config.eval_only:  # nothing is trained (--checkpoint): every image of the tree is evaluated
+        empty = Subset(train_eval, [])
+        return DataBundle(config.name, empty, empty, train_eval, num_classes=len(train_eval.classes), in_chans=3,
+                          img_size=config.img_size, mean=_stats(config)[0], std=_stats(config)[1],
+                          class_names=list(train_eval.classes), source=str(root))
+    train_aug = open_(tree, True)
     rest, test = split_train_val(train_eval, IMAGEFOLDER_TEST_FRACTION, IMAGEFOLDER_TEST_SEED)
     return _bundle(config, Subset(train_aug, rest.indices), Subset(train_eval, rest.indices),
                    Subset(train_eval, test.indices), train_eval.classes, root)

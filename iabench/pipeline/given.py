@@ -118,7 +118,7 @@ def load_given(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
 def fit_suite(suite: Suite, given: GivenModel, config: ModelConfig, key: str) -> None:
     """The suite evaluates the given model alone (first seed), on images of its size and, for a timm
     checkpoint, timm's normalisation of ARCH unless data.mean/std is set (in place)."""
-    data = dict(img_size=config.img_size)
+    data: dict[str, object] = dict(img_size=config.img_size, eval_only=True)  # nothing trained: a tree is all test
     pretrained = timm.models.get_pretrained_cfg(given.arch) if given.kind == "vit" else None
     if suite.data.mean is None and pretrained is not None and len(pretrained.mean) == config.in_chans:
         data.update(mean=list(pretrained.mean), std=list(pretrained.std))

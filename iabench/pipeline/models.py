@@ -42,10 +42,9 @@ def train_models(suite: Suite, data: DataBundle, device: torch.device, cache_dir
     """Each variant of ``seed``, trained or loaded from the checkpoint cache."""
     trained = {}
     for variant in variants_of(suite, seed):
-        log.info("model %s (%s), seed %d", variant.name, variant.kind, seed)
         trained[(seed, variant.name)] = train_or_load(
             variant.kind, variant.model, hashable_data(suite.data), dataclasses.replace(variant.train, seed=seed),
-            data, device, cache_dir, progress=progress)
+            data, device, cache_dir, progress=progress, name=f"{variant.name}/seed{seed}")
     return trained
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ from ..config import DataConfig, VerdictConfig, config_hash
 from ..data import DataBundle
 from ..errors import UserError
 from ..suites import Suite
+
+log = logging.getLogger("iabench")
 
 
 def default_cache_dir() -> Path:
@@ -108,8 +111,14 @@ def draw_samples(dataset: object, count: int, seed: int, where: str) -> Samples:
 
 
 def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Samples:
-    """``count`` images of ``split`` drawn from ``seed`` (see ``draw_samples``)."""
-    return draw_samples(data.test if split == "test" else data.val, count, seed, f"the {split} split")
+    """``count`` images of ``split`` drawn from ``seed`` (see ``draw_samples``); every image of the split, with
+    one log line saying so, when it holds fewer."""
+    dataset = data.test if split == "test" else data.val
+    available = len(dataset)  # type: ignore[arg-type]
+    if count > available > 0:
+        log.info("--samples %d: the %s split holds %d images; evaluating all %d", count, split, available, available)
+        count = available
+    return draw_samples(dataset, count, seed, f"the {split} split")
 
 
 def applies(method: object, kind: str) -> bool:

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from torch import nn
 from ..config import DataConfig, ModelConfig, TrainConfig, config_hash
 from ..data import DataBundle
 from .checkpoint import load_checkpoint, save_checkpoint
+from .progress import finished_line
 from .trainer import eval_subset, evaluate_test_split, train
 
 log = logging.getLogger("iabench")
@@ -49,8 +51,9 @@ def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train
 
 def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig, train_config: TrainConfig,
                   data: DataBundle | None, device: torch.device, cache_dir: Path, progress: bool = True,
-                  retrain: bool = False) -> TrainedModel:
-    """Load the cached model for these configs, or train it (``data`` needed then) and cache it."""
+                  retrain: bool = False, name: str = "", emit: Callable[[str], None] | None = None) -> TrainedModel:
+    """Load the cached model for these configs, or train it (``data`` needed then) and cache it. Training writes
+    progress lines and a last line with the test accuracies, named ``name``, to ``emit`` (default: the log)."""
     path = checkpoint_path(cache_dir, kind, model_config, train_config, data_config)
     if path.exists() and not retrain:
         model, payload = load_checkpoint(path, kind, model_config)
@@ -64,10 +67,11 @@ def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig,
     if data is None:
         raise ValueError("no cached checkpoint and no data to train on")
     started = time.perf_counter()
-    model, metrics, history = train(kind, model_config, data, train_config, device, progress)
+    model, metrics, history = train(kind, model_config, data, train_config, device, progress, name or kind, emit)
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = seconds
     if int(os.environ.get("RANK", "0")) == 0:
         save_checkpoint(path, model, kind, model_config, train_config, data_config, metrics, history)
-    log.info("%s: trained in %.0f s, %s", kind, seconds, ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    if int(os.environ.get("RANK", "0")) == 0:
+        (emit or log.info)(finished_line(name or kind, metrics, seconds))
     return TrainedModel(kind, model, path, metrics, history, cached=False, seconds=seconds)

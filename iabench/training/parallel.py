@@ -9,17 +9,21 @@ results are those of a sequential run. GPUs train one model at a time per proces
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import queue
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ..config import DataConfig, ModelConfig, TrainConfig
 from ..errors import UserError
 from .cache import checkpoint_path, train_or_load
+
+log = logging.getLogger("iabench")
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,36 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _train_job(job: TrainJob, data: DataConfig, key_data: DataConfig, cache_dir: Path, threads: int) -> float:
-    """Worker: train one model into the cache; returns its training seconds."""
+_LINES: Any = None  # in a worker: the queue its progress lines go to (the parent logs them)
+
+
+def _init_worker(lines: Any) -> None:
+    """Worker initialiser: die with the parent; keep the parent's line queue (a queue is handed to a process
+    when it starts, never with a task)."""
+    global _LINES
+    die_with_parent()
+    _LINES = lines
+
+
+def _train_job(job: TrainJob, data: DataConfig, key_data: DataConfig, cache_dir: Path, threads: int,
+               progress: bool) -> float:
+    """Worker: train one model into the cache, its progress lines put on the parent's queue; returns its training
+    seconds."""
     torch.set_num_threads(threads)
     from ..data import load_dataset
 
     trained = train_or_load(job.kind, job.model, key_data, job.train, load_dataset(data), torch.device("cpu"),
-                            cache_dir, progress=False)
+                            cache_dir, progress=progress, name=job.name, emit=_LINES.put)
     return trained.seconds
+
+
+def _drain(lines: Any) -> None:
+    """Log every line the workers have sent so far."""
+    while True:
+        try:
+            log.info(lines.get_nowait())
+        except queue.Empty:
+            return
 
 
 def auto_jobs(device: torch.device) -> int:
@@ -74,13 +100,17 @@ def train_in_parallel(jobs: list[TrainJob], data: DataConfig, key_data: DataConf
     threads = max(1, torch.get_num_threads() // processes)
     seconds: dict[str, float] = {}
     context = multiprocessing.get_context("spawn")  # fork would copy this process's torch thread pools
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=die_with_parent) as pool:
-        futures = {pool.submit(_train_job, job, data, key_data, cache_dir, threads): job for job in todo}
-        bar = tqdm(total=len(futures), desc=f"training ({processes} processes)", disable=not progress,
-                   dynamic_ncols=True)
+    log.info("training %d models, %d processes of %d thread%s each", len(todo), processes, threads,
+             "" if threads == 1 else "s")
+    lines = context.Queue()
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_init_worker,
+                             initargs=(lines,)) as pool:
+        futures = {pool.submit(_train_job, job, data, key_data, cache_dir, threads, progress): job
+                   for job in todo}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            _drain(lines)
             for future in done:
                 error = future.exception()
                 if error is not None:  # stop the others: a bad config fails every job alike
@@ -88,6 +118,6 @@ def train_in_parallel(jobs: list[TrainJob], data: DataConfig, key_data: DataConf
                         other.cancel()
                     raise error
                 seconds[futures[future].name] = future.result()
-                bar.update(1)
-        bar.close()
+    _drain(lines)  # the workers have exited: their last lines are in the queue now
+    lines.close()
     return seconds

@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -17,7 +18,6 @@ import torch.nn.functional as F
 from timm.scheduler import CosineLRScheduler
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
-from tqdm.auto import tqdm
 
 from ..config import ModelConfig, TrainConfig
 from ..data import DataBundle
@@ -25,6 +25,7 @@ from ..device import amp_dtype, autocast
 from ..errors import UserError
 from ..models import create_model
 from .losses import ALIGNMENTS, encoder_attention_summary, interpreter_attention_summary, kd_loss
+from .progress import TrainingProgress
 
 log = logging.getLogger("iabench")
 
@@ -125,9 +126,12 @@ def evaluate(model: nn.Module, dataset: Dataset, device: torch.device, batch_siz
     return result
 
 
-def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainConfig,
-          device: torch.device, progress: bool = True) -> tuple[nn.Module, dict[str, float], list[dict[str, float]]]:
-    """Train a fresh model of ``kind`` on ``data``; returns (model, test metrics, per-epoch history)."""
+def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainConfig, device: torch.device,
+          progress: bool = True, name: str = "", emit: Callable[[str], None] | None = None,
+          ) -> tuple[nn.Module, dict[str, float], list[dict[str, float]]]:
+    """Train a fresh model of ``kind`` on ``data``; returns (model, test metrics, per-epoch history). With
+    ``progress``, a line every few seconds (``TrainingProgress``, named ``name``) goes to ``emit`` (default: the
+    log)."""
     validate_train_config(config)
     rank, world = _distributed()
     torch.manual_seed(config.seed)
@@ -152,8 +156,8 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
     total_steps = config.max_steps or config.epochs * steps_per_epoch
     epochs = math.ceil(total_steps / steps_per_epoch)
     decay, no_decay = [], []
-    for name, p in model.named_parameters():  # no weight decay on norms, biases and embeddings (timm practice)
-        (no_decay if p.ndim <= 1 or name.endswith(("pos_embed", "cls_token")) else decay).append(p)
+    for param_name, p in model.named_parameters():  # no weight decay on norms, biases and embeddings (timm practice)
+        (no_decay if p.ndim <= 1 or param_name.endswith(("pos_embed", "cls_token")) else decay).append(p)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if config.optimizer == "sgd":
         optimizer: torch.optim.Optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
@@ -165,6 +169,7 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     history: list[dict[str, float]] = []
     step = 0
+    reporter = TrainingProgress(name or kind, total_steps, epochs, emit) if progress and rank == 0 else None
     for epoch in range(epochs):
         model.train()
         if sampler is not None:
@@ -172,9 +177,7 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
         sums: dict[str, float] = {}
         count = 0
         started = time.perf_counter()
-        bar = tqdm(loader, desc=f"{kind} epoch {epoch + 1}/{epochs}", disable=not progress or rank != 0,
-                   total=min(steps_per_epoch, total_steps - step), leave=False, dynamic_ncols=True)
-        for batch in bar:
+        for batch in loader:
             images, labels = batch[0].to(device, non_blocking=True), batch[1].to(device, non_blocking=True)
             with autocast(device, dtype):
                 output = step_model(images)
@@ -191,7 +194,8 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
-            bar.set_postfix({k: f"{v / count:.3f}" for k, v in sums.items()}, refresh=False)
+            if reporter is not None:
+                reporter.step(step, epoch + 1, sums["loss"] / count)
             if step >= total_steps:
                 break
         record = {"epoch": epoch + 1, "step": step, "seconds": time.perf_counter() - started,
@@ -199,9 +203,8 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
         val = evaluate(model, eval_subset(data.val, config.eval_images), device, config.eval_batch_size, dtype)
         record.update({f"val_{k}": v for k, v in val.items()})
         history.append(record)
-        if rank == 0:
-            log.info("%s epoch %d/%d: %s", kind, epoch + 1, epochs,
-                     ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k not in ("epoch", "step")))
+        if reporter is not None:
+            reporter.epoch_done(epoch + 1, record)
         if step >= total_steps:
             break
     return model.eval(), evaluate_test_split(model, data, config, device), history
