@@ -130,6 +130,9 @@ def test_second_run_reuses_everything(finished_run: Path, capsys) -> None:
     assert (finished_run / "results.csv").read_bytes() == before
     manifest = json.loads((finished_run / "manifest.json").read_text())
     assert all(model["cached"] for model in manifest["models"].values())
+    log = (finished_run / "run.log").read_text()  # appended to by the second run: it names each model it loaded
+    for name in ("vit/seed0", "ia-vit/seed0"):
+        assert re.search(r" " + re.escape(name) + r": loaded from the checkpoint cache \(.*\.pt\)$", log, re.M)
 
 
 def test_report_rebuilds_from_stored_results(finished_run: Path, capsys) -> None:

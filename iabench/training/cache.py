@@ -57,7 +57,7 @@ def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig,
     path = checkpoint_path(cache_dir, kind, model_config, train_config, data_config)
     if path.exists() and not retrain:
         model, payload = load_checkpoint(path, kind, model_config)
-        log.info("%s: loaded cached checkpoint %s", kind, path)
+        log.info("%s: loaded from the checkpoint cache (%s)", name or kind, path)
         model, metrics = model.to(device).eval(), payload["metrics"]
         if data is not None:  # cached after an evaluation on another number of test images: evaluate again
             wanted = len(eval_subset(data.test, train_config.eval_images))  # type: ignore[arg-type]
