@@ -123,7 +123,8 @@ def _setup_logging(quiet: bool) -> None:
         root.addHandler(handler)
     handler.stream = sys.stderr  # the current stderr (tests capture it per call)
     handler.setLevel(logging.WARNING if quiet else logging.INFO)
-    root.setLevel(min(root.level or logging.WARNING, logging.INFO))
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
 
 
 COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}

@@ -140,12 +140,11 @@ class Run:
             return given_models(self.suite, given, model, key)
         jobs = auto_jobs(self.device) if self.options.jobs == 0 else self.options.jobs
         if jobs > 1:
-            # progress lines always: --quiet silences the terminal's log handler, not the run's log file
-            self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir, jobs, True))
+            self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir, jobs))
         trained = {}
         for seed in self.suite.seeds:
             trained.update(self._stage("train", lambda seed=seed: train_models(
-                self.suite, self.data, self.device, self.cache_dir, True, seed)))
+                self.suite, self.data, self.device, self.cache_dir, seed)))
         return trained
 
     def _stage(self, name: str, fn: Any) -> Any:

@@ -226,10 +226,14 @@ def load_imagefolder(config: DataConfig) -> DataBundle:
     test_dir = next((root / d for d in ("test", "val") if (root / d).is_dir()), None)
     val_dir = root / "val" if (root / "val").is_dir() and test_dir == root / "test" else None
 
+    checked: set[Path] = set()
+
     def open_(folder: Path, augment: bool) -> datasets.ImageFolder:
         transform = build_transform(config, augment)
         dataset = _open("imagefolder", root, lambda: datasets.ImageFolder(str(folder), transform=transform))
-        check_readable(path for path, _ in dataset.samples)
+        if folder not in checked:  # a folder opened twice (with and without augmentation) is read once
+            check_readable(path for path, _ in dataset.samples)
+            checked.add(folder)
         return dataset
 
     if (root / "train").is_dir() and test_dir is not None:
@@ -247,9 +251,10 @@ def load_imagefolder(config: DataConfig) -> DataBundle:
     train_eval = open_(tree, False)
     if config.eval_only:  # nothing is trained (--checkpoint): every image of the tree is evaluated
         empty = Subset(train_eval, [])
+        mean, std = _stats(config)
         return DataBundle(config.name, empty, empty, train_eval, num_classes=len(train_eval.classes), in_chans=3,
-                          img_size=config.img_size, mean=_stats(config)[0], std=_stats(config)[1],
-                          class_names=list(train_eval.classes), source=str(root))
+                          img_size=config.img_size, mean=mean, std=std, class_names=list(train_eval.classes),
+                          source=str(root))
     train_aug = open_(tree, True)
     rest, test = split_train_val(train_eval, IMAGEFOLDER_TEST_FRACTION, IMAGEFOLDER_TEST_SEED)
     return _bundle(config, Subset(train_aug, rest.indices), Subset(train_eval, rest.indices),

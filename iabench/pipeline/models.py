@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 
 import torch
@@ -16,7 +15,6 @@ from ..training import TrainedModel, train_or_load
 from ..training.parallel import TrainJob, train_in_parallel
 from .plan import hashable_data
 
-log = logging.getLogger("iabench")
 Trained = dict[tuple[int, str], TrainedModel]  # (seed, variant name) -> model
 
 
@@ -37,27 +35,27 @@ def variants_of(suite: Suite, seed: int) -> list[ModelVariant]:
     return [v for v in suite.models if seed in v.seeds]
 
 
-def train_models(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, progress: bool,
-                 seed: int) -> Trained:
-    """Each variant of ``seed``, trained or loaded from the checkpoint cache."""
+def train_models(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, seed: int) -> Trained:
+    """Each variant of ``seed``, trained or loaded from the checkpoint cache; training logs its progress lines
+    (the terminal's handler hides them under --quiet, the run's log file keeps them)."""
     trained = {}
     for variant in variants_of(suite, seed):
         trained[(seed, variant.name)] = train_or_load(
             variant.kind, variant.model, hashable_data(suite.data), dataclasses.replace(variant.train, seed=seed),
-            data, device, cache_dir, progress=progress, name=f"{variant.name}/seed{seed}")
+            data, device, cache_dir, progress=True, name=f"{variant.name}/seed{seed}")
     return trained
 
 
-def train_parallel(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, jobs: int,
-                   progress: bool) -> None:
-    """Fill the checkpoint cache with ``jobs`` CPU processes (the serial pass then loads every model)."""
+def train_parallel(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, jobs: int) -> None:
+    """Fill the checkpoint cache with ``jobs`` CPU processes (the serial pass then loads every model); their
+    progress lines are logged as the serial training's are."""
     if device.type != "cpu":
         raise UserError(f"--jobs {jobs} trains in CPU processes; on {device.type} use one job per process "
                         "(torchrun for several GPUs)")
     work = [TrainJob(f"{v.name}/seed{seed}", v.kind, v.model, dataclasses.replace(v.train, seed=seed))
             for seed in suite.seeds for v in variants_of(suite, seed)]
     work.sort(key=lambda job: training_cost(job, len(data.train)), reverse=True)  # longest first: none left alone
-    train_in_parallel(work, suite.data, hashable_data(suite.data), cache_dir, jobs, progress)
+    train_in_parallel(work, suite.data, hashable_data(suite.data), cache_dir, jobs, progress=True)
 
 
 def training_cost(job: TrainJob, train_size: int) -> float:

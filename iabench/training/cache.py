@@ -72,6 +72,5 @@ def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig,
     metrics["train_seconds"] = seconds
     if int(os.environ.get("RANK", "0")) == 0:
         save_checkpoint(path, model, kind, model_config, train_config, data_config, metrics, history)
-    if int(os.environ.get("RANK", "0")) == 0:
         (emit or log.info)(finished_line(name or kind, metrics, seconds))
     return TrainedModel(kind, model, path, metrics, history, cached=False, seconds=seconds)

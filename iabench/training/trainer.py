@@ -6,7 +6,6 @@ Runs on CPU (seeded, deterministic), on one GPU (mixed precision) and under ``to
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
@@ -26,8 +25,6 @@ from ..errors import UserError
 from ..models import create_model
 from .losses import ALIGNMENTS, encoder_attention_summary, interpreter_attention_summary, kd_loss
 from .progress import TrainingProgress
-
-log = logging.getLogger("iabench")
 
 
 class _TrainForward(nn.Module):
