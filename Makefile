@@ -1,8 +1,9 @@
 # `make run`: install (idempotent) and run the main job. `make test`: install and run lint + tests.
+# `make docs`: install and build the documentation site (mkdocs.yml, docs/) into site/, failing on any warning.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint bench mutants
+.PHONY: install run test lint docs bench mutants
 install:
 	bash scripts/install.sh
 
@@ -16,6 +17,9 @@ test: lint
 	IABENCH_BROWSER=1 bash scripts/install.sh
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
+docs: install
+	$(VENV)/bin/mkdocs build --strict
+
 bench: install
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_explainers.py
@@ -23,7 +27,7 @@ bench: install
 	$(PY) benchmarks/bench_substrates.py
 	$(PY) benchmarks/bench_run.py
 
-# mutation testing of the core numeric modules (slow: see README "Tests"); OUT=reports/mutation
+# mutation testing of the core numeric modules (slow: see docs/development.md); OUT=reports/mutation
 mutants: install
 	$(VENV)/bin/python -m pip install -q -e ".[mutation]"
 	$(PY) scripts/mutants.py $(if $(ONLY),--only $(ONLY),) $(if $(SAMPLE),--sample $(SAMPLE),) $(if $(RECHECK),--recheck,)

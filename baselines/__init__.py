@@ -19,7 +19,7 @@ from torch import nn
 
 from iabench.registry import Registry
 
-# the explainer families, in the order the README's table and `iabench list` show them
+# the explainer families, in the order the docs' table and `iabench list` show them
 FAMILIES = ("intrinsic", "attention", "relevance", "gradient", "perturbation", "control")
 RESOLUTIONS = ("pixel", "patch")
 # the random control of each resolution: a map is compared with noise at its own resolution
@@ -38,13 +38,13 @@ class Explainer:
     display_name: ClassVar[str] = ""
     family: ClassVar[str] = ""  # one of FAMILIES
     reference: ClassVar[str] = ""
-    # one line, no trailing period: what the method computes (README's table and `iabench list` print it)
+    # one line, no trailing period: what the method computes (the docs' table and `iabench list` print it)
     description: ClassVar[str] = ""
     # True when the maps hold meaningful negative values (evidence against the target), e.g. LRP or
     # integrated gradients; False when they are never negative (attention, clamped relevance, |gradient|)
     signed: ClassVar[bool] = False
     # passes through the model per explained image, e.g. "1 forward + 1 backward" or "`n_steps` (32) forwards
-    # + backwards"; README's explainer table prints it, benchmarks/bench_explainers.py measures it
+    # + backwards"; the docs' explainer table prints it, benchmarks/bench_explainers.py measures it
     cost: ClassVar[str] = ""
     # True when the map's sum is meant to equal the target logit (LRP) or its change from a baseline (integrated
     # gradients' completeness): the ``conservation`` metric scores only these

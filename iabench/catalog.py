@@ -1,6 +1,7 @@
 """The explainers and metrics as tables, built from the registered classes alone (their ``family``,
-``signed``/``direction``, ``description`` and ``reference``): README's two tables are this module's output
-(``iabench list --markdown`` prints them; a test checks that README holds them exactly).
+``signed``/``direction``, ``description`` and ``reference``): the tables of docs/explainers.md and docs/metrics.md
+are this module's output (``iabench list --markdown`` prints them; a test checks that those pages hold them
+exactly).
 
 Rows are sorted by family, in the package's ``FAMILIES`` order (a family not listed there comes last),
 then by name. A metric's extra per-sample values (``Metric.extras``) get rows of their own, named
@@ -64,8 +65,8 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def explainer_table() -> str:
-    """README's explainer table: | name | family | signed | resolution | what it computes | passes per image |
-    reference |."""
+    """The explainer table of docs/explainers.md: | name | family | signed | resolution | what it computes |
+    passes per image | reference |."""
     rows = [[f"`{r['name']}`", r["family"], "yes" if r["signed"] else "no", r["resolution"], r["description"],
              r["cost"], r["reference"]] for r in explainer_rows()]
     return markdown_table(["name", "family", "signed", "resolution", "what it computes", "passes per image",
@@ -73,14 +74,15 @@ def explainer_table() -> str:
 
 
 def metric_table() -> str:
-    """README's metric table: | name | family | direction | what it measures | reference | (↑ / ↓)."""
+    """The metric table of docs/metrics.md: | name | family | direction | what it measures | reference | (↑ / ↓)."""
     rows = [[f"`{r['name']}`", r["family"], ARROWS.get(r["direction"], r["direction"]), r["description"],
              r["reference"]] for r in metric_rows()]
     return markdown_table(["name", "family", "direction", "what it measures", "reference"], rows)
 
 
 def print_catalog(markdown: bool = False) -> None:
-    """`iabench list`: suites, presets, explainers, metrics and datasets (``markdown``: README's two tables)."""
+    """`iabench list`: suites, presets, explainers, metrics and datasets (``markdown``: the docs' two generated
+    tables)."""
     from .data import DATASETS
     from .models import PRESETS
     from .suites import read_suite_yaml, suite_names

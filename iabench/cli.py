@@ -25,7 +25,7 @@ EXAMPLES = """examples:
   python -m iabench run --suite paper --device cuda --data-root ~/data/cifar10 --pretrained hub
   torchrun --nproc_per_node 4 -m iabench train --preset vit-b16 --data-root ~/data/cifar10
   python -m iabench list
-  python -m iabench list --markdown                   README's explainer and metric tables
+  python -m iabench list --markdown                   the explainer and metric tables of the docs
   python -m iabench report reports/faithfulness/<run-id>
 """
 
@@ -43,7 +43,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where checkpoints and explanations are cached (default: $IABENCH_CACHE or "
                              "~/.cache/iabench)")
-    parser.add_argument("--data-root", default=None, help="folder holding the dataset files (see README, Datasets)")
+    parser.add_argument("--data-root", default=None, help="folder holding the dataset files (see docs/datasets.md)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set train.epochs=3 --set data.img_size=32 "
                              "(repeatable; values are read as YAML)")
@@ -83,9 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue a stopped run (the default whenever the run folder exists)")
     p_run.add_argument("--no-report", action="store_true", help="skip building tables and plots")
     p_run.add_argument("--jobs", default="auto", metavar="N",
-                       help="CPU: train up to N models at once, one process each, the cores shared among them "
-                            "(a study's many small models train about N times sooner); default auto: as many "
-                            "as torch has threads on a CPU (OMP_NUM_THREADS), 1 on a GPU")
+                       help="CPU: train up to N models at once and explain+score in N processes, one thread each "
+                            "(a tiny ViT gains little from a second thread: N processes finish about N times "
+                            "sooner); default auto: as many as torch has threads on a CPU (OMP_NUM_THREADS), "
+                            "1 on a GPU")
     _common(p_run)
 
     p_train = sub.add_parser("train", help="train (or load from cache) the models of a preset",
@@ -99,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_list = sub.add_parser("list", help="list suites, presets, explainers, metrics and datasets")
     p_list.add_argument("--markdown", action="store_true",
-                        help="print only README's explainer and metric tables (GitHub markdown)")
+                        help="print only the explainer and metric tables of docs/explainers.md and docs/metrics.md "
+                             "(GitHub markdown)")
     p_list.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     p_merge = sub.add_parser("merge", help="join the shards of a run made with --shard I/N, then write its report")

@@ -1,4 +1,4 @@
-"""A GitHub pipe table from cells already written as text: the one writer behind README's tables
+"""A GitHub pipe table from cells already written as text: the one writer behind the docs' generated tables
 (``iabench.catalog``) and the report's (``iabench.reporting.markdown``). By hand: DataFrame.to_markdown needs
 tabulate, which is not a dependency. No heavy imports: ``iabench list`` uses it."""
 

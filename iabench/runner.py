@@ -9,37 +9,40 @@ same configuration (same run directory) and ends with identical files.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
+import torch
 
 from .data import load_dataset
-from .device import batch_size_for, resolve_device
+from .device import resolve_device
 from .errors import UserError
 from .pipeline.artifacts import write_heatmaps, write_manifest, write_run_files
-from .pipeline.explain import Explanations, FailureLog
+from .pipeline.costs import CostBook
+from .pipeline.estimate import Estimate, models_part, record_training, rest_key
+from .pipeline.evaluation import Evaluation
+from .pipeline.explain import FailureLog
 from .pipeline.given import GivenModel, check_fits, fit_suite, given_models, load_given
 from .pipeline.models import load_data, train_models, train_parallel
 from .pipeline.plan import (
     RunOptions,
     default_cache_dir,
     explainer_classes,
+    metric_options,
     prepare_run_dir,
     select_samples,
     suite_hash,
-    work_items,
 )
-from .pipeline.score import Scorer, Subject
 from .pipeline.shards import Shard, finish, merge, wait_for_all
 from .runlog import run_log
-from .store import ResultStore
-from .suites import MethodSpec, Suite, load_suite
-from .training.parallel import auto_jobs
+from .suites import Suite, load_suite
+from .training.parallel import auto_jobs, threads_per_process
 
 __all__ = ["Run", "RunOptions", "default_cache_dir", "run"]
+log = logging.getLogger("iabench")
 
 
 class Run:
@@ -58,12 +61,14 @@ class Run:
         self.cache_dir = Path(options.cache_dir).expanduser()
         self.timings: dict[str, float] = {}
         self.explainer_classes = explainer_classes(suite.explainers)
-        self.metrics = {s.label: METRICS.create(s.name, **self._metric_options(s)) for s in suite.metrics}
+        self.metrics = {s.label: METRICS.create(s.name, **metric_options(s, suite, self.device))
+                        for s in suite.metrics}
         self.torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
         self.shard = Shard.parse(options.shard) if options.shard else Shard.from_torchrun()
         if options.shard and self.torchrun:
             raise UserError("--shard is for runs without torchrun; under torchrun each rank is a shard already")
         self.failures = FailureLog(self.run_dir, self.shard.suffix)
+        self.failed_this_session = 0  # failures recorded by this session (manifest.json)
 
     def _fit_to_given(self) -> None:
         """--model/--checkpoint: the suite evaluates that model alone, no training (see pipeline.given)."""
@@ -74,17 +79,6 @@ class Run:
         key = given.key()
         fit_suite(self.suite, given, config, key)
         self.given = (given, model.to(self.device), config, key)
-
-    def _metric_options(self, spec: MethodSpec) -> dict[str, Any]:
-        """The suite's options; on CUDA, forwards batched as large as half the free memory allows."""
-        options = dict(spec.options)
-        if self.device.type == "cuda" and "max_batch" not in options:
-            config = max((v.model for v in self.suite.models), key=lambda c: (c.img_size // c.patch_size) ** 2)
-            tokens = (config.img_size // config.patch_size) ** 2 + 1
-            width, heads = config.embed_dim or 768, config.num_heads or 12
-            per_image = 4 * (heads * tokens * tokens + 8 * tokens * width)  # attention + a few token copies
-            options["max_batch"] = batch_size_for(self.device, 1024, per_image)
-        return options
 
     def execute(self) -> Path:
         """Run every stage; the log lines also go to the run directory's ``run.log``."""
@@ -104,26 +98,26 @@ class Run:
             if hasattr(metric, "fit_to_data"):
                 metric.fit_to_data(self.data.mean, self.data.std)
         self.samples = select_samples(self.data, suite.split, suite.samples, suite.data.seed)
-        self.trained = self._models()
+        self.costs = CostBook.open(self.cache_dir)
+        self.evaluation = Evaluation(suite, self.run_dir, self.run_id, self.explainer_classes, self.metrics,
+                                     self.samples, self.device, self.cache_dir, self.costs, self.failures, self.shard)
+        self._plan()
+        self.trained = self.evaluation.trained = self._models()
         if options.fresh:  # only now: a run that fails before this point leaves earlier results intact
             for name in ("results", "curves", "failures"):
                 (self.run_dir / f"{name}{self.shard.suffix}.csv").unlink(missing_ok=True)
+            for path in self.run_dir.glob("*.part-*-of-*.csv"):
+                path.unlink()
         self.shard.marker(self.run_dir).unlink(missing_ok=True)  # done again only when this pass ends
-        store = ResultStore(self.run_dir, self.run_id, self.shard.suffix)
-        explanations = Explanations(suite.explainers, self.explainer_classes, suite.target, self.cache_dir,
-                                    self.failures)
-        scorer = Scorer(self.metrics, explanations, store, self.samples, self.device, suite.target, suite.batch_size,
-                        self.shard, suite.metrics)
-        for seed in suite.seeds:
-            self._stage("explain+score", lambda seed=seed: self._score(scorer, seed))
-        store.finalize()
+        self.failed_this_session = self._stage("explain+score", lambda: self.evaluation.run(
+            self._parts(), options.progress))
         if self.shard.count > 1:  # every shard leaves its marker; rank 0 of a torchrun launch merges them
             finish(self.shard, self.run_dir)
             if self.shard.index != 0:
                 return self.run_dir
             if self.torchrun:
                 self._stage("merge", lambda: (wait_for_all(self.shard, self.run_dir), merge(self.run_dir)))
-        self._stage("artifacts", lambda: self._artifacts(explanations))
+        self._stage("artifacts", self._artifacts)
         self.timings["total"] = time.perf_counter() - started
         self._manifest()
         if options.report and (self.shard.count == 1 or self.torchrun):  # --shard: `iabench merge` reports
@@ -131,6 +125,7 @@ class Run:
 
             self._stage("report", lambda: build_report(self.run_dir))
             self._manifest()
+        self._record_costs()
         return self.run_dir
 
     def _models(self) -> dict:
@@ -138,13 +133,18 @@ class Run:
         if self.given is not None:
             given, model, _, key = self.given
             return given_models(self.suite, given, model, key)
-        jobs = auto_jobs(self.device) if self.options.jobs == 0 else self.options.jobs
+        jobs, train_size = self._jobs(), len(self.data.train)
         if jobs > 1:
-            self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir, jobs))
+            seconds = self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir,
+                                                                  jobs)) or {}
+            threads = threads_per_process(min(jobs, len(seconds) or 1))
+            record_training(self.costs, self.suite, seconds, threads, train_size, self.device)
         trained = {}
         for seed in self.suite.seeds:
             trained.update(self._stage("train", lambda seed=seed: train_models(
                 self.suite, self.data, self.device, self.cache_dir, seed)))
+        now = {f"{name}/seed{seed}": t.seconds for (seed, name), t in trained.items() if not t.cached}
+        record_training(self.costs, self.suite, now, torch.get_num_threads(), train_size, self.device)
         return trained
 
     def _stage(self, name: str, fn: Any) -> Any:
@@ -153,22 +153,42 @@ class Run:
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
         return result
 
-    def _score(self, scorer: Scorer, seed: int) -> None:
-        items = work_items(self.suite, self.explainer_classes, seed)
-        bar = tqdm(items, desc=f"explain+score (seed {seed})", disable=not self.options.progress, dynamic_ncols=True)
-        for item in bar:
-            bar.set_postfix_str(f"{item.model} / {item.explainer or 'model metrics'}")
-            trained = self.trained[(seed, item.model)]
-            scorer(item, Subject(trained.model, trained.kind, trained.key))
+    def _parts(self) -> int:
+        """Local processes to explain and score in: --jobs on a CPU for a run that is not itself a shard."""
+        if self.shard.count > 1 or self.device.type != "cpu":
+            return 1
+        return self._jobs()
 
-    def _artifacts(self, explanations: Explanations) -> None:
+    def _jobs(self) -> int:
+        return auto_jobs(self.device) if self.options.jobs == 0 else self.options.jobs
+
+    def _plan(self) -> None:
+        """One line before any work: the models to train or load, what to explain and score, the time expected."""
+        estimate = Estimate()
+        models = (f"evaluate the model of {self.options.checkpoint} (no training)" if self.given is not None else
+                  models_part(self.suite, self.cache_dir, len(self.data.train), self.device, self._jobs(), self.costs,
+                              estimate))
+        scoring = self.evaluation.plan(self._parts(), estimate)
+        found = self.costs.lookup(rest_key(self.suite, self.device))  # data, files, report: unknown is left out
+        estimate.seconds["the rest"] = estimate.rate(found, "") if found else 0.0
+        log.info("plan: %s; %s; %s", models, scoring, estimate.text())
+
+    def _record_costs(self) -> None:
+        """What this run measured, for the next run's estimate (the explain and metric costs are counted as they
+        are measured)."""
+        rest = sum(self.timings.get(k, 0.0) for k in ("data", "artifacts", "report"))
+        self.costs.add(rest_key(self.suite, self.device), rest, 1)
+        self.costs.save()
+
+    def _artifacts(self) -> None:
         self.failures.finalize()
         write_run_files(self.run_dir, self.suite, self.metrics, self.explainer_classes, self.trained)
-        write_heatmaps(self.run_dir, self.suite, self.data, self.samples, self.trained, explanations, self.device)
+        write_heatmaps(self.run_dir, self.suite, self.data, self.samples, self.trained, self.evaluation.explanations(),
+                       self.device)
 
     def _manifest(self) -> None:
         write_manifest(self.run_dir, self.suite, self.run_id, self.config_hash, self.device, self.timings, self.data,
-                       self.samples, self.trained, self.failures.count)
+                       self.samples, self.trained, self.failed_this_session)
 
 
 def run(name_or_path: str, overrides: list[str] | None = None, options: RunOptions | None = None) -> list[Path]:

@@ -27,7 +27,7 @@ def format_value(value: float) -> str:
     return "nan" if math.isnan(value) else repr(value)
 
 
-def _repair(path: Path, header: Sequence[str]) -> None:
+def repair(path: Path, header: Sequence[str]) -> None:
     """Create the file with its header, or cut off a torn last line left by a kill mid-write."""
     if not path.exists() or path.stat().st_size == 0:
         path.write_text(",".join(header) + "\n")
@@ -51,14 +51,16 @@ def _key(row: Sequence[str]) -> Key:
 class ResultStore:
     """results.csv and curves.csv of one run directory (``suffix``: one shard's files, e.g. ``.shard-0-of-2``)."""
 
-    def __init__(self, run_dir: Path, run_id: str, suffix: str = "") -> None:
+    def __init__(self, run_dir: Path, run_id: str, suffix: str = "", seen: Path | None = None) -> None:
+        """``seen``: another results file whose rows count as done too (a local part reads the run's own)."""
         self.run_dir = Path(run_dir)
         self.run_id = run_id
         self.results_path = self.run_dir / f"results{suffix}.csv"
         self.curves_path = self.run_dir / f"curves{suffix}.csv"
-        _repair(self.results_path, RESULT_COLUMNS)
-        _repair(self.curves_path, CURVE_COLUMNS)
-        self.done: set[Key] = {_key(row) for row in _read_rows(self.results_path) if len(row) == len(RESULT_COLUMNS)}
+        repair(self.results_path, RESULT_COLUMNS)
+        repair(self.curves_path, CURVE_COLUMNS)
+        self.done: set[Key] = {_key(row) for path in (self.results_path, seen) if path is not None and path.exists()
+                               for row in _read_rows(path) if len(row) == len(RESULT_COLUMNS)}
 
     def missing(self, keys: Iterable[Key]) -> list[Key]:
         return [k for k in keys if k not in self.done]
@@ -88,6 +90,14 @@ class ResultStore:
             [self.run_id, str(seed), model, explainer, metric, str(int(samples[i])), format_value(values[i])]
             for i in new])
         self.done.update((seed, model, explainer, metric, int(samples[i])) for i in new)
+
+    def absorb(self, other: ResultStore) -> None:
+        """Append another store's rows to this one's files, curves first (as ``add`` does); ``finalize`` then
+        sorts and de-duplicates them."""
+        self._append(self.curves_path, _read_rows(other.curves_path))
+        rows = _read_rows(other.results_path)
+        self._append(self.results_path, rows)
+        self.done.update(_key(row) for row in rows if len(row) == len(RESULT_COLUMNS))
 
     def finalize(self) -> None:
         """Rewrite both files sorted by key, de-duplicated, curves only for committed results."""

@@ -35,7 +35,7 @@ class MetricResult:
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # further per-sample values, by name
 
 
-# the metric families, in the order the README's table and `iabench list` show them
+# the metric families, in the order the docs' table and `iabench list` show them
 FAMILIES = ("faithfulness", "localisation", "robustness", "complexity", "sanity", "model", "agreement", "diagnostics")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything iabench needs on a fresh Debian machine (Python 3.10+), idempotently:
 #   - the Fashion-MNIST files (Debian package dataset-fashion-mnist) when missing and apt is usable;
-#   - a virtual environment in .venv (override with VENV=...) with torch, torchvision and iabench[test].
+#   - a virtual environment in .venv (override with VENV=...) with torch, torchvision and iabench[test,docs].
 # A second call with nothing changed returns in a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +43,5 @@ esac
 echo "install: $TORCH"
 "$VENV/bin/python" -m pip install -q $TORCH
 echo "install: iabench and its dependencies"
-"$VENV/bin/python" -m pip install -q -e ".[test]"
+"$VENV/bin/python" -m pip install -q -e ".[test,docs]"
 echo "$want" > "$stamp"

@@ -1,9 +1,9 @@
-"""Screenshot a run's report.html in headless Chromium (the README's picture of a real report).
+"""Screenshot a run's report.html in headless Chromium (the picture of a real report in README.md and the docs).
 
     python scripts/screenshot.py reports/faithfulness/<run-id> docs/report.png [--height 1400]
 
 The system Chromium is driven by Playwright, as in tests/test_report_browser.py; the top of the page
-(facts, contents, verdict, the first summary table) is what the picture shows.
+(what was run, what it says, the contents, the verdict) is what the picture shows.
 """
 
 from __future__ import annotations

@@ -178,6 +178,34 @@ def test_training_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     assert not _alive(worker), "the training worker outlived its killed parent"
 
 
+LATE_CHILD = """
+import os, sys, time
+from iabench.training.parallel import die_with_parent
+
+parent = os.getpid()
+child = os.fork()
+if child == 0:
+    time.sleep(1.0)  # the parent is gone by now, as a run killed while its workers still import torch
+    die_with_parent(parent)
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+os._exit(0)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_whose_parent_died_before_it_asked_to_die_with_it_exits(tmp_path: Path) -> None:
+    """prctl(PR_SET_PDEATHSIG) called after the parent's death never fires: the worker must notice and exit (a run
+    killed 15 s after it started once left both training workers running)."""
+    printed = subprocess.run([sys.executable, "-c", LATE_CHILD], capture_output=True, text=True, timeout=60)
+    worker = int(printed.stdout.split()[0])
+    deadline = time.monotonic() + 15
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), "a worker started by a dead parent kept running"
+
+
 def test_parallel_training_logs_progress_lines_from_both_workers_before_they_finish(
         tmp_path: Path, micro_config: ModelConfig, caplog) -> None:
     # The workers' lines travel to the parent's log: each model's step lines (step/total, loss, time left)

@@ -246,7 +246,9 @@ def test_bad_input_leaves_earlier_results_intact(tmp_path, finished_run: Path, c
     finally:
         checkpoints[0].write_bytes(original)
     after = {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()}
+    log_before, log_after = snapshot.pop("run.log"), after.pop("run.log")
     assert after == snapshot
+    assert log_after.startswith(log_before)  # the log only gained the failed attempt's plan line
 
 
 def test_paper_suite_wiring_with_a_tiny_stand_in(tmp_path, capsys) -> None:

@@ -107,7 +107,7 @@ def test_short_names_on_the_command_line() -> None:
 def test_reliability_suite_scores_every_substrate() -> None:
     from iabench.suites import load_suite
 
-    suite, default = load_suite("reliability"), load_suite("faithfulness")
+    suite, default = load_suite("reliability"), load_suite("faithfulness-full")
     assert [e.name for e in suite.explainers] == [e.name for e in default.explainers]
     assert [v.name for v in suite.models] == [v.name for v in default.models] and suite.seeds == default.seeds
     for name in ("insertion", "deletion", "morf"):

@@ -20,16 +20,22 @@ _add(Preset(
     model=ModelConfig(arch="vit_tiny_patch16_224", img_size=28, patch_size=4, in_chans=1, num_classes=10,
                       embed_dim=64, depth=4, num_heads=4, mlp_ratio=2.0),
     data=DataConfig(name="fashion-mnist", img_size=28),
-    train=TrainConfig(optimizer="adamw", lr=2e-3, weight_decay=0.05, epochs=6, warmup_steps=200,
+    # 3 epochs at 3e-3 (benchmarks/bench_schedule.py): both models above 84 % test accuracy, the interpreter's
+    # agreement above 95 %, in about half the time of the 6-epoch recipe the studies pin in their suites
+    train=TrainConfig(optimizer="adamw", lr=3e-3, weight_decay=0.05, epochs=3, warmup_steps=100,
                       batch_size=128, eval_batch_size=1000, clip_grad=1.0),
 ))
 
 _TINY = PRESETS["vit-tiny-fmnist"]
+# the recipe vit-tiny-fmnist had before its 3-epoch default; the 14x14 preset keeps it, so that a change of the
+# default never changes the published 14x14 results
+_TINY_6_EPOCHS = TrainConfig(optimizer="adamw", lr=2e-3, weight_decay=0.05, epochs=6, warmup_steps=200,
+                             batch_size=128, eval_batch_size=1000, clip_grad=1.0)
 _add(dataclasses.replace(
     _TINY, name="vit-tiny-fmnist-p2",
     description="vit-tiny-fmnist with 2px patches: 14x14 grid (196 tokens), 600 steps (each ~10x a 7x7 step on CPU)",
     model=dataclasses.replace(_TINY.model, patch_size=2),
-    train=dataclasses.replace(_TINY.train, epochs=TrainConfig.epochs, max_steps=600, warmup_steps=50),
+    train=dataclasses.replace(_TINY_6_EPOCHS, epochs=TrainConfig.epochs, max_steps=600, warmup_steps=50),
 ))
 
 _add(Preset(

@@ -91,6 +91,7 @@ class Explanations:
         self.target = target
         self.cache_dir = cache_dir
         self.failures = failures
+        self.computed = False  # whether the last map was computed (False: read from the cache)
 
     def __call__(self, model: nn.Module, model_key: str, label: str, images: torch.Tensor, targets: torch.Tensor,
                  idx: list[int], seed: int, name: str) -> torch.Tensor:
@@ -102,9 +103,12 @@ class Explanations:
             path = self.cache_dir / "explanations" / f"{spec.name}-{key}.pt"
             if path.exists():
                 try:
-                    return torch.load(path, map_location=images.device, weights_only=True)
+                    saliency = torch.load(path, map_location=images.device, weights_only=True)
+                    self.computed = False
+                    return saliency
                 except Exception:  # a torn cache file is recomputed, never trusted
                     path.unlink(missing_ok=True)
+        self.computed = True
         try:
             saliency = self.classes[label](model, **spec.options).attribute(images, targets)
         except Exception as err:  # recorded per sample and reported; the run goes on

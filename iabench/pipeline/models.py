@@ -46,16 +46,18 @@ def train_models(suite: Suite, data: DataBundle, device: torch.device, cache_dir
     return trained
 
 
-def train_parallel(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, jobs: int) -> None:
+def train_parallel(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path,
+                   jobs: int) -> dict[str, float]:
     """Fill the checkpoint cache with ``jobs`` CPU processes (the serial pass then loads every model); their
-    progress lines are logged as the serial training's are."""
+    progress lines are logged as the serial training's are. Returns the training seconds of each model trained, by
+    name (variant/seedS)."""
     if device.type != "cpu":
         raise UserError(f"--jobs {jobs} trains in CPU processes; on {device.type} use one job per process "
                         "(torchrun for several GPUs)")
     work = [TrainJob(f"{v.name}/seed{seed}", v.kind, v.model, dataclasses.replace(v.train, seed=seed))
             for seed in suite.seeds for v in variants_of(suite, seed)]
     work.sort(key=lambda job: training_cost(job, len(data.train)), reverse=True)  # longest first: none left alone
-    train_in_parallel(work, suite.data, hashable_data(suite.data), cache_dir, jobs, progress=True)
+    return train_in_parallel(work, suite.data, hashable_data(suite.data), cache_dir, jobs, progress=True)
 
 
 def training_cost(job: TrainJob, train_size: int) -> float:

@@ -8,13 +8,15 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ..config import DataConfig, VerdictConfig, config_hash
 from ..data import DataBundle
+from ..device import batch_size_for
 from ..errors import UserError
-from ..suites import Suite
+from ..suites import MethodSpec, Suite
 
 log = logging.getLogger("iabench")
 
@@ -34,7 +36,7 @@ class RunOptions:
     fresh: bool = False
     progress: bool = True
     report: bool = True
-    jobs: int = 1  # CPU: models trained at once, one process each; 0 = auto (torch's thread count; 1 on a GPU)
+    jobs: int = 1  # CPU: processes training models and explaining+scoring; 0 = auto (torch's threads; 1 on a GPU)
     model: str = ""  # with checkpoint: evaluate this model (ARCH or ia-vit:ARCH) instead of training the suite's
     checkpoint: str = ""
     shard: str = ""  # "I/N": explain and score shard I of N only (without torchrun; `iabench merge` joins them)
@@ -119,6 +121,18 @@ def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Sampl
         log.info("--samples %d: the %s split holds %d images; evaluating all %d", count, split, available, available)
         count = available
     return draw_samples(dataset, count, seed, f"the {split} split")
+
+
+def metric_options(spec: MethodSpec, suite: Suite, device: torch.device) -> dict[str, Any]:
+    """A metric's options from the suite; on CUDA, forwards batched as large as half the free memory allows."""
+    options = dict(spec.options)
+    if device.type == "cuda" and "max_batch" not in options:
+        config = max((v.model for v in suite.models), key=lambda c: (c.img_size // c.patch_size) ** 2)
+        tokens = (config.img_size // config.patch_size) ** 2 + 1
+        width, heads = config.embed_dim or 768, config.num_heads or 12
+        per_image = 4 * (heads * tokens * tokens + 8 * tokens * width)  # attention + a few token copies
+        options["max_batch"] = batch_size_for(device, 1024, per_image)
+    return options
 
 
 def applies(method: object, kind: str) -> bool:

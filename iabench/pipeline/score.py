@@ -6,6 +6,7 @@ non-finite saliency map is recorded as a failure and scores NaN.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config import config_hash
 from ..suites import MethodSpec
 from ..targets import explained_targets
+from .costs import CostBook, cost_key
 from .explain import Explanations
 from .plan import Samples, WorkItem, applies, scores_maps_of
 from .precision import scoring
@@ -31,6 +34,7 @@ class Subject:
     model: nn.Module
     kind: str
     key: str
+    shape: str = ""  # names the model's shape (costs.shape_key): what the cost of explaining an image depends on
 
 
 class Scorer:
@@ -38,19 +42,34 @@ class Scorer:
 
     def __init__(self, metrics: dict[str, Any], explanations: Explanations, store: Any, samples: Samples,
                  device: torch.device, target: str, batch_size: int, shard: Shard | None = None,
-                 specs: list[MethodSpec] | None = None) -> None:
+                 specs: list[MethodSpec] | None = None, costs: CostBook | None = None) -> None:
         self.metrics, self.explanations, self.store = metrics, explanations, store
+        self.costs = costs  # where the seconds per image of each explainer and metric are counted
         # what each metric scores (MethodSpec.samples: the first N images; .explainers: those labels only)
         self.specs = {spec.label: spec for spec in specs or []}
         self.samples, self.device, self.target = samples, device, target
         self.chunks = (shard or Shard()).take(samples.chunks(batch_size))  # this shard's chunks of the one-process run
 
-    def __call__(self, item: WorkItem, subject: Subject) -> None:
-        applicable = {k: m for k, m in self.metrics.items() if applies(m, subject.kind)}
-        wanted = {k: m for k, m in applicable.items() if m.needs_saliency == (item.explainer is not None)
-                  and (item.explainer is None or scores_maps_of(m, self.explanations.classes[item.explainer]))
-                  and (k not in self.specs or self.specs[k].scores(item.explainer))}
-        for start, stop in self.chunks:
+    def wanted(self, item: WorkItem, kind: str) -> dict[str, Any]:
+        """The metrics that score ``item`` on a model of ``kind``: label -> metric."""
+        applicable = {k: m for k, m in self.metrics.items() if applies(m, kind)}
+        return {k: m for k, m in applicable.items() if m.needs_saliency == (item.explainer is not None)
+                and (item.explainer is None or scores_maps_of(m, self.explanations.classes[item.explainer]))
+                and (k not in self.specs or self.specs[k].scores(item.explainer))}
+
+    def pending(self, item: WorkItem, kind: str) -> dict[str, int]:
+        """label -> how many images of this scorer's chunks each metric of ``item`` has still to score."""
+        counts = {}
+        for label in self.wanted(item, kind):
+            counts[label] = sum(len(self.store.missing((item.seed, item.model, item.explainer or "-", label, s)
+                                                       for s in self.samples.indices[start:start + self._count(
+                                                           label, start, stop)])) for start, stop in self.chunks)
+        return counts
+
+    def __call__(self, item: WorkItem, subject: Subject, chunks: list[tuple[int, int]] | None = None) -> None:
+        """Score ``item`` on ``chunks`` (default: this scorer's share of the run's chunks)."""
+        wanted = self.wanted(item, subject.kind)
+        for start, stop in self.chunks if chunks is None else chunks:
             idx = self.samples.indices[start:stop]
             todo = {k: m for k, m in wanted.items() if self.store.missing(
                 (item.seed, item.model, item.explainer or "-", k, s) for s in idx[:self._count(k, start, stop)])}
@@ -61,8 +80,10 @@ class Scorer:
             if item.explainer is None:
                 for label, metric in todo.items():
                     n = self._count(label, start, stop)
+                    started = time.perf_counter()
                     with scoring(self.device, metric):
                         self._add(item, label, idx[:n], metric(subject.model, images[:n], labels[:n]))
+                    self._count_cost("metric", label, subject, time.perf_counter() - started, n)
             else:
                 masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
                 counts = {label: self._count(label, start, stop) for label in todo}
@@ -77,8 +98,11 @@ class Scorer:
                    images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor | None,
                    counts: dict[str, int]) -> None:
         explain = self.explanations
+        started = time.perf_counter()
         targets = explained_targets(subject.model, images, labels, self.target)
         saliency = explain(subject.model, subject.key, item.explainer, images, targets, idx, item.seed, item.model)
+        if explain.computed:  # a map read from the cache costs nothing to count
+            self._count_cost("explain", item.explainer, subject, time.perf_counter() - started, len(idx))
         finite = torch.isfinite(saliency.flatten(1)).all(1)
         if not finite.all():
             bad = [s for s, ok in zip(idx, finite.tolist()) if not ok]
@@ -89,6 +113,7 @@ class Scorer:
             n = counts[label]
             keep = finite[:n].nonzero().flatten()
             result = MetricResult(np.full(n, np.nan))
+            started = time.perf_counter()
             if len(keep):
                 extra = {}
                 reference = explain.reference_label(metric, subject.kind)
@@ -103,6 +128,18 @@ class Scorer:
                                     **extra)
                 result = _spread(scored, keep.cpu().numpy(), n)
             self._add(item, label, idx[:n], result, item.explainer)
+            self._count_cost("metric", label, subject, time.perf_counter() - started, n)
+
+    def _count_cost(self, stage: str, label: str, subject: Subject, seconds: float, images: int) -> None:
+        if self.costs is not None and subject.shape and images:
+            self.costs.add(self.cost_key(stage, label, subject.shape), seconds, images)
+
+    def cost_key(self, stage: str, label: str, shape: str) -> str:
+        """The key of explainer or metric ``label``'s seconds per image on a model of ``shape`` (see costs.py)."""
+        specs = self.explanations.specs if stage == "explain" else self.specs
+        options = specs[label].options if label in specs else {}
+        what = f"{label}#{config_hash(options)[:6]}" if options else label
+        return cost_key(stage, self.device, torch.get_num_threads(), what, shape)
 
     def _add(self, item: WorkItem, metric: str, idx: list[int], result: Any, explainer: str = "-") -> None:
         """Store a metric's per-sample scores (and curves), and each extra value as metric '<metric>-<suffix>'."""

@@ -24,8 +24,12 @@ from .explain import FailureLog
 
 @dataclass(frozen=True)
 class Shard:
+    """Shard ``index`` of ``count``; ``kind`` "part" for the local processes of one run (see ``parts``), whose files
+    are folded into the run's own files as soon as they finish."""
+
     index: int = 0
     count: int = 1
+    kind: str = "shard"
 
     @classmethod
     def parse(cls, text: str) -> Shard:
@@ -42,7 +46,7 @@ class Shard:
     @property
     def suffix(self) -> str:
         """The shard's file-name infix ("" for a one-process run: its files are the run's own)."""
-        return "" if self.count == 1 else f".shard-{self.index}-of-{self.count}"
+        return "" if self.count == 1 else f".{self.kind}-{self.index}-of-{self.count}"
 
     def take(self, chunks: list) -> list:
         return chunks[self.index::self.count]

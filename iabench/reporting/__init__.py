@@ -21,6 +21,7 @@ from ..errors import UserError
 from .bias import baseline_is_substrate
 from .critical_difference import critical_difference
 from .family_tables import column_title
+from .opening import answer, run_lines
 from .page import facts, sections, write_reports
 from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
 from .protocols import control_markdown, unit_markdown, with_protocols
@@ -115,7 +116,7 @@ def build_report(run_dir: Path) -> list[Path]:
     trust_md = trust_markdown(trust_lines(ranking, metrics_info), ranking, cd_paths, run_dir)
 
     models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
-    verdict_md = ""
+    verdict_md, claims = "", None
     if variants(models_info, set(results.model))[0]:  # the claims are about a reference IA-ViT: none, no verdict
         settings = from_dict(VerdictConfig, (manifest.get("config") or {}).get("verdict"), "verdict")
         claims = verdict(results, metrics_info, models_info, explainers_info, settings)
@@ -150,6 +151,8 @@ def build_report(run_dir: Path) -> list[Path]:
                    "units": unit_markdown(summary, metrics_info, explainers_info)}
     page = sections(summary, tests, figures, metrics_info, explainers_info, models_info, order, note, verdict_md,
                     trust_md, protocol_md)
+    ran = run_lines(manifest, models_info, metrics_info, explainers_info)
+    says = answer(summary, metrics_info, explainers_info, claims, models_info)
     written += write_reports(run_dir, str(manifest.get("suite", run_dir.parent.name)), facts(manifest, run_dir),
-                             manifest.get("config") or {}, page)
+                             manifest.get("config") or {}, page, ran, says)
     return written

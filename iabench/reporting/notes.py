@@ -8,7 +8,7 @@ from .lookup import info_of
 
 SECTION_NOTES = {
     "verdict": "The IA-ViT paper's claims, each answered from this run's scores: holds, does not hold or "
-               "inconclusive. Read the paragraphs; the table lists every comparison behind them.",
+               "inconclusive, one sentence each; the folded table lists every comparison behind them.",
     "summary": "Each cell: mean [95% bootstrap confidence interval of the mean over images (and seeds)]. Best per "
                "column in **bold**, by the column's arrow (↑ higher is better, ↓ lower); a curve metric's header "
                "names its substrate and unit (pixel: pixels moved per step, patch: whole patches), map the "

@@ -83,8 +83,12 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
              trust_md: str, protocol_md: dict[str, str] | None = None) -> list[Section]:
     """Every section of the report, in reading order (the verdict first when the run has one)."""
     out = []
-    if verdict_md:
-        out.append(Section("verdict", "Verdict", SECTION_NOTES["verdict"], [("markdown", verdict_md)]))
+    if verdict_md:  # the paragraphs, then every comparison behind them, folded
+        text, _, table = verdict_md.partition("\n| claim |")
+        rows = table.count("\n") - 1
+        blocks = [("markdown", text)] + ([("details", (f"All {rows} comparisons behind the verdict",
+                                                       "| claim |" + table))] if table else [])
+        out.append(Section("verdict", "Verdict", SECTION_NOTES["verdict"], blocks))
     failed = summary[summary.n_failed > 0]
     failure_line = ("No failed explanations." if failed.empty else
                     f"{int(failed.n_failed.sum())} scores are NaN (failed explanations), excluded from the "
@@ -133,10 +137,12 @@ def _environment() -> jinja2.Environment:
 
 
 def write_reports(run_dir: Path, title: str, fact_lines: list[str], config: dict,
-                  page_sections: list[Section]) -> list[Path]:
-    """Render report.md and report.html from the same sections; returns their paths."""
+                  page_sections: list[Section], ran: list[str] | None = None, says: str = "") -> list[Path]:
+    """Render report.md and report.html from the same sections, opened by what was run (``ran``, markdown lines)
+    and what it says (``says``); ``fact_lines`` (versions, timings, hashes) go with the configuration, folded.
+    Returns their paths."""
     env, md = _environment(), renderer(run_dir)
-    context = dict(title=title, facts=fact_lines, sections=page_sections,
+    context = dict(title=title, facts=fact_lines, sections=page_sections, ran=ran or [], says=says,
                    config=yaml.safe_dump(config, sort_keys=False, allow_unicode=True) if config else "")
     relative = lambda path: Path(path).relative_to(run_dir).as_posix()  # noqa: E731
     (run_dir / "report.md").write_text(env.get_template("report.md.j2").render(**context, relative=relative))

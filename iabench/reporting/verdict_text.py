@@ -32,15 +32,8 @@ def _p(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.2g}"  # not rounded: a p of 1e-12 must not read 0
 
 
-def _detail(row) -> str:
-    if row.claim == "v":  # the entropy itself reads better than its distance to the threshold
-        shown = (f"mean entropy {_num(UNIFORM_THRESHOLD - row.effect, '.3g')} "
-                 f"[{_num(UNIFORM_THRESHOLD - row.ci_high, '.3g')}, {_num(UNIFORM_THRESHOLD - row.ci_low, '.3g')}]")
-    else:
-        shown = f"effect {_num(row.effect)} [{_num(row.ci_low)}, {_num(row.ci_high)}]"
-    mde = f", detectable at 80% power: {_num(row.mde, '.2g')}" if row.status in ("inconclusive",
-                                                                                "no detectable effect") else ""
-    return f"{shown}, p = {_p(row.p_value)}, unit: {row.unit}, n = {row.n}{mde}"
+def _effect(row) -> str:
+    return f"{_num(row.effect)} [{_num(row.ci_low)}, {_num(row.ci_high)}]"
 
 
 def _short(protocol: str) -> str:
@@ -53,121 +46,122 @@ def _comparator(row) -> str:
     return row.comparison.split(" vs ", 1)[-1].split("/", 1)[-1].rsplit(" on ", 1)[0]
 
 
-def _label(row) -> str:
-    """What a row is about: its protocol, and the control it is compared with ((i), (ii))."""
-    if row.claim in ("iii", "v") or not row.protocol:
-        return row.comparison.split()[1] if row.claim == "v" else row.comparison
-    if row.claim == "iv":
-        return _short(row.protocol)
-    return f"{_short(row.protocol)} vs {_comparator(row)}"
+def _names(rows: list) -> str:
+    return " and ".join(dict.fromkeys(_comparator(r) for r in rows))
 
 
-def _protocols(members: list, every: set[str]) -> str:
-    """The rows' protocols, grouped by the explainer compared with: 'vs random-patch: every protocol; vs
-    attention: deletion/zeros/pixel, ...' ((iv): the protocols alone)."""
-    if members[0].claim == "iv":
-        return ", ".join(_label(r) for r in members)
-    groups: dict[str, list[str]] = {}
-    for r in members:
-        groups.setdefault(_comparator(r), []).append(_short(r.protocol))
-    return "; ".join(f"vs {name}: " + ("every protocol" if set(listed) == every and len(every) > 1
-                                       else ", ".join(listed)) for name, listed in groups.items())
-
-
-def _variance(rows: list) -> str:
-    """The median shares of the effect's variance (seed-unit rows), when any row has them."""
+def _settle(rows: list) -> str:
+    """What would settle an open question: more training seeds or more images, from the shares of the effect's
+    variance (seed-unit rows); 3 or more seeds when the effects were measured across images only."""
     shares = pd.DataFrame([[getattr(r, k) for k in SHARES] for r in rows], columns=list(SHARES)).dropna()
     if shares.empty:
+        return "training 3 or more seeds (and more images) would settle it"
+    seed, image = shares[SHARES[0]].mean(), shares[SHARES[1]].mean()
+    return (f"more {'training seeds' if seed >= image else 'test images'} would settle it (their share of the "
+            f"effect's variance: {max(seed, image) * 100:.0f}%)")
+
+
+def _power(rows: list) -> str:
+    mdes = [r.mde for r in rows if pd.notna(r.mde)]
+    if not mdes:
         return ""
-    seed, image, rest = (shares[k].mean() * 100 for k in SHARES)
-    more = "training seeds" if seed > image else "test images"
-    return (f" Variance of the effect (mean over its {len(shares)} seed-unit rows): training seeds {seed:.0f}%, "
-            f"images {image:.0f}%, seed x image {rest:.0f}%; more {more} would narrow it most.")
+    low, high = _num(min(mdes), ".2g"), _num(max(mdes), ".2g")
+    return f" could detect effects of {low}" + (f" to {high}" if high != low else "")
 
 
-def _reference_only(rows: list) -> str:
-    """How the claim reads against a control of another resolution ("info" rows), in one sentence."""
-    if not rows:
-        return ""
-    worse = [r for r in rows if r.effect < 0]
-    kind = rows[0].control.split(":")[0].removeprefix("not matched ").strip("()")
-    if not worse:
-        return f" Against a control of another resolution ({kind}) it reads better on all {len(rows)} rows too."
-    return (f" For reference, against a control of another resolution ({kind}) it would read worse on {len(worse)} "
-            f"of {len(rows)} rows" + (f" ({_protocols(worse, set())})" if worse else "") +
-            ": a protocol effect, not counted.")
+def _against_maps(model: str, rows: list, missing: list[str], settings: VerdictConfig) -> str:
+    """(i) and (ii): one sentence from the rows of one model."""
+    n = len(rows)
+    better = [r for r in rows if r.status == "holds"]
+    worse = [r for r in rows if r.status == "does not hold"]
+    same = [r for r in rows if r.status == EQUIVALENT]
+    unchecked = f" (not checked: {'; '.join(missing)})" if missing else ""
+    if len(better) == n and not missing:
+        closest = max(rows, key=lambda r: r.p_value)
+        return (f"Holds for {model}: better than {_names(rows)} under all {n} protocols; the closest, "
+                f"{_short(closest.protocol)} vs {_comparator(closest)}: {_effect(closest)}.")
+    if worse:
+        worst = min(worse, key=lambda r: r.effect)
+        verb = "is" if len(set(map(_comparator, worse))) == 1 else "are"
+        where = f" ({', '.join(_short(r.protocol) for r in better)})" if len(better) <= 3 else ""
+        also = f", while it is better than {_names(better)} under {len(better)}{where}" if better else ""
+        return (f"Does not hold for {model}: {_names(worse)} {verb} better under {len(worse)} of {n} protocols, by up "
+                f"to {_num(-worst.effect, '.3g')} ({_short(worst.protocol)} vs {_comparator(worst)}: "
+                f"{_effect(worst)}){also}{unchecked}.")
+    if same:
+        largest = max(same, key=lambda r: abs(r.effect))
+        return (f"Does not hold for {model}: under {len(same)} of {n} protocols it differs from {_names(same)} by less "
+                f"than δ = {settings.delta:g} (largest: {_short(largest.protocol)} vs {_comparator(largest)}: "
+                f"{_effect(largest)}){unchecked}.")
+    open_rows = [r for r in rows if r.status == "inconclusive"]
+    return (f"Inconclusive for {model}: better under {len(better)} of {n} protocols and worse under none; the other "
+            f"{len(open_rows)}{_power(open_rows)}, and {_settle(open_rows)}{unchecked}.")
 
 
-ORDER = ("holds", "improves", "worsens", "does not hold", EQUIVALENT, "inconclusive", "no detectable effect")
+def _accuracy(model: str, r, status: str, settings: VerdictConfig) -> str:
+    """(iii): the accuracy difference against the margin."""
+    more = " (IA-ViT more accurate)" if r.ci_low > settings.delta_accuracy else ""
+    rest = f"; {_settle([r])}" if status == "inconclusive" else ""
+    basis = f" on the {r.n} evaluated images" if "evaluated images" in r.comparison else f" over {r.n} seeds"
+    return (f"{status.capitalize()}{more} for {model}: {r.effect * 100:+.2f} points against its plain ViT{basis}, 90% "
+            f"interval [{r.ci90_low * 100:+.2f}, {r.ci90_high * 100:+.2f}] against the "
+            f"±{settings.delta_accuracy * 100:g} point margin (TOST p = {_p(r.tost_p_holm)}){rest}.")
 
 
-def _grouped(decided: list) -> list[str]:
-    """One part per status: how many rows, which, and the numbers where they matter (against the claim: each
-    row's effect; inconclusive: the effects the rows could have detected)."""
-    parts, every = [], {_short(r.protocol) for r in decided}
-    for status in sorted({r.status for r in decided}, key=ORDER.index):
-        members = [r for r in decided if r.status == status]
-        if status in ("does not hold", "worsens", "improves"):
-            listed = "; ".join(f"{_label(r)} ({_detail(r)})" for r in members)
-        else:
-            listed = _protocols(members, every)
-        mdes = [r.mde for r in members if pd.notna(r.mde)] if status in ("inconclusive", "no detectable effect") else []
-        low, high = (_num(min(mdes), ".2g"), _num(max(mdes), ".2g")) if mdes else ("", "")
-        power = f", detectable at 80% power: {low}" + (f" to {high}" if high != low else "") if mdes else ""
-        parts.append(f"{status} under {len(members)} of {len(decided)} ({listed}){power}")
-    return parts
-
-
-def _sentence(claim: str, model: str, rows: pd.DataFrame, models_info: dict, settings: VerdictConfig) -> str:
-    decided = list(rows[~rows.status.isin(["info"]) & (rows.unit != "")].itertuples())
-    missing = [f"not checked: {text}" for text in rows.comparison[rows.unit == ""]]
-    info = [r for r in rows.itertuples() if r.status == "info" and r.claim in ("i", "ii")]
-    if claim == "iv" and not model:
+def _ablations(rows: pd.DataFrame, models_info: dict) -> str:
+    """(iv): one sentence over every ablation: what each changes, and which change nothing detectable."""
+    decided = list(rows[rows.unit != ""].itertuples())
+    if not decided:
         return f"{rows.comparison.iloc[0].capitalize()}."
+    parts, quiet = [], []
+    for model in dict.fromkeys(r.model for r in decided):
+        own = [r for r in decided if r.model == model]
+        moved = sorted((r for r in own if r.status in ("improves", "worsens")), key=lambda r: -abs(r.effect))
+        if not moved:
+            quiet.append(model)
+            continue
+        first = moved[0]
+        parts.append(f"{model} ({models_info.get(model, {}).get('description') or 'no description'}) {first.status} "
+                     f"{_short(first.protocol)} by {_effect(first)}" + (
+                         f" and {len(moved) - 1} more of {len(own)} protocols" if len(moved) > 1 else ""))
+    if quiet:
+        parts.append(f"{', '.join(quiet)} change{'s' if len(quiet) == 1 else ''} no protocol detectably")
+    return "Ablations, each against the IA-ViT of its own recipe: " + "; ".join(parts) + "."
+
+
+def _sentence(claim: str, model: str, rows: pd.DataFrame, settings: VerdictConfig) -> str:
+    decided = list(rows[~rows.status.isin(["info"]) & (rows.unit != "")].itertuples())
+    missing = list(rows.comparison[rows.unit == ""])
     status = overall(rows.status)
-    if claim == "iii" and decided:
+    if not decided:
+        return f"Not checked for {model}: {'; '.join(missing)}."
+    if claim == "iii":
+        return _accuracy(model, decided[0], status, settings)
+    if claim == "v":
         r = decided[0]
-        more = " (IA-ViT more accurate)" if r.ci_low > settings.delta_accuracy else ""
-        return (f"{status.capitalize()}{more} for {model}: {r.comparison}, difference {r.effect * 100:+.2f} points, "
-                f"90% interval [{r.ci90_low * 100:+.2f}, {r.ci90_high * 100:+.2f}] against the margin "
-                f"±{settings.delta_accuracy * 100:g} point (TOST p = {_p(r.tost_p_holm)}), 95% interval "
-                f"[{r.ci_low * 100:+.2f}, {r.ci_high * 100:+.2f}], p = {_p(r.p_value)}, unit: {r.unit}, n = {r.n}"
-                + (f", detectable at 80% power: {r.mde * 100:.2g} points" if status == "inconclusive" else "") + "."
-                + _variance(decided))
-    if claim not in ("iv", "v") and decided and not missing and status == "holds":
-        weakest = max(decided, key=lambda r: r.p_value)
-        parts = [f"all {len(decided)} comparisons hold (intersection-union p = {_p(weakest.p_value)}; weakest: "
-                 f"{_label(weakest)}, {_detail(weakest)})" if len(decided) > 1 else
-                 f"{_label(weakest)}, {_detail(weakest)}"]
-    elif claim == "v":
-        parts = [f"{r.status} on {_label(r)} ({_detail(r)})" for r in decided]
-    else:
-        parts = _grouped(decided)
-    parts += missing + [f"foreground mass: {text}" for text in rows.comparison[(rows.status == "info") &
-                                                                                (rows.claim == "v")]]
-    described = models_info.get(model, {})
-    head = (f"{model} ({described.get('description') or 'no description'}) vs {described.get('baseline', '?')}"
-            if claim == "iv" else f"{status.capitalize()} for {model}")
-    return f"{head}: {'; '.join(parts)}." + _variance(decided) + _reference_only(info)
+        return (f"{status.capitalize()} for {model}: mean normalised entropy "
+                f"{_num(UNIFORM_THRESHOLD - r.effect, '.3g')} [{_num(UNIFORM_THRESHOLD - r.ci_high, '.3g')}, "
+                f"{_num(UNIFORM_THRESHOLD - r.ci_low, '.3g')}] (below {UNIFORM_THRESHOLD:g} is concentrated, "
+                "1 uniform).")
+    return _against_maps(model, decided, missing, settings)
 
 
 def verdict_paragraphs(frame: pd.DataFrame, models_info: dict | None = None,
                        settings: VerdictConfig | None = None) -> list[str]:
-    """One paragraph per claim: its question, then one sentence per model written from the rows."""
+    """A short lead, then one paragraph per claim: its question and one plain sentence per model (status, the
+    comparison that decides it, what would settle it); every comparison is a row of ``verdict_table``."""
     s = settings or VerdictConfig()
-    lead = (f"Each claim checked by rules in code (iabench/reporting/verdict.py) at alpha = {s.alpha:g}. effect > 0 = "
-            "the claim's side is better; [95% t-interval of the mean difference]; unit seed = across training seeds "
-            "(>= 3), image = across test images (blind to training variance). Each row is one protocol (metric, "
-            f"substrate, unit). \"{EQUIVALENT}\": the 90% interval lies inside ±δ (TOST; δ = {s.delta:g} AUC, "
-            f"{s.delta_accuracy * 100:g} accuracy point), Holm-corrected within the claim. (i) and (ii) hold only when "
-            "every row holds (an intersection-union test, Berger 1982: unadjusted p, the claim's p is the largest); "
-            "their \"does not hold\" is Holm-corrected within the claim for that model; (iv) is Holm-corrected "
-            "across all ablations together. (i) compares with controls of the interpreter's own resolution; rows "
-            "against a control of another resolution are shown for reference and never decide.")
+    lead = (f"Each claim is decided by rules in code at α = {s.alpha:g}, with δ = {s.delta:g} AUC and "
+            f"{s.delta_accuracy * 100:g} accuracy point as the smallest effects worth a claim; effect > 0 means the "
+            "claim's side is better, [its 95% interval]. A protocol is one metric under one substrate and unit; (i) "
+            "compares with random maps of the interpreter's own resolution only. Every comparison, with its p-values "
+            "and unit (training seeds, or images), is a row of the table below.")
     paragraphs = [lead]
     for claim, part in frame.groupby("claim", sort=False):
-        sentences = [_sentence(claim, model, rows, models_info or {}, s)
-                     for model, rows in part.groupby("model", sort=False)]
+        if claim == "iv":
+            sentences = [_ablations(part, models_info or {})]
+        else:
+            sentences = [_sentence(claim, model, rows, s) for model, rows in part.groupby("model", sort=False)]
         paragraphs.append(f"**Claim ({claim})**: {QUESTIONS[claim]} " + " ".join(sentences))
     return paragraphs
 

@@ -2,7 +2,7 @@
 
 A tiny ViT keeps one core busy but gains little from a second intra-op thread, so on a CPU machine N
 single-threaded processes, one model each, finish a study's many (variant, seed) models close to N times
-sooner (README, "Models and training"). Each process loads the dataset itself, trains one model and
+sooner (docs/models-and-training.md). Each process loads the dataset itself, trains one model and
 writes its checkpoint to the cache; the run then loads every model from the cache as usual, so the
 results are those of a sequential run. GPUs train one model at a time per process (use ``torchrun``).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -36,9 +37,11 @@ class TrainJob:
     train: TrainConfig
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """Worker initialiser: on Linux, have the kernel send SIGTERM to this worker when its parent dies, so that a
     killed run (SIGTERM or SIGKILL to the main process) does not leave training processes running for minutes.
+    ``parent``: the parent's pid, taken before the worker started: a parent that died before this call (a worker
+    spends seconds importing torch first) sends no signal any more, so the worker exits here instead.
     Written by hand (prctl through ctypes) because neither multiprocessing nor concurrent.futures offers it."""
     import ctypes
     import signal
@@ -47,16 +50,18 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if parent is not None and os.getppid() != parent:
+            os._exit(1)
 
 
 _LINES: Any = None  # in a worker: the queue its progress lines go to (the parent logs them)
 
 
-def _init_worker(lines: Any) -> None:
+def _init_worker(lines: Any, parent: int) -> None:
     """Worker initialiser: die with the parent; keep the parent's line queue (a queue is handed to a process
     when it starts, never with a task)."""
     global _LINES
-    die_with_parent()
+    die_with_parent(parent)
     _LINES = lines
 
 
@@ -87,6 +92,11 @@ def auto_jobs(device: torch.device) -> int:
     return torch.get_num_threads() if device.type == "cpu" else 1
 
 
+def threads_per_process(processes: int) -> int:
+    """Each of ``processes`` processes' share of this process's intra-op threads (at least one)."""
+    return max(1, torch.get_num_threads() // processes)
+
+
 def train_in_parallel(jobs: list[TrainJob], data: DataConfig, key_data: DataConfig, cache_dir: Path,
                       processes: int, progress: bool = True) -> dict[str, float]:
     """Train the jobs that have no cached checkpoint, ``processes`` at a time, each process with its
@@ -97,14 +107,14 @@ def train_in_parallel(jobs: list[TrainJob], data: DataConfig, key_data: DataConf
     if processes == 1 or len(todo) < 2:
         return {}
     processes = min(processes, len(todo))
-    threads = max(1, torch.get_num_threads() // processes)
+    threads = threads_per_process(processes)
     seconds: dict[str, float] = {}
     context = multiprocessing.get_context("spawn")  # fork would copy this process's torch thread pools
     log.info("training %d models, %d processes of %d thread%s each", len(todo), processes, threads,
              "" if threads == 1 else "s")
     lines = context.Queue()
     with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_init_worker,
-                             initargs=(lines,)) as pool:
+                             initargs=(lines, os.getpid())) as pool:
         futures = {pool.submit(_train_job, job, data, key_data, cache_dir, threads, progress): job
                    for job in todo}
         pending = set(futures)
