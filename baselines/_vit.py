@@ -1,33 +1,15 @@
-"""Shared plumbing for the explainers: eval mode, attention with gradients, patch maps."""
+"""Shared plumbing for the explainers: attention with gradients, patch maps (and the modes of ``iabench.modes``)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 from torch import nn
 
 from iabench.models import capture_attention, vit_backbone
+from iabench.modes import eval_mode, explaining
 
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode for the duration; every submodule's own mode is restored afterwards (modes may be mixed)."""
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
-@contextmanager
-def explaining(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode with gradients enabled (even under an outer ``torch.no_grad``) for the duration."""
-    with eval_mode(model), torch.enable_grad():
-        yield model
+__all__ = ["attention_maps", "attention_with_grads", "cls_row", "eval_mode", "explaining", "grid_of", "prefix_of",
+           "split_qkv", "to_grid"]
 
 
 def grid_of(model: nn.Module) -> tuple[int, int]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import torch
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_maps, explaining, prefix_of, to_grid
+from iabench.contract import Needs
 
 
-@EXPLAINERS.register("attention")
+@EXPLAINERS.register
 class RawAttention(Explainer):
     name = "attention"
     display_name = "Raw attention (last layer)"
@@ -22,7 +23,7 @@ class RawAttention(Explainer):
     signed = False
     cost = "1 forward"
     resolution = "patch"
-    needs_target = False
+    needs = Needs()  # the map ignores the target
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):

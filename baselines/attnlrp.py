@@ -19,14 +19,18 @@ Not done: the authors' recommended LRP-gamma for ViTs' linear layers (their App.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._lrp_rules import epsilon_output, uniform_matmul
 from iabench.baselines._vit import explaining, split_qkv
 from iabench.baselines.lrp import _ConservativeLayerNorm, conservative_copy
+from iabench.contract import Options, option
 from iabench.models import vit_backbone
+from iabench.ranges import AT_LEAST_0
 
 
 class _Ledger:
@@ -81,7 +85,12 @@ def attnlrp_copy(model: nn.Module, epsilon: float = 1e-6) -> tuple[nn.Module, _L
     return clone, ledger
 
 
-@EXPLAINERS.register("attnlrp")
+@dataclass(frozen=True)
+class AttnLRPOptions(Options):
+    epsilon: float = option(1e-6, "stabiliser of the epsilon rule's denominators", AT_LEAST_0)
+
+
+@EXPLAINERS.register
 class AttnLRP(Explainer):
     name = "attnlrp"
     display_name = "AttnLRP"
@@ -93,11 +102,11 @@ class AttnLRP(Explainer):
     signed = True
     decomposes_logit = True
     cost = "1 forward + 1 backward, on a copy"
-    option_names = ("epsilon",)
+    Options = AttnLRPOptions
 
     def _propagate(self, inputs: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, _Ledger]:
         """(input relevance (B, C, H, W), target logits (B,), the ledger of the softmaxes)."""
-        clone, ledger = attnlrp_copy(self.model, float(self.options.get("epsilon", 1e-6)))
+        clone, ledger = attnlrp_copy(self.model, self.options.epsilon)
         clone.requires_grad_(False)  # relevance only: no parameter gradients (340 MB for ViT-B)
         x = inputs.detach().clone().requires_grad_(True)
         with explaining(clone):

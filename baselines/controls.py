@@ -9,16 +9,30 @@ methods": the metrics depend on a map's resolution), so a patch-level explainer 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import grid_of
+from iabench.contract import Needs, Options, option
+from iabench.ranges import POSITIVE
 from iabench.seeding import image_generator
 
 PATCH_SALT = 1  # random-patch's stream of an image: independent of random's (no salt) and the noise substrate's (0)
 
 
-@EXPLAINERS.register("random")
+@dataclass(frozen=True)
+class SeedOptions(Options):
+    seed: int = option(0, "seed mixed with each image's bytes (the map is batch-invariant)")
+
+
+@dataclass(frozen=True)
+class CentreOptions(Options):
+    sigma: float = option(0.25, "the Gaussian's standard deviation, as a share of the image side", POSITIVE)
+
+
+@EXPLAINERS.register
 class RandomSaliency(Explainer):
     """Uniform noise in [0, 1). Each image's noise is seeded by ``seed`` and a hash of the image's bytes, so
     the map is deterministic and the same whether the image is explained alone or in a batch."""
@@ -26,22 +40,22 @@ class RandomSaliency(Explainer):
     name = "random"
     display_name = "Random (control)"
     family = "control"
-    needs_target = False
+    needs = Needs()  # the map ignores the target
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline)"
     description = "uniform noise in [0, 1), seeded per image (batch-invariant)"
     signed = False
     cost = "none (no model pass)"
-    option_names = ("seed",)
+    Options = SeedOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        seed = int(self.options.get("seed", 0))
+        seed = self.options.seed
         maps = []
         for image in inputs.detach().cpu():
             maps.append(torch.rand(image.shape[-2:], generator=image_generator(image, seed)))
         return torch.stack(maps).to(inputs.device)
 
 
-@EXPLAINERS.register("random-patch")
+@EXPLAINERS.register
 class RandomPatchSaliency(Explainer):
     """Uniform noise in [0, 1), one value per patch of the model's grid, upsampled like every patch-level map
     (bilinear). Seeded per image like ``random``: the same map alone or in a batch."""
@@ -49,7 +63,7 @@ class RandomPatchSaliency(Explainer):
     name = "random-patch"
     display_name = "Random per patch (control)"
     family = "control"
-    needs_target = False
+    needs = Needs()  # the map ignores the target
     reference = ("Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline), at the patch "
                  "grid: Gomez et al. 2022, Metrics for saliency map evaluation of deep learning explanation "
                  "methods, ICPR (resolution bias)")
@@ -57,31 +71,31 @@ class RandomPatchSaliency(Explainer):
     signed = False
     cost = "none (no model pass)"
     resolution = "patch"
-    option_names = ("seed",)
+    Options = SeedOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        seed, grid = int(self.options.get("seed", 0)), grid_of(self.model)
+        seed, grid = self.options.seed, grid_of(self.model)
         maps = [torch.rand(grid, generator=image_generator(image, seed, PATCH_SALT)) for image in inputs.detach().cpu()]
         return torch.stack(maps).to(inputs.device)
 
 
-@EXPLAINERS.register("centre")
+@EXPLAINERS.register
 class CentreSaliency(Explainer):
     """A Gaussian centred on the image, sigma = ``sigma`` (default 0.25) times the image side."""
 
     name = "centre"
     display_name = "Centre Gaussian (control)"
     family = "control"
-    needs_target = False
+    needs = Needs()  # the map ignores the target
     reference = "Judd et al. 2009, Learning to Predict Where Humans Look, ICCV (centre bias)"
-    description = "a Gaussian centred on the image, `sigma` 0.25 of the image side"
+    description = f"a Gaussian centred on the image, `sigma` {CentreOptions.sigma} of the image side"
     signed = False
     cost = "none (no model pass)"
-    option_names = ("sigma",)
+    Options = CentreOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         height, width = inputs.shape[-2:]
-        sigma = float(self.options.get("sigma", 0.25))
+        sigma = self.options.sigma
         ys = (torch.arange(height, device=inputs.device, dtype=torch.float32) - (height - 1) / 2) / (sigma * height)
         xs = (torch.arange(width, device=inputs.device, dtype=torch.float32) - (width - 1) / 2) / (sigma * width)
         gaussian = torch.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_with_grads, cls_row, prefix_of, to_grid
 
 
@@ -22,7 +22,7 @@ def accumulate(weighted: list[torch.Tensor]) -> torch.Tensor:
     return relevance
 
 
-@EXPLAINERS.register("generic-attention")
+@EXPLAINERS.register
 class GenericAttention(Explainer):
     name = "generic-attention"
     display_name = "Generic attention (Chefer ICCV'21)"

@@ -13,7 +13,7 @@ import torch
 from captum.attr import LayerGradCam
 from torch import nn
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining, grid_of, prefix_of
 from iabench.models import vit_backbone
 
@@ -29,7 +29,7 @@ def token_layer(model: nn.Module) -> nn.Module:
     return vit_backbone(model).blocks[-1].norm1
 
 
-@EXPLAINERS.register("gradcam")
+@EXPLAINERS.register
 class GradCAM(Explainer):
     name = "gradcam"
     display_name = "Grad-CAM (last block)"

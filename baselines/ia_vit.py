@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import torch
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import eval_mode, to_grid
+from iabench.contract import Needs
 
 
-@EXPLAINERS.register("ia-vit")
+@EXPLAINERS.register
 class IAViTExplainer(Explainer):
     name = "ia-vit"
     display_name = "IA-ViT interpreter"
@@ -23,8 +24,7 @@ class IAViTExplainer(Explainer):
     signed = False
     cost = "1 forward (the interpreter rides along)"
     resolution = "patch"
-    requires_ia_vit = True
-    needs_target = False
+    needs = Needs(ia_vit=True)
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         explain = getattr(self.model, "explain", None)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import torch
 from captum.attr import InputXGradient
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
 
 
-@EXPLAINERS.register("input-x-gradient")
+@EXPLAINERS.register
 class InputTimesGradient(Explainer):
     name = "input-x-gradient"
     display_name = "Input x Gradient"

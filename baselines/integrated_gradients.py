@@ -22,16 +22,47 @@ All: ``n_steps`` (default 32) Gauss-Legendre steps (Captum's default method), ev
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from captum.attr import IntegratedGradients
 from torchvision.transforms.functional import gaussian_blur
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import eval_mode, explaining
+from iabench.contract import Options, option
+from iabench.ranges import AT_LEAST_1, POSITIVE
+from iabench.substrates import substrate_for
 
 IG_REFERENCE = "Sundararajan et al. 2017, Axiomatic Attribution for Deep Networks, ICML, Eq. 1"
 BASELINES_REFERENCE = "Sturmfels et al. 2020, Visualizing the Impact of Feature Attribution Baselines, Distill"
+
+
+@dataclass(frozen=True)
+class IGOptions(Options):
+    n_steps: int = option(32, "integration steps (Gauss-Legendre, Captum's default method)", AT_LEAST_1)
+    internal_batch_size: int = option(512, "scaled images per forward (memory, not the result)", AT_LEAST_1)
+
+
+@dataclass(frozen=True)
+class IGBlurOptions(IGOptions):
+    sigma: float | None = option(None, "blur sigma in pixels; with kernel None: the blur substrate itself",
+                                 POSITIVE)
+    kernel: int | None = option(None, "blur kernel side (odd); None: covering +-3 sigma", AT_LEAST_1)
+
+
+@dataclass(frozen=True)
+class IGUniformOptions(IGOptions):
+    seed: int = option(0, "seed mixed with each image's bytes (the noise substrate's)")
+
+
+@dataclass(frozen=True)
+class IGMeanOptions(IGOptions):
+    mean_image: Any = option(None, "(C, H, W) image or (C,) values; None: each image's own channel means")
+
+
+STEPS = f"`n_steps` {IGOptions.n_steps}, summed over channels"  # the descriptions' shared end
 
 
 class _IntegratedGradientsFrom(Explainer):
@@ -41,8 +72,8 @@ class _IntegratedGradientsFrom(Explainer):
     signed = True
     # completeness: the map sums to f(x) - f(x') for this class's baseline x' (Sundararajan et al. 2017, Prop. 1)
     decomposes_logit = True
-    cost = "`n_steps` (32) forwards + backwards"
-    option_names = ("n_steps", "internal_batch_size")
+    cost = f"`n_steps` ({IGOptions.n_steps}) forwards + backwards"
+    Options = IGOptions
 
     def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -53,9 +84,9 @@ class _IntegratedGradientsFrom(Explainer):
             return self.model(self.reference_input(inputs.detach())).gather(1, target.long()[:, None]).flatten()
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        steps = int(self.options.get("n_steps", 32))
+        steps = self.options.n_steps
         # Captum evaluates n_steps x B scaled images; chunk them (memory) but never below one step per chunk.
-        chunk = max(inputs.shape[0], int(self.options.get("internal_batch_size", 512)))
+        chunk = max(inputs.shape[0], self.options.internal_batch_size)
         inputs = inputs.detach()
         with explaining(self.model):
             attributions = IntegratedGradients(self.model).attribute(
@@ -64,69 +95,63 @@ class _IntegratedGradientsFrom(Explainer):
         return attributions.sum(dim=1)
 
 
-@EXPLAINERS.register("integrated-gradients")
+@EXPLAINERS.register
 class IntegratedGradientsExplainer(_IntegratedGradientsFrom):
     name = "integrated-gradients"
     display_name = "Integrated Gradients"
     baseline = "zeros"
     reference = IG_REFERENCE
-    description = ("Captum `IntegratedGradients` from a zeros (= mean image) baseline, `n_steps` 32, summed over "
-                   "channels")
+    description = f"Captum `IntegratedGradients` from a zeros (= mean image) baseline, {STEPS}"
 
     def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(inputs)
 
 
-@EXPLAINERS.register("integrated-gradients[blur]")
+@EXPLAINERS.register
 class IntegratedGradientsBlur(_IntegratedGradientsFrom):
     name = "integrated-gradients[blur]"
     display_name = "Integrated Gradients (blurred baseline)"
-    option_names = ("n_steps", "internal_batch_size", "sigma", "kernel")
+    Options = IGBlurOptions
     baseline = "blur"  # by default the blur substrate itself
     reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
     description = ("Captum `IntegratedGradients` from the image Gaussian-blurred as the `blur` substrate (kernel 11, "
-                   "`sigma` 5), `n_steps` 32, summed over channels")
+                   f"`sigma` 5), {STEPS}")
 
     def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
-        if "sigma" not in self.options and "kernel" not in self.options:  # the blur substrate itself
-            from iabench.metrics._substrates import substrate_for  # here: iabench.metrics imports this package
-
+        if self.options.sigma is None and self.options.kernel is None:  # the blur substrate itself
             return substrate_for(inputs, "blur")
-        sigma = float(self.options.get("sigma", 0.18 * min(inputs.shape[-2:])))
+        sigma = self.options.sigma if self.options.sigma is not None else 0.18 * min(inputs.shape[-2:])
         # odd, covering +-3 sigma; capped because gaussian_blur's reflect padding must stay below the image side
-        kernel = int(self.options.get("kernel", 2 * math.ceil(3 * sigma) + 1))
+        kernel = self.options.kernel if self.options.kernel is not None else 2 * math.ceil(3 * sigma) + 1
         kernel = min(kernel, 2 * min(inputs.shape[-2:]) - 1)
         return gaussian_blur(inputs, [kernel, kernel], [sigma, sigma])
 
 
-@EXPLAINERS.register("integrated-gradients[uniform]")
+@EXPLAINERS.register
 class IntegratedGradientsUniform(_IntegratedGradientsFrom):
     name = "integrated-gradients[uniform]"
     display_name = "Integrated Gradients (uniform noise baseline)"
-    option_names = ("n_steps", "internal_batch_size", "seed")
+    Options = IGUniformOptions
     baseline = "noise"  # drawn by the noise substrate's own code: the same images
     reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
     description = ("Captum `IntegratedGradients` from uniform noise over each image's per-channel range (seeded "
-                   "per image), `n_steps` 32, summed over channels")
+                   f"per image), {STEPS}")
 
     def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
-        # imported here: iabench.metrics imports this package, so a module-level import would be circular
-        from iabench.metrics._substrates import substrate_for
-
-        return substrate_for(inputs, "noise", seed=int(self.options.get("seed", 0)))
+        return substrate_for(inputs, "noise", seed=self.options.seed)
 
 
-@EXPLAINERS.register("integrated-gradients[mean]")
+@EXPLAINERS.register
 class IntegratedGradientsMean(_IntegratedGradientsFrom):
     name = "integrated-gradients[mean]"
     display_name = "Integrated Gradients (mean image baseline)"
-    option_names = ("n_steps", "internal_batch_size", "mean_image")
+    Options = IGMeanOptions
     reference = f"{IG_REFERENCE}; baseline: {BASELINES_REFERENCE}"
     description = ("Captum `IntegratedGradients` from a per-channel mean image (`mean_image`; default each image's "
-                   "own channel means), `n_steps` 32, summed over channels")
+                   f"own channel means), {STEPS}")
 
     def reference_input(self, inputs: torch.Tensor) -> torch.Tensor:
-        given = self.options.get("mean_image")
+        given = self.options.mean_image
         if given is None:
             return inputs.mean(dim=(2, 3), keepdim=True).expand_as(inputs)
         mean_image = torch.as_tensor(given, dtype=inputs.dtype, device=inputs.device)

@@ -38,7 +38,7 @@ from captum.attr import InputXGradient
 from timm.models.vision_transformer import Block, VisionTransformer
 from torch import nn
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
 from iabench.models import capture_attention, vit_backbone
 from iabench.models.ia_vit import IAViT, Interpreter
@@ -142,7 +142,7 @@ class _DetachedAttentionForward(nn.Module):
                 handle.remove()
 
 
-@EXPLAINERS.register("lrp")
+@EXPLAINERS.register
 class ConservativeLRP(Explainer):
     name = "lrp"
     display_name = "LRP (CP-LRP, Captum)"

@@ -18,14 +18,17 @@ Use ``lrp`` (CP-LRP) for the real method.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import torch
 from captum.attr import LRP
 from captum.attr._utils.lrp_rules import EpsilonRule, IdentityRule
 from torch import nn
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
+from iabench.contract import Options, option
+from iabench.ranges import AT_LEAST_0
 
 
 def with_naive_rules(model: nn.Module, epsilon: float = 1e-9) -> nn.Module:
@@ -42,7 +45,12 @@ def with_naive_rules(model: nn.Module, epsilon: float = 1e-9) -> nn.Module:
     return clone
 
 
-@EXPLAINERS.register("lrp-captum-naive")
+@dataclass(frozen=True)
+class NaiveLRPOptions(Options):
+    epsilon: float = option(1e-9, "Captum's epsilon rule stabiliser, forced on every layer", AT_LEAST_0)
+
+
+@EXPLAINERS.register
 class NaiveCaptumLRP(Explainer):
     name = "lrp-captum-naive"
     display_name = "LRP, naive Captum rules (control)"
@@ -52,10 +60,10 @@ class NaiveCaptumLRP(Explainer):
     signed = True
     decomposes_logit = True
     cost = "1 forward + 1 backward, on a copy"
-    option_names = ("epsilon",)
+    Options = NaiveLRPOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        clone = with_naive_rules(self.model, float(self.options.get("epsilon", 1e-9)))
+        clone = with_naive_rules(self.model, self.options.epsilon)
         with explaining(clone):
             relevance = LRP(clone).attribute(inputs.detach().clone().requires_grad_(True), target=target)
         # Epsilon-rule denominators near zero can overflow; keep the contract (finite) explicitly.

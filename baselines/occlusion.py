@@ -4,15 +4,24 @@ drop of the target logit is the window's score."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from captum.attr import Occlusion
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import eval_mode
+from iabench.contract import Options, option
 from iabench.models import vit_backbone
+from iabench.ranges import AT_LEAST_1
 
 
-@EXPLAINERS.register("occlusion")
+@dataclass(frozen=True)
+class OcclusionOptions(Options):
+    perturbations_per_eval: int = option(16, "occluded windows per forward (memory, not the result)", AT_LEAST_1)
+
+
+@EXPLAINERS.register
 class PatchOcclusion(Explainer):
     name = "occlusion"
     display_name = "Occlusion (patch windows)"
@@ -24,7 +33,7 @@ class PatchOcclusion(Explainer):
     signed = True
     cost = "1 + one forward per patch (50 for a 7x7 grid)"
     resolution = "patch"
-    option_names = ("perturbations_per_eval",)
+    Options = OcclusionOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         patch = vit_backbone(self.model).patch_embed.patch_size
@@ -33,5 +42,5 @@ class PatchOcclusion(Explainer):
         with eval_mode(self.model), torch.no_grad():
             scores = Occlusion(self.model).attribute(
                 inputs, sliding_window_shapes=window, strides=window, baselines=0.0, target=target,
-                perturbations_per_eval=int(self.options.get("perturbations_per_eval", 16)))
+                perturbations_per_eval=self.options.perturbations_per_eval)
         return scores.sum(dim=1) / channels

@@ -29,12 +29,15 @@ to match the paper.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import eval_mode
+from iabench.contract import Options, option
+from iabench.ranges import AT_LEAST_1
 
 
 def draw_grids(n: int, cell: int, p_keep: float, size: tuple[int, int],
@@ -62,7 +65,16 @@ def rise_masks(n: int, cell: int, p_keep: float, size: tuple[int, int], generato
     return render_masks(*draw_grids(n, cell, p_keep, size, generator), size)
 
 
-@EXPLAINERS.register("rise")
+@dataclass(frozen=True)
+class RiseOptions(Options):
+    n_masks: int = option(1000, "random masks (forwards per image)", AT_LEAST_1)
+    cell: int = option(7, "side of each mask's coarse grid, before upsampling", AT_LEAST_1)
+    p_keep: float = option(0.5, "probability that a grid cell is kept", (0, 1, False, True))
+    batch_size: int = option(256, "masked images per forward (memory, not the result)", AT_LEAST_1)
+    seed: int = option(0, "seed of the masks")
+
+
+@EXPLAINERS.register
 class Rise(Explainer):
     name = "rise"
     display_name = "RISE"
@@ -70,22 +82,21 @@ class Rise(Explainer):
     baseline = "zeros"  # masked-out pixels become 0, the zeros substrate
     reference = ("Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation of Black-box Models, BMVC, "
                  "Sec. 3, Eq. 6")
-    description = ("target-class probability under `n_masks` 1000 random masks (`cell` 7 x 7 grids kept with "
-                   "`p_keep` 0.5, upsampled, shifted; the rest zeros), mask-weighted mean / p")
+    description = (f"target-class probability under `n_masks` {RiseOptions.n_masks} random masks (`cell` "
+                   f"{RiseOptions.cell} x {RiseOptions.cell} grids kept with `p_keep` {RiseOptions.p_keep}, upsampled, "
+                   "shifted; the rest zeros), mask-weighted mean / p")
     signed = False
-    cost = "`n_masks` (1000) forwards"
-    option_names = ("n_masks", "cell", "p_keep", "batch_size", "seed")
+    cost = f"`n_masks` ({RiseOptions.n_masks}) forwards"
+    Options = RiseOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        n = int(self.options.get("n_masks", 1000))
-        cell = int(self.options.get("cell", 7))
-        p_keep = float(self.options.get("p_keep", 0.5))
+        n, cell, p_keep = self.options.n_masks, self.options.cell, self.options.p_keep
         size = (inputs.shape[-2], inputs.shape[-1])
         # Captum has no RISE, so the masks are drawn here. All random numbers are drawn before the forwards, in
         # one order, so the masks do not depend on how many fit in a forward (i.e. on the batch size).
-        generator = torch.Generator().manual_seed(int(self.options.get("seed", 0)))
+        generator = torch.Generator().manual_seed(self.options.seed)
         grids, offsets = draw_grids(n, cell, p_keep, size, generator)
-        per_forward = max(1, int(self.options.get("batch_size", 256)) // inputs.shape[0])
+        per_forward = max(1, self.options.batch_size // inputs.shape[0])
         images = inputs.detach()
         saliency = torch.zeros(inputs.shape[0], *size, device=inputs.device, dtype=torch.float32)
         with eval_mode(self.model), torch.no_grad():

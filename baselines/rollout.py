@@ -8,10 +8,14 @@ R = A'_L ... A'_1. The explanation is R's CLS row over the patch tokens.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_maps, explaining, prefix_of, to_grid
+from iabench.contract import Needs, Options, option
 
 FUSIONS = {"mean": torch.mean, "max": torch.amax, "min": torch.amin}
 
@@ -41,7 +45,14 @@ def rollout(attentions: list[torch.Tensor], head_fusion: str = "mean", discard_r
     return result
 
 
-@EXPLAINERS.register("rollout")
+@dataclass(frozen=True)
+class RolloutOptions(Options):
+    head_fusion: Literal["mean", "max", "min"] = option("mean", "how each block's heads are fused")
+    discard_ratio: float = option(0.0, "share of each fused map's lowest values set to 0 (never CLS -> CLS)",
+                                  (0, 1, True, False))
+
+
+@EXPLAINERS.register
 class AttentionRollout(Explainer):
     name = "rollout"
     display_name = "Attention rollout"
@@ -52,12 +63,11 @@ class AttentionRollout(Explainer):
     signed = False
     cost = "1 forward"
     resolution = "patch"
-    option_names = ("head_fusion", "discard_ratio")
-    needs_target = False
+    Options = RolloutOptions
+    needs = Needs()  # the map ignores the target
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        fusion = str(self.options.get("head_fusion", "mean"))
-        discard = float(self.options.get("discard_ratio", 0.0))
+        fusion, discard = self.options.head_fusion, self.options.discard_ratio
         with explaining(self.model):
             rolled = rollout(attention_maps(self.model, inputs), fusion, discard)
         return to_grid(rolled[:, 0, prefix_of(self.model):], self.model)

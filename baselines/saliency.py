@@ -6,11 +6,11 @@ from __future__ import annotations
 import torch
 from captum.attr import Saliency
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
 
 
-@EXPLAINERS.register("saliency")
+@EXPLAINERS.register
 class GradientSaliency(Explainer):
     name = "saliency"
     display_name = "Gradient saliency"

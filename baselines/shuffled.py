@@ -19,17 +19,28 @@ like ``random``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import grid_of
+from iabench.contract import Options, option
+from iabench.errors import OptionError, unknown
 from iabench.seeding import image_generator
 
 SHUFFLE_SALT = 2  # this control's stream of an image: independent of random's and random-patch's
 
 
-@EXPLAINERS.register("shuffled")
+@dataclass(frozen=True)
+class ShuffledOptions(Options):
+    of: str = option("", "the explainer whose map is shuffled (`shuffled:NAME` in a suite)")
+    of_options: dict = option(doc="that explainer's options", factory=dict)
+    seed: int = option(0, "seed mixed with each image's bytes (the permutation is batch-invariant)")
+
+
+@EXPLAINERS.register
 class ShuffledSaliency(Explainer):
     name = "shuffled"
     display_name = "Shuffled map (control)"
@@ -40,36 +51,33 @@ class ShuffledSaliency(Explainer):
                    "patch tiles) permuted per image, then upsampled like the original")
     signed = False
     cost = "the cost of the shuffled explainer"
-    option_names = ("of", "of_options", "seed")
+    Options = ShuffledOptions
     argument_option = "of"  # `shuffled:NAME` in a suite = options {of: NAME}
     source: type[Explainer] | None = None  # set on the subclass ``resolved`` builds
 
     @classmethod
-    def resolved(cls, options: dict[str, object]) -> type[Explainer]:
-        cls.check_options(options)
-        return _shuffled_class(str(options["of"]))
+    def resolved(cls, options: Mapping[str, object]) -> type[Explainer]:
+        return _shuffled_class(cls.parse_options(options).of)
 
     @classmethod
-    def check_options(cls, options: dict[str, object]) -> None:
-        from iabench.errors import UserError, unknown
-
-        super().check_options(options)
-        source = options.get("of")
-        if not isinstance(source, str) or not source:
-            raise UserError("explainer shuffled needs the explainer to shuffle: shuffled:NAME (e.g. shuffled:ia-vit)")
+    def parse_options(cls, options: Mapping[str, object] | None) -> ShuffledOptions:
+        """The typed options, and the explainer to shuffle: registered, not itself, its options valid."""
+        parsed = ShuffledOptions.parse(options, f"explainer {cls.name}")
+        source = parsed.of
+        if not source:
+            raise OptionError("explainer shuffled needs the explainer to shuffle: shuffled:NAME (e.g. shuffled:ia-vit)")
         if source not in EXPLAINERS:
             raise unknown("explainer to shuffle", source, EXPLAINERS.names())
-        if source == cls.name:
-            raise UserError("shuffled:shuffled would shuffle a shuffled map; name the explainer, e.g. shuffled:ia-vit")
-        of_options = options.get("of_options") or {}
-        if not isinstance(of_options, dict):
-            raise UserError(f"shuffled:{source}: of_options must be a mapping of {source}'s options")
-        EXPLAINERS.get(source).check_options(of_options)
+        if source == ShuffledSaliency.name:
+            raise OptionError("shuffled:shuffled would shuffle a shuffled map; name the explainer, e.g. "
+                              "shuffled:ia-vit")
+        EXPLAINERS.get(source).parse_options(parsed.of_options)
+        return parsed
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        source = EXPLAINERS.get(str(self.options["of"]))(self.model, **dict(self.options.get("of_options") or {}))
+        source = EXPLAINERS.get(self.options.of)(self.model, **self.options.of_options)
         native = source.native(inputs, target).detach()
-        return shuffle_patches(native, inputs.detach().cpu(), grid_of(self.model), int(self.options.get("seed", 0)))
+        return shuffle_patches(native, inputs.detach().cpu(), grid_of(self.model), self.options.seed)
 
 
 def shuffle_patches(native: torch.Tensor, images: torch.Tensor, grid: tuple[int, int], seed: int) -> torch.Tensor:
@@ -93,6 +101,6 @@ def _shuffled_class(source_name: str) -> type[Explainer]:
     """ShuffledSaliency for one source explainer, with the source's needs (IA-ViT, target) and resolution."""
     source = EXPLAINERS.get(source_name)
     return type(f"Shuffled[{source_name}]", (ShuffledSaliency,), dict(
-        __module__=__name__, source=source, requires_ia_vit=source.requires_ia_vit, needs_target=source.needs_target,
-        resolution=source.resolution, signed=source.signed, cost=source.cost,
+        __module__=__name__, source=source, needs=source.needs, resolution=source.resolution, signed=source.signed,
+        cost=source.cost,
         display_name=f"{source.display_name or source_name}, shuffled (control)"))

@@ -22,30 +22,42 @@ every image gets the same noise draws and every call the same map; the caller's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from captum.attr import NoiseTunnel, Saliency
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
+from iabench.contract import Options, option
+from iabench.ranges import AT_LEAST_0, AT_LEAST_1
 
 
-@EXPLAINERS.register("smoothgrad")
+@dataclass(frozen=True)
+class SmoothGradOptions(Options):
+    nt_samples: int = option(16, "noisy copies of each image", AT_LEAST_1)
+    nt_samples_batch_size: int | None = option(None, "noisy copies per forward (memory); None = all at once",
+                                               AT_LEAST_1)
+    stdevs: float = option(0.15, "noise std as a share of the image's value range", AT_LEAST_0)
+    seed: int = option(0, "seed of the noise")
+
+
+@EXPLAINERS.register
 class SmoothGrad(Explainer):
     name = "smoothgrad"
     display_name = "SmoothGrad"
     family = "gradient"
     reference = "Smilkov et al. 2017, SmoothGrad: removing noise by adding noise, arXiv 1706.03825, Eq. 2"
     description = ("Captum `NoiseTunnel(Saliency)`: absolute gradient of the target logit averaged over "
-                   "`nt_samples` 16 noisy copies (std `stdevs` 0.15 of the image's range), max over channels")
+                   f"`nt_samples` {SmoothGradOptions.nt_samples} noisy copies (std `stdevs` {SmoothGradOptions.stdevs} "
+                   "of the image's range), max over channels")
     signed = False
-    cost = "`nt_samples` (16) forwards + backwards"
-    option_names = ("nt_samples", "nt_samples_batch_size", "stdevs", "seed")
+    cost = f"`nt_samples` ({SmoothGradOptions.nt_samples}) forwards + backwards"
+    Options = SmoothGradOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        samples = int(self.options.get("nt_samples", 16))
-        chunk = int(self.options.get("nt_samples_batch_size", samples))
-        fraction = float(self.options.get("stdevs", 0.15))
-        seed = int(self.options.get("seed", 0))
+        samples, fraction, seed = self.options.nt_samples, self.options.stdevs, self.options.seed
+        chunk = self.options.nt_samples_batch_size or samples
         tunnel = NoiseTunnel(Saliency(self.model))
         # torch.manual_seed also seeds the CUDA devices: fork the input's so the caller's stream is restored (and
         # no CUDA context is created when explaining on the CPU)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from iabench.baselines import EXPLAINERS, Explainer
+from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._chefer_lrp import attention_relevance
 from iabench.baselines._vit import attention_with_grads, cls_row, prefix_of, to_grid
 from iabench.baselines.generic_attention import accumulate
@@ -35,7 +35,7 @@ def gradient_weighted_rollout(model: torch.nn.Module, grads: list[torch.Tensor],
     return to_grid(cls_row(accumulate(weighted), prefix_of(model)), model)
 
 
-@EXPLAINERS.register("transformer-attribution")
+@EXPLAINERS.register
 class TransformerAttribution(Explainer):
     name = "transformer-attribution"
     display_name = "Transformer attribution (Chefer CVPR'21)"
@@ -52,7 +52,7 @@ class TransformerAttribution(Explainer):
         return gradient_weighted_rollout(self.model, grads, attention_relevance(self.model, inputs, target))
 
 
-@EXPLAINERS.register("transformer-attribution-cp")
+@EXPLAINERS.register
 class TransformerAttributionCP(Explainer):
     name = "transformer-attribution-cp"
     display_name = "Transformer attribution, CP-LRP relevance"

@@ -19,8 +19,8 @@ from quantus.functions.perturb_func import noisy_linear_imputation
 
 from iabench.metrics import create_metric
 from iabench.metrics._perturbation import unit_ranks
-from iabench.metrics._substrates import SUBSTRATES
 from iabench.models import create_model, get_preset
+from iabench.substrates import SUBSTRATES
 
 
 def main() -> None:

@@ -102,7 +102,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
     kind = "ia-vit" if isinstance(model, IAViT) else "vit"
     picked = _samples(data, samples, opts["seed"])
-    if any(m.needs_masks for m in scorers.values()) and picked.masks is None:
+    if any(m.needs.masks for m in scorers.values()) and picked.masks is None:
         raise UserError("a localisation metric needs masks: give items (image, label, mask)")
     rows = _Rows()
     explanations = Explanations(explainer_specs, classes, opts["target"], None, FailureLog(None))

@@ -9,15 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import types
-import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-from .errors import UserError, closest
-from .ranges import check_ranges
+from .errors import UserError
+from .typed import from_dict
 
-C = TypeVar("C")
+__all__ = ["DataConfig", "ModelConfig", "Preset", "TrainConfig", "VerdictConfig", "config_hash", "from_dict",
+           "parse_override", "to_dict"]
 
 
 @dataclass
@@ -145,63 +144,6 @@ def config_hash(*parts: Any, length: int = 12) -> str:
     plain = [_hashable(p) for p in parts]
     blob = json.dumps(plain, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:length]
-
-
-def _check_type(value: Any, annotation: Any, where: str) -> Any:
-    """Check (and gently coerce int -> float) one value against a dataclass field annotation."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(annotation)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _check_type(value, arg, where)
-            except UserError as err:
-                errors.append(err)
-        raise errors[0]
-    if origin is list:
-        if not isinstance(value, list | tuple):
-            raise UserError(f"{where} must be a list, got {value!r}")
-        (item,) = typing.get_args(annotation)
-        return [_check_type(v, item, where) for v in value]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise UserError(f"{where} must be a mapping, got {value!r}")
-        return value
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if annotation is bool and not isinstance(value, bool):
-        raise UserError(f"{where} must be true or false, got {value!r}")
-    if annotation is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise UserError(f"{where} must be an integer, got {value!r}")
-    if annotation in (float, str) and not isinstance(value, annotation):
-        raise UserError(f"{where} must be a {annotation.__name__}, got {value!r}")
-    return value
-
-
-def from_dict(cls: type[C], values: dict[str, Any] | None, where: str, base: C | None = None) -> C:
-    """Build a config dataclass from a mapping, starting from ``base``; unknown keys and wrong types
-    raise a one-line ``UserError`` naming the closest valid key."""
-    if values is None:
-        values = {}
-    if not isinstance(values, dict):
-        raise UserError(f"{where} must be a mapping of keys to values, got {values!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    checked = {}
-    for key, value in values.items():
-        if key not in names:
-            hint = closest(str(key), names).replace("'", f"'{where}.", 1)
-            raise UserError(f"unknown key '{where}.{key}'{hint}; valid keys: {', '.join(names)}")
-        checked[key] = _check_type(value, hints[key], f"{where}.{key}")
-    start = base if base is not None else cls()
-    config = dataclasses.replace(start, **checked)
-    check_ranges(config, where)
-    return config
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

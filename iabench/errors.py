@@ -20,3 +20,7 @@ def unknown(kind: str, name: str, choices: Iterable[str]) -> UserError:
     """The error for an unknown name of some kind, with the closest choice and the full list."""
     choices = sorted(choices)
     return UserError(f"unknown {kind} '{name}'{closest(name, choices)}; choose from: {', '.join(choices)}")
+
+
+class OptionError(UserError, ValueError):
+    """A bad option of an explainer or metric: one line for the command line, a ValueError for API callers."""

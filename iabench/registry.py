@@ -1,13 +1,15 @@
 """A name -> factory registry, in the style of timm's model registry.
 
-Explainers (``iabench.baselines``) and metrics (``iabench.metrics``) each keep one; adding a
-method is one module that decorates its class with ``@REGISTRY.register("name")``.
+Explainers (``iabench.baselines``) and metrics (``iabench.metrics``) each keep one; adding a method is one module
+whose class declares its ``name`` once and is decorated with ``@REGISTRY.register`` (the registry takes the name
+from the class and checks the class's declarations, as timm takes a model's name from its function). Factories
+without a ``name`` (the datasets) register under an explicit name: ``@REGISTRY.register("name")``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import unknown
 
@@ -17,18 +19,28 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Maps a public name to a class or factory; unknown names raise a one-line ``UserError``."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, check: Callable[[Any], None] | None = None) -> None:
+        """``check(cls)`` validates a registered class's declarations (raises on a bad one, at import)."""
         self.kind = kind
         self._entries: dict[str, Callable[..., T]] = {}
+        self._check = check
 
-    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        def decorator(factory: Callable[..., T]) -> Callable[..., T]:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} '{name}' is registered twice")
-            self._entries[name] = factory
-            return factory
+    def register(self, target: Any) -> Any:
+        """``@register`` on a class with a ``name``, or ``@register("name")`` on any factory."""
+        if isinstance(target, str):
+            return lambda factory: self._add(target, factory)
+        name = getattr(target, "name", "")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{self.kind} {target!r} declares no name")
+        if self._check is not None:
+            self._check(target)
+        return self._add(name, target)
 
-        return decorator
+    def _add(self, name: str, factory: Any) -> Any:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._entries[name] = factory
+        return factory
 
     def get(self, name: str) -> Callable[..., T]:
         try:

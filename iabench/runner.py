@@ -91,7 +91,7 @@ class Run:
         self.data = self._stage("data", lambda: load_data(suite) if self.given is None else load_dataset(suite.data))
         if self.given is not None:
             check_fits(self.data, self.given[2], self.given[0])
-        if any(m.needs_masks for m in self.metrics.values()) and not self.data.has_masks:
+        if any(m.needs.masks for m in self.metrics.values()) and not self.data.has_masks:
             raise UserError(f"suite '{suite.name}' has localisation metrics but dataset '{self.data.name}' "
                             "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
         for metric in self.metrics.values():  # e.g. the 'black' substrate: a black pixel under this normalisation

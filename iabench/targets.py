@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .modes import eval_mode  # the explainers' own: restores each submodule's mode
+
 TARGETS = ("label", "predicted")
 
 
@@ -19,7 +21,5 @@ def explained_targets(model: nn.Module, images: torch.Tensor, labels: torch.Tens
         return labels
     if target != "predicted":
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, got '{target}'")
-    from iabench.baselines._vit import eval_mode  # the explainers' own: restores each submodule's mode
-
     with eval_mode(model), torch.inference_mode():
         return model(images).argmax(1)

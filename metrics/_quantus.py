@@ -14,6 +14,7 @@ defaults (Quantus' own unless a reason is given) and how its output becomes one 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 from typing import Any, ClassVar
@@ -23,9 +24,10 @@ import quantus
 import torch
 from torch import nn
 
-from iabench.errors import closest
-from iabench.metrics import ExplainFn, Metric, MetricResult
-from iabench.metrics._perturbation import MetricOptionError, check_saliency, check_shapes
+from iabench.contract import Context, ExplainFn, Options, option
+from iabench.metrics._base import Metric, MetricResult
+from iabench.metrics._checks import check_saliency, check_shapes
+from iabench.models import vit_backbone
 
 if not hasattr(np, "trapz"):  # Quantus 0.6 (PixelFlipping, IROF, ...) calls np.trapz, removed in NumPy 2.4
     np.trapz = np.trapezoid  # type: ignore[attr-defined]
@@ -34,7 +36,7 @@ if not hasattr(np, "trapz"):  # Quantus 0.6 (PixelFlipping, IROF, ...) calls np.
 def numpy_explain_func(explain_fn: ExplainFn, device: torch.device):  # noqa: ANN201
     """Wrap our explain(model, images, targets) -> (B, H, W) tensor as Quantus' numpy explain_func."""
 
-    def explain(model: nn.Module, inputs: np.ndarray, targets: np.ndarray, **_: Any) -> np.ndarray:
+    def explain(model: nn.Module, inputs: np.ndarray, targets: np.ndarray, **quantus_kwargs: Any) -> np.ndarray:
         images = torch.as_tensor(np.asarray(inputs), dtype=torch.float32, device=device)
         labels = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=device).reshape(-1)
         return explain_fn(model.to(device), images, labels).detach().cpu().numpy()[:, None].astype(np.float32)
@@ -42,18 +44,18 @@ def numpy_explain_func(explain_fn: ExplainFn, device: torch.device):  # noqa: AN
     return explain
 
 
-def quantus_inputs(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, saliency: torch.Tensor | None,
-                   masks: torch.Tensor | None, explain_fn: ExplainFn | None) -> dict[str, Any]:
+def quantus_inputs(ctx: Context) -> dict[str, Any]:
     """The keyword arguments of a Quantus metric call, converted once from our tensors."""
+    images = ctx.images
     kwargs: dict[str, Any] = dict(
-        model=model.eval(), x_batch=images.detach().cpu().numpy().astype(np.float32),
-        y_batch=targets.detach().cpu().numpy().astype(np.int64), channel_first=True, device=str(images.device))
-    if saliency is not None:
-        kwargs["a_batch"] = saliency.detach().cpu().numpy()[:, None].astype(np.float32)
-    if masks is not None:
-        kwargs["s_batch"] = masks.detach().cpu().numpy()[:, None].astype(np.float32)
-    if explain_fn is not None:
-        kwargs["explain_func"] = numpy_explain_func(explain_fn, images.device)
+        model=ctx.model.eval(), x_batch=images.detach().cpu().numpy().astype(np.float32),
+        y_batch=ctx.targets.detach().cpu().numpy().astype(np.int64), channel_first=True, device=str(images.device))
+    if ctx.saliency is not None:
+        kwargs["a_batch"] = ctx.saliency.detach().cpu().numpy()[:, None].astype(np.float32)
+    if ctx.masks is not None:
+        kwargs["s_batch"] = ctx.masks.detach().cpu().numpy()[:, None].astype(np.float32)
+    if ctx.explainer is not None:
+        kwargs["explain_func"] = numpy_explain_func(ctx.explainer.explain, images.device)
         kwargs["explain_func_kwargs"] = {}
     return kwargs
 
@@ -68,8 +70,6 @@ def row_features(images: torch.Tensor) -> int:
 
 def model_patch_size(model: nn.Module, default: int) -> int:
     """The ViT's patch size (for region-based Quantus metrics); ``default`` for models that are not ViTs."""
-    from iabench.models import vit_backbone
-
     try:
         return int(vit_backbone(model).patch_embed.patch_size[0])
     except (AttributeError, TypeError, ValueError):
@@ -93,6 +93,34 @@ def per_sample(output: Any, how: str) -> np.ndarray:
     return np.asarray(output, dtype=float).reshape(-1)
 
 
+class _QuantusDefault:
+    """The default of a Quantus option: whatever Quantus itself (or the metric's ``defaults``) sets."""
+
+    def __repr__(self) -> str:
+        return "Quantus' default"
+
+
+QUANTUS_DEFAULT: Any = _QuantusDefault()
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantusOptions(Options):
+    max_batch: int | None = option(None, "accepted for every metric alike; Quantus batches on its own")
+
+    def given(self) -> dict[str, Any]:
+        """The Quantus constructor keywords set by the suite (``max_batch`` is ours, not Quantus')."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "max_batch" and getattr(self, f.name) is not QUANTUS_DEFAULT}
+
+
+def quantus_options(quantus_class: str) -> type[QuantusOptions]:
+    """The options of a Quantus-backed metric: one field per keyword of the Quantus class's constructor (typed by
+    Quantus when it runs; its default Quantus' own or the metric's ``defaults``)."""
+    names = [n for n in inspect.signature(getattr(quantus, quantus_class).__init__).parameters if n != "self"]
+    fields = [(n, Any, option(QUANTUS_DEFAULT, f"quantus.{quantus_class}'s {n}")) for n in names]
+    return dataclasses.make_dataclass(f"{quantus_class}Options", fields, bases=(QuantusOptions,), frozen=True)
+
+
 class QuantusMetric(Metric):
     """A metric computed by the Quantus class ``quantus_class`` with ``defaults`` as constructor keywords
     (the suite's ``options`` override them)."""
@@ -108,13 +136,10 @@ class QuantusMetric(Metric):
     # defined value (Gini 0, entropy log(H*W)) set this False and keep Quantus' value (all-zero: NaN).
     constant_is_nan: ClassVar[bool] = True
 
-    def __init__(self, **options: Any) -> None:
-        # Quantus is built at call time: refuse a misspelt option now, when the suite is read
-        accepted = set(inspect.signature(getattr(quantus, self.quantus_class).__init__).parameters) - {"self"}
-        for key in sorted(set(options) - accepted - {"max_batch"}):
-            raise MetricOptionError(f"metric {self.name}: quantus.{self.quantus_class} has no option '{key}'"
-                                    f"{closest(key, accepted)}")
-        super().__init__(**options)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.quantus_class:  # Quantus is built at call time: its options are checked when the suite is read
+            cls.Options = quantus_options(cls.quantus_class)
 
     def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
         """Constructor defaults that depend on the inputs (e.g. a step of one image row); the suite's
@@ -123,15 +148,13 @@ class QuantusMetric(Metric):
 
     def build(self, model: nn.Module | None = None, images: torch.Tensor | None = None) -> Any:
         """The configured Quantus metric: ``defaults``, then the input-dependent defaults, then the options."""
-        options = {k: v for k, v in self.options.items() if k != "max_batch"}
         adaptive = self.call_defaults(model, images) if model is not None and images is not None else {}
-        return getattr(quantus, self.quantus_class)(**{**self.defaults, **adaptive, **options,
+        return getattr(quantus, self.quantus_class)(**{**self.defaults, **adaptive, **self.options.given(),
                                                        "disable_warnings": True, "display_progressbar": False})
 
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, *, masks: torch.Tensor | None = None,
-                 explain_fn: ExplainFn | None = None) -> MetricResult:
-        if self.needs_saliency:
+    def score(self, ctx: Context) -> MetricResult:
+        saliency, images = ctx.saliency, ctx.images
+        if self.needs.saliency:
             if saliency is None:
                 raise ValueError(f"{self.name} needs saliency maps")
             check_shapes(images, saliency, self.name)
@@ -142,42 +165,37 @@ class QuantusMetric(Metric):
                 keep = (~skip).nonzero().flatten()
                 scores = np.full(images.shape[0], np.nan)
                 if len(keep):
-                    scores[keep.cpu().numpy()] = self(
-                        model, images[keep], targets[keep], saliency[keep],
-                        masks=None if masks is None else masks[keep], explain_fn=explain_fn).scores
+                    scores[keep.cpu().numpy()] = self.score(ctx.take(keep)).scores
                 return MetricResult(scores)
-        if self.needs_masks and masks is None:
+        if self.needs.masks and ctx.masks is None:
             raise ValueError(f"{self.name} needs ground-truth masks")
-        if self.needs_explain_fn and explain_fn is None:
+        if self.needs.explain_fn and ctx.explainer is None:
             raise ValueError(f"{self.name} needs an explain function")
         if self.single_channel_only and images.shape[1] != 1:
             raise ValueError(f"{self.name} runs on one-channel images only: {self.single_channel_only}")
-        was_training = model.training
+        was_training = ctx.model.training
         try:
             if self.per_image_calls:
-                scores = [self._score_one(model, images[i:i + 1], targets[i:i + 1],
-                                          None if saliency is None else saliency[i:i + 1],
-                                          None if masks is None else masks[i:i + 1], explain_fn)
-                          for i in range(images.shape[0])]
-                return MetricResult(np.asarray(scores, dtype=float))
+                return MetricResult(np.asarray([self._score_one(ctx.take(slice(i, i + 1)))
+                                                for i in range(images.shape[0])], dtype=float))
             padded = saliency is not None and refused_by_quantus(saliency)
             if padded:  # one extra map that passes the batch checks lets every map be scored as in any mixed
                 # batch (Quantus scores each sample on its own); the extra sample's score is dropped
                 extra = torch.linspace(0.0, 1.0, saliency[0].numel(), dtype=saliency.dtype).reshape(saliency[:1].shape)
-                images, targets = torch.cat([images, images[:1]]), torch.cat([targets, targets[:1]])
-                saliency = torch.cat([saliency, extra.to(saliency.device)])
-                masks = None if masks is None else torch.cat([masks, masks[:1]])
-            output = self.build(model, images)(**quantus_inputs(model, images, targets, saliency, masks, explain_fn))
+                ctx = dataclasses.replace(ctx, images=torch.cat([images, images[:1]]),
+                                          targets=torch.cat([ctx.targets, ctx.targets[:1]]),
+                                          saliency=torch.cat([saliency, extra.to(saliency.device)]),
+                                          masks=None if ctx.masks is None else torch.cat([ctx.masks, ctx.masks[:1]]))
+            output = self.build(ctx.model, ctx.images)(**quantus_inputs(ctx))
             scores = per_sample(output, self.output)
             return MetricResult(scores[:-1] if padded else scores)
         finally:
-            model.train(was_training)
+            ctx.model.train(was_training)
 
-    def _score_one(self, model: nn.Module, image: torch.Tensor, target: torch.Tensor, saliency: torch.Tensor | None,
-                   masks: torch.Tensor | None, explain_fn: ExplainFn | None) -> float:
-        if saliency is not None and refused_by_quantus(saliency):  # alone, and the score is a batch aggregate
+    def _score_one(self, ctx: Context) -> float:
+        if ctx.saliency is not None and refused_by_quantus(ctx.saliency):  # alone: the score is a batch aggregate
             warnings.warn(f"{self.name}: Quantus refuses a map with no positive value; its score is NaN",
                           RuntimeWarning, stacklevel=3)
             return float("nan")
-        output = self.build(model, image)(**quantus_inputs(model, image, target, saliency, masks, explain_fn))
+        output = self.build(ctx.model, ctx.images)(**quantus_inputs(ctx))
         return float(np.mean(list(output.values())) if isinstance(output, dict) else np.mean(output))

@@ -4,12 +4,12 @@ the labels as targets for model-level metrics). Higher is better."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.contract import Context, Needs
+from iabench.metrics._base import METRICS, Metric, MetricResult
 
 
-@METRICS.register("accuracy")
+@METRICS.register
 class Accuracy(Metric):
     __doc__ = __doc__
     name = "accuracy"
@@ -18,11 +18,11 @@ class Accuracy(Metric):
     description = "top-1 correctness of the model's predictor against the true labels"
     family = "model"
     reference = "standard top-1 accuracy, reported per model beside the explanations as in Qiang et al. 2023"
-    needs_saliency = False
+    needs = Needs()  # model-level: no map
 
     @torch.inference_mode()
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+    def score(self, ctx: Context) -> MetricResult:
+        model, images, targets = ctx.model, ctx.images, ctx.targets
         was_training = model.training
         model.eval()
         try:

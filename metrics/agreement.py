@@ -7,12 +7,12 @@ own top-1 correctness against the true labels."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from iabench.metrics import METRICS, Metric, MetricResult
+from iabench.contract import Context, Needs
+from iabench.metrics._base import METRICS, Metric, MetricResult
 
 
-@METRICS.register("agreement")
+@METRICS.register
 class Agreement(Metric):
     __doc__ = __doc__
     name = "agreement"
@@ -21,15 +21,14 @@ class Agreement(Metric):
     description = "1 when IA-ViT's interpreter predicts the same top-1 class as its predictor"
     family = "agreement"
     reference = "Qiang et al. 2023, Interpretability-Aware Vision Transformer, arXiv 2309.08035, Sec. 4.2"
-    needs_saliency = False
-    needs_ia_vit = True
+    needs = Needs(ia_vit=True)  # model-level, IA-ViT's interpreter
     # stored as metrics agreement-kl and agreement-inter-accuracy, each with its own direction and description
     extras = {"kl": ("lower", "KL(predictor || interpreter) of the two softmax outputs"),
               "inter-accuracy": ("higher", "top-1 accuracy of IA-ViT's interpreter itself, against the true labels")}
 
     @torch.inference_mode()
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+    def score(self, ctx: Context) -> MetricResult:
+        model, images, targets = ctx.model, ctx.images, ctx.targets
         if not hasattr(model, "interpreter"):
             raise TypeError("agreement needs an IA-ViT model")
         was_training = model.training

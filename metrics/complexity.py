@@ -7,11 +7,11 @@ Reference: Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Exp
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("complexity")
+@METRICS.register
 class ComplexityMetric(QuantusMetric):
     __doc__ = __doc__
     name = "complexity"

@@ -20,13 +20,13 @@ missing relevance went. The gap itself is always measured on the map that was sc
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from iabench.metrics import METRICS, ExplainFn, Metric, MetricResult
-from iabench.metrics.entropy import check_map, check_options
+from iabench.contract import Context, Needs
+from iabench.metrics._base import METRICS, Metric, MetricResult
+from iabench.metrics.entropy import check_map
 
 
-@METRICS.register("conservation")
+@METRICS.register
 class ConservationGap(Metric):
     __doc__ = __doc__
     name = "conservation"
@@ -38,30 +38,25 @@ class ConservationGap(Metric):
     reference = "Bach et al. 2015, On Pixel-Wise Explanations by Layer-Wise Relevance Propagation, PLoS ONE, Eq. 2"
     extras = {"softmax": ("lower", "|relevance absorbed by the softmax rules| ÷ |target logit| (AttnLRP only; "
                                    "Achtibat et al. 2024, Prop. 3.1)")}
-    needs_explain_fn = True  # to ask the explainer for its own budget, when it keeps one
-    needs_decomposition = True  # in a run, only explainers whose maps decompose the logit are scored
+    # the explainer is asked for its own budget when it keeps one; in a run, only explainers whose maps decompose
+    # the logit are scored
+    needs = Needs(saliency=True, explain_fn=True, decomposition=True)
 
-    def __init__(self, **options: object) -> None:
-        check_options(self.name, options, ())
-        super().__init__(**options)
-
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, *, explain_fn: ExplainFn | None = None,
-                 **_: object) -> MetricResult:
+    def score(self, ctx: Context) -> MetricResult:
+        model, images, targets, saliency = ctx.model, ctx.images, ctx.targets, ctx.saliency
         check_map(images, saliency, self.name)
-        budget_fn = getattr(explain_fn, "relevance_budget", None)
+        budget = ctx.explainer.relevance_budget(model, images, targets) if ctx.explainer is not None else None
         extra = {}
         total = saliency.detach().double().flatten(1).sum(1)  # the scored map's own sum
-        if budget_fn is not None:  # its logit and what its softmaxes absorbed, from one more relevance pass
-            budget = budget_fn(model, images, targets)
+        if budget is not None:  # its logit and what its softmaxes absorbed, from one more relevance pass
             logit = budget["logit"].double()
             extra["softmax"] = (budget["absorbed"].double().abs() / logit.abs()).cpu().numpy()
         else:
             with torch.no_grad():
                 logit = model(images).gather(1, targets.long()[:, None]).flatten().double()
-            reference_fn = getattr(explain_fn, "reference_logit", None)
-            if reference_fn is not None:  # integrated gradients: the change from the baseline's logit
-                logit = logit - reference_fn(model, images, targets).double()
+            reference = ctx.explainer.reference_logit(model, images, targets) if ctx.explainer is not None else None
+            if reference is not None:  # integrated gradients: the change from the baseline's logit
+                logit = logit - reference.double()
         total = total.to(logit.device)
         gap = (logit - total).abs() / logit.abs()
         scores = torch.where(logit == 0, torch.full_like(gap, float("nan")), gap)

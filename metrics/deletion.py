@@ -10,11 +10,11 @@ Ties in the saliency order keep raster order (stable sort).
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS, Metric
+from iabench.metrics._base import METRICS, Metric
 from iabench.metrics._perturbation import PerturbationCurve
 
 
-@METRICS.register("deletion")
+@METRICS.register
 class Deletion(PerturbationCurve, Metric):
     __doc__ = __doc__
     name = "deletion"

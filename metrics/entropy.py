@@ -20,15 +20,16 @@ for their bilinear upsampling.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
-from iabench.metrics import METRICS, Metric, MetricResult
-from iabench.metrics._perturbation import MetricOptionError, check_shapes
+from iabench.contract import Context, Options, option
+from iabench.metrics._base import METRICS, Metric, MetricResult
+from iabench.metrics._checks import check_shapes
 from iabench.models import vit_backbone
-
-LEVELS = ("patch", "pixel")
 
 
 def model_patch(model: nn.Module) -> tuple[int, int]:
@@ -56,17 +57,12 @@ def check_map(images: torch.Tensor, saliency: torch.Tensor | None, who: str) -> 
         raise ValueError(f"{who}: saliency has NaN or inf values")
 
 
-def check_options(name: str, options: dict[str, object], allowed: tuple[str, ...]) -> None:
-    """Refuse misspelt options and a bad ``level`` when the suite is read, not after the explanations."""
-    for key in sorted(set(options) - set(allowed)):
-        choices = f"choose from: {', '.join(allowed)}" if allowed else "it takes no options"
-        raise MetricOptionError(f"metric {name}: unknown option '{key}'; {choices}")
-    if "level" in options and options["level"] not in LEVELS:
-        raise MetricOptionError(f"metric {name}: option level must be one of {', '.join(LEVELS)}, "
-                                f"got {options['level']!r}")
+@dataclass(frozen=True)
+class LevelOptions(Options):
+    level: Literal["patch", "pixel"] = option("patch", "the units mass is shared over: the model's patches, or pixels")
 
 
-@METRICS.register("entropy")
+@METRICS.register
 class Entropy(Metric):
     __doc__ = __doc__
     name = "entropy"
@@ -78,17 +74,14 @@ class Entropy(Metric):
     reference = ("Bhatt et al. 2020, Evaluating and Aggregating Feature-based Model Explanations, IJCAI "
                  "(complexity), normalised by log N over the patch grid")
 
-    def __init__(self, **options: object) -> None:
-        check_options(self.name, options, ("level",))
-        super().__init__(**options)
-        self.level = str(options.get("level", "patch"))
+    Options = LevelOptions
 
     @torch.no_grad()
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, **_: object) -> MetricResult:
+    def score(self, ctx: Context) -> MetricResult:
+        model, images, saliency = ctx.model, ctx.images, ctx.saliency
         check_map(images, saliency, self.name)
         magnitude = saliency.detach().double().abs().cpu()  # abs before summing: signs must not cancel
-        mass = patch_sums(magnitude, model_patch(model)) if self.level == "patch" else magnitude.flatten(1)
+        mass = patch_sums(magnitude, model_patch(model)) if self.options.level == "patch" else magnitude.flatten(1)
         total = mass.sum(1, keepdim=True)
         p = mass / torch.where(total > 0, total, 1.0)
         entropy = -torch.special.xlogy(p, p).sum(1)  # xlogy(0, 0) = 0

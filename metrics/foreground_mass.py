@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import torch
-from torch import nn
 
-from iabench.metrics import METRICS, Metric, MetricResult
-from iabench.metrics._perturbation import MetricOptionError
-from iabench.metrics.entropy import check_map, check_options
+from iabench.contract import Context, Options, option
+from iabench.metrics._base import METRICS, Metric, MetricResult
+from iabench.metrics.entropy import check_map
+from iabench.ranges import AT_LEAST_0
 
 
 def foreground(images: torch.Tensor, tol: float) -> torch.Tensor:
@@ -39,7 +40,12 @@ def foreground(images: torch.Tensor, tol: float) -> torch.Tensor:
     return ((images - low) > tol).any(dim=1)
 
 
-@METRICS.register("foreground-mass")
+@dataclass(frozen=True)
+class ForegroundOptions(Options):
+    tol: float = option(1e-6, "how far above the image's minimum a pixel counts as the object", AT_LEAST_0)
+
+
+@METRICS.register
 class ForegroundMass(Metric):
     __doc__ = __doc__
     name = "foreground-mass"
@@ -50,20 +56,12 @@ class ForegroundMass(Metric):
     family = "diagnostics"
     reference = ("energy-based pointing game (Wang et al. 2020, Score-CAM, CVPRW) / relevance mass accuracy "
                  "(Arras et al. 2022, CLEVR-XAI, Information Fusion), normalised by the object's area")
-    needs_masks = False  # optional: the image's non-background pixels stand in for the object
-
-    def __init__(self, **options: object) -> None:
-        check_options(self.name, options, ("tol",))
-        tol = options.get("tol", 1e-6)
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not (math.isfinite(tol) and tol >= 0):
-            raise MetricOptionError(f"metric {self.name}: option tol must be a finite number >= 0, got {tol!r}")
-        super().__init__(**options)
-        self.tol = float(tol)
+    # masks are optional: without them the image's non-background pixels stand in for the object
+    Options = ForegroundOptions
 
     @torch.no_grad()
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, *, masks: torch.Tensor | None = None,
-                 **_: object) -> MetricResult:
+    def score(self, ctx: Context) -> MetricResult:
+        images, saliency, masks = ctx.images, ctx.saliency, ctx.masks
         check_map(images, saliency, self.name)
         if masks is not None:
             if masks.shape != saliency.shape:
@@ -71,7 +69,7 @@ class ForegroundMass(Metric):
                                  f"got {tuple(masks.shape)}")
             fg = masks.detach().bool().cpu()
         else:
-            fg = foreground(images.detach().double().cpu(), self.tol)
+            fg = foreground(images.detach().double().cpu(), self.options.tol)
         magnitude = saliency.detach().double().abs().cpu().flatten(1)
         fg = fg.flatten(1)
         total = magnitude.sum(1)

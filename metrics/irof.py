@@ -8,11 +8,11 @@ Reference: Rieger & Hansen 2020, IROF: a low resource evaluation metric for expl
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("irof")
+@METRICS.register
 class IrofMetric(QuantusMetric):
     __doc__ = __doc__
     name = "irof"

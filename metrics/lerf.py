@@ -6,11 +6,11 @@ probability of the target (or ``score='accuracy'``); area under the curve over t
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS, Metric
-from iabench.metrics._perturbation import PerturbationCurve
+from iabench.metrics._base import METRICS, Metric
+from iabench.metrics._perturbation import PatchCurveOptions, PerturbationCurve
 
 
-@METRICS.register("lerf")
+@METRICS.register
 class LeRF(PerturbationCurve, Metric):
     __doc__ = __doc__
     name = "lerf"
@@ -20,6 +20,7 @@ class LeRF(PerturbationCurve, Metric):
                    "first, 10% per step; area under the curve")
     family = "faithfulness"
     reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
-    defaults = {"unit": "patch", "fraction": 0.1}
+    Options = PatchCurveOptions  # whole patches
+    default_spacing = {"fraction": 0.1}  # 10% of the patches per step
     descending = False
 

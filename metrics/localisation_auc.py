@@ -7,11 +7,12 @@ Reference: Fawcett 2006, An introduction to ROC analysis, Pattern Recognition Le
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.contract import Needs
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("auc")
+@METRICS.register
 class AucMetric(QuantusMetric):
     __doc__ = __doc__
     name = "auc"
@@ -22,4 +23,4 @@ class AucMetric(QuantusMetric):
     reference = "Fawcett 2006, An introduction to ROC analysis, Pattern Recognition Letters"
     quantus_class = "AUC"
     defaults = {}
-    needs_masks = True
+    needs = Needs(saliency=True, masks=True)

@@ -8,11 +8,12 @@ Reference: Yeh et al. 2019, On the (In)fidelity and Sensitivity of Explanations,
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.contract import Needs
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("max-sensitivity")
+@METRICS.register
 class MaxSensitivityMetric(QuantusMetric):
     __doc__ = __doc__
     name = "max-sensitivity"
@@ -24,4 +25,4 @@ class MaxSensitivityMetric(QuantusMetric):
     reference = "Yeh et al. 2019, On the (In)fidelity and Sensitivity of Explanations, NeurIPS"
     quantus_class = "MaxSensitivity"
     defaults = {'nr_samples': 10, 'lower_bound': 0.2}
-    needs_explain_fn = True
+    needs = Needs(saliency=True, explain_fn=True)

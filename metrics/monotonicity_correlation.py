@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from iabench.metrics import METRICS
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric, row_features
 
 
-@METRICS.register("monotonicity-correlation")
+@METRICS.register
 class MonotonicityCorrelationMetric(QuantusMetric):
     __doc__ = __doc__
     name = "monotonicity-correlation"

@@ -7,11 +7,11 @@ most relevant first, 10% of the patches per step; score = softmax probability of
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS, Metric
-from iabench.metrics._perturbation import PerturbationCurve
+from iabench.metrics._base import METRICS, Metric
+from iabench.metrics._perturbation import PatchCurveOptions, PerturbationCurve
 
 
-@METRICS.register("morf")
+@METRICS.register
 class MoRF(PerturbationCurve, Metric):
     __doc__ = __doc__
     name = "morf"
@@ -21,5 +21,6 @@ class MoRF(PerturbationCurve, Metric):
                    "first, 10% per step; area under the curve")
     family = "faithfulness"
     reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
-    defaults = {"unit": "patch", "fraction": 0.1}
+    Options = PatchCurveOptions  # whole patches
+    default_spacing = {"fraction": 0.1}  # 10% of the patches per step
 

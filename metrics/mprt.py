@@ -9,11 +9,12 @@ Reference: Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS.
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.contract import Needs
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("mprt")
+@METRICS.register
 class MprtMetric(QuantusMetric):
     __doc__ = __doc__
     name = "mprt"
@@ -25,5 +26,5 @@ class MprtMetric(QuantusMetric):
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS"
     quantus_class = "MPRT"
     defaults = {'skip_layers': True, 'return_last_correlation': True}
-    needs_explain_fn = True
+    needs = Needs(saliency=True, explain_fn=True)
     output = "last-layer"

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from iabench.metrics import METRICS
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric, row_features
 
 
-@METRICS.register("pixel-flipping")
+@METRICS.register
 class PixelFlippingMetric(QuantusMetric):
     __doc__ = __doc__
     name = "pixel-flipping"

@@ -7,11 +7,12 @@ Reference: Zhang et al. 2018, Top-down Neural Attention by Excitation Backprop, 
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.contract import Needs
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("pointing-game")
+@METRICS.register
 class PointingGameMetric(QuantusMetric):
     __doc__ = __doc__
     name = "pointing-game"
@@ -23,4 +24,4 @@ class PointingGameMetric(QuantusMetric):
     reference = "Zhang et al. 2018, Top-down Neural Attention by Excitation Backprop, IJCV"
     quantus_class = "PointingGame"
     defaults = {}
-    needs_masks = True
+    needs = Needs(saliency=True, masks=True)

@@ -13,11 +13,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from iabench.metrics import METRICS
+from iabench.contract import Needs
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("random-logit")
+@METRICS.register
 class RandomLogitMetric(QuantusMetric):
     __doc__ = __doc__
     name = "random-logit"
@@ -28,7 +29,7 @@ class RandomLogitMetric(QuantusMetric):
     reference = "Sixt et al. 2020, When Explanations Lie: Why Many Modified BP Attributions Fail, ICML"
     quantus_class = "RandomLogit"
     defaults = {}
-    needs_explain_fn = True
+    needs = Needs(saliency=True, explain_fn=True)
 
     def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
         # Quantus needs the number of classes to draw the random other class: read it from the model.

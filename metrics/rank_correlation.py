@@ -8,8 +8,9 @@ of the signed map, as in ``entropy``). The score lies in [-1, 1]; higher is bett
 reference map) has no ordering: its sample scores NaN, with a RuntimeWarning naming the samples.
 
 When the suite explains with the reference explainer itself (same name and options), the runner passes
-its map (``reference_map=``, from its explanation cache), so occlusion is computed once per model and images.
-Otherwise the reference map is computed once per (model, images, targets) and memoised in the metric
+its map (``Context.reference_map``, from its explanation cache), so occlusion is computed once per model and images.
+Otherwise the reference map is computed by the reference explainer the context hands over (``Context.reference``:
+this module never imports the explainers) once per (model, images, targets) and memoised in the metric
 instance (up to 16 batches, oldest dropped first), because the runner scores several explainers on the same
 model and images and occlusion costs about one forward per patch. The memo assumes the model's weights do
 not change between calls on the same batch.
@@ -24,21 +25,29 @@ import hashlib
 import math
 import warnings
 import weakref
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from iabench.baselines import EXPLAINERS, create_explainer
-from iabench.metrics import METRICS, Metric, MetricResult
-from iabench.metrics._perturbation import MetricOptionError
-from iabench.metrics.entropy import check_map, check_options, model_patch, patch_sums
+from iabench.contract import Context, Options, option
+from iabench.metrics._base import METRICS, Metric, MetricResult
+from iabench.metrics.entropy import check_map, model_patch, patch_sums
 
 MEMO_SIZE = 16
 
 
-@METRICS.register("rank-correlation")
+@dataclass(frozen=True)
+class RankCorrelationOptions(Options):
+    reference: str = option("occlusion", "the reference explainer (checked when the suite is read)")
+    reference_options: dict = option(doc="its options", factory=dict)
+    level: Literal["pixel", "patch"] = option("pixel", "rank pixels, or the model's patches (signed sums)")
+
+
+@METRICS.register
 class RankCorrelation(Metric):
     __doc__ = __doc__
     name = "rank-correlation"
@@ -49,25 +58,21 @@ class RankCorrelation(Metric):
     family = "diagnostics"
     reference = "Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (Spearman rank correlation)"
 
+    Options = RankCorrelationOptions
+
     def __init__(self, **options: object) -> None:
-        check_options(self.name, options, ("reference", "reference_options", "level"))
-        explainer, explainer_options = options.get("reference", "occlusion"), options.get("reference_options", {})
-        if not isinstance(explainer, str):
-            raise MetricOptionError(f"metric {self.name}: option reference must be an explainer name, "
-                                    f"got {explainer!r}")
-        EXPLAINERS.get(explainer)  # an unknown name: the registry's one-line UserError, now rather than later
-        if not isinstance(explainer_options, dict):
-            raise MetricOptionError(f"metric {self.name}: option reference_options must be a mapping of explainer "
-                                    f"options, got {explainer_options!r}")
-        EXPLAINERS.get(explainer).check_options(dict(explainer_options))  # a misspelt option: now, in one line
         super().__init__(**options)
-        self.explainer, self.explainer_options = explainer, dict(explainer_options)
-        self.level = str(options.get("level", "pixel"))
-        self.display_name = f"Rank correlation with {explainer}"  # type: ignore[misc]
         self._memo: dict[tuple[int, str], tuple[weakref.ref[nn.Module], torch.Tensor]] = {}
 
-    def reference_map(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def title(self) -> str:
+        return f"Rank correlation with {self.options.reference}"
+
+    def reference_map(self, ctx: Context) -> torch.Tensor:
         """The reference explainer's (B, H, W) map, from the memo when this batch was seen with this model."""
+        if ctx.reference is None:
+            raise ValueError(f"{self.name} needs its reference explainer ({self.options.reference}): pass "
+                             "reference= (e.g. iabench.baselines.BoundExplainer) or its maps as reference_map=")
+        model, images, targets = ctx.model, ctx.images, ctx.targets
         digest = hashlib.sha256(str((tuple(images.shape), images.dtype)).encode())
         digest.update(images.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
         digest.update(targets.detach().cpu().long().contiguous().numpy().tobytes())
@@ -75,8 +80,7 @@ class RankCorrelation(Metric):
         held = self._memo.get(key)
         if held is not None and held[0]() is model:  # the weakref guards against a freed model's reused id
             return held[1]
-        result = create_explainer(self.explainer, model, **self.explainer_options).attribute(images, targets)
-        result = result.detach().cpu()
+        result = ctx.reference.explain(model, images, targets).detach().cpu()
         self._memo.pop(key, None)
         while len(self._memo) >= MEMO_SIZE:  # FIFO: dicts keep insertion order
             self._memo.pop(next(iter(self._memo)))
@@ -86,22 +90,21 @@ class RankCorrelation(Metric):
     @property
     def reference_spec(self) -> tuple[str, dict]:
         """(explainer name, options) of the reference: the runner hands over its own map of that explainer."""
-        return self.explainer, self.explainer_options
+        return self.options.reference, dict(self.options.reference_options)
 
-    def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                 saliency: torch.Tensor | None = None, reference_map: torch.Tensor | None = None,
-                 **_: object) -> MetricResult:
+    def score(self, ctx: Context) -> MetricResult:
+        model, images, saliency = ctx.model, ctx.images, ctx.saliency
         check_map(images, saliency, self.name)
-        if reference_map is None:
-            reference_map = self.reference_map(model, images, targets)
+        reference_map = ctx.reference_map if ctx.reference_map is not None else self.reference_map(ctx)
         check_map(images, reference_map, f"{self.name} (reference map)")
         maps = [saliency.detach().double().cpu(), reference_map.detach().double().cpu()]
         # signed sums per patch: a map and its negation must stay opposite orderings
-        flat = [(patch_sums(m, model_patch(model)) if self.level == "patch" else m.flatten(1)).numpy() for m in maps]
+        by_patch = self.options.level == "patch"
+        flat = [(patch_sums(m, model_patch(model)) if by_patch else m.flatten(1)).numpy() for m in maps]
         constant = [np.ptp(f, axis=1) == 0 for f in flat]
         scores = np.array([math.nan if constant[0][i] or constant[1][i] else float(spearmanr(a, b)[0])
                            for i, (a, b) in enumerate(zip(*flat))])
-        for which, mask in zip(("saliency", f"{self.explainer} reference map"), constant):
+        for which, mask in zip(("saliency", f"{self.options.reference} reference map"), constant):
             if mask.any():
                 warnings.warn(f"{self.name}: the {which} of sample(s) {np.flatnonzero(mask).tolist()} is constant "
                               "(no ordering); their score is NaN", RuntimeWarning, stacklevel=2)

@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from iabench.metrics import METRICS
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric, model_patch_size
 
 
-@METRICS.register("region-perturbation")
+@METRICS.register
 class RegionPerturbationMetric(QuantusMetric):
     __doc__ = __doc__
     name = "region-perturbation"

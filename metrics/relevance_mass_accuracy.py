@@ -7,11 +7,12 @@ Reference: Arras et al. 2022, CLEVR-XAI, Information Fusion 81.
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.contract import Needs
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("relevance-mass-accuracy")
+@METRICS.register
 class RelevanceMassAccuracyMetric(QuantusMetric):
     __doc__ = __doc__
     name = "relevance-mass-accuracy"
@@ -23,4 +24,4 @@ class RelevanceMassAccuracyMetric(QuantusMetric):
     reference = "Arras et al. 2022, CLEVR-XAI, Information Fusion 81"
     quantus_class = "RelevanceMassAccuracy"
     defaults = {}
-    needs_masks = True
+    needs = Needs(saliency=True, masks=True)

@@ -7,11 +7,12 @@ Reference: Arras et al. 2022, CLEVR-XAI, Information Fusion 81.
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.contract import Needs
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("relevance-rank-accuracy")
+@METRICS.register
 class RelevanceRankAccuracyMetric(QuantusMetric):
     __doc__ = __doc__
     name = "relevance-rank-accuracy"
@@ -23,4 +24,4 @@ class RelevanceRankAccuracyMetric(QuantusMetric):
     reference = "Arras et al. 2022, CLEVR-XAI, Information Fusion 81"
     quantus_class = "RelevanceRankAccuracy"
     defaults = {}
-    needs_masks = True
+    needs = Needs(saliency=True, masks=True)

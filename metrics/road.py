@@ -11,11 +11,11 @@ Reference: Rong et al. 2022, A Consistent and Efficient Evaluation Strategy for 
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("road")
+@METRICS.register
 class RoadMetric(QuantusMetric):
     __doc__ = __doc__
     name = "road"

@@ -7,11 +7,11 @@ Reference: Chalasani et al. 2020, Concise Explanations of Neural Networks using 
 
 from __future__ import annotations
 
-from iabench.metrics import METRICS
+from iabench.metrics._base import METRICS
 from iabench.metrics._quantus import QuantusMetric
 
 
-@METRICS.register("sparseness")
+@METRICS.register
 class SparsenessMetric(QuantusMetric):
     __doc__ = __doc__
     name = "sparseness"

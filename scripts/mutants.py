@@ -48,9 +48,8 @@ TARGETS: dict[str, str] = {
     "iabench/reporting/stats.py": STATS_TESTS,
     "iabench/store.py": "tests/test_store.py",
     "iabench/targets.py": "tests/test_targets.py tests/test_runner_targets.py",
-    "metrics/_substrates.py": f"tests/test_substrates.py {METRIC_TESTS}",
-    **{f"metrics/{p.name}": METRIC_TESTS for p in sorted((ROOT / "metrics").glob("*.py"))
-       if p.name != "_substrates.py"},
+    "iabench/substrates.py": f"tests/test_substrates.py {METRIC_TESTS}",
+    **{f"metrics/{p.name}": METRIC_TESTS for p in sorted((ROOT / "metrics").glob("*.py"))},
     **{f"baselines/{p.name}": EXPLAINER_TESTS for p in sorted((ROOT / "baselines").glob("*.py"))},
 }
 # Replacing an arithmetic operator by a bitwise one, % or // mostly raises on floats and tensors (a cheap,

@@ -9,7 +9,6 @@ from test_reporting import METRICS_INFO, write_run
 
 from iabench.baselines import EXPLAINERS
 from iabench.metrics import create_metric
-from iabench.pipeline.artifacts import protocol
 from iabench.reporting import build_report
 
 
@@ -18,11 +17,12 @@ def test_declared_baselines_and_substrates() -> None:
     assert {n for n, b in declared.items() if b} == {"integrated-gradients", "occlusion", "input-x-gradient", "rise",
                                                     "integrated-gradients[blur]", "integrated-gradients[uniform]"}
     assert set(declared.values()) == {None, "zeros", "blur", "noise"}  # each a substrate of the perturbation metrics
-    assert protocol(create_metric("deletion")) == {"substrate": "zeros", "unit": "pixel"}
-    assert protocol(create_metric("insertion", substrate="blur", unit="patch")) == dict(substrate="blur", unit="patch")
-    assert protocol(create_metric("morf", substrate="road")) == {"substrate": "road", "unit": "patch"}  # MoRF: patches
-    assert protocol(create_metric("deletion", substrate="black", black_value=[-1.0]))["black_value"] == [-1.0]
-    assert protocol(create_metric("sparseness")) == {"substrate": None, "unit": None}
+    assert create_metric("deletion").protocol() == {"substrate": "zeros", "unit": "pixel", "auc": "trapezoid"}
+    assert create_metric("insertion", substrate="blur", unit="patch", auc="mean").protocol() == dict(
+        substrate="blur", unit="patch", auc="mean")
+    assert create_metric("morf", substrate="road").protocol()["unit"] == "patch"  # MoRF: patches
+    assert create_metric("deletion", substrate="black", black_value=[-1.0]).protocol()["black_value"] == [-1.0]
+    assert create_metric("sparseness").protocol() == {"substrate": None, "unit": None, "auc": None}
 
 
 def test_flagged_cells_in_summary_html_and_tex(tmp_path) -> None:

@@ -128,7 +128,7 @@ def test_declared_signedness_holds_on_random_models_and_inputs(name: str, random
     images = torch.randn(3, TINY.in_chans, TINY.img_size, TINY.img_size, generator=generator)
     targets = torch.tensor([0, 1, 2])
     for kind, model in random_models.items():
-        if cls.requires_ia_vit and kind != "ia-vit":
+        if cls.needs.ia_vit and kind != "ia-vit":
             continue
         saliency = create_explainer(name, model, **options).attribute(images, targets)
         if cls.signed:  # on these random inputs every signed method has negative values (checked for each)

@@ -11,8 +11,8 @@ from torch.utils.data import TensorDataset
 
 import iabench
 from iabench.baselines import create_explainer
+from iabench.errors import OptionError
 from iabench.metrics import create_metric
-from iabench.metrics._perturbation import MetricOptionError
 
 
 class _Linear(nn.Module):
@@ -58,7 +58,7 @@ def test_attnlrp_budget_is_used_and_the_softmax_share_reported() -> None:
 
 
 def test_conservation_takes_no_options() -> None:
-    with pytest.raises(MetricOptionError, match="takes no options"):
+    with pytest.raises(OptionError, match="takes no options"):
         create_metric("conservation", level="patch")
 
 

@@ -91,8 +91,8 @@ def test_shuffled_takes_its_sources_needs_and_refuses_bad_options() -> None:
     assert [(s.name, s.label, s.options) for s in suite.explainers][1:3] == [
         ("shuffled", "shuffled:ia-vit", {"of": "ia-vit"}), ("shuffled", "shuffled:saliency", {"of": "saliency"})]
     classes = explainer_classes(suite.explainers)
-    assert classes["shuffled:ia-vit"].requires_ia_vit and classes["shuffled:ia-vit"].resolution == "patch"
-    assert not classes["shuffled:saliency"].requires_ia_vit and classes["shuffled:saliency"].resolution == "pixel"
+    assert classes["shuffled:ia-vit"].needs.ia_vit and classes["shuffled:ia-vit"].resolution == "patch"
+    assert not classes["shuffled:saliency"].needs.ia_vit and classes["shuffled:saliency"].resolution == "pixel"
     on_vit = [i.explainer for i in work_items(suite, classes, 0) if i.model == "vit"]
     assert on_vit == [None, "shuffled:saliency", "random-patch"]  # the interpreter and its shuffle: IA-ViT only
     with pytest.raises(UserError, match="needs the explainer to shuffle"):
@@ -104,4 +104,4 @@ def test_shuffled_takes_its_sources_needs_and_refuses_bad_options() -> None:
     with pytest.raises(UserError, match="takes no ':' argument"):
         load_suite("faithfulness", ["explainers=attention:ia-vit"])
     with pytest.raises(UserError, match="n_steps"):  # the source's own options are checked too
-        EXPLAINERS.get("shuffled").check_options({"of": "integrated-gradients", "of_options": {"n_step": 4}})
+        EXPLAINERS.get("shuffled").parse_options({"of": "integrated-gradients", "of_options": {"n_step": 4}})

@@ -12,11 +12,11 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from iabench.baselines import EXPLAINERS, create_explainer
-from iabench.errors import UserError
+from iabench.baselines import EXPLAINERS, BoundExplainer, create_explainer
+from iabench.errors import OptionError, UserError
 from iabench.metrics import METRICS, create_metric
-from iabench.metrics._perturbation import MetricOptionError
 from iabench.models import create_model, get_preset
+from iabench.suites import load_suite
 
 SIDE, PATCH = 28, 4  # the tiny preset: 28px images, 4px patches, a 7x7 grid
 
@@ -34,11 +34,25 @@ def timm_vit() -> nn.Module:
                              embed_dim=32, depth=1, num_heads=2).eval()
 
 
+class RankCorrelation:
+    """A rank-correlation metric called as the runner calls it: with a handle on its reference explainer."""
+
+    def __init__(self, **options: object) -> None:
+        self.metric = create_metric("rank-correlation", **options)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.metric, name)
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        name, options = self.metric.reference_spec
+        return self.metric(*args, reference=BoundExplainer(EXPLAINERS.get(name), options), **kwargs)
+
+
 def score(name: str, model: nn.Module, saliency: torch.Tensor, images: torch.Tensor | None = None,
           **options: object) -> np.ndarray:
     images = torch.zeros(saliency.shape[0], 1, *saliency.shape[-2:]) if images is None else images
-    return create_metric(name, **options)(model, images, torch.zeros(saliency.shape[0], dtype=torch.long),
-                                          saliency).scores
+    metric = RankCorrelation(**options) if name == "rank-correlation" else create_metric(name, **options)
+    return metric(model, images, torch.zeros(saliency.shape[0], dtype=torch.long), saliency).scores
 
 
 def patches(*cells: int, value: float = 1.0) -> torch.Tensor:
@@ -197,8 +211,8 @@ def test_rank_correlation_with_occlusion_of_its_own_map_and_negation(model, batc
     # catches a sign lost (abs of either map: the negation would score +1) and the default reference
     images, targets = batch
     occlusion = create_explainer("occlusion", model).attribute(images, targets)
-    metric = create_metric("rank-correlation")
-    assert metric.display_name == "Rank correlation with occlusion"
+    metric = RankCorrelation()
+    assert metric.title() == "Rank correlation with occlusion"
     np.testing.assert_allclose(metric(model, images, targets, occlusion).scores, 1.0, atol=1e-12)
     np.testing.assert_allclose(metric(model, images, targets, -occlusion).scores, -1.0, atol=1e-12)
 
@@ -221,7 +235,7 @@ def test_rank_correlation_equals_scipy_with_ties(model, batch, monkeypatch, leve
     else:
         flat = [m.double().flatten(1) for m in (saliency, reference)]
     expected = [spearmanr(flat[0][i], flat[1][i]).statistic for i in range(2)]
-    result = create_metric("rank-correlation", reference="random", level=level)(model, images, targets, saliency)
+    result = RankCorrelation(reference="random", level=level)(model, images, targets, saliency)
     np.testing.assert_allclose(result.scores, expected, rtol=0, atol=1e-12)
     assert result.scores.dtype == np.float64 and result.scores.shape == (2,)
 
@@ -230,11 +244,11 @@ def test_rank_correlation_honours_reference_and_its_options(model, batch) -> Non
     # catches reference or reference_options dropped (the default occlusion / seed 0 would not give 1.0)
     images, targets = batch
     seeded = create_explainer("random", model, seed=3).attribute(images, targets)
-    metric = create_metric("rank-correlation", reference="random", reference_options={"seed": 3})
-    assert metric.display_name == "Rank correlation with random"
+    metric = RankCorrelation(reference="random", reference_options={"seed": 3})
+    assert metric.title() == "Rank correlation with random"
     assert metric.reference_spec == ("random", {"seed": 3})  # what the runner looks up in its own maps
     np.testing.assert_allclose(metric(model, images, targets, seeded).scores, 1.0, atol=1e-12)
-    unseeded = create_metric("rank-correlation", reference="random")(model, images, targets, seeded).scores
+    unseeded = RankCorrelation(reference="random")(model, images, targets, seeded).scores
     assert np.abs(unseeded).max() < 0.2
     centre = create_explainer("centre", model).attribute(images, targets)
     np.testing.assert_allclose(score("rank-correlation", model, centre, images, reference="centre"), 1.0, atol=1e-12)
@@ -248,9 +262,9 @@ def test_rank_correlation_patch_level(model, timm_vit, batch) -> None:
         noise = create_explainer("random", net).attribute(images, targets)
         blocky = nn.functional.avg_pool2d(noise[:, None], patch)[:, 0]
         blocky = blocky.repeat_interleave(patch, 1).repeat_interleave(patch, 2)
-        metric = create_metric("rank-correlation", reference="random", level="patch")
+        metric = RankCorrelation(reference="random", level="patch")
         np.testing.assert_allclose(metric(net, images, targets, blocky).scores, 1.0, atol=1e-12)
-        assert (create_metric("rank-correlation", reference="random")(net, images, targets, blocky).scores < 0.9).all()
+        assert (RankCorrelation(reference="random")(net, images, targets, blocky).scores < 0.9).all()
 
 
 def test_rank_correlation_constant_map_is_nan_with_a_warning(model, batch) -> None:
@@ -259,7 +273,7 @@ def test_rank_correlation_constant_map_is_nan_with_a_warning(model, batch) -> No
     saliency = torch.rand(2, SIDE, SIDE)
     saliency[1] = 0.0
     with pytest.warns(RuntimeWarning, match=r"saliency of sample\(s\) \[1\] is constant"):
-        result = create_metric("rank-correlation", reference="centre")(model, images, targets, saliency).scores
+        result = RankCorrelation(reference="centre")(model, images, targets, saliency).scores
     assert np.isfinite(result[0]) and np.isnan(result[1])
 
 
@@ -271,13 +285,13 @@ def test_rank_correlation_memo(model, timm_vit, batch, monkeypatch) -> None:
                         original(self, inputs, target))
     images, targets = batch
     other = images.flip(-1)
-    metric = create_metric("rank-correlation", reference="random")
+    metric = RankCorrelation(reference="random")
     saliency = torch.rand(2, SIDE, SIDE)
     first = metric(model, images, targets, saliency).scores
     np.testing.assert_array_equal(metric(model, images, targets, saliency).scores, first)
     metric(model, images, targets, -saliency)
     assert len(calls) == 1
-    expected = create_metric("rank-correlation", reference="random")(model, other, targets, saliency).scores
+    expected = RankCorrelation(reference="random")(model, other, targets, saliency).scores
     assert len(calls) == 2 and np.abs(expected - first).max() > 1e-3
     np.testing.assert_array_equal(metric(model, other, targets, saliency).scores, expected)  # not A's map
     assert len(calls) == 3
@@ -301,26 +315,30 @@ def test_rank_correlation_memo(model, timm_vit, batch, monkeypatch) -> None:
 def test_registered_with_direction(name, direction, display) -> None:
     cls = METRICS.get(name)
     assert (cls.name, cls.direction, cls.display_name) == (name, direction, display)
-    assert cls.reference and cls.__doc__ and "Reference" in cls.__doc__ and not cls.needs_masks
+    assert cls.reference and cls.__doc__ and "Reference" in cls.__doc__ and not cls.needs.masks
 
 
 @pytest.mark.parametrize("name,options,match", [
     ("entropy", {"level": "voxel"}, "option level must be one of patch, pixel, got 'voxel'"),
     ("entropy", {"levle": "patch"}, "unknown option 'levle'"),
-    ("foreground-mass", {"tol": -1.0}, "option tol must be a finite number >= 0, got -1.0"),
+    ("foreground-mass", {"tol": -1.0}, "option tol = -1.0 is out of range; it must be >= 0"),
+    ("foreground-mass", {"tol": float("inf")}, "option tol = inf is out of range; it must be >= 0"),
     ("foreground-mass", {"tol": "big"}, "option tol .* got 'big'"),
     ("rank-correlation", {"level": "grid"}, "option level .* got 'grid'"),
-    ("rank-correlation", {"reference": 3}, "option reference must be an explainer name, got 3"),
-    ("rank-correlation", {"reference_options": ["seed", 1]}, r"option reference_options .* got \['seed', 1\]"),
+    ("rank-correlation", {"reference": 3}, "option reference must be a str, got 3"),
+    ("rank-correlation", {"reference_options": ["seed", 1]}, r"option reference_options must be a mapping, got "
+                                                             r"\['seed', 1\]"),
 ])
 def test_bad_option_raises(name, options, match) -> None:
-    with pytest.raises(MetricOptionError, match=match):
+    with pytest.raises(OptionError, match=match):
         create_metric(name, **options)
 
 
 def test_unknown_reference_explainer_is_the_registrys_error() -> None:
     with pytest.raises(UserError, match="unknown explainer 'occlusoin' \\(did you mean 'occlusion'\\?\\)"):
-        create_metric("rank-correlation", reference="occlusoin")
+        load_suite("faithfulness", ["metrics=[{name: rank-correlation, options: {reference: occlusoin}}]"])
+    with pytest.raises(ValueError, match="needs its reference explainer \\(occlusion\\): pass reference="):
+        create_metric("rank-correlation")(nn.Identity(), torch.zeros(1, 1, 4, 4), torch.zeros(1), torch.rand(1, 4, 4))
 
 
 @pytest.mark.parametrize("kind", ["vit", "ia-vit", "timm"])
@@ -331,7 +349,8 @@ def test_every_metric_runs_on_every_model_kind(tiny_config, kind) -> None:
     saliency = create_explainer("saliency", net.eval()).attribute(images, targets)
     for name in ("entropy", "foreground-mass", "rank-correlation"):
         options = {"reference": "centre", "level": "patch"} if name == "rank-correlation" else {}
-        result = create_metric(name, **options)(net, images, targets, saliency)
+        metric = RankCorrelation(**options) if name == "rank-correlation" else create_metric(name, **options)
+        result = metric(net, images, targets, saliency)
         assert result.scores.dtype == np.float64 and result.scores.shape == (2,) and np.isfinite(result.scores).all()
 
 

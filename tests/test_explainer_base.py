@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from iabench.baselines import EXPLAINERS, Explainer, create_explainer, upsample_patch_map
+from iabench.contract import Needs
 from iabench.models import create_model, get_preset
 
 # bilinear, align_corners=False, 2 -> 4 samples: output pixel centres map to source positions
@@ -23,7 +24,7 @@ class _Stub(Explainer):
 
     def __init__(self, model: nn.Module, saliency: torch.Tensor, needs_target: bool = True) -> None:
         super().__init__(model)
-        self.saliency, self.needs_target, self.seen = saliency, needs_target, None
+        self.saliency, self.needs, self.seen = saliency, Needs(target=needs_target), None
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         self.seen = target
@@ -104,7 +105,7 @@ def test_a_target_free_method_costs_no_forward_and_keeps_a_given_target() -> Non
 
 
 def test_only_the_intrinsic_explainer_needs_an_ia_vit() -> None:
-    needs = {name for name in EXPLAINERS if EXPLAINERS.get(name).requires_ia_vit}
+    needs = {name for name in EXPLAINERS if EXPLAINERS.get(name).needs.ia_vit}
     assert needs == {name for name in EXPLAINERS if EXPLAINERS.get(name).family == "intrinsic"} == {"ia-vit"}
 
 
@@ -132,22 +133,32 @@ def test_an_option_the_explainer_does_not_read_is_refused_in_one_line(tmp_path, 
     from iabench.errors import UserError
 
     model = create_model("vit", get_preset("vit-tiny-fmnist").model)
-    with pytest.raises(UserError, match="unknown option of explainer rise 'n_mask'.*n_masks"):
+    with pytest.raises(UserError, match="^explainer rise: unknown option 'n_mask' \\(did you mean 'n_masks'\\?\\); "
+                                        "valid options: n_masks, cell, p_keep, batch_size, seed$"):
         create_explainer("rise", model, n_mask=4000)
-    with pytest.raises(UserError, match="explainer attention takes no options; got 'sigma'"):
+    with pytest.raises(UserError, match="^explainer attention: unknown option 'sigma'; it takes no options$"):
         create_explainer("attention", model, sigma=1)
+    with pytest.raises(UserError, match="^explainer rise: option p_keep = 0.0 is out of range; it must be in "
+                                        "\\(0, 1\\]$"):
+        create_explainer("rise", model, p_keep=0)
+    with pytest.raises(UserError, match="^explainer rollout: option head_fusion must be one of mean, max, min, got "
+                                        "'maxx' \\(did you mean 'max'\\?\\)$"):
+        create_explainer("rollout", model, head_fusion="maxx")
     create_explainer("rise", model, n_masks=8, cell=4)  # every option it reads is accepted
     # from the command line: refused before any training, exit code 2
     code = main(["run", "--suite", "faithfulness", "--samples", "2", "--cache-dir", str(tmp_path),
                  "--set", "explainers=[{name: rise, options: {n_mask: 10}}]"])
     assert code == 2 and not (tmp_path / "models").exists()
-    assert "unknown option of explainer rise 'n_mask' (did you mean 'n_masks'?)" in capsys.readouterr().err
+    assert "explainer rise: unknown option 'n_mask' (did you mean 'n_masks'?)" in capsys.readouterr().err
 
 
-def test_a_metric_refuses_a_misspelt_option_of_its_reference_explainer() -> None:
+def test_a_suite_refuses_a_misspelt_option_of_a_metrics_reference_explainer() -> None:
     from iabench.errors import UserError
-    from iabench.metrics import create_metric
+    from iabench.suites import load_suite
 
-    with pytest.raises(UserError, match="unknown option of explainer integrated-gradients 'n_stepz'"):
-        create_metric("rank-correlation", reference="integrated-gradients", reference_options={"n_stepz": 3})
-    create_metric("rank-correlation", reference="integrated-gradients", reference_options={"n_steps": 3})
+    metric = "metrics=[{name: rank-correlation, options: {reference: integrated-gradients, reference_options: %s}}]"
+    with pytest.raises(UserError, match="explainer integrated-gradients: unknown option 'n_stepz'"):
+        load_suite("faithfulness", [metric % "{n_stepz: 3}"])
+    with pytest.raises(UserError, match="unknown explainer 'integrated-gradient'"):
+        load_suite("faithfulness", [metric.replace("integrated-gradients", "integrated-gradient") % "{}"])
+    load_suite("faithfulness", [metric % "{n_steps: 3}"])

@@ -68,7 +68,7 @@ def _assert_unchanged(before: dict[str, object], after: dict[str, object]) -> No
 
 
 def _names_for(kind: str) -> list[str]:
-    return [n for n in EXPLAINERS.names() if kind == "ia-vit" or not EXPLAINERS.get(n).requires_ia_vit]
+    return [n for n in EXPLAINERS.names() if kind == "ia-vit" or not EXPLAINERS.get(n).needs.ia_vit]
 
 
 def test_registry_has_every_method_with_metadata() -> None:
@@ -81,7 +81,7 @@ def test_registry_has_every_method_with_metadata() -> None:
         assert (cls.__doc__ or "") + (__import__(cls.__module__, fromlist=["x"]).__doc__ or ""), name
     assert EXPLAINERS.get("lrp-captum-naive").family == "control"
     assert "naive" in EXPLAINERS.get("lrp-captum-naive").display_name.lower()
-    assert EXPLAINERS.get("ia-vit").requires_ia_vit
+    assert EXPLAINERS.get("ia-vit").needs.ia_vit
 
 
 @pytest.mark.parametrize("kind", ["vit", "ia-vit"])

@@ -10,7 +10,7 @@ from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
 from iabench.baselines import EXPLAINERS, create_explainer
-from iabench.metrics._substrates import substrate_for
+from iabench.substrates import substrate_for
 from iabench.suites import _method_specs, apply_overrides
 
 VARIANTS = ["integrated-gradients", "integrated-gradients[blur]", "integrated-gradients[uniform]",

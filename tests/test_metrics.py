@@ -87,7 +87,7 @@ def test_mean_auc_option(model, batch) -> None:
     trapezoid = create_metric("deletion")(model, images, targets, saliency)
     mean = create_metric("deletion", auc="mean")(model, images, targets, saliency)
     np.testing.assert_allclose(mean.scores, trapezoid.curves.mean(1))
-    assert METRICS.create("deletion", auc="mean").auc == "mean"
+    assert METRICS.create("deletion", auc="mean").options.auc == "mean"
 
 
 def test_morf_lerf_are_reverse_orders(model, batch) -> None:
@@ -174,7 +174,7 @@ def test_options_are_checked_when_the_metric_is_created() -> None:
                                    ("pixel-flipping", {"features_per_step": 3}, "did you mean 'features_in_step'")]:
         with pytest.raises(UserError, match=message):
             create_metric(name, **options)
-    assert create_metric("deletion", substrate="blur", blur_sigma=2.0).options["blur_sigma"] == 2.0
+    assert create_metric("deletion", substrate="blur", blur_sigma=2.0).options.blur_sigma == 2.0
 
 
 def _direct(cls, kwargs, model, images, targets, saliency, masks=None, explain=None):
@@ -364,12 +364,12 @@ def test_every_metric_declares_its_contract() -> None:
         cls = METRICS.get(name)
         assert cls.direction in ("higher", "lower") and cls.reference and cls.__doc__, name
     # only the interpreter-predictor agreement needs an IA-ViT; every other metric scores any classifier
-    assert {name for name in METRICS.names() if METRICS.get(name).needs_ia_vit} == {"agreement"}
+    assert {name for name in METRICS.names() if METRICS.get(name).needs.ia_vit} == {"agreement"}
     # the localisation metrics need ground-truth masks (foreground-mass takes them when given)
-    needs_masks = {name for name in METRICS.names() if METRICS.get(name).needs_masks}
+    needs_masks = {name for name in METRICS.names() if METRICS.get(name).needs.masks}
     assert needs_masks == {"pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "auc"}
     # the sanity and robustness checks re-explain a changed model or input
-    needs_explain = {name for name in METRICS.names() if METRICS.get(name).needs_explain_fn}
+    needs_explain = {name for name in METRICS.names() if METRICS.get(name).needs.explain_fn}
     assert needs_explain == {"max-sensitivity", "mprt", "random-logit", "conservation"}
 
 
@@ -431,7 +431,8 @@ def test_substrate_defaults_are_the_documented_ones(model, batch) -> None:
 def test_bad_fraction_and_shape_messages(model, batch) -> None:
     images, targets, saliency = batch
     for bad in (1.5, 0, -0.2, "0.1"):
-        with pytest.raises(ValueError, match="fraction must be in"):
+        with pytest.raises(ValueError, match="metric deletion: option fraction (= .* is out of range; it must be in "
+                                             r"\(0, 1\]|must be a float, got '0.1')$"):
             create_metric("deletion", fraction=bad)
     with pytest.raises(ValueError, match=r"saliency must be \(B, H, W\) = \(3, 28, 28\)"):
         create_metric("deletion")(model, images, targets, saliency[:2])
@@ -461,10 +462,10 @@ def test_cuda_batch_budget_from_the_vit_or_the_image(model, monkeypatch) -> None
     # a ViT, the image size for any other model (checked here without a GPU: the budget function is replaced)
     from types import SimpleNamespace
 
-    import iabench.device
+    import iabench.metrics._curve_engine as engine
     from iabench.metrics._perturbation import default_max_batch
 
-    monkeypatch.setattr(iabench.device, "batch_size_for", lambda device, default, per_image: (default, per_image))
+    monkeypatch.setattr(engine, "batch_size_for", lambda device, default, per_image: (default, per_image))
     images = type("CudaImages", (), {"device": SimpleNamespace(type="cuda"),
                                      "__getitem__": lambda self, i: torch.zeros(1, 28, 28)})()
     tokens, width, heads = 50, 64, 4  # vit-tiny-fmnist: 49 patches + CLS, width 64, 4 heads

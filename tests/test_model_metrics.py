@@ -39,7 +39,7 @@ def test_accuracy_is_top1_correctness_in_eval_mode_without_a_graph() -> None:
 
 
 def test_only_model_level_metrics_need_no_saliency() -> None:
-    assert {name for name in METRICS.names() if not METRICS.get(name).needs_saliency} == {"accuracy", "agreement"}
+    assert {name for name in METRICS.names() if not METRICS.get(name).needs.saliency} == {"accuracy", "agreement"}
 
 
 class FixedIAViT(nn.Module):

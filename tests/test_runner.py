@@ -96,7 +96,7 @@ def test_run_files_carry_the_classes_descriptions(finished_run: Path) -> None:
         cls = METRICS.get(label)
         assert {"name", "direction", "display_name", "reference", "auc", "substrate"} <= set(metrics[label])
         assert (metrics[label]["description"], metrics[label]["family"]) == (cls.description, cls.family)
-        assert metrics[label]["needs_ia_vit"] is cls.needs_ia_vit
+        assert metrics[label]["needs_ia_vit"] is cls.needs.ia_vit
     # the extras: their own direction and description, their metric's family and name
     kl, inter = metrics["agreement-kl"], metrics["agreement-inter-accuracy"]
     assert (kl["direction"], kl["description"]) == agreement.extras["kl"]

@@ -13,7 +13,7 @@ from torchvision.transforms.functional import gaussian_blur
 from iabench.errors import UserError
 from iabench.metrics import create_metric
 from iabench.metrics._perturbation import unit_ranks
-from iabench.metrics._substrates import neighbour_matrix, road_impute, substrate_for
+from iabench.substrates import neighbour_matrix, road_impute, substrate_for
 from iabench.suites import _method_specs
 
 

@@ -11,8 +11,8 @@ from test_metrics import LinearEvidence
 from iabench.api import evaluate
 from iabench.errors import UserError
 from iabench.metrics import create_metric
-from iabench.metrics._substrates import black_value, substrate_for
 from iabench.models import create_model, get_preset
+from iabench.substrates import black_value, substrate_for
 from iabench.suites import apply_overrides, load_suite
 from iabench.suites.methods import method_specs
 
@@ -55,10 +55,10 @@ def test_black_is_a_black_pixel_under_the_datas_normalisation() -> None:
         substrate_for(images, "black")
     metric = create_metric("deletion", substrate="black")
     metric.fit_to_data([0.5], [0.25])
-    assert metric.options["black_value"] == [-2.0]
+    assert metric.options.black_value == [-2.0]
     given = create_metric("deletion", substrate="black", black_value=[-3.0])
     given.fit_to_data([0.5], [0.25])  # a value given in the suite stays
-    assert given.options["black_value"] == [-3.0]
+    assert given.options.black_value == [-3.0]
 
 
 def test_deletion_under_black_ends_on_the_black_image() -> None:

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..baselines import FAMILIES as EXPLAINER_FAMILIES
 from ..baselines import matched_control
 from ..config import to_dict
 from ..data import DataBundle
+from ..metrics import FAMILIES as METRIC_FAMILIES
 from ..suites import MethodSpec, Suite
 from ..targets import explained_targets
 from .explain import Explanations
@@ -37,31 +39,20 @@ def write_json(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
-def protocol(metric: Any) -> dict[str, Any]:
-    """A perturbation metric's protocol: what removed pixels become (substrate, with black's value) and what is
-    moved per step (unit: pixel or patch); None for the other metrics."""
-    from ..metrics._perturbation import PerturbationCurve
-
-    if not isinstance(metric, PerturbationCurve):
-        return dict(substrate=None, unit=None)
-    out = dict(substrate=str(metric.option("substrate", "zeros")), unit=str(metric.option("unit", "pixel")))
-    if out["substrate"] == "black":
-        out["black_value"] = metric.option("black_value")
-    return out
-
-
 def metrics_info(metrics: dict[str, Any], specs: list[MethodSpec] | None = None) -> dict[str, dict]:
-    """metrics.json: per metric label its registered description, protocol and scope (``samples``: scored on the
-    first N images only; ``explainers``: only these); extras get their own entries."""
+    """metrics.json: per metric label its registered description, needs, protocol and scope (``samples``: scored on
+    the first N images only; ``explainers``: only these); extras get their own entries."""
     scopes = {spec.label: spec for spec in specs or []}
     out = {}
     for label, metric in metrics.items():
         scope = scopes.get(label)
-        info = dict(name=metric.name, direction=metric.direction, display_name=metric.display_name or metric.name,
-                    reference=metric.reference, auc=getattr(metric, "auc", None), **protocol(metric),
+        needs = metric.needs
+        info = dict(name=metric.name, direction=metric.direction, display_name=metric.title(),
+                    reference=metric.reference, **metric.protocol(), curve=metric.curve,
                     samples=scope.samples if scope else None, explainers=scope.explainers if scope else None,
-                    description=metric.description, family=metric.family, needs_ia_vit=metric.needs_ia_vit,
-                    needs_saliency=metric.needs_saliency, needs_decomposition=metric.needs_decomposition)
+                    description=metric.description, family=metric.family, family_rank=METRIC_FAMILIES.index(
+                        metric.family), needs_ia_vit=needs.ia_vit, needs_saliency=needs.saliency,
+                    needs_decomposition=needs.decomposition, needs_masks=needs.masks, needs_explain_fn=needs.explain_fn)
         out[label] = info
         for extra, (direction, description) in metric.extras.items():  # own direction and description
             out[f"{label}-{extra}"] = dict(info, direction=direction, description=description,
@@ -72,9 +63,11 @@ def metrics_info(metrics: dict[str, Any], specs: list[MethodSpec] | None = None)
 def explainers_info(classes: dict[str, type]) -> dict[str, dict]:
     """explainers.json: per explainer label its registered description."""
     return {label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
-                        reference=cls.reference, baseline=cls.baseline, description=cls.description, signed=cls.signed,
+                        family_rank=EXPLAINER_FAMILIES.index(cls.family), reference=cls.reference,
+                        baseline=cls.baseline, description=cls.description, signed=cls.signed,
                         decomposes_logit=cls.decomposes_logit, resolution=cls.resolution,
-                        control=matched_control(cls.resolution),
+                        control=matched_control(cls.resolution), needs_ia_vit=cls.needs.ia_vit,
+                        needs_target=cls.needs.target, cost=cls.cost,
                         shuffles=cls.source.name if getattr(cls, "source", None) else None)
             for label, cls in classes.items()}
 

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..baselines import BoundExplainer
 from ..config import config_hash
 from ..suites import MethodSpec
 from ..training.checkpoint import atomic_torch_save
@@ -30,12 +31,17 @@ FAILURE_COLUMNS = ["seed", "model", "explainer", "sample", "error"]
 
 def explainer_sources(cls: type) -> list[Path]:
     """The source files an explainer's maps depend on: its own module, every module of ``iabench.baselines``
-    (shared rules and helpers), of ``iabench.models`` (attention capture) and the substrates (some baselines)."""
+    (shared rules and helpers), of ``iabench.models`` (attention capture), the substrates (some baselines), the
+    modes and the contract (options)."""
     import iabench.baselines
-    import iabench.metrics._substrates
+    import iabench.contract
     import iabench.models
+    import iabench.modes
+    import iabench.substrates
 
-    files = {Path(inspect.getfile(sys.modules[cls.__module__])), Path(iabench.metrics._substrates.__file__)}
+    files = {Path(inspect.getfile(sys.modules[cls.__module__])), Path(iabench.substrates.__file__),
+             Path(iabench.modes.__file__)}
+    files.update(Path(iabench.contract.__file__).parent.glob("*.py"))
     for package in (iabench.baselines, iabench.models):
         files.update(Path(package.__file__).parent.glob("*.py"))
     return sorted(files)
@@ -119,19 +125,10 @@ class Explanations:
             atomic_torch_save(saliency.cpu(), path)
         return saliency
 
-    def explain_fn(self, label: str):  # noqa: ANN201 - an ExplainFn (iabench.metrics), for the sanity metrics
-        """explain(model, images, targets) with explainer ``label``: the sanity metrics re-explain changed models."""
-        cls, options = self.classes[label], self.specs[label].options
-
-        def explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-            return cls(model, **options).attribute(images, targets)
-
-        # what the conservation metric may ask of the explainer: AttnLRP's own totals, IG's f(baseline)
-        for method in ("relevance_budget", "reference_logit"):
-            if hasattr(cls, method):
-                setattr(explain, method, lambda model, images, targets, method=method: getattr(
-                    cls(model, **options), method)(images, targets))
-        return explain
+    def handle(self, label: str) -> BoundExplainer:
+        """Explainer ``label`` as the handle a metric is given (the sanity metrics re-explain changed models;
+        conservation asks for AttnLRP's budget or IG's reference logit)."""
+        return BoundExplainer(self.classes[label], self.specs[label].options)
 
     def reference_label(self, metric: object, kind: str) -> str | None:
         """For a metric that compares with a reference explainer the suite also runs (same name and options):

@@ -137,8 +137,8 @@ def metric_options(spec: MethodSpec, suite: Suite, device: torch.device) -> dict
 
 def applies(method: object, kind: str) -> bool:
     """Whether an explainer or metric (class or instance) runs on a model of ``kind``: those that need an IA-ViT
-    (``Explainer.requires_ia_vit``, ``Metric.needs_ia_vit``) run on IA-ViTs only."""
-    return kind == "ia-vit" or not (getattr(method, "requires_ia_vit", False) or getattr(method, "needs_ia_vit", False))
+    (``needs.ia_vit``) run on IA-ViTs only."""
+    return kind == "ia-vit" or not method.needs.ia_vit  # type: ignore[attr-defined]
 
 
 def explainer_classes(specs: list) -> dict[str, type]:
@@ -148,16 +148,16 @@ def explainer_classes(specs: list) -> dict[str, type]:
     classes = {}
     for spec in specs:
         registered = EXPLAINERS.get(spec.name)
-        registered.check_options(spec.options)
+        registered.parse_options(spec.options)
         classes[spec.label] = registered.resolved(spec.options)  # e.g. shuffled:ia-vit needs an IA-ViT
     return classes
 
 
 def scores_maps_of(metric: object, explainer_class: type) -> bool:
     """Whether ``metric`` scores the maps of ``explainer_class``: a metric that needs maps decomposing the target
-    logit (``Metric.needs_decomposition``, e.g. conservation) skips the explainers whose maps do not
+    logit (``needs.decomposition``, e.g. conservation) skips the explainers whose maps do not
     (``Explainer.decomposes_logit`` False, e.g. attention)."""
-    return not getattr(metric, "needs_decomposition", False) or getattr(explainer_class, "decomposes_logit", False)
+    return not metric.needs.decomposition or explainer_class.decomposes_logit  # type: ignore[attr-defined]
 
 
 def work_items(suite: Suite, explainer_classes: dict[str, type], seed: int) -> list[WorkItem]:

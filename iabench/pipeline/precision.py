@@ -24,7 +24,7 @@ SCORE_DTYPE = torch.float16
 
 def score_dtype(device: torch.device, metric: object) -> torch.dtype | None:
     """The autocast dtype for scoring ``metric`` on ``device``; None = full precision."""
-    if device.type != "cuda" or getattr(metric, "needs_explain_fn", False):
+    if device.type != "cuda" or metric.needs.explain_fn:  # type: ignore[attr-defined]
         return None
     return SCORE_DTYPE
 

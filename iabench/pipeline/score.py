@@ -7,14 +7,17 @@ non-finite saliency map is recorded as a failure and scores NaN.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..baselines import EXPLAINERS, BoundExplainer
 from ..config import config_hash
+from ..contract import Context
+from ..metrics import MetricResult
 from ..suites import MethodSpec
 from ..targets import explained_targets
 from .costs import CostBook, cost_key
@@ -22,9 +25,6 @@ from .explain import Explanations
 from .plan import Samples, WorkItem, applies, scores_maps_of
 from .precision import scoring
 from .shards import Shard
-
-if TYPE_CHECKING:  # importing the metrics (and Quantus) costs seconds: only where needed
-    from ..metrics import MetricResult
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Scorer:
     def wanted(self, item: WorkItem, kind: str) -> dict[str, Any]:
         """The metrics that score ``item`` on a model of ``kind``: label -> metric."""
         applicable = {k: m for k, m in self.metrics.items() if applies(m, kind)}
-        return {k: m for k, m in applicable.items() if m.needs_saliency == (item.explainer is not None)
+        return {k: m for k, m in applicable.items() if m.needs.saliency == (item.explainer is not None)
                 and (item.explainer is None or scores_maps_of(m, self.explanations.classes[item.explainer]))
                 and (k not in self.specs or self.specs[k].scores(item.explainer))}
 
@@ -82,7 +82,7 @@ class Scorer:
                     n = self._count(label, start, stop)
                     started = time.perf_counter()
                     with scoring(self.device, metric):
-                        self._add(item, label, idx[:n], metric(subject.model, images[:n], labels[:n]))
+                        self._add(item, label, idx[:n], metric.score(Context(subject.model, images[:n], labels[:n])))
                     self._count_cost("metric", label, subject, time.perf_counter() - started, n)
             else:
                 masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
@@ -107,25 +107,23 @@ class Scorer:
         if not finite.all():
             bad = [s for s, ok in zip(idx, finite.tolist()) if not ok]
             explain.failures.record(item.seed, item.model, item.explainer, bad, "saliency is not finite (NaN or inf)")
-        from ..metrics import MetricResult
-
         for label, metric in todo.items():
             n = counts[label]
             keep = finite[:n].nonzero().flatten()
             result = MetricResult(np.full(n, np.nan))
             started = time.perf_counter()
             if len(keep):
-                extra = {}
-                reference = explain.reference_label(metric, subject.kind)
-                if reference is not None:  # the reference explainer's map of this chunk, from the cache
-                    other = saliency if reference == item.explainer else explain(
-                        subject.model, subject.key, reference, images, targets, idx, item.seed, item.model)
-                    extra["reference_map"] = other[keep]
+                ctx = Context(subject.model, images, targets, saliency, masks,
+                              explainer=explain.handle(item.explainer) if metric.needs.explain_fn else None)
+                reference = getattr(metric, "reference_spec", None)
+                if reference is not None:  # the reference explainer; its map of this chunk when the suite runs it
+                    label_of = explain.reference_label(metric, subject.kind)
+                    other = None if label_of is None else saliency if label_of == item.explainer else explain(
+                        subject.model, subject.key, label_of, images, targets, idx, item.seed, item.model)
+                    ctx = replace(ctx, reference=BoundExplainer(EXPLAINERS.get(reference[0]), reference[1]),
+                                  reference_map=other)
                 with scoring(self.device, metric):
-                    scored = metric(subject.model, images[keep], targets[keep], saliency[keep],
-                                    masks=masks[keep] if masks is not None else None,
-                                    explain_fn=explain.explain_fn(item.explainer) if metric.needs_explain_fn else None,
-                                    **extra)
+                    scored = metric.score(ctx.take(keep))
                 result = _spread(scored, keep.cpu().numpy(), n)
             self._add(item, label, idx[:n], result, item.explainer)
             self._count_cost("metric", label, subject, time.perf_counter() - started, n)
@@ -151,8 +149,6 @@ class Scorer:
 
 def _spread(result: MetricResult, rows: np.ndarray, n: int) -> MetricResult:
     """A result computed on ``rows`` of a chunk of ``n`` samples, NaN on the others (scores, curves, extras)."""
-    from ..metrics import MetricResult
-
     def spread(values: Any, width: int | None = None) -> np.ndarray:
         out = np.full((n,) if width is None else (n, width), np.nan)
         out[rows] = np.asarray(values, dtype=float)

@@ -14,11 +14,13 @@ from typing import Any
 
 import yaml
 
+from ..baselines import EXPLAINERS
 from ..config import DataConfig, ModelConfig, Preset, TrainConfig, VerdictConfig, from_dict, parse_override
 from ..errors import UserError, unknown
+from ..metrics import METRICS
 from ..models import get_preset
 from ..targets import TARGETS
-from .methods import SHORT_ITEM, MethodSpec, check_scopes, method_specs
+from .methods import SHORT_ITEM, MethodSpec, check_options, check_scopes, method_specs
 from .variants import ModelVariant, build_variants, check_seeds
 
 _method_specs = method_specs  # the name the API and older tests import
@@ -112,9 +114,6 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = None) -> Suite:
     """Validate a raw suite mapping into a ``Suite`` (preset configs + the suite's sections + its model
     variants); ``late`` = the command line's overrides that apply after each variant's own."""
-    from iabench.baselines import EXPLAINERS
-    from iabench.metrics import METRICS
-
     for key in raw:
         if key not in SUITE_KEYS:
             raise unknown(f"key in {where}", str(key), SUITE_KEYS)
@@ -134,6 +133,7 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
         data=data, model=model, train=train, verdict=from_dict(VerdictConfig, raw.get("verdict"), "verdict"),
     )
     check_scopes(suite.metrics, suite.explainers, models)
+    check_options(suite.explainers, suite.metrics)
     for key in ("samples", "batch_size", "heatmap_images"):
         if key in raw:
             value = raw[key]

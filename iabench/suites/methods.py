@@ -14,7 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..baselines import EXPLAINERS
 from ..errors import UserError, unknown
+from ..metrics import METRICS
+from ..substrates import SUBSTRATES
 
 UNITS = ("pixel", "patch")
 SHORT_BRACKETS = re.compile(r"([\w-]+)\[([\w,-]+)\]")
@@ -44,8 +47,6 @@ class MethodSpec:
 
 def bracket_options(name: str, words: str) -> dict[str, str]:
     """{substrate, unit} from the words of ``NAME[w1,w2]``; an unknown or repeated kind of word is one line."""
-    from ..metrics._substrates import SUBSTRATES
-
     options: dict[str, str] = {}
     for word in words.split(","):
         key = "unit" if word in UNITS else "substrate" if word in SUBSTRATES else None
@@ -61,9 +62,7 @@ def _short(item: str, kind: str) -> MethodSpec:
     if kind == "metric" and (short := SHORT_BRACKETS.fullmatch(item)):
         return MethodSpec(short[1], item, bracket_options(short[1], short[2]))
     if kind == "explainer" and (short := SHORT_ARGUMENT.fullmatch(item)):
-        from ..baselines import EXPLAINERS
-
-        option = getattr(EXPLAINERS.get(short[1]), "argument_option", None)
+        option = EXPLAINERS.get(short[1]).argument_option
         if option is None:
             raise UserError(f"explainer {short[1]} takes no ':' argument; write {short[1]} alone or use the "
                             "mapping form {name, options}")
@@ -125,3 +124,15 @@ def check_scopes(metrics: list[MethodSpec], explainers: list[MethodSpec], varian
         for label in listed or []:
             if label not in labels:
                 raise unknown(f"explainer in {where}", label, labels)
+
+
+def check_options(explainers: list[MethodSpec], metrics: list[MethodSpec]) -> None:
+    """Every explainer's and metric's options, and the explainer a metric compares with (its ``reference_spec``),
+    by the typed options of each class: a bad one is one line when the suite is read, before any work."""
+    for spec in explainers:
+        EXPLAINERS.get(spec.name).resolved(spec.options).parse_options(spec.options)
+    for spec in metrics:
+        metric = METRICS.create(spec.name, **spec.options)
+        reference = getattr(metric, "reference_spec", None)
+        if reference is not None:
+            EXPLAINERS.get(reference[0]).parse_options(reference[1])

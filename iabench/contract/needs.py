@@ -1,0 +1,17 @@
+"""What an explainer or metric needs from a run, in one vocabulary for both kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Declared once per class (``needs = Needs(...)``); the run plans from it, metrics.json records it."""
+
+    ia_vit: bool = False  # runs on IA-ViTs only (the interpreter's map, its agreement)
+    target: bool = False  # explainer: its map depends on the explained class (else no forward predicts one)
+    saliency: bool = False  # metric: scores an explainer's maps (else a model-level metric, e.g. accuracy)
+    masks: bool = False  # metric: ground-truth masks
+    explain_fn: bool = False  # metric: explains again (sanity, robustness) or asks the explainer (conservation)
+    decomposition: bool = False  # metric: scores only maps that decompose the target logit (Explainer.decomposes_logit)
