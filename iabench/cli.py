@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .commands import cmd_list, cmd_merge, cmd_report, cmd_run, cmd_train
+from .commands import cmd_list, cmd_merge, cmd_refresh, cmd_report, cmd_run, cmd_train
 from .errors import UserError
 
 log = logging.getLogger("iabench")
@@ -111,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_report = sub.add_parser("report", help="rebuild every table and plot of a run from its stored results")
     p_report.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/faithfulness/<run-id>")
     p_report.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    p_refresh = sub.add_parser("refresh", help="complete the records of a run folder written by an earlier iabench",
+                               description="Fill the fields a report reads that an earlier iabench did not record in "
+                               "metrics.json and explainers.json, from the registered explainers and metrics; once, "
+                               "after which `iabench report RUN_DIR` works as for a new run.")
+    p_refresh.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/faithfulness/<run-id>")
+    p_refresh.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -129,7 +136,8 @@ def _setup_logging(quiet: bool) -> None:
         root.setLevel(logging.INFO)
 
 
-COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}
+COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report, "merge": cmd_merge,
+            "refresh": cmd_refresh}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,3 +103,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in build_report(args.run_dir):
         print(path)
     return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from .refresh import refresh
+
+    added = refresh(args.run_dir)
+    print(f"{args.run_dir}: added {', '.join(added)}" if added else f"{args.run_dir}: its records are complete")
+    return 0

@@ -67,7 +67,7 @@ class Metric:
 
     def protocol(self) -> dict[str, Any]:
         """What a curve metric's removed pixels become and what moves per step (see the curve metrics)."""
-        return dict(substrate=None, unit=None, auc=None)
+        return dict(substrate=None, unit=None, auc=None, curve_axes=None)
 
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor,
                  saliency: torch.Tensor | None = None, *, masks: torch.Tensor | None = None,

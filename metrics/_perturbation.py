@@ -63,6 +63,7 @@ class PerturbationCurve:
     insertion: ClassVar[bool] = False
     descending: ClassVar[bool] = True
     default_spacing: ClassVar[dict[str, float]] = {}
+    moved: ClassVar[str] = "removed"  # what a curve's x counts: units "removed", "inserted", ... (its plot's axis)
     Options: ClassVar[type[CurveOptions]] = CurveOptions
     name: ClassVar[str]
     options: CurveOptions
@@ -91,7 +92,10 @@ class PerturbationCurve:
 
     def protocol(self) -> dict[str, Any]:
         """What removed pixels become (with black's value), what moves per step, and which area is scored."""
-        out: dict[str, Any] = dict(substrate=self.options.substrate, unit=self.options.unit, auc=self.options.auc)
+        units = "patches" if self.options.unit == "patch" else "pixels"
+        score = "probability" if self.options.score == "probability" else "top-1 correctness"
+        out: dict[str, Any] = dict(substrate=self.options.substrate, unit=self.options.unit, auc=self.options.auc,
+                                   curve_axes=[f"fraction of {units} {self.moved}", f"target-class {score}"])
         if self.options.substrate == "black":
             out["black_value"] = self.options.black_value
         return out

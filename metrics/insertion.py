@@ -22,6 +22,7 @@ class Insertion(PerturbationCurve, Metric):
     description = ("target-class probability as the most salient pixels are inserted into the substrate (default "
                    "zeros = the mean image), `step` pixels at a time; area under the curve")
     family = "faithfulness"
+    moved = "inserted"
     reference = "Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation, BMVC, Sec. 4.1"
     insertion = True
 

@@ -19,6 +19,7 @@ class LeRF(PerturbationCurve, Metric):
     description = ("negative perturbation: target probability as whole patches are removed (zeros) least relevant "
                    "first, 10% per step; area under the curve")
     family = "faithfulness"
+    moved = "removed (least relevant first)"
     reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
     Options = PatchCurveOptions  # whole patches
     default_spacing = {"fraction": 0.1}  # 10% of the patches per step

@@ -20,6 +20,7 @@ class MoRF(PerturbationCurve, Metric):
     description = ("positive perturbation: target probability as whole patches are removed (zeros) most relevant "
                    "first, 10% per step; area under the curve")
     family = "faithfulness"
+    moved = "removed (most relevant first)"
     reference = "Chefer et al. 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Sec. 5"
     Options = PatchCurveOptions  # whole patches
     default_spacing = {"fraction": 0.1}  # 10% of the patches per step

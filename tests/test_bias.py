@@ -17,12 +17,16 @@ def test_declared_baselines_and_substrates() -> None:
     assert {n for n, b in declared.items() if b} == {"integrated-gradients", "occlusion", "input-x-gradient", "rise",
                                                     "integrated-gradients[blur]", "integrated-gradients[uniform]"}
     assert set(declared.values()) == {None, "zeros", "blur", "noise"}  # each a substrate of the perturbation metrics
-    assert create_metric("deletion").protocol() == {"substrate": "zeros", "unit": "pixel", "auc": "trapezoid"}
-    assert create_metric("insertion", substrate="blur", unit="patch", auc="mean").protocol() == dict(
-        substrate="blur", unit="patch", auc="mean")
+    assert create_metric("deletion").protocol() == {
+        "substrate": "zeros", "unit": "pixel", "auc": "trapezoid",
+        "curve_axes": ["fraction of pixels removed", "target-class probability"]}
+    assert create_metric("insertion", substrate="blur", unit="patch", auc="mean", score="accuracy").protocol() == dict(
+        substrate="blur", unit="patch", auc="mean",
+        curve_axes=["fraction of patches inserted", "target-class top-1 correctness"])
     assert create_metric("morf", substrate="road").protocol()["unit"] == "patch"  # MoRF: patches
     assert create_metric("deletion", substrate="black", black_value=[-1.0]).protocol()["black_value"] == [-1.0]
-    assert create_metric("sparseness").protocol() == {"substrate": None, "unit": None, "auc": None}
+    assert create_metric("sparseness").protocol() == {"substrate": None, "unit": None, "auc": None,
+                                                      "curve_axes": None}
 
 
 def test_flagged_cells_in_summary_html_and_tex(tmp_path) -> None:

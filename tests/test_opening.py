@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from iabench.refresh import metric_records
 from iabench.reporting.opening import answer, headline_metric, model_lines, protocol_line, run_lines
 
 MODELS = {"ia-vit": {"kind": "ia-vit", "baseline": "vit", "grid": "7x7",
@@ -11,10 +12,11 @@ MODELS = {"ia-vit": {"kind": "ia-vit", "baseline": "vit", "grid": "7x7",
                                      "test_images": 10000.0}}},
           "vit": {"kind": "vit", "baseline": "", "grid": "7x7", "seeds": {"0": {"test_acc": 0.8528,
                                                                                "test_images": 10000.0}}}}
-METRICS = {"deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "pixel"},
+METRICS = metric_records({
+    "deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "pixel"},
            "deletion[patch]": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "patch"},
-           "morf": {"name": "morf", "direction": "lower", "substrate": "zeros", "unit": None},
-           "accuracy": {"name": "accuracy", "direction": "higher"}}
+           "morf": {"name": "morf", "direction": "lower", "substrate": "zeros", "unit": "patch"},
+           "accuracy": {"name": "accuracy", "direction": "higher"}})
 EXPLAINERS = {"ia-vit": {"family": "intrinsic", "control": "random-patch"}, "rollout": {"family": "attention"},
               "integrated-gradients": {"family": "gradient", "baseline": "zeros"},
               "random-patch": {"family": "control"}, "random": {"family": "control"}}

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from iabench.reporting import curves as curve_module
-from iabench.reporting import heatmaps, lookup, palette, plots
+from iabench.reporting import heatmaps, palette, plots
 
 INFO = {"rollout": dict(name="rollout", family="attention", signed=False),
         "attention": dict(name="attention", family="attention", signed=False),
@@ -60,15 +60,18 @@ def test_labels_of_one_family_and_the_controls_get_distinct_colours() -> None:
         assert len({styles[label]["color"] for label in shown}) == 7, family
 
 
-def test_missing_family_or_signed_falls_back_to_the_registered_class(monkeypatch) -> None:
-    registered = type("Occlusion", (), dict(family="perturbation", signed=True))
-    registry = {"occlusion": registered}
-    monkeypatch.setattr(lookup, "_registry", lambda kind: registry)  # a dict has the registry's get and `in`
-    info = {"occ": dict(name="occlusion"), "mystery": dict(name="mystery"), "own": dict(name="occlusion",
-                                                                                       family="gradient")}
-    assert palette.explainer_family(info, "occ") == "perturbation" and palette.explainer_signed(info, "occ")
-    assert palette.explainer_family(info, "mystery") == "other" and not palette.explainer_signed(info, "mystery")
-    assert palette.explainer_family(info, "own") == "gradient"
+def test_family_and_signedness_come_from_the_run_files_alone() -> None:
+    # the report never reads the registries: what explainers.json lacks is unknown, not the class's
+    info = {"occ": dict(name="occlusion"), "own": dict(name="occlusion", family="gradient", signed=True)}
+    assert palette.explainer_family(info, "occ") == "other" and not palette.explainer_signed(info, "occ")
+    assert palette.explainer_family(info, "own") == "gradient" and palette.explainer_signed(info, "own")
+
+
+def test_families_follow_the_recorded_order_then_the_alphabet() -> None:
+    info = {"a": dict(family="relevance", family_rank=2), "b": dict(family="attention", family_rank=1),
+            "c": dict(family="intrinsic", family_rank=0)}
+    assert palette.family_order({"relevance", "attention", "intrinsic", "zeta", "beta"}, info) == [
+        "intrinsic", "attention", "relevance", "beta", "zeta"]
 
 
 # -- curves ------------------------------------------------------------------------------------------
@@ -76,7 +79,7 @@ def test_curve_band_is_the_mean_plus_minus_1_96_standard_errors(closing) -> None
     values = {0.0: [1.0, 0.8, 0.9, 0.5], 1.0: [0.2, 0.0, 0.1, 0.3]}
     curves = pd.DataFrame([dict(model="vit", explainer="rollout", metric="deletion", sample=i, x=x, value=v)
                            for x, vs in values.items() for i, v in enumerate(vs)])
-    closing.append(fig := curve_module._curve_figure(curves, "deletion", INFO))
+    closing.append(fig := curve_module._curve_figure(curves, "deletion", INFO, {}))
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [np.mean(values[0.0]), np.mean(values[1.0])])
     band = ax.collections[0].get_paths()[0].vertices
@@ -88,7 +91,7 @@ def test_curve_band_is_the_mean_plus_minus_1_96_standard_errors(closing) -> None
 
 def test_curve_panels_hold_one_family_plus_the_dashed_controls(closing) -> None:
     closing.append(fig := curve_module._curve_figure(_curves(list(INFO), models=("ia-vit", "vit")), "deletion",
-                                                     INFO))
+                                                     INFO, {}))
     assert len(fig.axes) == 4  # rows: ia-vit, vit; columns: attention, gradient (no column for the controls)
     shown = {ax.get_title(): {line.get_label(): line for line in ax.lines} for ax in fig.axes}
     assert set(shown["vit: attention"]) == {"rollout", "attention", "random", "centre"}
@@ -103,7 +106,7 @@ def test_a_label_has_one_colour_in_every_curve_figure(closing) -> None:
     colours = []
     for metric, labels in (("deletion", list(INFO)), ("insertion", ["saliency", "random"])):
         part = data[(data.metric == metric) & data.explainer.isin(labels)]
-        closing.append(fig := curve_module._curve_figure(part, metric, INFO))
+        closing.append(fig := curve_module._curve_figure(part, metric, INFO, {}))
         colours.append({line.get_label(): to_hex(line.get_color()) for ax in fig.axes for line in ax.lines})
     styles = palette.explainer_styles(INFO)
     for label in ("saliency", "random"):

@@ -10,6 +10,7 @@ import pandas as pd
 from iabench.baselines import EXPLAINERS
 from iabench.metrics import FAMILIES as METRIC_FAMILIES
 from iabench.metrics import METRICS
+from iabench.refresh import explainer_records, metric_records
 from iabench.reporting.family_tables import FAMILIES, family_tables
 from iabench.reporting.markdown import markdown_table, renderer
 from iabench.reporting.page import explainer_table, metric_lines
@@ -28,11 +29,13 @@ SUMMARY = pd.DataFrame([
     row("ia-vit", "rollout", "insertion", float("nan"), n_failed=10, n=0), row("vit", "rollout", "insertion", 0.7),
     row("ia-vit", "-", "accuracy", 0.9), row("vit", "-", "accuracy", 0.8),
     row("ia-vit", "-", "agreement", 0.95)])
-METRICS_INFO = {"deletion": {"name": "deletion", "direction": "lower"},
+METRICS_INFO = metric_records({
+    "deletion": {"name": "deletion", "direction": "lower"},
                 "insertion": {"name": "insertion", "direction": "higher"},
-                "accuracy": {"name": "accuracy"}, "agreement": {"name": "agreement", "needs_ia_vit": True}}
+                "accuracy": {"name": "accuracy"}, "agreement": {"name": "agreement", "needs_ia_vit": True}})
 MODELS = {"ia-vit": {"kind": "ia-vit"}, "vit": {"kind": "vit"}}
-EXPLAINERS_INFO = {"ia-vit": {"name": "ia-vit"}, "rollout": {"name": "rollout"}, "random": {"name": "random"}}
+EXPLAINERS_INFO = explainer_records({
+    "ia-vit": {"name": "ia-vit"}, "rollout": {"name": "rollout"}, "random": {"name": "random"}})
 
 
 def tables():
@@ -99,21 +102,22 @@ def test_markdown_table_has_no_empty_cell() -> None:
     assert markdown_table(frame).splitlines()[2:] == ["| x | n/a |", "| n/a | p\\|q |"]
 
 
-def test_texts_come_from_the_registered_classes() -> None:
-    lines = metric_lines(["agreement", "deletion"], {"agreement": {"name": "agreement", "direction": "higher"},
-                                                     "deletion": {"direction": "lower"}})
+def test_texts_come_from_the_run_records_alone() -> None:
+    recorded = metric_records({"agreement": {"name": "agreement", "direction": "higher"}})
+    lines = metric_lines(["agreement", "deletion"], {**recorded, "deletion": {"direction": "lower"}})
     assert lines[0].startswith(f"**agreement** ↑: {METRICS.get('agreement').description}.")
-    assert lines[1].startswith(f"**deletion** ↓: {METRICS.get('deletion').description}.")
-    table = explainer_table({"lrp": {"name": "lrp"}, "rollout": {"name": "rollout", "description": "given"}})
+    assert lines[1] == "**deletion** ↓: deletion."  # nothing recorded: the report does not ask the registry
+    table = explainer_table({**explainer_records({"lrp": {"name": "lrp"}}),
+                             "rollout": {"name": "rollout", "description": "given"}})
     assert table.loc["lrp", "signed"] == "yes" and table.loc["rollout", "signed"] == "no"
     assert table.loc["lrp", "what it computes"] == EXPLAINERS.get("lrp").description
-    assert table.loc["rollout", "what it computes"] == "given"  # the run's own file wins
+    assert table.loc["rollout", "what it computes"] == "given"
 
 
-def test_curve_captions_come_from_the_metric_registry(tmp_path) -> None:
+def test_curve_captions_come_from_the_run_records(tmp_path) -> None:
     from iabench.reporting.notes import figure_caption
 
-    caption = figure_caption(tmp_path / "curves_deletion.png", {"deletion": {"name": "deletion", "direction": "lower"}})
+    caption = figure_caption(tmp_path / "curves_deletion.png", metric_records({"deletion": {"name": "deletion"}}))
     assert caption == f"deletion: {METRICS.get('deletion').description}; a lower curve is better."
     stored = {"lerf[blur]": {"name": "lerf", "direction": "higher", "description": "as stored"}}
     expected = "lerf[blur]: as stored; a higher curve is better."
@@ -126,7 +130,8 @@ def test_a_cell_whose_every_score_failed_counts_them_against_all() -> None:
     results = pd.DataFrame([dict(run="r", seed=0, model="vit", explainer="rollout", metric="deletion", sample=s,
                                  value=float("nan")) for s in range(4)])
     summary = summarise(results, {"deletion": "lower"})  # n counts finite values: 0 here
-    table = family_tables(summary, ["deletion"], {"deletion": {"name": "deletion"}}, {}, MODELS)[0]
+    table = family_tables(summary, ["deletion"], {"deletion": {"name": "deletion"}},
+                          explainer_records({"rollout": {"name": "rollout"}}), MODELS)[0]
     assert texts(table) == [["vit", "rollout", "patch", "failed (4 of 4)"]]
 
 

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from iabench.cli import main
 from iabench.errors import UserError
+from iabench.refresh import explainer_records, metric_records
 from iabench.reporting import build_report, read_long_csv
 from iabench.reporting.stats import bootstrap_ci, holm, significance
 from iabench.reporting.tables import escape, summary_tex
@@ -28,13 +30,13 @@ LEVELS = {
     ("vit", "random"): {"deletion": 0.47, "insertion": 0.53, "sparseness": 0.90},
     ("vit", "rollout"): {"deletion": 0.41, "insertion": 0.59, "sparseness": 0.35},
 }
-METRICS_INFO = {
+METRICS_INFO = metric_records({
     "deletion": {"direction": "lower", "display_name": "Deletion", "reference": "RISE", "auc": "trapezoid"},
     "insertion": {"direction": "higher", "display_name": "Insertion", "reference": "RISE", "auc": "trapezoid"},
     "sparseness": {"direction": "higher", "display_name": "Sparseness", "reference": "Gini", "auc": None},
     "accuracy": {"direction": "higher", "display_name": "Accuracy", "reference": "", "auc": None},
     "agreement-kl": {"direction": "lower", "display_name": "Agreement (kl)", "reference": "IA-ViT", "auc": None},
-}
+})
 
 
 def write_run(path, optional: bool = True) -> None:
@@ -69,11 +71,11 @@ def write_run(path, optional: bool = True) -> None:
         return
     pd.DataFrame(curves, columns=["run", "seed", "model", "explainer", "metric", "sample", "x", "value"]).to_csv(
         path / "curves.csv", index=False)
-    (path / "explainers.json").write_text(json.dumps({
+    (path / "explainers.json").write_text(json.dumps(explainer_records({
         "ia-vit": {"display_name": "IA-ViT interpreter", "family": "attention", "reference": "Qiang 2023"},
         "attention": {"display_name": "Last-layer attention", "family": "attention", "reference": "-"},
         "rollout": {"display_name": "Attention rollout", "family": "attention", "reference": "Abnar 2020"},
-        "random": {"display_name": "Random", "family": "control", "reference": "-"}}))
+        "random": {"display_name": "Random", "family": "control", "reference": "-"}})))
     training = [(seed, model, epoch, 10 * epoch, 1.0, 2.0 / epoch, 1.5 / epoch,
                  0.1 if model == "ia-vit" else None, 0.2 if model == "ia-vit" else None, 0.3 * epoch,
                  0.25 * epoch if model == "ia-vit" else None, 0.5 if model == "ia-vit" else None)
@@ -293,11 +295,19 @@ def test_bad_input_is_a_clear_user_error(tmp_path) -> None:
     (tmp_path / "metrics.json").write_text(json.dumps({"deletion": {"direction": "lower"}}))
     with pytest.raises(UserError, match="no entry .* accuracy"):
         build_report(tmp_path)
+    (tmp_path / "metrics.json").write_text(json.dumps({"accuracy": {"direction": "higher"}}))  # an earlier run
+    with pytest.raises(UserError, match=f"^'{tmp_path}' was written by an earlier iabench \\(metrics.json lacks name, "
+                                        f".*; run `iabench refresh {tmp_path}` once, then report it$"):
+        build_report(tmp_path)
+    assert main(["refresh", str(tmp_path)]) == 0  # completed once from the registry, then reported
+    assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"]["family"] == "model"
+    assert "report.html" in {p.name for p in build_report(tmp_path)}
 
 
 def test_all_failed_and_single_sample_groups_do_not_crash(tmp_path) -> None:
     """An explainer whose every score is NaN, and a group of one sample: reported, not fatal."""
-    (tmp_path / "metrics.json").write_text(json.dumps({"deletion": {"direction": "lower", "auc": "mean"}}))
+    (tmp_path / "metrics.json").write_text(json.dumps(metric_records({"deletion": {"direction": "lower",
+                                                                                "auc": "mean"}})))
     rows = ["run,seed,model,explainer,metric,sample,value", "r,0,ia-vit,ia-vit,deletion,0,0.2",
             "r,0,ia-vit,broken,deletion,0,nan", "r,0,vit,attention,deletion,0,0.5"]
     (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")

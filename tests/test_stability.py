@@ -9,15 +9,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from iabench.refresh import metric_records
 from iabench.reporting.stability import stability
 
 EXPLAINERS = ["a", "b", "c", "d"]
-INFO = {
+INFO = metric_records({
     "deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros"},
     "deletion-blur": {"name": "deletion", "direction": "lower", "substrate": "blur"},
     "insertion": {"name": "insertion", "direction": "higher", "substrate": "zeros"},
     "sparseness": {"name": "sparseness", "direction": "higher", "substrate": None},
-}
+})
 
 
 def planted(noise: float = 0.01, seeds: tuple[int, ...] = (0, 1), images: int = 40) -> pd.DataFrame:
@@ -156,8 +157,8 @@ def test_critical_difference_draws_each_method_in_its_explainers_colour(tmp_path
 def test_kendall_axis_is_the_one_protocol_part_that_differs() -> None:
     """deletion vs deletion-patch: same name and substrate, another unit (the unit axis); deletion-patch vs
     deletion-blur differs in two parts: no row."""
-    info = {**INFO, "deletion-patch": {"name": "deletion", "direction": "lower", "substrate": "zeros",
-                                       "unit": "patch"}}
+    info = {**INFO, **metric_records({"deletion-patch": {"name": "deletion", "direction": "lower",
+                                                         "substrate": "zeros", "unit": "patch"}})}
     frame = planted()
     patch = frame[frame.metric == "deletion"].assign(metric="deletion-patch")
     patch.loc[patch.explainer == "a", "value"] += 1.0  # a falls from first to last at the patch unit

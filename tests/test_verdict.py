@@ -11,21 +11,33 @@ import pytest
 from scipy import stats
 from statsmodels.stats.power import TTestPower
 
+from iabench.refresh import explainer_records, metric_records
 from iabench.reporting import build_report
 from iabench.reporting.stats import significance, summarise
-from iabench.reporting.verdict import COLUMNS, verdict
+from iabench.reporting.verdict import COLUMNS
+from iabench.reporting.verdict import verdict as run_verdict
 from iabench.reporting.verdict_text import overall, verdict_markdown
 
 COLUMNS_RESULTS = ["run", "seed", "model", "explainer", "metric", "sample", "value"]
 SAMPLES = 20
-METRICS_INFO = {
+METRICS_INFO = metric_records({
     "insertion": {"name": "insertion", "direction": "higher", "display_name": "Insertion", "reference": "RISE",
                   "auc": "trapezoid"},
     "deletion": {"name": "deletion", "direction": "lower", "display_name": "Deletion", "reference": "RISE",
                  "auc": "trapezoid"},
     "entropy": {"name": "entropy", "direction": "lower", "display_name": "Entropy", "reference": "", "auc": None},
     "accuracy": {"name": "accuracy", "direction": "higher", "display_name": "Accuracy", "reference": "", "auc": None},
-}
+})
+# what a run records of the explainers these tests use (the verdict reads resolutions from explainers.json alone)
+RECORDED_EXPLAINERS = explainer_records({label: {"name": label} for label in (
+    "ia-vit", "random-patch", "random", "attention", "rollout", "integrated-gradients", "occlusion")})
+
+
+def verdict(results, metrics_info, models_info, explainers_info=None, settings=None):  # noqa: ANN001, ANN201
+    """The verdict with the run's explainer records (these tests' explainers, unless given)."""
+    return run_verdict(results, metrics_info, models_info, explainers_info or RECORDED_EXPLAINERS, settings)
+
+
 # the interpreter far better than every other map of the same model (deletion: lower is better); random-patch is
 # the control at its resolution (patch), random the pixel control (shown for reference only)
 WIN = {("ia-vit", "ia-vit"): {"insertion": 0.80, "deletion": 0.20},
@@ -291,6 +303,7 @@ def test_build_report_puts_the_verdict_first(tmp_path) -> None:
     results = with_entropy(scores(WIN), 0.5).sample(frac=1.0, random_state=0)
     results.to_csv(tmp_path / "results.csv", index=False)
     (tmp_path / "metrics.json").write_text(json.dumps(METRICS_INFO))
+    (tmp_path / "explainers.json").write_text(json.dumps(RECORDED_EXPLAINERS))
     (tmp_path / "models.json").write_text(json.dumps(models_json()))
     written = {p.name for p in build_report(tmp_path)}
     assert {"verdict.csv", "verdict.md"} <= written
@@ -311,13 +324,14 @@ def test_build_report_puts_the_verdict_first(tmp_path) -> None:
 
 
 # -- controls at the map's resolution, protocols, multiplicity ---------------------------------------------------
-EXPLAINERS_INFO = {"ia-vit": {"name": "ia-vit", "family": "intrinsic", "resolution": "patch"},
+EXPLAINERS_INFO = explainer_records({"ia-vit": {"name": "ia-vit", "family": "intrinsic", "resolution": "patch"},
                    "random-patch": {"name": "random-patch", "family": "control", "resolution": "patch"},
                    "shuffled:ia-vit": {"name": "shuffled", "family": "control", "resolution": "patch",
                                        "shuffles": "ia-vit"},
-                   "random": {"name": "random", "family": "control", "resolution": "pixel"}}
-PROTOCOLS = {"deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "pixel"},
-             "deletion[patch]": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "patch"}}
+                   "random": {"name": "random", "family": "control", "resolution": "pixel"}})
+PROTOCOLS = metric_records({
+    "deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "pixel"},
+             "deletion[patch]": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "patch"}})
 
 
 def test_a_patch_map_that_beats_random_patch_but_loses_to_pixel_noise_holds_by_its_matched_control() -> None:
@@ -389,6 +403,7 @@ def test_verdict_settings_come_from_the_suite_and_change_the_answer(tmp_path) ->
                   ("ia-vit", "random-patch"))
     results.to_csv(tmp_path / "results.csv", index=False)
     (tmp_path / "metrics.json").write_text(json.dumps(METRICS_INFO))
+    (tmp_path / "explainers.json").write_text(json.dumps(RECORDED_EXPLAINERS))
     (tmp_path / "models.json").write_text(json.dumps(models_json()))
     build_report(tmp_path)
     assert set(rows_of(pd.read_csv(tmp_path / "verdict.csv"), "i").status) == {"no effect larger than δ"}

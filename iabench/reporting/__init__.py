@@ -18,12 +18,14 @@ import pandas as pd
 
 from ..config import VerdictConfig, from_dict
 from ..errors import UserError
+from ..records import check_records
+from ..store import CURVE_COLUMNS, RESULT_COLUMNS
 from .bias import baseline_is_substrate
 from .critical_difference import critical_difference
 from .family_tables import column_title
 from .opening import answer, run_lines
 from .page import facts, sections, write_reports
-from .plots import CURVE_METRICS, auc_bars, curve_plots, heatmap_grid, training_plots
+from .plots import auc_bars, curve_plots, heatmap_grid, training_plots
 from .protocols import control_markdown, unit_markdown, with_protocols
 from .stability import stability
 from .stats import significance, summarise
@@ -34,8 +36,6 @@ from .verdict_text import verdict_markdown
 
 __all__ = ["build_report", "read_long_csv"]
 
-RESULT_COLUMNS = ["run", "seed", "model", "explainer", "metric", "sample", "value"]
-CURVE_COLUMNS = RESULT_COLUMNS[:-1] + ["x", "value"]
 FLOAT_FORMAT = "%.10g"  # fixed text for floats: deterministic files, ample precision for re-analysis
 
 
@@ -93,6 +93,7 @@ def build_report(run_dir: Path) -> list[Path]:
 
     summary = summarise(results, directions)
     explainers_info = _read_json(run_dir / "explainers.json")
+    check_records(run_dir, metrics_info, explainers_info)
     summary["baseline_is_substrate"] = baseline_is_substrate(summary, explainers_info, metrics_info)
     summary = with_protocols(summary, metrics_info, explainers_info)
     summary.to_csv(run_dir / "summary.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
@@ -133,8 +134,8 @@ def build_report(run_dir: Path) -> list[Path]:
     if curves_path.exists():
         curves = read_long_csv(curves_path, CURVE_COLUMNS).dropna(subset=["value"])
         if not curves.empty:
-            figures["curves"] = curve_plots(curves, plots, explainers_info)
-    bar_metrics = [m for m in order if m in CURVE_METRICS or metrics_info.get(m, {}).get("auc")]
+            figures["curves"] = curve_plots(curves, plots, explainers_info, metrics_info)
+    bar_metrics = [m for m in order if metrics_info.get(m, {}).get("curve") or metrics_info.get(m, {}).get("auc")]
     if bar_metrics:
         figures["bars"] = auc_bars(summary, plots, bar_metrics)
     if (run_dir / "heatmaps.npz").exists():

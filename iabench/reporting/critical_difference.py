@@ -31,18 +31,14 @@ from scipy import stats  # noqa: E402
 
 from .palette import explainer_styles, with_labels  # noqa: E402
 
-FAMILIES = {
-    "faithfulness": ("insertion", "deletion", "morf", "lerf", "pixel-flipping", "region-perturbation",
-                     "faithfulness-correlation", "monotonicity-correlation", "irof", "road"),
-    "localisation": ("pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "auc"),
-}
+FAMILIES = ("faithfulness", "localisation")  # the metric families (metrics.json "family") ranked in CD diagrams
 CD_COLUMNS = ["family", "seeds", "method", "mean_rank", "friedman_statistic", "friedman_p", "blocks", "dropped"]
 
 
 def family_table(results: pd.DataFrame, metrics_info: dict, family: str) -> pd.DataFrame:
     """Blocks (metric, seed, sample) x methods of one family, as goodness (higher = better); NaN where a method
     has no score for a block (another seed set, or a failed explanation)."""
-    labels = [m for m, info in metrics_info.items() if info.get("name", m) in FAMILIES[family]
+    labels = [m for m, info in metrics_info.items() if info.get("family") == family
               and not (info.get("samples") or info.get("explainers"))]  # a subset's blocks are never complete
     part = results[results.metric.isin(labels) & (results.explainer != "-")]
     if part.empty:
@@ -83,7 +79,7 @@ def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path
     styles = explainer_styles(with_labels(explainers_info or {}, labels))
     for family in FAMILIES:
         full = family_table(results, metrics_info, family)
-        subsets = [m for m, info in metrics_info.items() if info.get("name", m) in FAMILIES[family]
+        subsets = [m for m, info in metrics_info.items() if info.get("family") == family
                    and (info.get("samples") or info.get("explainers")) and m in set(results.metric)]
         for index, (seeds, table, dropped) in enumerate(seed_groups(full) if not full.empty else []):
             if table.shape[1] < 3 or table.shape[0] < 2:

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..records import recorded
 from .bias import MARK
-from .lookup import info_of
 from .markdown import markdown_table
-from .protocols import CURVES, protocol
+from .protocols import is_curve, protocol
 from .tables import DECIMALS, best_rows
 
-# family -> (heading, one line on how to read its table); in the order the report shows them
+# family -> (heading, one line on how to read its table); tables follow the order the run recorded
+# (metrics.json ``family_rank``: the registry's), a family without a heading here gets its own name
 FAMILIES = {
     "faithfulness": ("Faithfulness", "Does the prediction change when what the map calls important is removed or "
                                      "inserted? Each column's arrow says which way is better."),
@@ -87,10 +88,10 @@ def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict,
                  explainers_info: dict | None = None) -> str:
     """Why a row has no value for a metric."""
     kind = models_info.get(model, {}).get("kind", model)
-    if info_of("metric", metric, metrics_info, "needs_ia_vit", False) and kind != "ia-vit":
+    if recorded(metric, metrics_info, "needs_ia_vit", False) and kind != "ia-vit":
         return "n/a: IA-ViT only"
-    if (explainer != "-" and info_of("metric", metric, metrics_info, "needs_decomposition", False)
-            and not info_of("explainer", explainer, explainers_info or {}, "decomposes_logit", False)):
+    if (explainer != "-" and recorded(metric, metrics_info, "needs_decomposition", False)
+            and not recorded(explainer, explainers_info or {}, "decomposes_logit", False)):
         return "n/a: map does not decompose the logit"
     if (metrics_info.get(metric) or {}).get("extra_of"):
         return "n/a: not reported by this explainer"
@@ -99,22 +100,23 @@ def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict,
 
 def column_title(label: str, metrics_info: dict) -> str:
     """A metric's column title: its label, and for a curve metric the protocol ('deletion (zeros, pixel)')."""
-    name, substrate, unit = protocol(label, metrics_info)
-    return f"{label} ({substrate}, {unit})" if name in CURVES else label
+    _, substrate, unit = protocol(label, metrics_info)
+    return f"{label} ({substrate}, {unit})" if is_curve(label, metrics_info) else label
 
 
 def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: dict, explainers_info: dict,
                   models_info: dict) -> list[FamilyTable]:
-    """One table per (family, level) in FAMILIES order. A metric of the run with no score at all (it needs an
-    IA-ViT the run does not have) still gets its column, every cell saying why."""
+    """One table per (family, level), families in the recorded order. A metric of the run with no score at all (it
+    needs an IA-ViT the run does not have) still gets its column, every cell saying why."""
     scored = set(summary.metric)
     model_level = set(summary.metric[summary.explainer == "-"])
-    level_of = {m: m in model_level if m in scored else not info_of("metric", m, metrics_info, "needs_saliency", True)
+    level_of = {m: m in model_level if m in scored else not recorded(m, metrics_info, "needs_saliency", True)
                 for m in metric_order}
-    families = {m: info_of("metric", m, metrics_info, "family", "other") for m in metric_order}
-    families = {m: (f if f in FAMILIES else "other") for m, f in families.items()}
+    families = {m: str(recorded(m, metrics_info, "family", "other")) for m in metric_order}
+    rank = {families[m]: recorded(m, metrics_info, "family_rank", len(metric_order)) for m in metric_order}
     tables = []
-    for family, (title, how) in FAMILIES.items():
+    for family in sorted(set(families.values()), key=lambda f: (rank[f], f)):
+        title, how = FAMILIES.get(family, (family.capitalize(), FAMILIES["other"][1]))
         for per_model in (False, True):
             metrics = [m for m in metric_order if families[m] == family and level_of[m] == per_model]
             everyone = summary[(summary.explainer == "-") == per_model]
@@ -127,19 +129,19 @@ def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: 
 
 def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tuple[str, str]], metrics: list[str],
            per_model: bool, metrics_info: dict, explainers_info: dict, models_info: dict) -> FamilyTable:
-    arrow = {m: "↓" if info_of("metric", m, metrics_info, "direction", "higher") == "lower" else "↑" for m in metrics}
-    columns = [(column_title(m, metrics_info), arrow[m], str(info_of("metric", m, metrics_info, "description", "")))
+    arrow = {m: "↓" if recorded(m, metrics_info, "direction", "higher") == "lower" else "↑" for m in metrics}
+    columns = [(column_title(m, metrics_info), arrow[m], str(recorded(m, metrics_info, "description", "")))
                for m in metrics]
     table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer", "map"], columns,
                         anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
     found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}
     best = {m: best_rows(part, m) for m in metrics}
     controls = {k for k in keys  # model-level rows ('-') are no explainer: no registry lookup for them
-                if k[1] != "-" and info_of("explainer", k[1], explainers_info, "family", "") == "control"}
+                if k[1] != "-" and recorded(k[1], explainers_info, "family", "") == "control"}
     for members in ([k for k in keys if k not in controls], [k for k in keys if k in controls]):
         rows = []
         for model, explainer in members:
-            resolution = str(info_of("explainer", explainer, explainers_info, "resolution", ""))
+            resolution = str(recorded(explainer, explainers_info, "resolution", ""))
             cells = [Cell(model)] + ([] if per_model else [Cell(explainer), Cell(resolution)])
             for metric in metrics:
                 row = found.get((model, explainer, metric))

@@ -34,7 +34,7 @@ def _normalise(saliency: np.ndarray, signed: bool) -> np.ndarray:
 def _column_order(labels: list[str], explainers_info: dict) -> list[str]:
     """Labels grouped by family (controls last), alphabetically within a family."""
     families = {label: explainer_family(explainers_info, label) for label in labels}
-    rank = {family: i for i, family in enumerate(family_order(set(families.values())))}
+    rank = {family: i for i, family in enumerate(family_order(set(families.values()), explainers_info))}
     return sorted(labels, key=lambda label: (rank[families[label]], label))
 
 

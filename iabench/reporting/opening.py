@@ -8,8 +8,6 @@ import pandas as pd
 
 from .verdict_text import overall
 
-CURVES = ("insertion", "deletion", "morf", "lerf")
-
 
 def _percent(values: list[float]) -> str:
     """'85.6 %' for one seed, '85.0 ± 0.2 %' (standard deviation) over several."""
@@ -41,8 +39,8 @@ def protocol_line(metrics_info: dict) -> str:
     """The curve metrics grouped by substrate and unit: 'insertion, deletion (zeros substrate, moving pixels); ...'."""
     groups: dict[tuple[str, str], list[str]] = {}
     for info in metrics_info.values():
-        if info.get("name") in CURVES:
-            unit = info.get("unit") or ("patch" if info["name"] in ("morf", "lerf") else "pixel")
+        if info.get("curve"):
+            unit = info.get("unit") or "pixel"
             names = groups.setdefault((info.get("substrate") or "zeros", unit), [])
             if info["name"] not in names:
                 names.append(info["name"])
@@ -69,7 +67,7 @@ def run_lines(manifest: dict, models_info: dict, metrics_info: dict, explainers_
 def headline_metric(summary: pd.DataFrame, metrics_info: dict) -> str | None:
     """The metric the answer quotes: deletion moving patches (fair to patch and pixel maps alike), else the first
     deletion, else the first curve metric of the run."""
-    present = [m for m in metrics_info if m in set(summary.metric) and metrics_info[m].get("name") in CURVES]
+    present = [m for m in metrics_info if m in set(summary.metric) and metrics_info[m].get("curve")]
     for wanted in (lambda i: i["name"] == "deletion" and i.get("unit") == "patch", lambda i: i["name"] == "deletion",
                    lambda i: True):
         found = [m for m in present if wanted(metrics_info[m])]

@@ -15,9 +15,9 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
+from ..records import recorded
 from .bias import NOTE as BIAS_NOTE
 from .family_tables import family_tables
-from .lookup import info_of
 from .markdown import data_uri, markdown_table, renderer
 from .notes import SECTION_NOTES, SIGNIFICANCE_NOTE, SUMMARY_NOTE, figure_caption
 
@@ -55,8 +55,8 @@ def metric_lines(order: list[str], metrics_info: dict) -> list[str]:
     for name in order:
         info = metrics_info.get(name, {})
         arrow = "↓" if info.get("direction") == "lower" else "↑"
-        text = info_of("metric", name, metrics_info, "description", "") or info.get("display_name", name)
-        reference = info_of("metric", name, metrics_info, "reference", "")
+        text = recorded(name, metrics_info, "description", "") or info.get("display_name", name)
+        reference = recorded(name, metrics_info, "reference", "")
         scope = [f"protocol: {info['substrate']} substrate, {info.get('unit') or 'pixel'} unit"] if info.get(
             "substrate") else []
         scope += [f"scored on the first {info['samples']} images only"] if info.get("samples") else []
@@ -70,7 +70,7 @@ def explainer_table(explainers_info: dict) -> pd.DataFrame:
     rows = []
     for label in explainers_info:
         def get(attribute: str, default: object = "", label: str = label) -> object:
-            return info_of("explainer", label, explainers_info, attribute, default)
+            return recorded(label, explainers_info, attribute, default)
 
         rows.append({"explainer": label, "family": get("family"), "signed": "yes" if get("signed", False) else "no",
                      "what it computes": get("description") or get("display_name"),

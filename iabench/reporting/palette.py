@@ -7,11 +7,10 @@ label looks the same in every figure of a run whatever subset a figure shows.
 
 from __future__ import annotations
 
-from .lookup import info_of
+from ..records import recorded
 
 # Okabe-Ito, yellow (#F0E442) left out: blue, orange, bluish green, vermillion, reddish purple, sky blue, black
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
-FAMILIES = ("attention", "gradient", "relevance", "perturbation", "intrinsic", "control")
 CONTROL = "control"
 CONTROL_LINESTYLE = "--"
 # line styles of non-controls, one per pass through the palette; "--" is kept for the controls
@@ -29,12 +28,12 @@ def _linestyle(round_: int, control: bool) -> str | tuple:
 
 def explainer_family(explainers_info: dict, label: str) -> str:
     """The family of ``label`` (attention, gradient, ..., control; 'other' when unknown)."""
-    return str(info_of("explainer", label, explainers_info, "family", "other"))
+    return str(recorded(label, explainers_info, "family", "other"))
 
 
 def explainer_signed(explainers_info: dict, label: str) -> bool:
     """Whether the maps of ``label`` hold meaningful negative values."""
-    return bool(info_of("explainer", label, explainers_info, "signed", False))
+    return bool(recorded(label, explainers_info, "signed", False))
 
 
 def with_labels(explainers_info: dict, labels: object) -> dict:
@@ -42,10 +41,12 @@ def with_labels(explainers_info: dict, labels: object) -> dict:
     return {**{str(label): {} for label in labels}, **explainers_info}
 
 
-def family_order(families: object) -> list[str]:
-    """The families in the fixed order of FAMILIES, then any others alphabetically."""
-    known = [f for f in FAMILIES if f in set(families)]
-    return known + sorted(set(families) - set(FAMILIES))
+def family_order(families: object, explainers_info: dict) -> list[str]:
+    """The families in the order the run recorded (explainers.json ``family_rank``: the registry's), then any
+    others alphabetically."""
+    rank = {info.get("family"): info.get("family_rank") for info in explainers_info.values()
+            if info.get("family_rank") is not None}
+    return sorted(set(families), key=lambda f: (rank.get(f) is None, rank.get(f, 0), f))
 
 
 def _pick(used: set, avoid: set, n_rounds: int) -> tuple[str, str | tuple]:

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .curves import CURVE_AXES, CURVE_BAND, CURVE_METRICS, curve_plots
+from .curves import CURVE_BAND, curve_plots
 from .figure_io import plt, save_figure
 from .heatmaps import heatmap_grid
 from .palette import OKABE_ITO
 
-__all__ = ["CURVE_AXES", "CURVE_BAND", "CURVE_METRICS", "auc_bars", "curve_plots", "heatmap_grid", "training_plots"]
+__all__ = ["CURVE_BAND", "auc_bars", "curve_plots", "heatmap_grid", "training_plots"]
 
 LOSS_TERMS = ("loss", "ce", "kd", "align")
 SCORE_TERMS = ("val_acc", "val_inter_acc", "val_agreement")

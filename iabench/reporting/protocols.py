@@ -13,25 +13,26 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .lookup import info_of
+from ..records import recorded
 from .markdown import markdown_table
-
-CURVES = ("insertion", "deletion", "morf", "lerf")
 
 
 def protocol(label: str, metrics_info: dict) -> tuple[str, str, str]:
-    """(metric name, substrate, unit) of a curve metric label, from metrics.json (MoRF/LeRF default: patches)."""
+    """(metric name, substrate, unit) of a curve metric label, from metrics.json."""
     info = metrics_info.get(label) or {}
-    name = str(info.get("name", label))
-    return name, str(info.get("substrate") or "zeros"), str(info.get("unit") or
-                                                          ("patch" if name in ("morf", "lerf") else "pixel"))
+    return str(info.get("name", label)), str(info.get("substrate") or "zeros"), str(info.get("unit") or "pixel")
+
+
+def is_curve(label: str, metrics_info: dict) -> bool:
+    """Whether metrics.json records ``label`` as a perturbation curve (insertion, deletion, MoRF, LeRF, ...)."""
+    return bool((metrics_info.get(label) or {}).get("curve"))
 
 
 def with_protocols(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict) -> pd.DataFrame:
     """summary.csv's protocol columns: each curve metric's substrate and unit, each explainer's map resolution
     ('' where they do not apply)."""
-    curve = {m: protocol(m, metrics_info) for m in metrics_info if protocol(m, metrics_info)[0] in CURVES}
-    resolution = {e: str(info_of("explainer", e, explainers_info, "resolution", "")) for e in set(summary.explainer)
+    curve = {m: protocol(m, metrics_info) for m in metrics_info if is_curve(m, metrics_info)}
+    resolution = {e: str(recorded(e, explainers_info, "resolution", "")) for e in set(summary.explainer)
                   if e != "-"}
     return summary.assign(substrate=summary.metric.map(lambda m: curve[m][1] if m in curve else ""),
                           unit=summary.metric.map(lambda m: curve[m][2] if m in curve else ""),
@@ -39,11 +40,11 @@ def with_protocols(summary: pd.DataFrame, metrics_info: dict, explainers_info: d
 
 
 def _curve_labels(summary: pd.DataFrame, metrics_info: dict) -> list[str]:
-    return [m for m in metrics_info if m in set(summary.metric) and protocol(m, metrics_info)[0] in CURVES]
+    return [m for m in metrics_info if m in set(summary.metric) and is_curve(m, metrics_info)]
 
 
 def _control_of(explainer: str, explainers_info: dict) -> tuple[str, str]:
-    resolution = str(info_of("explainer", explainer, explainers_info, "resolution", "pixel"))
+    resolution = str(recorded(explainer, explainers_info, "resolution", "pixel"))
     return resolution, "random-patch" if resolution == "patch" else "random"
 
 
@@ -54,7 +55,7 @@ def control_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info:
     means = summary.set_index(["model", "explainer", "metric"])["mean"]
     rows, flipped, patch_cells = [], 0, 0
     for model, explainer in sorted(set(zip(summary.model, summary.explainer))):
-        family = info_of("explainer", explainer, explainers_info, "family", "")
+        family = recorded(explainer, explainers_info, "family", "")
         if explainer == "-" or family == "control":
             continue
         resolution, control = _control_of(explainer, explainers_info)
@@ -99,7 +100,7 @@ def unit_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info: di
             continue
         ranks = table.groupby(level="model").rank(ascending=lower).astype(int)
         shown = pd.DataFrame({
-            "map": [str(info_of("explainer", e, explainers_info, "resolution", "pixel")) for _, e in table.index],
+            "map": [str(recorded(e, explainers_info, "resolution", "pixel")) for _, e in table.index],
             "pixel unit": table[pixel].map(lambda v: f"{v:.3f}"), "patch unit": table[patch].map(lambda v: f"{v:.3f}"),
             "patch - pixel": (table[patch] - table[pixel]).map(lambda v: f"{v:+.3f}"),
             "rank: pixel → patch": [f"{a} → {b}" for a, b in zip(ranks[pixel], ranks[patch])]}, index=table.index)

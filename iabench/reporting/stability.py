@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .plots import CURVE_METRICS
 from .protocols import protocol
 
 AXES = ("property", "substrate", "unit")  # what differs between two curve metrics: name, substrate, unit
@@ -59,7 +58,7 @@ def kendall_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
     for model, part in saliency.groupby("model", sort=True):
         labels = [m for m in metrics_info if m in set(part.metric)]
         means = {m: _goodness(part[part.metric == m].groupby("explainer").value.mean(), direction[m]) for m in labels}
-        curve = [m for m in labels if metrics_info[m].get("name") in CURVE_METRICS]
+        curve = [m for m in labels if metrics_info[m].get("curve")]
         for a, b in itertools.combinations(curve, 2):
             differs = [axis for axis, x, y in zip(AXES, protocol(a, metrics_info), protocol(b, metrics_info))
                        if x != y]

@@ -36,13 +36,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import VerdictConfig
-from .lookup import info_of
+from ..records import recorded
 from .verdict_claims import accuracy_row, concentration_rows
 from .verdict_rows import ABLATION, COLUMNS, QUESTIONS, RULE, compared, decide, protocol_key, protocol_of, row, series
 
-__all__ = ["COLUMNS", "FAITHFULNESS", "QUESTIONS", "controls", "variants", "verdict"]
-
-FAITHFULNESS = ("insertion", "deletion", "morf", "lerf")
+__all__ = ["COLUMNS", "QUESTIONS", "controls", "variants", "verdict"]
 
 
 def variants(models_info: dict, present: set[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -81,13 +79,13 @@ def _comparisons(results: pd.DataFrame, claim: str, model: str, pairs: list[tupl
 def controls(explainers_info: dict, interpreter: str, present: set[str]) -> list[tuple[str, str]]:
     """(label, control text) of the run's random controls for ``interpreter``: those at its resolution (the
     random control of that resolution, and its own shuffled map) first, then the others as "not matched"."""
-    resolution = info_of("explainer", interpreter, explainers_info, "resolution", "patch")
+    resolution = recorded(interpreter, explainers_info, "resolution", "patch")
     out = []
     for label in sorted(present):
-        name = info_of("explainer", label, explainers_info, "name", label)
+        name = recorded(label, explainers_info, "name", label)
         shuffles = (explainers_info.get(label) or {}).get("shuffles")
         if name in ("random", "random-patch") or shuffles == interpreter:
-            own = info_of("explainer", label, explainers_info, "resolution", "pixel")
+            own = recorded(label, explainers_info, "resolution", "pixel")
             text = (f"matched ({own})" if own == resolution else f"not matched ({own} control, {resolution} map): "
                     "for reference only")
             out.append((label, text))
@@ -99,8 +97,8 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
     """One row per claim check (COLUMNS), claims in order i..v; empty when the run has no reference IA-ViT."""
     settings, explainers_info = settings or VerdictConfig(), explainers_info or {}
     labels = {label: info.get("name", label) for label, info in metrics_info.items() if label in set(results.metric)}
-    faith = {label: (metrics_info[label].get("direction") == "lower", protocol_of(label, metrics_info))
-             for label, name in labels.items() if name in FAITHFULNESS}
+    faith = {label: (info.get("direction") == "lower", protocol_of(label, metrics_info))
+             for label, info in metrics_info.items() if label in set(results.metric) and info.get("curve")}
     faith = dict(sorted(faith.items(), key=lambda item: protocol_key(item[1][1])))
     references, ablations = variants(models_info, set(results.model))
     rows: list[dict] = []

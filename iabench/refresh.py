@@ -1,0 +1,84 @@
+"""``iabench refresh RUN_DIR``: complete the records of a run folder written by an earlier iabench, once, from the
+registered classes (the report itself never reads the registries; see ``iabench.records``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .baselines import EXPLAINERS, matched_control
+from .baselines import FAMILIES as EXPLAINER_FAMILIES
+from .errors import UserError
+from .metrics import FAMILIES as METRIC_FAMILIES
+from .metrics import METRICS
+from .pipeline.artifacts import write_json
+from .records import EXPLAINER_FIELDS, METRIC_FIELDS
+
+
+def _metric_fields(label: str, info: dict) -> dict[str, Any]:
+    """Every field of this version for one metrics.json entry, from its registered class (None when unknown)."""
+    name = str(info.get("name") or label)
+    if name not in METRICS:
+        return {field: None for field in METRIC_FIELDS}
+    cls = METRICS.get(name)
+    unit = {"unit": info["unit"]} if getattr(cls, "curve", False) and info.get("unit") else {}
+    metric = cls(**unit) if unit else cls()
+    return dict(name=name, direction=cls.direction, display_name=metric.title(), reference=cls.reference,
+                description=cls.description, family=cls.family, family_rank=METRIC_FAMILIES.index(cls.family),
+                curve=cls.curve, **metric.protocol(), samples=None, explainers=None, needs_ia_vit=cls.needs.ia_vit,
+                needs_saliency=cls.needs.saliency, needs_masks=cls.needs.masks, needs_explain_fn=cls.needs.explain_fn,
+                needs_decomposition=cls.needs.decomposition)
+
+
+def _explainer_fields(label: str, info: dict) -> dict[str, Any]:
+    """Every field of this version for one explainers.json entry, from its registered class (None when unknown)."""
+    name = str(info.get("name") or label)
+    if name not in EXPLAINERS:
+        return {field: None for field in EXPLAINER_FIELDS}
+    cls = EXPLAINERS.get(name)
+    if info.get("shuffles"):
+        cls = cls.resolved({"of": info["shuffles"]})
+    return dict(name=name, display_name=cls.display_name or name, family=cls.family,
+                family_rank=EXPLAINER_FAMILIES.index(cls.family), reference=cls.reference, baseline=cls.baseline,
+                description=cls.description, signed=cls.signed, decomposes_logit=cls.decomposes_logit,
+                resolution=cls.resolution, control=matched_control(cls.resolution), shuffles=info.get("shuffles"),
+                needs_ia_vit=cls.needs.ia_vit, needs_target=cls.needs.target, cost=cls.cost)
+
+
+def complete_records(metrics: dict, explainers: dict) -> tuple[dict, dict, list[str]]:
+    """The records with every missing field filled from the registry (recorded values stay as they are), and the
+    fields that were added."""
+    added: set[str] = set()
+
+    def complete(infos: dict, fields_of: Any) -> dict:
+        out = {}
+        for label, info in infos.items():
+            missing = {k: v for k, v in fields_of(label, info).items() if k not in info}
+            added.update(missing)
+            out[label] = {**info, **missing}
+        return out
+
+    return complete(metrics, _metric_fields), complete(explainers, _explainer_fields), sorted(added)
+
+
+def refresh(run_dir: Path) -> list[str]:
+    """Complete metrics.json and explainers.json of ``run_dir`` in place; returns the fields added."""
+    paths = [Path(run_dir) / name for name in ("metrics.json", "explainers.json")]
+    if not paths[0].exists():
+        raise UserError(f"'{run_dir}' holds no metrics.json; give a run folder such as reports/faithfulness/<id>")
+    metrics, explainers = (json.loads(p.read_text()) if p.exists() else {} for p in paths)
+    metrics, explainers, added = complete_records(metrics, explainers)
+    write_json(paths[0], metrics)
+    write_json(paths[1], explainers)
+    return added
+
+
+def metric_records(infos: dict) -> dict:
+    """metrics.json entries completed from the registry (hand-written records in tests and notebooks)."""
+    return complete_records(infos, {})[0]
+
+
+def explainer_records(infos: dict) -> dict:
+    """explainers.json entries completed from the registry."""
+    return complete_records({}, infos)[1]
