@@ -11,16 +11,13 @@ from .errors import UserError
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import RunOptions, run
+    from .suites.overrides import Overrides
 
-    overrides = list(args.overrides)
-    if args.samples is not None:
-        overrides.append(f"samples={args.samples}")
-    if args.seed is not None:
-        overrides.append(f"seeds=[{args.seed}]")
-    if args.data_root is not None:
-        overrides.append(f"data.root={args.data_root}")
-    if args.pretrained is not None:
-        overrides.append(f"model.pretrained={args.pretrained}")
+    overrides = Overrides.parse(args.overrides)  # each --set once; the flags as typed values
+    for key, value in (("samples", args.samples), ("seeds", None if args.seed is None else [args.seed]),
+                       ("data.root", args.data_root), ("model.pretrained", args.pretrained)):
+        if value is not None:
+            overrides = overrides.plus(key, value)
     if args.jobs != "auto" and not (args.jobs.isdigit() and int(args.jobs) >= 1):
         raise UserError(f"--jobs {args.jobs}: use a number of processes (1 or more) or 'auto'")
     jobs = 0 if args.jobs == "auto" else int(args.jobs)  # 0: RunOptions' auto

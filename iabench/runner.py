@@ -25,8 +25,8 @@ from .pipeline.costs import CostBook
 from .pipeline.estimate import Estimate, models_part, record_training, rest_key
 from .pipeline.evaluation import Evaluation
 from .pipeline.explain import FailureLog
-from .pipeline.given import GivenModel, check_fits, fit_suite, given_models, load_given
-from .pipeline.models import load_data, train_models, train_parallel
+from .pipeline.given import GivenRun, check_fits, fit_suite, given_models
+from .pipeline.models import fit_to_data, train_models, train_parallel
 from .pipeline.plan import (
     RunOptions,
     default_cache_dir,
@@ -39,6 +39,7 @@ from .pipeline.plan import (
 from .pipeline.shards import Shard, finish, merge, wait_for_all
 from .runlog import run_log
 from .suites import Suite, load_suite
+from .suites.overrides import Overrides
 from .training.parallel import auto_jobs, threads_per_process
 
 __all__ = ["Run", "RunOptions", "default_cache_dir", "run"]
@@ -51,12 +52,13 @@ class Run:
     def __init__(self, suite: Suite, options: RunOptions) -> None:
         from iabench.metrics import METRICS
 
-        self.suite, self.options = suite, options
-        self.device = resolve_device(options.device)
-        self.given = None
-        if options.checkpoint or options.model:
-            self._fit_to_given()
-        self.config_hash = suite_hash(suite)  # the suite as asked for; load_data may fit in_chans/num_classes
+        self.options, self.device = options, resolve_device(options.device)
+        given = options.checkpoint or options.model
+        self.given = GivenRun.load(options.model, options.checkpoint, self.device) if given else None
+        # the suite as asked for (with the given model in it): its hash names the run; fit_to_data gives the one
+        # suite every stage reads, before any of them starts
+        self.suite = suite = fit_suite(suite, self.given) if self.given is not None else suite
+        self.config_hash = suite_hash(suite)
         self.run_dir, self.run_id = prepare_run_dir(suite, options)
         self.cache_dir = Path(options.cache_dir).expanduser()
         self.timings: dict[str, float] = {}
@@ -70,16 +72,6 @@ class Run:
         self.failures = FailureLog(self.run_dir, self.shard.suffix)
         self.failed_this_session = 0  # failures recorded by this session (manifest.json)
 
-    def _fit_to_given(self) -> None:
-        """--model/--checkpoint: the suite evaluates that model alone, no training (see pipeline.given)."""
-        if not (self.options.checkpoint and self.options.model):
-            raise UserError("--model and --checkpoint go together: --model ARCH --checkpoint FILE")
-        given = GivenModel.parse(self.options.model, self.options.checkpoint)
-        model, config = load_given(given)
-        key = given.key()
-        fit_suite(self.suite, given, config, key)
-        self.given = (given, model.to(self.device), config, key)
-
     def execute(self) -> Path:
         """Run every stage; the log lines also go to the run directory's ``run.log``."""
         with run_log(self.run_dir / f"run{self.shard.suffix}.log"):
@@ -87,10 +79,13 @@ class Run:
 
     def _execute(self) -> Path:
         started = time.perf_counter()
-        suite, options = self.suite, self.options
-        self.data = self._stage("data", lambda: load_data(suite) if self.given is None else load_dataset(suite.data))
+        options = self.options
+        self.data = self._stage("data", lambda: load_dataset(self.suite.data))
         if self.given is not None:
-            check_fits(self.data, self.given[2], self.given[0])
+            check_fits(self.data, self.given.config, self.given.given)
+        else:
+            self.suite = fit_to_data(self.suite, self.data)  # the channels and classes of the data, once
+        suite = self.suite
         if any(m.needs.masks for m in self.metrics.values()) and not self.data.has_masks:
             raise UserError(f"suite '{suite.name}' has localisation metrics but dataset '{self.data.name}' "
                             "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
@@ -131,8 +126,7 @@ class Run:
     def _models(self) -> dict:
         """The given model, or each variant of each seed trained (in parallel processes when asked) or loaded."""
         if self.given is not None:
-            given, model, _, key = self.given
-            return given_models(self.suite, given, model, key)
+            return given_models(self.suite, self.given)
         jobs, train_size = self._jobs(), len(self.data.train)
         if jobs > 1:
             seconds = self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir,
@@ -191,9 +185,11 @@ class Run:
                        self.samples, self.trained, self.failed_this_session)
 
 
-def run(name_or_path: str, overrides: list[str] | None = None, options: RunOptions | None = None) -> list[Path]:
+def run(name_or_path: str, overrides: list[str] | Overrides | None = None,
+        options: RunOptions | None = None) -> list[Path]:
     """Run a suite (or each suite it includes); returns the run directories."""
     options = options or RunOptions()
+    overrides = Overrides.parse(overrides)
     suite = load_suite(name_or_path, overrides)
     if suite.include:
         suites = [load_suite(name, overrides) for name in suite.include]  # validate all before running any

@@ -13,14 +13,17 @@ import dataclasses
 import hashlib
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import timm
 import torch
 from torch import nn
 
+from ..baselines import EXPLAINERS
 from ..config import ModelConfig, from_dict
 from ..errors import UserError
+from ..metrics import METRICS
 from ..suites import Suite
 from ..suites.variants import ModelVariant
 from ..training import TrainedModel
@@ -115,19 +118,20 @@ def load_given(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
     return model.eval(), config
 
 
-def fit_suite(suite: Suite, given: GivenModel, config: ModelConfig, key: str) -> None:
-    """The suite evaluates the given model alone (first seed), on images of its size and, for a timm
-    checkpoint, timm's normalisation of ARCH unless data.mean/std is set (in place)."""
+def fit_suite(suite: Suite, run: GivenRun) -> Suite:
+    """The suite that evaluates the given model alone (first seed), on images of its size and, for a timm
+    checkpoint, timm's normalisation of ARCH unless data.mean/std is set."""
+    given, config, key = run.given, run.config, run.key
     data: dict[str, object] = dict(img_size=config.img_size, eval_only=True)  # nothing trained: a tree is all test
     pretrained = timm.models.get_pretrained_cfg(given.arch) if given.kind == "vit" else None
     if suite.data.mean is None and pretrained is not None and len(pretrained.mean) == config.in_chans:
         data.update(mean=list(pretrained.mean), std=list(pretrained.std))
-    suite.data = dataclasses.replace(suite.data, **data)
-    suite.model, suite.seeds = config, suite.seeds[:1]
     name = f"ia-vit-{given.arch}" if given.kind == "ia-vit" else given.arch
     # the weights' key in the description: two checkpoints never share a run directory
-    suite.models = [ModelVariant(name=name, kind=given.kind, model=config, train=suite.train, seeds=suite.seeds,
-                                 description=f"checkpoint {given.path.name} ({key})")]
+    variant = ModelVariant(name=name, kind=given.kind, model=config, train=suite.train, seeds=suite.seeds[:1],
+                           description=f"checkpoint {given.path.name} ({key})")
+    return dataclasses.replace(suite, data=dataclasses.replace(suite.data, **data), model=config,
+                               seeds=suite.seeds[:1], models=[variant])
 
 
 def check_fits(data: object, config: ModelConfig, given: GivenModel) -> None:
@@ -140,11 +144,28 @@ def check_fits(data: object, config: ModelConfig, given: GivenModel) -> None:
                         f"{data.num_classes}; evaluate it on the data it was trained for")
 
 
-def given_models(suite: Suite, given: GivenModel, model: nn.Module, key: str) -> dict[tuple[int, str], TrainedModel]:
-    """The one model of the suite, as the stages expect it; says what will be skipped, in one line."""
-    from iabench.baselines import EXPLAINERS
-    from iabench.metrics import METRICS
+@dataclass(frozen=True)
+class GivenRun:
+    """A checkpoint a run evaluates: what was asked for, the loaded module, its model config, its weights' key."""
 
+    given: GivenModel
+    model: nn.Module
+    config: ModelConfig
+    key: str
+
+    @classmethod
+    def load(cls, model: str, checkpoint: str, device: torch.device) -> GivenRun:
+        """--model ARCH --checkpoint FILE, loaded onto ``device``; one of the two alone is a one-line error."""
+        if not (checkpoint and model):
+            raise UserError("--model and --checkpoint go together: --model ARCH --checkpoint FILE")
+        given = GivenModel.parse(model, checkpoint)
+        module, config = load_given(given)
+        return cls(given, module.to(device), config, given.key())
+
+
+def given_models(suite: Suite, run: GivenRun) -> dict[tuple[int, str], TrainedModel]:
+    """The one model of the suite, as the stages expect it; says what will be skipped, in one line."""
+    given, model, key = run.given, run.model, run.key
     variant = suite.models[0]
     log.info("model %s: loaded from %s (no training)", variant.name, given.path)
     if given.kind != "ia-vit":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..data import DataBundle, load_dataset
+from ..data import DataBundle
 from ..errors import UserError
 from ..suites import Suite
 from ..suites.variants import ModelVariant
@@ -18,17 +18,16 @@ from .plan import hashable_data
 Trained = dict[tuple[int, str], TrainedModel]  # (seed, variant name) -> model
 
 
-def load_data(suite: Suite) -> DataBundle:
-    """The suite's dataset; every model variant is fitted to its channels and classes (in place)."""
-    data = load_dataset(suite.data)
+def fit_to_data(suite: Suite, data: DataBundle) -> Suite:
+    """The suite with every model variant fitted to the dataset's channels and classes."""
     fitted = dict(in_chans=data.in_chans, num_classes=data.num_classes)
-    suite.model = dataclasses.replace(suite.model, **fitted)
+    variants = []
     for variant in suite.models:
-        variant.model = dataclasses.replace(variant.model, **fitted)
         if data.img_size != variant.model.img_size:
             raise UserError(f"data.img_size ({data.img_size}) differs from model.img_size "
                             f"({variant.model.img_size}) of model '{variant.name}'; set both to the same value")
-    return data
+        variants.append(dataclasses.replace(variant, model=dataclasses.replace(variant.model, **fitted)))
+    return dataclasses.replace(suite, model=dataclasses.replace(suite.model, **fitted), models=variants)
 
 
 def variants_of(suite: Suite, seed: int) -> list[ModelVariant]:

@@ -15,18 +15,19 @@ from typing import Any
 import yaml
 
 from ..baselines import EXPLAINERS
-from ..config import DataConfig, ModelConfig, Preset, TrainConfig, VerdictConfig, from_dict, parse_override
+from ..config import DataConfig, ModelConfig, Preset, TrainConfig, VerdictConfig, from_dict
 from ..errors import UserError, unknown
 from ..metrics import METRICS
 from ..models import get_preset
 from ..targets import TARGETS
-from .methods import SHORT_ITEM, MethodSpec, check_options, check_scopes, method_specs
+from .methods import MethodSpec, check_options, check_scopes, method_specs
+from .overrides import Overrides
 from .variants import ModelVariant, build_variants, check_seeds
 
 _method_specs = method_specs  # the name the API and older tests import
 
 
-@dataclass
+@dataclass(frozen=True)
 class Suite:
     """A resolved suite: everything a run needs, with the preset's configs and the suite's overrides."""
 
@@ -79,36 +80,9 @@ def read_suite_yaml(name_or_path: str) -> tuple[dict[str, Any], str]:
     return raw, where
 
 
-def command_line_sections(overrides: list[str]) -> dict[str, Any]:
-    """The ``--set`` overrides that apply after each model variant's own: model.*, train.* and seeds."""
-    late: dict[str, Any] = {}
-    for text in overrides:
-        keys, value = parse_override(text)
-        if len(keys) == 2 and keys[0] in ("model", "train"):
-            late.setdefault(keys[0], {})[keys[1]] = value
-        elif keys == ["seeds"]:
-            late["seeds"] = value
-    return late
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | Overrides) -> dict[str, Any]:
     """Apply ``--set a.b=value`` overrides to the raw suite mapping (before validation)."""
-    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    for text in overrides:
-        keys, value = parse_override(text)
-        if keys[0] not in SUITE_KEYS:
-            raise unknown("suite key", keys[0], SUITE_KEYS)
-        if keys[0] in ("explainers", "metrics") and isinstance(value, str):
-            # --set metrics=deletion[blur],insertion (YAML reads brackets inside a list as flow syntax)
-            value = SHORT_ITEM.findall(value)
-        if len(keys) == 1:
-            raw[keys[0]] = value
-        elif len(keys) == 2 and keys[0] in ("data", "model", "train", "verdict"):
-            section = raw.get(keys[0]) or {}
-            raw[keys[0]] = {**section, keys[1]: value}
-        else:
-            raise UserError(f"--set {text}: use KEY=VALUE or data.KEY / model.KEY / train.KEY / verdict.KEY=VALUE")
-    return raw
+    return Overrides.parse(overrides).apply(raw, SUITE_KEYS)
 
 
 def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = None) -> Suite:
@@ -130,27 +104,11 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
         include=[str(s) for s in raw.get("include", [])], preset=preset.name, models=models,
         explainers=method_specs(raw.get("explainers", []), "explainer", EXPLAINERS.names()),
         metrics=method_specs(raw.get("metrics", []), "metric", METRICS.names()),
+        seeds=sorted({seed for variant in models for seed in variant.seeds}), **_scalars(raw),
         data=data, model=model, train=train, verdict=from_dict(VerdictConfig, raw.get("verdict"), "verdict"),
     )
     check_scopes(suite.metrics, suite.explainers, models)
     check_options(suite.explainers, suite.metrics)
-    for key in ("samples", "batch_size", "heatmap_images"):
-        if key in raw:
-            value = raw[key]
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise UserError(f"'{key}' must be an integer, got {value!r}")
-            setattr(suite, key, value)
-    if suite.samples < 1:
-        raise UserError(f"samples must be at least 1 (got {suite.samples}); e.g. --samples 200")
-    if suite.batch_size < 1:
-        raise UserError(f"batch_size must be at least 1 (got {suite.batch_size})")
-    suite.seeds = sorted({seed for variant in models for seed in variant.seeds})
-    suite.target = str(raw.get("target", suite.target))
-    if suite.target not in TARGETS:
-        raise UserError(f"target must be 'label' or 'predicted', got '{suite.target}'")
-    suite.split = str(raw.get("split", suite.split))
-    if suite.split not in ("test", "val"):
-        raise UserError(f"split must be 'test' or 'val', got '{suite.split}'")
     for variant in models:
         config = variant.model
         if config.patch_size < 1 or config.img_size % config.patch_size:
@@ -165,6 +123,29 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
     return suite
 
 
-def load_suite(name_or_path: str, overrides: list[str] | None = None) -> Suite:
+def _scalars(raw: dict[str, Any]) -> dict[str, Any]:
+    """A suite's samples, batch_size, heatmap_images, target and split, checked."""
+    out: dict[str, Any] = {}
+    for key in ("samples", "batch_size", "heatmap_images"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UserError(f"'{key}' must be an integer, got {value!r}")
+            out[key] = value
+    if out.get("samples", 1) < 1:
+        raise UserError(f"samples must be at least 1 (got {out['samples']}); e.g. --samples 200")
+    if out.get("batch_size", 1) < 1:
+        raise UserError(f"batch_size must be at least 1 (got {out['batch_size']})")
+    out["target"], out["split"] = str(raw.get("target", "label")), str(raw.get("split", "test"))
+    if out["target"] not in TARGETS:
+        raise UserError(f"target must be 'label' or 'predicted', got '{out['target']}'")
+    if out["split"] not in ("test", "val"):
+        raise UserError(f"split must be 'test' or 'val', got '{out['split']}'")
+    return out
+
+
+def load_suite(name_or_path: str, overrides: list[str] | Overrides | None = None) -> Suite:
+    """A shipped suite (by name) or a suite file (by path), with the command line's overrides (parsed once)."""
     raw, where = read_suite_yaml(name_or_path)
-    return build_suite(apply_overrides(raw, overrides or []), where, command_line_sections(overrides or []))
+    parsed = Overrides.parse(overrides)
+    return build_suite(parsed.apply(raw, SUITE_KEYS), where, parsed.late())

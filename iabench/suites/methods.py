@@ -26,7 +26,7 @@ SHORT_ARGUMENT = re.compile(r"([\w-]+):([\w\[\]-]+)")
 SHORT_ITEM = re.compile(r"[\w.:-]+(?:\[[\w,-]+\])?")
 
 
-@dataclass
+@dataclass(frozen=True)
 class MethodSpec:
     """One explainer or metric of a suite: registry name, the label it gets in tables, options; for a metric
     optionally the number of images (the first ``samples`` of the run's) and the explainer labels it scores."""
@@ -38,7 +38,8 @@ class MethodSpec:
     explainers: list[str] | None = None
 
     def __post_init__(self) -> None:
-        self.label = self.label or self.name
+        if not self.label:  # frozen: the one write of the label, when the spec is made
+            object.__setattr__(self, "label", self.name)
 
     def scores(self, explainer: str | None) -> bool:
         """Whether this metric scores the maps of ``explainer`` (None: a model-level metric always applies)."""

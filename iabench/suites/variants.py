@@ -23,7 +23,7 @@ from ..models import MODEL_KINDS
 VARIANT_KEYS = ["kind", "model", "train", "seeds", "baseline", "description", "explainers"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelVariant:
     """One model of a suite: what is trained (kind + configs), on which seeds, compared with what."""
 
@@ -104,6 +104,7 @@ def build_variants(models: Any, model: ModelConfig, train: TrainConfig, seeds: l
                         "{name: {kind, model, train, seeds, baseline}}")
     variants = [_variant(name, spec, model, train, seeds, late) for name, spec in specs.items()]
     names = [v.name for v in variants]
+    resolved = []
     for variant in variants:
         if variant.name in ("-", "") or "/" in variant.name or "," in variant.name:
             raise UserError(f"model name '{variant.name}' is not allowed (no '/', ',' or '-' alone)")
@@ -112,8 +113,9 @@ def build_variants(models: Any, model: ModelConfig, train: TrainConfig, seeds: l
         if variant.baseline == variant.name:
             raise UserError(f"models.{variant.name} names itself as its baseline")
         if not variant.baseline and variant.kind == "ia-vit":
-            variant.baseline = _default_baseline(variant, variants)
-    return variants
+            variant = dataclasses.replace(variant, baseline=_default_baseline(variant, variants))
+        resolved.append(variant)
+    return resolved
 
 
 def _default_baseline(variant: ModelVariant, variants: list[ModelVariant]) -> str:

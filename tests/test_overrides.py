@@ -1,0 +1,48 @@
+"""A frozen suite, built once from the suite file and the command line, whose overrides are parsed once; its hash
+(the run's identity, the results' ``run`` column) does not move when the code that builds it does."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import iabench.config
+import iabench.suites.overrides as overrides_module
+from iabench.cli import main
+from iabench.pipeline.plan import suite_hash
+from iabench.suites import load_suite
+from iabench.suites.overrides import Overrides
+
+# suite -> (hash as shipped, hash with --samples 16 --set train.max_steps=60 --seed 0), as iabench 0.1 wrote them
+PINNED = {"faithfulness": ("42c2068d4dee", "42db478bffe5"), "ia-vit-study": ("f4843c284be8", "23a586f85bb3"),
+          "localisation": ("744c32063c0e", "c8e2a34aab40"), "paper": ("d481dac48b6c", "754307cb0ccc")}
+
+
+def test_the_suite_and_its_parts_are_frozen() -> None:
+    suite = load_suite("faithfulness")
+    for obj, field in ((suite, "samples"), (suite.models[0], "seeds"), (suite.explainers[0], "label")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, field, None)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_suite_hashes_stay_as_pinned(name: str) -> None:
+    shipped, small = PINNED[name]
+    assert suite_hash(load_suite(name)) == shipped
+    assert suite_hash(load_suite(name, ["samples=16", "train.max_steps=60", "seeds=[0]"])) == small
+
+
+def test_each_set_is_parsed_once_and_flags_are_typed_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    original = iabench.config.parse_override
+    monkeypatch.setattr(overrides_module, "parse_override", lambda text: calls.append(text) or original(text))
+    suite = load_suite("faithfulness", ["train.epochs=1", "samples=7", "model.depth=2"])
+    assert calls == ["train.epochs=1", "samples=7", "model.depth=2"]
+    assert suite.samples == 7 and {v.train.epochs for v in suite.models} == {1}
+    seen = {}
+    monkeypatch.setattr("iabench.runner.run", lambda name, overrides, options: seen.update(o=overrides) or [])
+    assert main(["run", "--samples", "3", "--seed", "4", "--data-root", "/data/x", "--set", "train.epochs=2"]) == 0
+    assert [(o.keys, o.value) for o in seen["o"].items] == [
+        (("train", "epochs"), 2), (("samples",), 3), (("seeds",), [4]), (("data", "root"), "/data/x")]
+    assert isinstance(seen["o"], Overrides) and calls[-1] == "train.epochs=2"  # only --set text is parsed
