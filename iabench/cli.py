@@ -57,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"iabench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_run(sub)
+    _add_others(sub)
+    return parser
 
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
     p_run = sub.add_parser("run", help="run a suite: train or load models, explain, score, report",
                            description="Run a benchmark suite end to end. Results go to OUT/SUITE/RUN-ID/; "
                            "running the same configuration again resumes it (or reuses it when complete).")
@@ -89,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "1 on a GPU")
     _common(p_run)
 
+
+def _add_others(sub: argparse._SubParsersAction) -> None:
     p_train = sub.add_parser("train", help="train (or load from cache) the models of a preset",
                              description="Train a plain ViT and/or IA-ViT with a preset's recipe and cache the "
                              "checkpoint; prints test accuracy and the interpreter's agreement.")
@@ -118,7 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
                                "after which `iabench report RUN_DIR` works as for a new run.")
     p_refresh.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/faithfulness/<run-id>")
     p_refresh.add_argument("--debug", action="store_true", help="show tracebacks")
-    return parser
 
 
 def _setup_logging(quiet: bool) -> None:

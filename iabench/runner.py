@@ -15,32 +15,30 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .data import load_dataset
 from .device import resolve_device
-from .errors import UserError
 from .pipeline.artifacts import write_heatmaps, write_manifest, write_run_files
-from .pipeline.costs import CostBook
-from .pipeline.estimate import Estimate, models_part, record_training, rest_key
+from .pipeline.costs import CostBook, record_rest
+from .pipeline.estimate import plan_line, rest_key
 from .pipeline.evaluation import Evaluation
 from .pipeline.explain import FailureLog
 from .pipeline.given import GivenRun, check_fits, fit_suite, given_models
-from .pipeline.models import fit_to_data, train_models, train_parallel
+from .pipeline.models import fit_to_data, train_all
 from .pipeline.plan import (
     RunOptions,
+    create_metrics,
     default_cache_dir,
     explainer_classes,
-    metric_options,
+    fit_metrics,
     prepare_run_dir,
     select_samples,
     suite_hash,
 )
-from .pipeline.shards import Shard, finish, merge, wait_for_all
+from .pipeline.shards import Shard, discard_scores, finish, merge, wait_for_all
 from .runlog import run_log
 from .suites import Suite, load_suite
 from .suites.overrides import Overrides
-from .training.parallel import auto_jobs, threads_per_process
+from .training.parallel import auto_jobs
 
 __all__ = ["Run", "RunOptions", "default_cache_dir", "run"]
 log = logging.getLogger("iabench")
@@ -50,8 +48,6 @@ class Run:
     """One suite, one run directory: the stages in order, each timed."""
 
     def __init__(self, suite: Suite, options: RunOptions) -> None:
-        from iabench.metrics import METRICS
-
         self.options, self.device = options, resolve_device(options.device)
         given = options.checkpoint or options.model
         self.given = GivenRun.load(options.model, options.checkpoint, self.device) if given else None
@@ -63,12 +59,8 @@ class Run:
         self.cache_dir = Path(options.cache_dir).expanduser()
         self.timings: dict[str, float] = {}
         self.explainer_classes = explainer_classes(suite.explainers)
-        self.metrics = {s.label: METRICS.create(s.name, **metric_options(s, suite, self.device))
-                        for s in suite.metrics}
-        self.torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
-        self.shard = Shard.parse(options.shard) if options.shard else Shard.from_torchrun()
-        if options.shard and self.torchrun:
-            raise UserError("--shard is for runs without torchrun; under torchrun each rank is a shard already")
+        self.metrics = create_metrics(suite, self.device)
+        self.shard, self.torchrun = Shard.for_run(options.shard), int(os.environ.get("WORLD_SIZE", "1")) > 1
         self.failures = FailureLog(self.run_dir, self.shard.suffix)
         self.failed_this_session = 0  # failures recorded by this session (manifest.json)
 
@@ -86,12 +78,7 @@ class Run:
         else:
             self.suite = fit_to_data(self.suite, self.data)  # the channels and classes of the data, once
         suite = self.suite
-        if any(m.needs.masks for m in self.metrics.values()) and not self.data.has_masks:
-            raise UserError(f"suite '{suite.name}' has localisation metrics but dataset '{self.data.name}' "
-                            "has no ground-truth masks; use data.name=cluttered-fashion-mnist")
-        for metric in self.metrics.values():  # e.g. the 'black' substrate: a black pixel under this normalisation
-            if hasattr(metric, "fit_to_data"):
-                metric.fit_to_data(self.data.mean, self.data.std)
+        fit_metrics(self.metrics, self.data, suite.name)
         self.samples = select_samples(self.data, suite.split, suite.samples, suite.data.seed)
         self.costs = CostBook.open(self.cache_dir)
         self.evaluation = Evaluation(suite, self.run_dir, self.run_id, self.explainer_classes, self.metrics,
@@ -99,10 +86,7 @@ class Run:
         self._plan()
         self.trained = self.evaluation.trained = self._models()
         if options.fresh:  # only now: a run that fails before this point leaves earlier results intact
-            for name in ("results", "curves", "failures"):
-                (self.run_dir / f"{name}{self.shard.suffix}.csv").unlink(missing_ok=True)
-            for path in self.run_dir.glob("*.part-*-of-*.csv"):
-                path.unlink()
+            discard_scores(self.run_dir, self.shard)
         self.shard.marker(self.run_dir).unlink(missing_ok=True)  # done again only when this pass ends
         self.failed_this_session = self._stage("explain+score", lambda: self.evaluation.run(
             self._parts(), options.progress))
@@ -120,26 +104,14 @@ class Run:
 
             self._stage("report", lambda: build_report(self.run_dir))
             self._manifest()
-        self._record_costs()
+        record_rest(self.costs, rest_key(self.suite, self.device), self.timings)
         return self.run_dir
 
     def _models(self) -> dict:
         """The given model, or each variant of each seed trained (in parallel processes when asked) or loaded."""
         if self.given is not None:
             return given_models(self.suite, self.given)
-        jobs, train_size = self._jobs(), len(self.data.train)
-        if jobs > 1:
-            seconds = self._stage("train", lambda: train_parallel(self.suite, self.data, self.device, self.cache_dir,
-                                                                  jobs)) or {}
-            threads = threads_per_process(min(jobs, len(seconds) or 1))
-            record_training(self.costs, self.suite, seconds, threads, train_size, self.device)
-        trained = {}
-        for seed in self.suite.seeds:
-            trained.update(self._stage("train", lambda seed=seed: train_models(
-                self.suite, self.data, self.device, self.cache_dir, seed)))
-        now = {f"{name}/seed{seed}": t.seconds for (seed, name), t in trained.items() if not t.cached}
-        record_training(self.costs, self.suite, now, torch.get_num_threads(), train_size, self.device)
-        return trained
+        return train_all(self.suite, self.data, self.device, self.cache_dir, self._jobs(), self.costs, self._stage)
 
     def _stage(self, name: str, fn: Any) -> Any:
         started = time.perf_counter()
@@ -158,21 +130,9 @@ class Run:
 
     def _plan(self) -> None:
         """One line before any work: the models to train or load, what to explain and score, the time expected."""
-        estimate = Estimate()
-        models = (f"evaluate the model of {self.options.checkpoint} (no training)" if self.given is not None else
-                  models_part(self.suite, self.cache_dir, len(self.data.train), self.device, self._jobs(), self.costs,
-                              estimate))
-        scoring = self.evaluation.plan(self._parts(), estimate)
-        found = self.costs.lookup(rest_key(self.suite, self.device))  # data, files, report: unknown is left out
-        estimate.seconds["the rest"] = estimate.rate(found, "") if found else 0.0
-        log.info("plan: %s; %s; %s", models, scoring, estimate.text())
-
-    def _record_costs(self) -> None:
-        """What this run measured, for the next run's estimate (the explain and metric costs are counted as they
-        are measured)."""
-        rest = sum(self.timings.get(k, 0.0) for k in ("data", "artifacts", "report"))
-        self.costs.add(rest_key(self.suite, self.device), rest, 1)
-        self.costs.save()
+        given = f"evaluate the model of {self.options.checkpoint} (no training)" if self.given is not None else ""
+        log.info("plan: %s", plan_line(self.suite, len(self.data.train), given, self.cache_dir, self.device,
+                                       self._jobs(), self.costs, lambda e: self.evaluation.plan(self._parts(), e)))
 
     def _artifacts(self) -> None:
         self.failures.finalize()

@@ -130,10 +130,10 @@ class QuantusMetric(Metric):
     output: ClassVar[str] = "scores"  # scores | curve-mean | last-layer
     per_image_calls: ClassVar[bool] = False  # metrics that only return batch aggregates are called per image
     single_channel_only: ClassVar[str] = ""  # why, for Quantus metrics that fail on C > 1 channels
-    # A constant map ranks nothing: Quantus then gives arbitrary numbers (pointing game 1.0), NaN or
-    # crashes (MonotonicityCorrelation; an all-zero batch trips an assertion). So such samples score NaN
-    # (with a warning) and the others are scored without them. Metrics where a constant map has a
-    # defined value (Gini 0, entropy log(H*W)) set this False and keep Quantus' value (all-zero: NaN).
+    # A constant map ranks nothing: Quantus then gives arbitrary numbers (pointing game 1.0), NaN or crashes
+    # (MonotonicityCorrelation; an all-zero batch trips an assertion). So such samples score NaN (with a warning)
+    # and the others are scored without them. Metrics where a constant map has a defined value (Gini 0, entropy
+    # log(H*W)) set this False and keep Quantus' value (all-zero: NaN).
     constant_is_nan: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -142,8 +142,7 @@ class QuantusMetric(Metric):
             cls.Options = quantus_options(cls.quantus_class)
 
     def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
-        """Constructor defaults that depend on the inputs (e.g. a step of one image row); the suite's
-        options still override them."""
+        """Constructor defaults that depend on the inputs (a step of one image row); the suite's options win."""
         return {}
 
     def build(self, model: nn.Module | None = None, images: torch.Tensor | None = None) -> Any:

@@ -88,7 +88,7 @@ def test_objective_combines_the_terms_with_their_weights() -> None:
 
     from iabench.config import TrainConfig
     from iabench.models import ModelOutput
-    from iabench.training.trainer import objective
+    from iabench.training.losses import objective
 
     torch.manual_seed(1)
     attn = [torch.softmax(torch.randn(4, 2, 5, 5), -1) for _ in range(3)]

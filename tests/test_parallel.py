@@ -16,8 +16,8 @@ from iabench.config import DataConfig, ModelConfig, TrainConfig, config_hash
 from iabench.data import load_dataset
 from iabench.errors import UserError
 from iabench.training import checkpoint_path, evaluate, load_checkpoint, train_or_load
+from iabench.training.evaluation import eval_subset
 from iabench.training.parallel import TrainJob, auto_jobs, train_in_parallel
-from iabench.training.trainer import eval_subset
 
 FAST = TrainConfig(epochs=1, batch_size=32, eval_batch_size=128, warmup_steps=2, lr=2e-3)
 DATA = DataConfig(name="synthetic", img_size=16)

@@ -1,4 +1,5 @@
-"""CIFAR-10/100, STL-10, CelebA and ImageFolder through torchvision's own dataset classes, from local files.
+"""CIFAR-10/100, STL-10 and CelebA through torchvision's own dataset classes, from local files (and the helpers
+``imagefolder`` shares).
 
 Nothing is downloaded (``download=False``): the files must be under ``DataConfig.root`` (``--data-root``;
 the dataset's own folder, e.g. ``cifar-10-batches-py``, is accepted too), or else under
@@ -6,20 +7,15 @@ the dataset's own folder, e.g. ``cifar-10-batches-py``, is accepted too), or els
 
 - cifar10: ``ROOT/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}`` (the python pickles)
 - cifar100: ``ROOT/cifar-100-python/{train, test, meta}``
-- stl10: ``ROOT/stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin[, class_names.txt]}``
-  (``unlabeled_X.bin`` is not needed)
+- stl10: ``ROOT/stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin[, class_names.txt]}`` (no unlabeled)
 - celeba: ``ROOT/celeba/{img_align_celeba/*.jpg, list_attr_celeba.txt, list_eval_partition.txt,
   identity_CelebA.txt, list_bbox_celeba.txt, list_landmarks_align_celeba.txt}`` (torchvision reads all five
   lists); the label is the binary attribute ``DataConfig.attribute`` (default Gray_Hair, as the IA-ViT notebook)
-- imagefolder: ``ROOT/train/<class>/*`` with ``ROOT/test/<class>/*`` and/or ``ROOT/val/<class>/*``, or one
-  ``ROOT/<class>/*`` tree (e.g. dogs vs cats)
 
 Splits: CIFAR/STL-10 train -> train/val by ``split_train_val(seed)``, test = the test split; CelebA: its
-own train/valid/test partition; ImageFolder: train/ -> train/val by seed; test/ is the test split (val/
-when there is no test/; with both, val/ is the validation split); a single tree is split into test
-(``IMAGEFOLDER_TEST_FRACTION``, the same images for every seed, like the other datasets' fixed test split),
-then train/val by seed. Augmentation (``DataConfig.augment``) applies to the train subset only: the val
-subset is taken from a second dataset object over the same files with the evaluation transform.
+own train/valid/test partition; ImageFolder: see ``imagefolder``. Augmentation (``DataConfig.augment``) applies to
+the train subset only: the val subset is taken from a second dataset object over the same files with the
+evaluation transform.
 
 Normalisation: ``DataConfig.mean/std`` when given (the IA-ViT paper uses 0.5/0.5), else ``STATS``: the
 per-channel mean/std of each dataset's training split (the usual published values); 0.5/0.5 for CelebA and
@@ -34,10 +30,9 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets, transforms
 
@@ -61,11 +56,8 @@ LAYOUT = {
     "imagefolder": "train/<class>/ with test/<class>/ or val/<class>/ image folders, or one <class>/ tree",
 }
 STL10_CLASSES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
-IMAGEFOLDER_TEST_FRACTION = 0.2
-IMAGEFOLDER_TEST_SEED = 0  # fixed: the held-out test images do not change with DataConfig.seed
 AUGMENT_SCALE = (0.05, 1.0)  # RandomResizedCrop area range of the ViT fine-tuning recipe ("inception crop")
-# What torchvision raises on missing (RuntimeError "Dataset not found", FileNotFoundError) or unreadable
-# files (truncated pickles, wrongly-sized binaries, missing pickle keys).
+# what torchvision raises on missing or unreadable files (truncated pickles, wrongly-sized binaries, missing keys)
 READ_ERRORS = (RuntimeError, OSError, EOFError, ValueError, KeyError, IndexError, pickle.UnpicklingError)
 
 
@@ -92,7 +84,7 @@ class _CelebA(datasets.CelebA):
     file_list = [(file_id, None, name) for file_id, _, name in datasets.CelebA.file_list]
 
 
-def _root(config: DataConfig, base_folder: str = "") -> Path:
+def root_of(config: DataConfig, base_folder: str = "") -> Path:
     if config.root:
         root = Path(config.root).expanduser()
     else:
@@ -103,7 +95,7 @@ def _root(config: DataConfig, base_folder: str = "") -> Path:
     return root
 
 
-def _stats(config: DataConfig) -> tuple[list[float], list[float]]:
+def stats_of(config: DataConfig) -> tuple[list[float], list[float]]:
     if config.mean is not None and config.std is not None:
         return list(config.mean), list(config.std)
     mean, std = STATS[config.name]
@@ -113,7 +105,7 @@ def _stats(config: DataConfig) -> tuple[list[float], list[float]]:
 def build_transform(config: DataConfig, train: bool) -> Callable:
     """Resize (or, for training with ``augment``, random resized crop + horizontal flip), ToTensor, Normalize."""
     size = (config.img_size, config.img_size)
-    mean, std = _stats(config)
+    mean, std = stats_of(config)
     steps: list[Callable] = []
     if train and config.augment:
         steps += [transforms.RandomResizedCrop(size, scale=AUGMENT_SCALE), transforms.RandomHorizontalFlip()]
@@ -122,7 +114,7 @@ def build_transform(config: DataConfig, train: bool) -> Callable:
     return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
 
 
-def _open(name: str, root: Path, build: Callable[[], Dataset]) -> Dataset:
+def open_dataset(name: str, root: Path, build: Callable[[], Dataset]) -> Dataset:
     try:
         return build()
     except READ_ERRORS as err:
@@ -133,20 +125,7 @@ def _open(name: str, root: Path, build: Callable[[], Dataset]) -> Dataset:
                         "pass --data-root DIR holding it") from None
 
 
-def check_readable(paths: Iterable[str]) -> None:
-    """Every image file must open (PIL reads its header and checks it): one unreadable file stops the run before
-    any work, naming the file, rather than with a traceback in the middle of it."""
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                image.verify()
-        except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
-            reason = (str(err).splitlines() or [type(err).__name__])[0][:80]
-            raise UserError(f"imagefolder: '{path}' is not a readable image ({reason}); remove or replace it, "
-                            "then run again") from None
-
-
-def _bundle(config: DataConfig, train_aug: Dataset, train_eval: Dataset, test: Dataset, classes: list[str],
+def bundle(config: DataConfig, train_aug: Dataset, train_eval: Dataset, test: Dataset, classes: list[str],
             source: Path, val: Dataset | None = None) -> DataBundle:
     """Train (and val, unless given) from the training split, val without augmentation; test as given."""
     if val is None:
@@ -156,21 +135,22 @@ def _bundle(config: DataConfig, train_aug: Dataset, train_eval: Dataset, test: D
         train_idx = list(range(len(train_eval)))  # type: ignore[arg-type]
     if config.limit_train:
         train_idx = train_idx[: config.limit_train]
-    mean, std = _stats(config)
+    mean, std = stats_of(config)
     return DataBundle(config.name, Subset(train_aug, train_idx), val, test, num_classes=len(classes), in_chans=3,
                       img_size=config.img_size, mean=mean, std=std, class_names=list(classes), source=str(source))
 
 
 def _cifar(cls: type[datasets.CIFAR10], name: str) -> Callable[[DataConfig], DataBundle]:
     def load(config: DataConfig) -> DataBundle:
-        root = _root(config, cls.base_folder)
+        root = root_of(config, cls.base_folder)
 
         def open_(train_split: bool, augment: bool) -> datasets.CIFAR10:
             transform = build_transform(config, augment)
-            return _open(name, root, lambda: cls(str(root), train=train_split, transform=transform, download=False))
+            return open_dataset(name, root, lambda: cls(str(root), train=train_split, transform=transform,
+                                                        download=False))
 
         train_eval = open_(True, False)
-        return _bundle(config, open_(True, True), train_eval, open_(False, False), train_eval.classes, root)
+        return bundle(config, open_(True, True), train_eval, open_(False, False), train_eval.classes, root)
 
     load.__doc__ = f"{name} from the python pickles; train -> train/val by seed, test = the test batch."
     return load
@@ -183,26 +163,26 @@ load_cifar100 = DATASETS.register("cifar100")(_cifar(_CIFAR100, "cifar100"))
 @DATASETS.register("stl10")
 def load_stl10(config: DataConfig) -> DataBundle:
     """STL-10's labelled splits (5,000 train, 8,000 test, 96x96): train -> train/val by seed."""
-    root = _root(config, _STL10.base_folder)
+    root = root_of(config, _STL10.base_folder)
 
     def open_(split: str, augment: bool) -> datasets.STL10:
         transform = build_transform(config, augment)
-        return _open("stl10", root, lambda: _STL10(str(root), split=split, transform=transform, download=False))
+        return open_dataset("stl10", root, lambda: _STL10(str(root), split=split, transform=transform, download=False))
 
     train_eval = open_("train", False)
     classes = getattr(train_eval, "classes", STL10_CLASSES)  # class_names.txt is optional
-    return _bundle(config, open_("train", True), train_eval, open_("test", False), classes, root)
+    return bundle(config, open_("train", True), train_eval, open_("test", False), classes, root)
 
 
 @DATASETS.register("celeba")
 def load_celeba(config: DataConfig) -> DataBundle:
     """CelebA with its own train/valid/test partition; label = the binary attribute ``config.attribute``."""
-    root = _root(config, _CelebA.base_folder)
+    root = root_of(config, _CelebA.base_folder)
 
     def open_(split: str, augment: bool) -> datasets.CelebA:
         transform = build_transform(config, augment)
-        return _open("celeba", root, lambda: _CelebA(str(root), split=split, target_type="attr", transform=transform,
-                                                     download=False))
+        return open_dataset("celeba", root, lambda: _CelebA(str(root), split=split, target_type="attr",
+                                                            transform=transform, download=False))
 
     parts = {"train": open_("train", True), "valid": open_("valid", False), "test": open_("test", False)}
     names = [n for n in parts["train"].attr_names if n]
@@ -212,54 +192,9 @@ def load_celeba(config: DataConfig) -> DataBundle:
     for part in parts.values():
         # torchvision maps the file's -1/1 to 0/1; keep only the chosen attribute, as an int class
         part.target_transform = lambda attrs, i=index: int(attrs[i])
-    return _bundle(config, parts["train"], parts["train"], parts["test"],
+    return bundle(config, parts["train"], parts["train"], parts["test"],
                    [f"not {config.attribute}", config.attribute], root, val=parts["valid"])
 
 
-@DATASETS.register("imagefolder")
-def load_imagefolder(config: DataConfig) -> DataBundle:
-    """ImageFolder (e.g. dogs vs cats): train/ + test/ and/or val/ subfolders, or one class tree."""
-    root = _root(config)
-    if not root.is_dir():
-        raise UserError(f"imagefolder: '{root}' is not a directory; expected {LAYOUT['imagefolder']} there; "
-                        "pass --data-root DIR holding it")
-    test_dir = next((root / d for d in ("test", "val") if (root / d).is_dir()), None)
-    val_dir = root / "val" if (root / "val").is_dir() and test_dir == root / "test" else None
-
-    checked: set[Path] = set()
-
-    def open_(folder: Path, augment: bool) -> datasets.ImageFolder:
-        transform = build_transform(config, augment)
-        dataset = _open("imagefolder", root, lambda: datasets.ImageFolder(str(folder), transform=transform))
-        if folder not in checked:  # a folder opened twice (with and without augmentation) is read once
-            check_readable(path for path, _ in dataset.samples)
-            checked.add(folder)
-        return dataset
-
-    if (root / "train").is_dir() and test_dir is not None:
-        train_eval = open_(root / "train", False)
-        others = {d: open_(d, False) for d in (test_dir, val_dir) if d is not None}
-        for folder, dataset in others.items():
-            if dataset.classes != train_eval.classes:
-                raise UserError(f"imagefolder: the classes of '{folder}' ({', '.join(dataset.classes)}) differ from "
-                                f"those of '{root / 'train'}' ({', '.join(train_eval.classes)})")
-        return _bundle(config, open_(root / "train", True), train_eval, others[test_dir], train_eval.classes, root,
-                       val=others.get(val_dir) if val_dir is not None else None)
-    if test_dir is not None:
-        raise UserError(f"imagefolder: '{test_dir}' found but no '{root / 'train'}'; expected {LAYOUT['imagefolder']}")
-    tree = root / "train" if (root / "train").is_dir() else root  # train/ alone: split it three ways
-    train_eval = open_(tree, False)
-    if config.eval_only:  # nothing is trained (--checkpoint): every image of the tree is evaluated
-        empty = Subset(train_eval, [])
-        mean, std = _stats(config)
-        return DataBundle(config.name, empty, empty, train_eval, num_classes=len(train_eval.classes), in_chans=3,
-                          img_size=config.img_size, mean=mean, std=std, class_names=list(train_eval.classes),
-                          source=str(root))
-    train_aug = open_(tree, True)
-    rest, test = split_train_val(train_eval, IMAGEFOLDER_TEST_FRACTION, IMAGEFOLDER_TEST_SEED)
-    return _bundle(config, Subset(train_aug, rest.indices), Subset(train_eval, rest.indices),
-                   Subset(train_eval, test.indices), train_eval.classes, root)
-
-
-__all__ = ["STATS", "build_transform", "load_celeba", "load_cifar10", "load_cifar100", "load_imagefolder",
-           "load_stl10"]
+__all__ = ["LAYOUT", "STATS", "build_transform", "bundle", "load_celeba", "load_cifar10", "load_cifar100",
+           "load_stl10", "open_dataset", "root_of", "stats_of"]

@@ -85,6 +85,12 @@ class CostBook:
             pass
 
 
+def record_rest(costs: CostBook, key: str, timings: dict[str, float]) -> None:
+    """Count a run's fixed seconds (data, files, report) under ``key``, then write this run's measurements."""
+    costs.add(key, sum(timings.get(k, 0.0) for k in ("data", "artifacts", "report")), 1)
+    costs.save()
+
+
 def _read(path: Path | None) -> dict[str, float]:
     if path is None or not path.exists():
         return {}

@@ -4,6 +4,7 @@ that should take on this machine (from ``costs.CostBook``: this machine's own me
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ..training.cache import checkpoint_path
 from ..training.parallel import threads_per_process
 from .costs import CostBook, cost_key, duration, shape_key
 from .plan import hashable_data, work_items
-from .score import Scorer
+from .score import Scorer, method_cost_key, pending_images
 
 
 @dataclass
@@ -83,13 +84,13 @@ def scoring_part(suite: Suite, scorer: Scorer, shapes: dict[str, tuple[str, str]
     for seed in suite.seeds:
         for item in work_items(suite, scorer.explanations.classes, seed):
             kind, shape = shapes[item.model]
-            pending = {label: count for label, count in scorer.pending(item, kind).items() if count}
+            pending = {label: count for label, count in pending_images(scorer, item, kind).items() if count}
             for label, count in pending.items():
-                seconds += count * estimate.rate(book.lookup(scorer.cost_key("metric", label, shape)),
+                seconds += count * estimate.rate(book.lookup(method_cost_key(scorer, "metric", label, shape)),
                                                  f"{label} on {item.model}")
             if item.explainer is not None and pending:
-                seconds += max(pending.values()) * estimate.rate(
-                    book.lookup(scorer.cost_key("explain", item.explainer, shape)), f"{item.explainer} on {item.model}")
+                key = method_cost_key(scorer, "explain", item.explainer, shape)
+                seconds += max(pending.values()) * estimate.rate(book.lookup(key), f"{item.explainer} on {item.model}")
             left += sum(pending.values())
     estimate.seconds["explain+score"] = seconds / max(1, parts)
     if not left:
@@ -119,3 +120,16 @@ def record_training(costs: CostBook, suite: Suite, seconds: dict[str, float], th
             if seconds.get(name):
                 steps = variant.train.max_steps or variant.train.epochs * (train_size // variant.train.batch_size)
                 costs.add(train_key(variant.kind, variant.model, variant.train, device, threads), seconds[name], steps)
+
+
+def plan_line(suite: Suite, train_size: int, given: str, cache_dir: Path, device: torch.device, jobs: int,
+              costs: CostBook, scoring_plan: Callable[[Estimate], str]) -> str:
+    """'train 2 models (...), load 0 from the cache; explain+score ...; estimated ...' (``given``: what replaces
+    the training line when a checkpoint is evaluated; ``scoring_plan``: the explain+score part, e.g.
+    ``Evaluation.plan``)."""
+    estimate = Estimate()
+    models = given or models_part(suite, cache_dir, train_size, device, jobs, costs, estimate)
+    scoring = scoring_plan(estimate)
+    found = costs.lookup(rest_key(suite, device))  # data, files, report: unknown is left out
+    estimate.seconds["the rest"] = estimate.rate(found, "") if found else 0.0
+    return f"{models}; {scoring}; {estimate.text()}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -12,7 +14,9 @@ from ..errors import UserError
 from ..suites import Suite
 from ..suites.variants import ModelVariant
 from ..training import TrainedModel, train_or_load
-from ..training.parallel import TrainJob, train_in_parallel
+from ..training.parallel import TrainJob, threads_per_process, train_in_parallel
+from .costs import CostBook
+from .estimate import record_training
 from .plan import hashable_data
 
 Trained = dict[tuple[int, str], TrainedModel]  # (seed, variant name) -> model
@@ -64,3 +68,20 @@ def training_cost(job: TrainJob, train_size: int) -> float:
     steps = job.train.max_steps or job.train.epochs * (train_size // job.train.batch_size)
     tokens = (job.model.img_size // job.model.patch_size) ** 2
     return steps * tokens * (2.0 if job.kind == "ia-vit" else 1.0)
+
+
+def train_all(suite: Suite, data: DataBundle, device: torch.device, cache_dir: Path, jobs: int, costs: CostBook,
+              timed: Callable[[str, Callable[[], Any]], Any]) -> Trained:
+    """Every variant of every seed, trained (``jobs`` CPU processes at once when > 1) or loaded from the cache, each
+    training step's seconds counted into ``costs``; ``timed(stage, fn)`` times the stage."""
+    train_size = len(data.train)
+    if jobs > 1:
+        seconds = timed("train", lambda: train_parallel(suite, data, device, cache_dir, jobs)) or {}
+        threads = threads_per_process(min(jobs, len(seconds) or 1))
+        record_training(costs, suite, seconds, threads, train_size, device)
+    trained: Trained = {}
+    for seed in suite.seeds:
+        trained.update(timed("train", lambda seed=seed: train_models(suite, data, device, cache_dir, seed)))
+    now = {f"{name}/seed{seed}": t.seconds for (seed, name), t in trained.items() if not t.cached}
+    record_training(costs, suite, now, torch.get_num_threads(), train_size, device)
+    return trained

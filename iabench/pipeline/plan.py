@@ -16,6 +16,7 @@ from ..config import DataConfig, VerdictConfig, config_hash
 from ..data import DataBundle
 from ..device import batch_size_for
 from ..errors import UserError
+from ..metrics import METRICS
 from ..suites import MethodSpec, Suite
 
 log = logging.getLogger("iabench")
@@ -123,6 +124,11 @@ def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Sampl
     return draw_samples(dataset, count, seed, f"the {split} split")
 
 
+def create_metrics(suite: Suite, device: torch.device) -> dict[str, Any]:
+    """label -> metric, built from the suite's options (and, on CUDA, the batch size free memory allows)."""
+    return {s.label: METRICS.create(s.name, **metric_options(s, suite, device)) for s in suite.metrics}
+
+
 def metric_options(spec: MethodSpec, suite: Suite, device: torch.device) -> dict[str, Any]:
     """A metric's options from the suite; on CUDA, forwards batched as large as half the free memory allows."""
     options = dict(spec.options)
@@ -133,6 +139,17 @@ def metric_options(spec: MethodSpec, suite: Suite, device: torch.device) -> dict
         per_image = 4 * (heads * tokens * tokens + 8 * tokens * width)  # attention + a few token copies
         options["max_batch"] = batch_size_for(device, 1024, per_image)
     return options
+
+
+def fit_metrics(metrics: dict[str, Any], data: DataBundle, suite_name: str) -> None:
+    """Refuse localisation metrics on data without masks (one line); fit the metrics that read the data's
+    normalisation (the 'black' substrate: a black pixel is -mean/std)."""
+    if any(m.needs.masks for m in metrics.values()) and not data.has_masks:
+        raise UserError(f"suite '{suite_name}' has localisation metrics but dataset '{data.name}' has no "
+                        "ground-truth masks; use data.name=cluttered-fashion-mnist")
+    for metric in metrics.values():
+        if hasattr(metric, "fit_to_data"):
+            metric.fit_to_data(data.mean, data.std)
 
 
 def applies(method: object, kind: str) -> bool:

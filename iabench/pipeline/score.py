@@ -43,28 +43,19 @@ class Scorer:
     def __init__(self, metrics: dict[str, Any], explanations: Explanations, store: Any, samples: Samples,
                  device: torch.device, target: str, batch_size: int, shard: Shard | None = None,
                  specs: list[MethodSpec] | None = None, costs: CostBook | None = None) -> None:
-        self.metrics, self.explanations, self.store = metrics, explanations, store
-        self.costs = costs  # where the seconds per image of each explainer and metric are counted
+        # costs: where the seconds per image of each explainer and metric are counted
+        self.metrics, self.explanations, self.store, self.costs = metrics, explanations, store, costs
         # what each metric scores (MethodSpec.samples: the first N images; .explainers: those labels only)
         self.specs = {spec.label: spec for spec in specs or []}
-        self.samples, self.device, self.target = samples, device, target
-        self.chunks = (shard or Shard()).take(samples.chunks(batch_size))  # this shard's chunks of the one-process run
+        self.samples, self.device, self.target, self.chunks = samples, device, target, (shard or Shard()).take(
+            samples.chunks(batch_size))  # the chunks of this shard (all of them for a one-process run)
 
     def wanted(self, item: WorkItem, kind: str) -> dict[str, Any]:
         """The metrics that score ``item`` on a model of ``kind``: label -> metric."""
-        applicable = {k: m for k, m in self.metrics.items() if applies(m, kind)}
-        return {k: m for k, m in applicable.items() if m.needs.saliency == (item.explainer is not None)
+        return {k: m for k, m in self.metrics.items() if applies(m, kind) and m.needs.saliency == (
+                item.explainer is not None)
                 and (item.explainer is None or scores_maps_of(m, self.explanations.classes[item.explainer]))
                 and (k not in self.specs or self.specs[k].scores(item.explainer))}
-
-    def pending(self, item: WorkItem, kind: str) -> dict[str, int]:
-        """label -> how many images of this scorer's chunks each metric of ``item`` has still to score."""
-        counts = {}
-        for label in self.wanted(item, kind):
-            counts[label] = sum(len(self.store.missing((item.seed, item.model, item.explainer or "-", label, s)
-                                                       for s in self.samples.indices[start:start + self._count(
-                                                           label, start, stop)])) for start, stop in self.chunks)
-        return counts
 
     def __call__(self, item: WorkItem, subject: Subject, chunks: list[tuple[int, int]] | None = None) -> None:
         """Score ``item`` on ``chunks`` (default: this scorer's share of the run's chunks)."""
@@ -72,24 +63,24 @@ class Scorer:
         for start, stop in self.chunks if chunks is None else chunks:
             idx = self.samples.indices[start:stop]
             todo = {k: m for k, m in wanted.items() if self.store.missing(
-                (item.seed, item.model, item.explainer or "-", k, s) for s in idx[:self._count(k, start, stop)])}
+                (item.seed, item.model, item.explainer or "-", k, s) for s in idx[:self.count(k, start, stop)])}
             if not todo:
                 continue
             images = self.samples.images[start:stop].to(self.device)
             labels = self.samples.labels[start:stop].to(self.device)
             if item.explainer is None:
                 for label, metric in todo.items():
-                    n = self._count(label, start, stop)
+                    n = self.count(label, start, stop)
                     started = time.perf_counter()
                     with scoring(self.device, metric):
                         self._add(item, label, idx[:n], metric.score(Context(subject.model, images[:n], labels[:n])))
                     self._count_cost("metric", label, subject, time.perf_counter() - started, n)
             else:
                 masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
-                counts = {label: self._count(label, start, stop) for label in todo}
+                counts = {label: self.count(label, start, stop) for label in todo}
                 self._explained(item, subject, todo, idx, images, labels, masks, counts)
 
-    def _count(self, label: str, start: int, stop: int) -> int:
+    def count(self, label: str, start: int, stop: int) -> int:
         """How many images of the chunk [start, stop) metric ``label`` scores: all, or up to its ``samples``."""
         limit = self.specs[label].samples if label in self.specs else None
         return stop - start if limit is None else max(0, min(stop, limit) - start)
@@ -130,14 +121,7 @@ class Scorer:
 
     def _count_cost(self, stage: str, label: str, subject: Subject, seconds: float, images: int) -> None:
         if self.costs is not None and subject.shape and images:
-            self.costs.add(self.cost_key(stage, label, subject.shape), seconds, images)
-
-    def cost_key(self, stage: str, label: str, shape: str) -> str:
-        """The key of explainer or metric ``label``'s seconds per image on a model of ``shape`` (see costs.py)."""
-        specs = self.explanations.specs if stage == "explain" else self.specs
-        options = specs[label].options if label in specs else {}
-        what = f"{label}#{config_hash(options)[:6]}" if options else label
-        return cost_key(stage, self.device, torch.get_num_threads(), what, shape)
+            self.costs.add(method_cost_key(self, stage, label, subject.shape), seconds, images)
 
     def _add(self, item: WorkItem, metric: str, idx: list[int], result: Any, explainer: str = "-") -> None:
         """Store a metric's per-sample scores (and curves), and each extra value as metric '<metric>-<suffix>'."""
@@ -145,6 +129,24 @@ class Scorer:
                        result.curve_x, result.curves)
         for extra, values in (result.extra or {}).items():
             self.store.add(item.seed, item.model, explainer, f"{metric}-{extra}", idx, np.asarray(values, dtype=float))
+
+
+def pending_images(scorer: Scorer, item: WorkItem, kind: str) -> dict[str, int]:
+    """label -> how many images of ``scorer``'s chunks each metric of ``item`` has still to score."""
+    counts = {}
+    for label in scorer.wanted(item, kind):
+        counts[label] = sum(len(scorer.store.missing((item.seed, item.model, item.explainer or "-", label, s)
+                                                   for s in scorer.samples.indices[start:start + scorer.count(
+                                                       label, start, stop)])) for start, stop in scorer.chunks)
+    return counts
+
+
+def method_cost_key(scorer: Scorer, stage: str, label: str, shape: str) -> str:
+    """The key of explainer or metric ``label``'s seconds per image on a model of ``shape`` (see costs.py)."""
+    specs = scorer.explanations.specs if stage == "explain" else scorer.specs
+    options = specs[label].options if label in specs else {}
+    what = f"{label}#{config_hash(options)[:6]}" if options else label
+    return cost_key(stage, scorer.device, torch.get_num_threads(), what, shape)
 
 
 def _spread(result: MetricResult, rows: np.ndarray, n: int) -> MetricResult:

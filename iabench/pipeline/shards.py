@@ -39,6 +39,13 @@ class Shard:
         return cls(int(match[1]), int(match[2]))
 
     @classmethod
+    def for_run(cls, given: str) -> Shard:
+        """--shard I/N, or the rank under torchrun (where --shard is refused), or the whole run."""
+        if given and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise UserError("--shard is for runs without torchrun; under torchrun each rank is a shard already")
+        return cls.parse(given) if given else cls.from_torchrun()
+
+    @classmethod
     def from_torchrun(cls) -> Shard:
         """This process's rank and the world size under torchrun; one shard otherwise."""
         return cls(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")))
@@ -94,3 +101,11 @@ def wait_for_all(shard: Shard, run_dir: Path, poll: float = 1.0) -> None:
     markers = [Shard(i, shard.count).marker(run_dir) for i in range(shard.count)]
     while not all(m.exists() and m.read_text() == token for m in markers):
         time.sleep(poll)
+
+
+def discard_scores(run_dir: Path, shard: Shard) -> None:
+    """--fresh: the scores this shard (or run) stored, and what local processes left, are deleted."""
+    for name in ("results", "curves", "failures"):
+        (Path(run_dir) / f"{name}{shard.suffix}.csv").unlink(missing_ok=True)
+    for path in Path(run_dir).glob("*.part-*-of-*.csv"):
+        path.unlink()

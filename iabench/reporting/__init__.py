@@ -11,6 +11,7 @@ nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,88 +73,115 @@ def auc_note(metrics_info: dict, metrics: list[str]) -> str:
     return f"Curve metrics: {', '.join(shown)}." if shown else ""
 
 
+@dataclass
+class RunFiles:
+    """What a run folder stores, read once: results and the run's records."""
+
+    path: Path
+    results: pd.DataFrame
+    metrics: dict  # metrics.json
+    explainers: dict  # explainers.json
+    models: dict  # models.json
+    manifest: dict  # manifest.json
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunFiles:
+        results_path = run_dir / "results.csv"
+        if not results_path.exists():
+            raise UserError(f"'{run_dir}' holds no results.csv; give a run folder such as reports/faithfulness/<id>")
+        results = read_long_csv(results_path, RESULT_COLUMNS)
+        if results.empty:
+            raise UserError(f"'{results_path}' has no rows yet; run the suite (again) to compute them")
+        if not (run_dir / "metrics.json").exists():
+            raise UserError(f"'{run_dir}' holds no metrics.json (each metric's direction); re-run the suite to "
+                            "write it")
+        metrics = _read_json(run_dir / "metrics.json")
+        unknown = sorted(set(results.metric) - set(metrics))
+        if unknown:
+            raise UserError(f"metrics.json has no entry (direction) for {', '.join(unknown)}; re-run the suite")
+        explainers = _read_json(run_dir / "explainers.json")
+        check_records(run_dir, metrics, explainers)
+        return cls(run_dir, results, metrics, explainers, _read_json(run_dir / "models.json"),
+                   _read_json(run_dir / "manifest.json"))
+
+    @property
+    def order(self) -> list[str]:
+        return [m for m in self.metrics if m in set(self.results.metric)]
+
+    @property
+    def directions(self) -> dict[str, str]:
+        return {name: info.get("direction", "higher") for name, info in self.metrics.items()}
+
+    def write_csv(self, frame: pd.DataFrame, name: str) -> Path:
+        frame.to_csv(self.path / name, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+        return self.path / name
+
+
 def build_report(run_dir: Path) -> list[Path]:
     """Write every output of the run in ``run_dir`` from its stored files; returns the written paths."""
-    run_dir = Path(run_dir)
-    results_path = run_dir / "results.csv"
-    if not results_path.exists():
-        raise UserError(f"'{run_dir}' holds no results.csv; give a run folder such as reports/faithfulness/<id>")
-    results = read_long_csv(results_path, RESULT_COLUMNS)
-    if results.empty:
-        raise UserError(f"'{results_path}' has no rows yet; run the suite (again) to compute them")
-    if not (run_dir / "metrics.json").exists():
-        raise UserError(f"'{run_dir}' holds no metrics.json (each metric's direction); re-run the suite to write it")
-    metrics_info = _read_json(run_dir / "metrics.json")
-    unknown = sorted(set(results.metric) - set(metrics_info))
-    if unknown:
-        raise UserError(f"metrics.json has no entry (direction) for {', '.join(unknown)}; re-run the suite")
-    directions = {name: info.get("direction", "higher") for name, info in metrics_info.items()}
-    order = [m for m in metrics_info if m in set(results.metric)]
-    written = []
-
-    summary = summarise(results, directions)
-    explainers_info = _read_json(run_dir / "explainers.json")
-    check_records(run_dir, metrics_info, explainers_info)
-    summary["baseline_is_substrate"] = baseline_is_substrate(summary, explainers_info, metrics_info)
-    summary = with_protocols(summary, metrics_info, explainers_info)
-    summary.to_csv(run_dir / "summary.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    written.append(run_dir / "summary.csv")
-    note = auc_note(metrics_info, order)
-    (run_dir / "summary.tex").write_text(summary_tex(summary, order, note, {m: column_title(m, metrics_info)
-                                                                          for m in order}))
-    written.append(run_dir / "summary.tex")
-    tests = significance(results, directions)
-    tests.to_csv(run_dir / "significance.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    written.append(run_dir / "significance.csv")
-    ranking = stability(results, metrics_info)
+    run = RunFiles.read(Path(run_dir))
+    summary, note, written = _summary(run)
+    tests = significance(run.results, run.directions)
+    written.append(run.write_csv(tests, "significance.csv"))
+    ranking = stability(run.results, run.metrics)
     if not ranking.empty:
-        ranking.to_csv(run_dir / "stability.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        written.append(run_dir / "stability.csv")
-    cd_paths, cd_table = critical_difference(results, metrics_info, run_dir, explainers_info)
+        written.append(run.write_csv(ranking, "stability.csv"))
+    cd_paths, cd_table = critical_difference(run.results, run.metrics, run.path, run.explainers)
     if cd_paths:
-        cd_table.to_csv(run_dir / "critical_difference.csv", index=False, float_format=FLOAT_FORMAT,
-                        lineterminator="\n")
-        written += [run_dir / "critical_difference.csv", *cd_paths]
-    trust_md = trust_markdown(trust_lines(ranking, metrics_info), ranking, cd_paths, run_dir)
+        written += [run.write_csv(cd_table, "critical_difference.csv"), *cd_paths]
+    trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
+    claims, verdict_md, verdict_files = _verdict(run)
+    figures = _figures(run, summary)
+    written += verdict_files + [p for paths in figures.values() for p in paths]
+    protocol_md = {"controls": control_markdown(summary, run.metrics, run.explainers),
+                   "units": unit_markdown(summary, run.metrics, run.explainers)}
+    page = sections(summary, tests, figures, run.metrics, run.explainers, run.models, run.order, note, verdict_md,
+                    trust_md, protocol_md)
+    ran = run_lines(run.manifest, run.models, run.metrics, run.explainers)
+    says = answer(summary, run.metrics, run.explainers, claims, run.models)
+    written += write_reports(run.path, str(run.manifest.get("suite", run.path.parent.name)),
+                             facts(run.manifest, run.path), run.manifest.get("config") or {}, page, ran, says)
+    return written
 
-    models_info, manifest = _read_json(run_dir / "models.json"), _read_json(run_dir / "manifest.json")
-    verdict_md, claims = "", None
-    if variants(models_info, set(results.model))[0]:  # the claims are about a reference IA-ViT: none, no verdict
-        settings = from_dict(VerdictConfig, (manifest.get("config") or {}).get("verdict"), "verdict")
-        claims = verdict(results, metrics_info, models_info, explainers_info, settings)
-        claims.to_csv(run_dir / "verdict.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        verdict_md = verdict_markdown(claims, models_info, settings)
-        suite = manifest.get("suite", run_dir.parent.name)
-        (run_dir / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
-        written += [run_dir / "verdict.csv", run_dir / "verdict.md"]
 
-    # figures: each one only when its input exists and holds something to draw
-    plots = run_dir / "plots"
-    figures: dict[str, list[Path]] = {}
-    curves_path = run_dir / "curves.csv"
-    if curves_path.exists():
-        curves = read_long_csv(curves_path, CURVE_COLUMNS).dropna(subset=["value"])
+def _summary(run: RunFiles) -> tuple[pd.DataFrame, str, list[Path]]:
+    """summary.csv (with the protocol columns and the own-baseline marks) and summary.tex."""
+    summary = summarise(run.results, run.directions)
+    summary["baseline_is_substrate"] = baseline_is_substrate(summary, run.explainers, run.metrics)
+    summary = with_protocols(summary, run.metrics, run.explainers)
+    note = auc_note(run.metrics, run.order)
+    tex = summary_tex(summary, run.order, note, {m: column_title(m, run.metrics) for m in run.order})
+    (run.path / "summary.tex").write_text(tex)
+    return summary, note, [run.write_csv(summary, "summary.csv"), run.path / "summary.tex"]
+
+
+def _verdict(run: RunFiles) -> tuple[pd.DataFrame | None, str, list[Path]]:
+    """verdict.csv and verdict.md, for a run with a reference IA-ViT (the claims are about it: none, no verdict)."""
+    if not variants(run.models, set(run.results.model))[0]:
+        return None, "", []
+    settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
+    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings)
+    verdict_md = verdict_markdown(claims, run.models, settings)
+    suite = run.manifest.get("suite", run.path.parent.name)
+    (run.path / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
+    return claims, verdict_md, [run.write_csv(claims, "verdict.csv"), run.path / "verdict.md"]
+
+
+def _figures(run: RunFiles, summary: pd.DataFrame) -> dict[str, list[Path]]:
+    """The figures, each only when its input exists and holds something to draw."""
+    plots, figures = run.path / "plots", {}
+    if (run.path / "curves.csv").exists():
+        curves = read_long_csv(run.path / "curves.csv", CURVE_COLUMNS).dropna(subset=["value"])
         if not curves.empty:
-            figures["curves"] = curve_plots(curves, plots, explainers_info, metrics_info)
-    bar_metrics = [m for m in order if metrics_info.get(m, {}).get("curve") or metrics_info.get(m, {}).get("auc")]
+            figures["curves"] = curve_plots(curves, plots, run.explainers, run.metrics)
+    bar_metrics = [m for m in run.order if run.metrics[m].get("curve") or run.metrics[m].get("auc")]
     if bar_metrics:
         figures["bars"] = auc_bars(summary, plots, bar_metrics)
-    if (run_dir / "heatmaps.npz").exists():
-        with np.load(run_dir / "heatmaps.npz") as archive:
-            figures["heatmaps"] = heatmap_grid({k: archive[k] for k in archive.files}, plots, explainers_info)
-    if (run_dir / "training.csv").exists():
-        training = pd.read_csv(run_dir / "training.csv")
+    if (run.path / "heatmaps.npz").exists():
+        with np.load(run.path / "heatmaps.npz") as archive:
+            figures["heatmaps"] = heatmap_grid({k: archive[k] for k in archive.files}, plots, run.explainers)
+    if (run.path / "training.csv").exists():
+        training = pd.read_csv(run.path / "training.csv")
         if not training.empty and "model" in training:
             figures["training"] = training_plots(training, plots)
-    figures = {kind: paths for kind, paths in figures.items() if paths}
-    for paths in figures.values():
-        written += paths
-    protocol_md = {"controls": control_markdown(summary, metrics_info, explainers_info),
-                   "units": unit_markdown(summary, metrics_info, explainers_info)}
-    page = sections(summary, tests, figures, metrics_info, explainers_info, models_info, order, note, verdict_md,
-                    trust_md, protocol_md)
-    ran = run_lines(manifest, models_info, metrics_info, explainers_info)
-    says = answer(summary, metrics_info, explainers_info, claims, models_info)
-    written += write_reports(run_dir, str(manifest.get("suite", run_dir.parent.name)), facts(manifest, run_dir),
-                             manifest.get("config") or {}, page, ran, says)
-    return written
+    return {kind: paths for kind, paths in figures.items() if paths}

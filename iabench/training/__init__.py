@@ -2,8 +2,16 @@
 
 from .cache import TrainedModel, checkpoint_path, train_or_load
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from .losses import encoder_attention_summary, interpreter_attention_summary, kd_loss, mmd2, notebook_alignment
-from .trainer import evaluate, objective, train
+from .evaluation import evaluate
+from .losses import (
+    encoder_attention_summary,
+    interpreter_attention_summary,
+    kd_loss,
+    mmd2,
+    notebook_alignment,
+    objective,
+)
+from .trainer import train
 
 __all__ = [
     "TrainedModel", "checkpoint_path", "encoder_attention_summary", "evaluate", "interpreter_attention_summary",

@@ -17,8 +17,9 @@ from torch import nn
 from ..config import DataConfig, ModelConfig, TrainConfig, config_hash
 from ..data import DataBundle
 from .checkpoint import load_checkpoint, save_checkpoint
+from .evaluation import eval_subset, evaluate_test_split
 from .progress import finished_line
-from .trainer import eval_subset, evaluate_test_split, train
+from .trainer import train
 
 log = logging.getLogger("iabench")
 

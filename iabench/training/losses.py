@@ -7,9 +7,12 @@ Reference: Qiang et al., *Interpretability-Aware Vision Transformer*, arXiv 2309
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from ..config import TrainConfig
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 3.0,
@@ -68,3 +71,28 @@ def notebook_alignment(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 ALIGNMENTS = {"mmd": mmd2, "notebook": notebook_alignment}
+
+
+def objective(kind: str, output: Any, labels: torch.Tensor, config: TrainConfig,
+              num_prefix_tokens: int = 1) -> tuple[torch.Tensor, dict[str, float]]:
+    """The training loss and its terms. Plain ViT: CE. IA-ViT: CE + lambda_sim KD + lambda_align align."""
+    ce = F.cross_entropy(output.logits, labels, label_smoothing=config.label_smoothing)
+    terms = {"ce": ce.item()}
+    loss = ce
+    if kind == "ia-vit":
+        if config.sim == "kd":
+            kd = kd_loss(output.inter_logits, output.logits, config.temperature, config.detach_teacher)
+            loss = loss + config.lambda_sim * kd
+            terms["kd"] = kd.item()
+        if config.align != "none":
+            enc = encoder_attention_summary(output.encoder_attn, num_prefix_tokens)
+            inter = interpreter_attention_summary(output.inter_attn)
+            align = ALIGNMENTS[config.align](enc.float(), inter.float())
+            loss = loss + config.lambda_align * align
+            terms["align"] = align.item()
+        if config.interpreter_ce:
+            ice = F.cross_entropy(output.inter_logits, labels)
+            loss = loss + config.interpreter_ce * ice
+            terms["inter_ce"] = ice.item()
+    terms["loss"] = loss.item()
+    return loss, terms
