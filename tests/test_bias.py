@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from test_reporting import METRICS_INFO, write_run
+from support import METRICS_INFO, write_run
 
 from iabench.baselines import EXPLAINERS
 from iabench.metrics import create_metric

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import timm
 import torch
-from test_runner import only_run_dir, write_suite
+from support import only_run_dir, write_suite
 
 from iabench.cli import main
 from iabench.config import DataConfig, ModelConfig, TrainConfig

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import gzip
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from support import write_fmnist
 from torchvision import transforms
 
 import iabench.data.fashion_mnist as fm
@@ -27,38 +27,10 @@ from iabench.errors import UserError
 # ---------------------------------------------------------------------------------------------- writers
 
 
-def write_idx(path: Path, array: np.ndarray, compress: bool) -> Path:
-    """An IDX file as distributed (big-endian dims after the 0x00 0x00 0x08 ndim magic), optionally .gz."""
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    if compress:
-        path = path.with_name(path.name + ".gz")
-        path.write_bytes(gzip.compress(data))
-    else:
-        path.write_bytes(data)
-    return path
 
 
-def fmnist_arrays(n_train: int = 40, n_test: int = 10, seed: int = 0) -> tuple[np.ndarray, ...]:
-    """Item-like images: a random blob of ink on a black background (as Fashion-MNIST), random labels."""
-    rng = np.random.default_rng(seed)
-
-    def items(n: int) -> np.ndarray:
-        x = np.zeros((n, 28, 28), dtype=np.uint8)
-        for i in range(n):
-            t, left, h, w = rng.integers(2, 8), rng.integers(2, 8), rng.integers(12, 19), rng.integers(12, 19)
-            x[i, t:t + h, left:left + w] = rng.integers(1, 256, (h, w))
-        return x
-
-    return items(n_train), rng.integers(0, 10, n_train), items(n_test), rng.integers(0, 10, n_test)
 
 
-def write_fmnist(root: Path, compress: bool = True, **kw: int) -> tuple[np.ndarray, ...]:
-    arrays = fmnist_arrays(**kw)
-    root.mkdir(parents=True, exist_ok=True)
-    for stem, array in zip(fm.FILES.values(), arrays):
-        write_idx(root / stem, array, compress)
-    return arrays
 
 
 @pytest.fixture

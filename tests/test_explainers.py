@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from iabench.baselines import EXPLAINERS, create_explainer, upsample_patch_map
 from iabench.baselines.lrp import RULES, conservative_copy, missing_rules
-from iabench.baselines.rollout import rollout
 from iabench.config import ModelConfig
 from iabench.models import capture_attention, create_model, get_preset, vit_backbone
 
@@ -139,49 +137,10 @@ def test_ia_vit_equals_the_interpreter_attention(models: dict[str, nn.Module]) -
     torch.testing.assert_close(create_explainer("ia-vit", model).attribute(images), expected, rtol=0, atol=1e-7)
 
 
-def _hand_rollout(attentions: list[np.ndarray], fusion: str) -> np.ndarray:
-    """Abnar & Zuidema Eq. 1 for one image with explicit loops: A' = norm(0.5 A + 0.5 I), R = A'_2 A'_1."""
-    result = np.eye(attentions[0].shape[-1])
-    for heads in attentions:
-        fused = {"mean": heads.mean(0), "max": heads.max(0), "min": heads.min(0)}[fusion]
-        step = 0.5 * fused + 0.5 * np.eye(fused.shape[0])
-        for i in range(step.shape[0]):
-            step[i] /= step[i].sum()
-        result = step @ result
-    return result
 
 
-@pytest.mark.parametrize("fusion", ["mean", "max", "min"])
-def test_rollout_equals_matrix_computation_on_a_two_layer_model(fusion: str) -> None:
-    """A 2-block ViT whose attention is replaced by known row-stochastic matrices (hooked on attn_drop)."""
-    config = dataclasses.replace(TINY, img_size=8, depth=2)  # 2x2 patches, T = 5 tokens
-    model = _model("vit", config)
-    generator = torch.Generator().manual_seed(3)
-    known = [torch.softmax(3 * torch.randn(1, 4, 5, 5, generator=generator), dim=-1) for _ in range(2)]
-    handles = [block.attn.attn_drop.register_forward_hook(lambda m, i, o, a=a: a.expand_as(o).clone())
-               for block, a in zip(vit_backbone(model).blocks, known)]
-    try:
-        saliency = create_explainer("rollout", model, head_fusion=fusion).attribute(_images(1, config), [0])
-    finally:
-        for handle in handles:
-            handle.remove()
-    hand = _hand_rollout([a[0].double().numpy() for a in known], fusion)[0, 1:]
-    expected = upsample_patch_map(torch.tensor(hand, dtype=torch.float32).reshape(1, 2, 2), (8, 8))
-    torch.testing.assert_close(saliency, expected, rtol=1e-5, atol=1e-7)
 
 
-def test_rollout_discard_ratio_zeroes_the_lowest_weights() -> None:
-    attention = torch.softmax(torch.randn(1, 1, 4, 4, generator=torch.Generator().manual_seed(0)), dim=-1)
-    fused = attention[0, 0].double().numpy()
-    dropped = fused.copy().ravel()
-    lowest = [i for i in np.argsort(dropped, kind="stable")[:8] if i != 0]
-    dropped[lowest] = 0
-    step = 0.5 * dropped.reshape(4, 4) + 0.5 * np.eye(4)
-    step /= step.sum(1, keepdims=True)
-    torch.testing.assert_close(rollout([attention], "mean", 0.5)[0].double(), torch.tensor(step), rtol=1e-6,
-                               atol=1e-7)
-    with pytest.raises(ValueError, match="head_fusion"):
-        rollout([attention], "median")
 
 
 def test_gradcam_matches_a_hand_computation(models: dict[str, nn.Module]) -> None:

@@ -11,7 +11,6 @@ from torch import nn
 
 from iabench.baselines import create_explainer, upsample_patch_map
 from iabench.baselines.generic_attention import accumulate
-from iabench.baselines.rollout import rollout
 from iabench.models import create_model, get_preset, vit_backbone
 from iabench.seeding import image_generator
 
@@ -129,12 +128,6 @@ def test_generic_attention_accumulation_of_one_and_two_blocks() -> None:
     torch.testing.assert_close(accumulate([a1, a2]), (eye + a2) @ (eye + a1))
 
 
-def test_rollout_of_identity_attention_is_the_identity() -> None:
-    """Every block attends only to itself: A' = 0.5 (I + I) = I, and the product of identities is I."""
-    eye = torch.eye(5).expand(2, 3, 5, 5)
-    torch.testing.assert_close(rollout([eye, eye, eye]), torch.eye(5).expand(2, 5, 5))
-    uniform = torch.full((1, 1, 4, 4), 0.25)  # one uniform block: 0.5 * (1/4 + I), rows sum to 1
-    torch.testing.assert_close(rollout([uniform])[0], 0.125 + 0.5 * torch.eye(4))
 
 
 def _quadrant_task(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

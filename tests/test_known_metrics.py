@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from test_metrics import LinearEvidence  # logit_1 = sum of w * x: the evidence of pixel p is w_p * x_p
+from support import LinearEvidence  # logit_1 = sum of w * x: the evidence of pixel p is w_p * x_p
 from torch import nn
 
 from iabench.metrics import METRICS, create_metric

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import quantus
 import torch
+from support import LinearEvidence, gradient_explain
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
@@ -99,16 +100,6 @@ def test_morf_lerf_are_reverse_orders(model, batch) -> None:
     assert morf.curves.shape == (3, 11) and morf.curve_x[1] == pytest.approx(5 / 49)
 
 
-class LinearEvidence(nn.Module):
-    """logit_1 = sum of w * x, logit_0 = 0: the evidence for class 1 is exactly w * x."""
-
-    def __init__(self, weights: torch.Tensor) -> None:
-        super().__init__()
-        self.weights = weights
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        evidence = (x[:, 0] * self.weights).flatten(1).sum(1)
-        return torch.stack([torch.zeros_like(evidence), evidence], dim=1)
 
 
 def test_true_evidence_beats_its_reverse() -> None:
@@ -221,13 +212,6 @@ def test_localisation_metrics_equal_quantus_direct(model, batch) -> None:
     np.testing.assert_allclose(perfect, 1.0)
 
 
-def gradient_explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """A plain gradient map (B, H, W), max |d logit / d x| over channels: the explain_fn of the sanity tests,
-    independent of baselines/."""
-    images = images.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        model(images).gather(1, targets[:, None]).sum().backward()
-    return images.grad.abs().amax(1)
 
 
 def test_sanity_and_robustness_metrics_equal_quantus_direct(model, batch) -> None:

@@ -8,25 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from support import FixedLogits
 from torch import nn
 
 from iabench.metrics import METRICS, create_metric
 from iabench.models.vit import ModelOutput
-
-
-class FixedLogits(nn.Module):
-    """Returns given logits, one row per image (by batch position); records whether grad was enabled and
-    the mode it ran in."""
-
-    def __init__(self, logits: torch.Tensor) -> None:
-        super().__init__()
-        self.logits, self.grad_enabled, self.modes = logits, [], []
-        self.weight = nn.Parameter(torch.ones(()))  # a parameter, so a forward under grad builds a graph
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        self.grad_enabled.append(torch.is_grad_enabled())
-        self.modes.append(self.training)
-        return self.logits[: images.shape[0]] * self.weight
 
 
 def test_accuracy_is_top1_correctness_in_eval_mode_without_a_graph() -> None:

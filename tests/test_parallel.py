@@ -117,7 +117,7 @@ def test_runner_hands_the_longest_training_jobs_out_first(tmp_path: Path, monkey
     # with N processes, a long model started last would run alone at the end; the order is by steps x tokens,
     # IA-ViT counting double
     import yaml
-    from test_runner import MICRO_SUITE
+    from support import MICRO_SUITE
 
     import iabench.pipeline.models as models_stage
     from iabench.cli import main

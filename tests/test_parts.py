@@ -82,7 +82,7 @@ def test_a_part_error_reaches_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_parallel_run_killed_half_way_resumes_to_the_one_process_files(tmp_path: Path) -> None:
     """--jobs 2 explains and scores in two processes; SIGKILL while the part files fill, resume with --jobs 1:
     the files equal those of an uninterrupted one-process run."""
-    from test_runner import write_suite  # noqa: PLC0415 - the micro suite of the runner's tests
+    from support import write_suite  # noqa: PLC0415 - the micro suite of the runner's tests
 
     suite = write_suite(tmp_path / "micro.yaml", samples=24)
     env = dict(os.environ, OMP_NUM_THREADS="1")

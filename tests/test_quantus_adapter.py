@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import quantus
 import torch
-from test_metrics import gradient_explain
+from support import gradient_explain
 
 from iabench.metrics import create_metric
 from iabench.metrics._quantus import numpy_explain_func

@@ -9,8 +9,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from test_reporting import write_run
-from test_verdict import models_json
+from support import models_json, write_run
 
 from iabench.reporting import build_report
 

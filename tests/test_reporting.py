@@ -11,86 +11,14 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from support import LEVELS, METRICS_INFO, SAMPLES, SEEDS, write_run
 
 from iabench.cli import main
 from iabench.errors import UserError
-from iabench.refresh import explainer_records, metric_records
+from iabench.refresh import metric_records
 from iabench.reporting import build_report, read_long_csv
 from iabench.reporting.stats import bootstrap_ci, holm, significance
 from iabench.reporting.tables import escape, summary_tex
-
-SEEDS, SAMPLES = (0, 1), 30
-# (model, explainer) -> level per metric. IA-ViT's interpreter is planted best on deletion (lower) and insertion
-# (higher); vit/random is best on sparseness (higher), so the bold cells are not all in one row.
-LEVELS = {
-    ("ia-vit", "ia-vit"): {"deletion": 0.20, "insertion": 0.80, "sparseness": 0.50},
-    ("ia-vit", "attention"): {"deletion": 0.40, "insertion": 0.60, "sparseness": 0.50},  # sparseness: null
-    ("ia-vit", "random"): {"deletion": 0.45, "insertion": 0.55, "sparseness": 0.30},
-    ("vit", "attention"): {"deletion": 0.42, "insertion": 0.58, "sparseness": 0.40},
-    ("vit", "random"): {"deletion": 0.47, "insertion": 0.53, "sparseness": 0.90},
-    ("vit", "rollout"): {"deletion": 0.41, "insertion": 0.59, "sparseness": 0.35},
-}
-METRICS_INFO = metric_records({
-    "deletion": {"direction": "lower", "display_name": "Deletion", "reference": "RISE", "auc": "trapezoid"},
-    "insertion": {"direction": "higher", "display_name": "Insertion", "reference": "RISE", "auc": "trapezoid"},
-    "sparseness": {"direction": "higher", "display_name": "Sparseness", "reference": "Gini", "auc": None},
-    "accuracy": {"direction": "higher", "display_name": "Accuracy", "reference": "", "auc": None},
-    "agreement-kl": {"direction": "lower", "display_name": "Agreement (kl)", "reference": "IA-ViT", "auc": None},
-})
-
-
-def write_run(path, optional: bool = True) -> None:
-    """results.csv (rows shuffled: pairing must go by (seed, sample), not by position), metrics.json and,
-    when ``optional``, curves.csv, explainers.json, training.csv, heatmaps.npz, manifest.json."""
-    rng = np.random.default_rng(0)
-    rows, curves = [], []
-    for seed in SEEDS:
-        for (model, explainer), levels in LEVELS.items():
-            for metric, level in levels.items():
-                values = level + rng.normal(0, 0.03, SAMPLES)
-                rows += [("r", seed, model, explainer, metric, s, v) for s, v in enumerate(values)]
-                if metric in ("deletion", "insertion"):
-                    for s in range(SAMPLES):
-                        for x in np.linspace(0, 1, 5):
-                            y = 1 - x * (1 - level) if metric == "deletion" else level * x + 0.1 * (1 - x)
-                            curves.append(("r", seed, model, explainer, metric, s, x, y + rng.normal(0, 0.02)))
-        for model in ("vit", "ia-vit"):
-            rows += [("r", seed, model, "-", "accuracy", s, float(s % 3 > 0)) for s in range(SAMPLES)]
-        rows += [("r", seed, "ia-vit", "-", "agreement-kl", s, 0.1 + 0.01 * s) for s in range(SAMPLES)]
-    frame = pd.DataFrame(rows, columns=["run", "seed", "model", "explainer", "metric", "sample", "value"])
-    # ia-vit/random deletion equals the interpreter's exactly on every (seed, sample): all-zero differences
-    ref = frame[(frame.model == "ia-vit") & (frame.explainer == "ia-vit") & (frame.metric == "deletion")]
-    copy = (frame.model == "vit") & (frame.explainer == "rollout") & (frame.metric == "deletion")
-    frame.loc[copy, "value"] = ref["value"].to_numpy()
-    failed = frame.index[(frame.model == "vit") & (frame.explainer == "random") & (frame.metric == "insertion")][:2]
-    frame.loc[failed, "value"] = np.nan  # two failed explanations
-    frame = frame.sample(frac=1.0, random_state=1)
-    frame.to_csv(path / "results.csv", index=False)
-    (path / "metrics.json").write_text(json.dumps(METRICS_INFO))
-    if not optional:
-        return
-    pd.DataFrame(curves, columns=["run", "seed", "model", "explainer", "metric", "sample", "x", "value"]).to_csv(
-        path / "curves.csv", index=False)
-    (path / "explainers.json").write_text(json.dumps(explainer_records({
-        "ia-vit": {"display_name": "IA-ViT interpreter", "family": "attention", "reference": "Qiang 2023"},
-        "attention": {"display_name": "Last-layer attention", "family": "attention", "reference": "-"},
-        "rollout": {"display_name": "Attention rollout", "family": "attention", "reference": "Abnar 2020"},
-        "random": {"display_name": "Random", "family": "control", "reference": "-"}})))
-    training = [(seed, model, epoch, 10 * epoch, 1.0, 2.0 / epoch, 1.5 / epoch,
-                 0.1 if model == "ia-vit" else None, 0.2 if model == "ia-vit" else None, 0.3 * epoch,
-                 0.25 * epoch if model == "ia-vit" else None, 0.5 if model == "ia-vit" else None)
-                for seed in SEEDS for model in ("vit", "ia-vit") for epoch in (1, 2, 3)]
-    pd.DataFrame(training, columns=["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align",
-                                    "val_acc", "val_inter_acc", "val_agreement"]).to_csv(path / "training.csv",
-                                                                                         index=False)
-    images = rng.random((3, 1, 16, 16)).astype(np.float32)
-    np.savez_compressed(path / "heatmaps.npz", images=images, labels=np.array([1, 2, 3]),
-                        **{"ia-vit__ia-vit": rng.random((3, 4, 4)),  # a patch grid: stretched over the image
-                           "ia-vit__attention": rng.random((3, 16, 16)) * 100,
-                           "vit__attention": np.zeros((3, 16, 16))})  # constant map: no division by zero
-    (path / "manifest.json").write_text(json.dumps({
-        "suite": "synthetic", "run_id": "r", "config_hash": "abc123", "device": "cpu", "git_commit": "deadbeef",
-        "versions": {"torch": "2"}, "timings": {"train": 1.0, "total": 2.0}, "config": {"seeds": [0, 1]}}))
 
 
 @pytest.fixture(scope="module")

@@ -16,28 +16,9 @@ import pandas as pd
 import pytest
 import timm
 import torch
-import yaml
+from support import MICRO_SUITE, only_run_dir, write_suite
 
 from iabench.cli import main
-
-MICRO_SUITE = {
-    "description": "micro suite for tests",
-    "preset": "vit-tiny-fmnist",
-    "data": {"name": "synthetic", "img_size": 16, "limit_train": 256},
-    "model": {"img_size": 16, "embed_dim": 32, "depth": 2, "num_heads": 2},
-    "train": {"epochs": 1, "batch_size": 32, "warmup_steps": 2},
-    "models": ["vit", "ia-vit"],
-    "samples": 12,
-    "batch_size": 4,
-    "heatmap_images": 3,
-    "explainers": ["ia-vit", "attention", "random"],
-    "metrics": ["insertion", "deletion", "accuracy", "agreement"],
-}
-
-
-def write_suite(path: Path, **changes: object) -> Path:
-    path.write_text(yaml.safe_dump({**MICRO_SUITE, **changes}))
-    return path
 
 
 def run(capsys, *args: str) -> tuple[int, str]:
@@ -46,10 +27,6 @@ def run(capsys, *args: str) -> tuple[int, str]:
     return code, err
 
 
-def only_run_dir(out: Path) -> Path:
-    dirs = [p for p in out.glob("*/*") if p.is_dir()]
-    assert len(dirs) == 1, dirs
-    return dirs[0]
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +281,7 @@ def test_masks_and_explain_fn_metrics_through_the_runner(tmp_path, capsys) -> No
 
 
 def test_localisation_metric_on_data_without_masks_is_a_user_error(tmp_path, capsys) -> None:
-    from test_data import write_fmnist
+    from support import write_fmnist
 
     write_fmnist(tmp_path / "fm")  # a tiny Fashion-MNIST in the real IDX format: no masks
     suite = write_suite(tmp_path / "micro.yaml", data={"name": "fashion-mnist", "img_size": 28},

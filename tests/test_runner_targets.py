@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-from test_runner import only_run_dir, write_suite
+from support import only_run_dir, write_suite
 
 from iabench.baselines import EXPLAINERS, Explainer
 from iabench.cli import main

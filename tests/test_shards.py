@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_runner import MICRO_SUITE, only_run_dir, write_suite
+from support import MICRO_SUITE, only_run_dir, write_suite
 
 from iabench.cli import main
 from iabench.errors import UserError

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from quantus.functions.perturb_func import noisy_linear_imputation
-from test_metrics import LinearEvidence
+from support import LinearEvidence
 from torchvision.transforms.functional import gaussian_blur
 
 from iabench.errors import UserError

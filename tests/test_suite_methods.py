@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_metrics import LinearEvidence
+from support import LinearEvidence
 
 from iabench.api import evaluate
 from iabench.errors import UserError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_model_metrics import FixedLogits
+from support import FixedLogits
 
 from iabench.targets import explained_targets
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from test_runner import MICRO_SUITE
+from support import MICRO_SUITE
 
 from iabench.cli import main
 from iabench.errors import UserError

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.power import TTestPower
+from support import models_json
 
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting import build_report
@@ -46,16 +47,6 @@ WIN = {("ia-vit", "ia-vit"): {"insertion": 0.80, "deletion": 0.20},
        ("vit", "attention"): {"insertion": 0.6, "deletion": 0.4}}
 
 
-def models_json(seeds=(0, 1, 2), acc_ia=(0.851, 0.853, 0.850), acc_vit=(0.850, 0.852, 0.848),
-                ablation: bool = False) -> dict:
-    info = {"vit": {"kind": "vit", "baseline": "", "description": "plain ViT",
-                    "seeds": {str(s): {"test_acc": a} for s, a in zip(seeds, acc_vit)}},
-            "ia-vit": {"kind": "ia-vit", "baseline": "vit", "description": "IA-ViT as in the paper",
-                       "seeds": {str(s): {"test_acc": a} for s, a in zip(seeds, acc_ia)}}}
-    if ablation:
-        info["ia-vit-no-align"] = {"kind": "ia-vit", "baseline": "ia-vit", "description": "no alignment term",
-                                   "seeds": {}}
-    return info
 
 
 def scores(levels: dict, seeds=(0, 1, 2), noise: float = 0.02, rng_seed: int = 0) -> pd.DataFrame:
