@@ -130,9 +130,11 @@ def create_metrics(suite: Suite, device: torch.device) -> dict[str, Any]:
 
 
 def metric_options(spec: MethodSpec, suite: Suite, device: torch.device) -> dict[str, Any]:
-    """A metric's options from the suite; on CUDA, forwards batched as large as half the free memory allows."""
+    """A metric's options from the suite; on CUDA, forwards batched as large as half the free memory allows (for
+    the metrics that take ``max_batch``: the others would refuse an option they do not have)."""
     options = dict(spec.options)
-    if device.type == "cuda" and "max_batch" not in options:
+    takes_batch = "max_batch" in {f.name for f in dataclasses.fields(METRICS.get(spec.name).Options)}
+    if device.type == "cuda" and takes_batch and "max_batch" not in options:
         config = max((v.model for v in suite.models), key=lambda c: (c.img_size // c.patch_size) ** 2)
         tokens = (config.img_size // config.patch_size) ** 2 + 1
         width, heads = config.embed_dim or 768, config.num_heads or 12
