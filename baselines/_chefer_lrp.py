@@ -11,8 +11,12 @@ Rules (relevance R is propagated explicitly, not through autograd's gradient):
 - Residual sums, the normalised rule of paper Eq. 10-11: each summand's relevance (gradient x input) is
   rescaled so that the two together hold the output's total, shared in proportion to their absolute totals.
   Per image here; the code sums over the whole batch (it explains one image at a time).
-- The class-token read-out: all relevance goes to the class token. Relevance starts as 1 on the target
-  class (a one-hot vector), as in the code. Divisions are stabilised as there: a / (b + 1e-9), 0 where b = 0.
+- Where the residual stream branches (the block's input feeds the residual and the attention, the middle feeds
+  the residual and the MLP), the branches' relevances are joined as the code's ``Clone.relprop`` does:
+  x * sum_i R_i / (x + 1e-9), which drops the relevance on an element where x = 0 (and shrinks it where x is
+  near 0) instead of adding it. The class-token read-out (``IndexSelect.relprop``): all relevance goes to the
+  class token, by the same rule. Relevance starts as 1 on the target class (a one-hot vector), as in the code.
+- Every division is the code's ``safe_divide``: a / (b + 1e-9), 0 where b = 0.
 
 Written by hand because no maintained library implements these rules for timm models (Captum's LRP has
 no rule for attention, LayerNorm or GELU). Blocks with LayerScale, q/k norms, a gate or a head width other
@@ -63,6 +67,12 @@ def normalised_add(a: torch.Tensor, b: torch.Tensor, relevance: torch.Tensor) ->
     return rel_a * scale_a.reshape(shape), rel_b * scale_b.reshape(shape)
 
 
+def clone_relprop(x: torch.Tensor, *branches: torch.Tensor) -> torch.Tensor:
+    """The relevance at ``x``, which fed several branches: x * sum_i R_i / (x + 1e-9), 0 where x = 0 (the code's
+    ``Clone.relprop``; with one branch its ``IndexSelect.relprop``)."""
+    return x * sum(safe_divide(r, x) for r in branches)
+
+
 def _check(vit: nn.Module) -> None:
     if vit.global_pool != "token" or not isinstance(vit.fc_norm, nn.Identity) or not isinstance(vit.head, nn.Linear):
         raise TypeError("Chefer's LRP here needs one linear head on the class token (global_pool='token')")
@@ -110,15 +120,15 @@ def attention_relevance(model: nn.Module, inputs: torch.Tensor, target: torch.Te
         normed = vit.norm(tokens)
         relevance = torch.zeros_like(normed)  # the final norm passes it unchanged
         one_hot = F.one_hot(target, vit.head.out_features).to(normed.dtype)
-        relevance[:, 0] = alpha1_beta0(normed[:, 0], vit.head.weight, one_hot)
+        relevance[:, 0] = clone_relprop(normed[:, 0], alpha1_beta0(normed[:, 0], vit.head.weight, one_hot))
         saved: list[torch.Tensor] = []
         for block, (x, attended, hidden) in zip(reversed(vit.blocks), reversed(steps)):
             mid = x + attended
             rel_mid, rel_mlp = normalised_add(mid, block.mlp.fc2(hidden), relevance)
             rel_mlp = alpha1_beta0(hidden, block.mlp.fc2.weight, rel_mlp)  # then GELU: unchanged
             rel_mlp = alpha1_beta0(block.norm2(mid), block.mlp.fc1.weight, rel_mlp)  # then norm2: unchanged
-            rel_x, rel_attn = normalised_add(x, attended, rel_mid + rel_mlp)
+            rel_x, rel_attn = normalised_add(x, attended, clone_relprop(mid, rel_mid, rel_mlp))
             rel_attn, r_a = _attention_relprop(block.attn, block.norm1(x), rel_attn)  # then norm1: unchanged
             saved.append(r_a)
-            relevance = rel_x + rel_attn
+            relevance = clone_relprop(x, rel_x, rel_attn)
     return saved[::-1]

@@ -4,7 +4,8 @@ Convention (Ancona et al. 2018; the AttnLRP authors' own implementation works th
 relevance is its value times its (modified) gradient, R = x ⊙ ∂f/∂x, and the backward pass of every rule
 returns the gradient that makes this product equal the rule's relevance. Written by hand because no
 maintained library applies these rules to timm models: Captum's LRP has no rule for attention, LayerNorm
-or GELU, and the authors' ``lxt`` patches Hugging Face transformers only.
+or GELU, and the authors' ``lxt`` (2.1) patches the models of Hugging Face transformers and torchvision's ViT,
+not timm's.
 
 - Linear / Conv2d / affine part of LayerNorm, epsilon rule (Bach et al. 2015; AttnLRP Eq. 3):
   R_i = Σ_j x_i w_ji / (z_j + ε sign z_j) R_j. As a gradient: scale the output's gradient by z / (z + ε sign z)

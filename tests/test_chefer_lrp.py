@@ -11,7 +11,7 @@ import torch
 from timm.models.vision_transformer import VisionTransformer
 
 from iabench.baselines import create_explainer
-from iabench.baselines._chefer_lrp import attention_relevance, normalised_add
+from iabench.baselines._chefer_lrp import attention_relevance, clone_relprop, normalised_add
 from iabench.baselines._vit import attention_with_grads
 
 EPS = 1e-6  # timm's LayerNorm eps in a VisionTransformer
@@ -53,9 +53,20 @@ def _ab(x: np.ndarray, weight: np.ndarray, rel: np.ndarray) -> np.ndarray:
 
 
 def _norm_add(a: np.ndarray, b: np.ndarray, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ra, rb = a * rel / (a + b), b * rel / (a + b)
+    ratio = np.divide(rel, a + b, out=np.zeros(rel.shape), where=(a + b) != 0)  # the code's safe_divide at 0
+    ra, rb = a * ratio, b * ratio
     total, sa, sb = rel.sum(), ra.sum(), rb.sum()
     return ra * (abs(sa) / (abs(sa) + abs(sb)) * total) / sa, rb * (abs(sb) / (abs(sa) + abs(sb)) * total) / sb
+
+
+def _clone(x: np.ndarray, *rels: np.ndarray) -> np.ndarray:
+    """The authors' Clone.relprop: x * sum_i R_i / (x + 1e-9), 0 where x = 0."""
+    return sum(np.divide(x * r, x + 1e-9, out=np.zeros(x.shape), where=x != 0) for r in rels)
+
+
+def _summed(x: np.ndarray, *rels: np.ndarray) -> np.ndarray:
+    """The branches' relevances added, with no regard to x: what the Clone rule differs from."""
+    return sum(rels)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -78,13 +89,13 @@ def _block_forward(p: dict[str, np.ndarray], b: str, x: np.ndarray) -> dict[str,
     return f
 
 
-def _block_relprop(p: dict[str, np.ndarray], b: str, f: dict[str, np.ndarray],
-                   rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _block_relprop(p: dict[str, np.ndarray], b: str, f: dict[str, np.ndarray], rel: np.ndarray,
+                   join=_clone) -> tuple[np.ndarray, np.ndarray]:
     """Relevance at the block's input, and R_A."""
     rel_mid, rel_mlp = _norm_add(f["mid"], f["mlp"], rel)
     rel_mlp = _ab(f["hidden"], p[b + "mlp.fc2.weight"], rel_mlp)  # GELU passes relevance unchanged
     rel_mlp = _ab(f["n2"], p[b + "mlp.fc1.weight"], rel_mlp)  # and so do the LayerNorms
-    rel_mid = rel_mid + rel_mlp
+    rel_mid = join(f["mid"], rel_mid, rel_mlp)
     rel_x, rel_attn = _norm_add(f["x"], f["mid"] - f["x"], rel_mid)
     rel_out = _ab(f["heads"], p[b + "attn.proj.weight"], rel_attn)
     a, q, k, v, o = f["probs"], f["q"], f["k"], f["v"], f["heads"]
@@ -97,10 +108,10 @@ def _block_relprop(p: dict[str, np.ndarray], b: str, f: dict[str, np.ndarray],
     r_q = np.array([[0.5 * sum(q[i, e] * k[j, e] * r_s[i, j] / qk[i, j] for j in n) for e in d] for i in n])
     r_k = np.array([[0.5 * sum(q[i, e] * k[j, e] * r_s[i, j] / qk[i, j] for i in n) for e in d] for j in n])
     rel_n1 = _ab(f["n1"], p[b + "attn.qkv.weight"], np.hstack([r_q, r_k, r_v]))
-    return rel_x + rel_n1, r_a
+    return join(f["x"], rel_x, rel_n1), r_a
 
 
-def _expected_r_a(model: VisionTransformer, image: np.ndarray, target: int) -> list[np.ndarray]:
+def _expected_r_a(model: VisionTransformer, image: np.ndarray, target: int, join=_clone) -> list[np.ndarray]:
     p = {k: v.detach().numpy().squeeze() for k, v in model.named_parameters()}
     patches = np.outer(image.flatten(), p["patch_embed.proj.weight"]) + p["patch_embed.proj.bias"]
     x = np.vstack([p["cls_token"][None], patches]) + p["pos_embed"]
@@ -110,10 +121,10 @@ def _expected_r_a(model: VisionTransformer, image: np.ndarray, target: int) -> l
         x = forwards[-1]["out"]
     final = np.stack([_ln(t, p["norm.weight"], p["norm.bias"]) for t in x])
     rel = np.zeros((3, 3))
-    rel[0] = _ab(final[:1], p["head.weight"], np.eye(2)[target][None])[0]
+    rel[0] = join(final[0], _ab(final[:1], p["head.weight"], np.eye(2)[target][None])[0])
     r_as = []
     for b in reversed(range(len(model.blocks))):
-        rel, r_a = _block_relprop(p, f"blocks.{b}.", forwards[b], rel)
+        rel, r_a = _block_relprop(p, f"blocks.{b}.", forwards[b], rel, join)
         r_as.insert(0, r_a)
     return r_as
 
@@ -128,6 +139,47 @@ def test_attention_relevance_of_a_hand_set_vit(shift: int, target: int, depth: i
     for r_a, want in zip(r_as, expected):
         np.testing.assert_allclose(r_a[0, 0].numpy(), want, rtol=1e-6, atol=1e-9)
         assert np.abs(want).max() > 1e-4  # a non-trivial answer in every block
+
+
+def _zero_in_the_stream(where: str, feature: int) -> tuple[VisionTransformer, torch.Tensor]:
+    """A two-block ViT whose residual stream holds one exact zero, in the class token's ``feature``: at the middle of
+    the first block ('mid') or at the input of the second ('input'). That row of the first block's attention
+    projection (and for 'input' of its fc2) is zero and the bias cancels the class token's embedding, so the zero
+    is exact in NumPy too (one addition of the same two numbers)."""
+    model, image = _tiny_vit(shift=7, depth=2), torch.tensor([[[[0.9, -1.3]]]], dtype=torch.float64)
+    first = model.blocks[0]
+    with torch.no_grad():
+        x = model._pos_embed(model.patch_embed(image))
+        first.attn.proj.weight[feature] = 0.0
+        if where == "mid":
+            first.attn.proj.bias[feature] = -x[0, 0, feature]
+            assert (x + first.attn(first.norm1(x)))[0, 0, feature] == 0
+        else:
+            first.mlp.fc2.weight[feature] = 0.0
+            first.mlp.fc2.bias[feature] = -(x[0, 0, feature] + first.attn.proj.bias[feature])
+            assert first(x)[0, 0, feature] == 0
+    return model, image
+
+
+@pytest.mark.parametrize("where", ["mid", "input"])
+def test_a_zero_in_the_residual_stream_drops_its_relevance_as_the_authors_clone_does(where: str) -> None:
+    model, image = _zero_in_the_stream(where, feature=2)
+    expected = _expected_r_a(model, image.numpy(), 0)
+    summed = _expected_r_a(model, image.numpy(), 0, join=_summed)
+    # the rule matters here: adding the branches' relevances instead moves R_A of the first block by 38 % ('mid') and
+    # 24 % ('input') of its largest value (the zero element's relevance changes the total the residual sum shares)
+    assert np.abs(summed[0] - expected[0]).max() > 0.1 * np.abs(expected[0]).max()
+    for r_a, want in zip(attention_relevance(model, image, torch.tensor([0])), expected):
+        np.testing.assert_allclose(r_a[0, 0].numpy(), want, rtol=1e-6, atol=1e-9)
+
+
+def test_clone_relprop_by_hand() -> None:
+    x = torch.tensor([[2.0, 0.0, 1e-9, -1.0]], dtype=torch.float64)
+    r1 = torch.tensor([[0.5, 0.7, 0.4, 0.3]], dtype=torch.float64)
+    r2 = torch.tensor([[0.25, 0.1, 0.2, -0.1]], dtype=torch.float64)
+    # 2 (0.5 + 0.25) / (2 + 1e-9); 0 at x = 0; 1e-9 x 0.6 / 2e-9 = 0.3; -1 x 0.2 / (-1 + 1e-9)
+    want = [[0.75 / (1 + 5e-10), 0.0, 0.3, -0.2 / (-1 + 1e-9)]]
+    np.testing.assert_allclose(clone_relprop(x, r1, r2).numpy(), want, rtol=1e-12)
 
 
 def test_normalised_add_keeps_the_total_and_shares_by_absolute_totals() -> None:
