@@ -39,8 +39,10 @@ METRIC_TESTS = ("tests/test_known_metrics.py tests/test_model_metrics.py tests/t
                 "tests/test_metrics.py tests/test_quantus_adapter.py tests/test_patch_maps.py")
 # test_vit_b16_shape checks shapes at ViT-B/16 size (34 of the 40 s) and pins no number: left out
 EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_explainer_parts.py tests/test_known_explainers.py "
-                   "tests/test_explainers.py "
+                   "tests/test_explainers.py tests/test_rollout.py tests/test_integrated_gradients.py "
                    "-k 'not vit_b16_shape'")
+# the scorer is exercised by runs: the micro suite's run, its targets and the local processes' runs
+SCORE_TESTS = "tests/test_runner.py tests/test_runner_targets.py tests/test_parts.py"
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
 # the tests that pin the module's numbers)
 TARGETS: dict[str, str] = {
@@ -49,6 +51,7 @@ TARGETS: dict[str, str] = {
     "iabench/store.py": "tests/test_store.py",
     "iabench/targets.py": "tests/test_targets.py tests/test_runner_targets.py",
     "iabench/substrates.py": f"tests/test_substrates.py {METRIC_TESTS}",
+    "iabench/pipeline/score.py": SCORE_TESTS,
     **{f"metrics/{p.name}": METRIC_TESTS for p in sorted((ROOT / "metrics").glob("*.py"))},
     **{f"baselines/{p.name}": EXPLAINER_TESTS for p in sorted((ROOT / "baselines").glob("*.py"))},
 }
