@@ -3,13 +3,18 @@ method, the channel sum, and the bilinear upsampling of patch maps (values compu
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 import torch
 from torch import nn
 
 from iabench.baselines import EXPLAINERS, Explainer, create_explainer, upsample_patch_map
+from iabench.baselines._base import check_explainer
 from iabench.contract import Needs
 from iabench.models import create_model, get_preset
+from iabench.registry import Registry
 
 # bilinear, align_corners=False, 2 -> 4 samples: output pixel centres map to source positions
 # (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25, clamped to [0, 1]; so a ramp a, b becomes
@@ -60,6 +65,8 @@ def test_patch_vector_is_upsampled_bilinearly_on_a_square_grid() -> None:
 def test_a_patch_count_that_is_not_a_square_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot infer a square grid from 3 patches"):
         upsample_patch_map(torch.ones(2, 3), (4, 4))
+    with pytest.raises(ValueError, match="cannot infer a square grid from 5 patches"):  # above the nearest square
+        upsample_patch_map(torch.ones(2, 5), (4, 4))
 
 
 def test_channels_are_summed_and_patch_maps_upsampled() -> None:
@@ -162,3 +169,48 @@ def test_a_suite_refuses_a_misspelt_option_of_a_metrics_reference_explainer() ->
     with pytest.raises(UserError, match="unknown explainer 'integrated-gradient'"):
         load_suite("faithfulness", [metric.replace("integrated-gradients", "integrated-gradient") % "{}"])
     load_suite("faithfulness", [metric % "{n_steps: 3}"])
+
+
+def _explainer_class(**attrs: object) -> type:
+    complete = {"name": "made-up", "family": "gradient", "resolution": "pixel", "reference": "someone 2024",
+                "description": "what it computes", "cost": "1 forward"}
+    return type("MadeUp", (Explainer,), {**complete, **attrs})
+
+
+@dataclasses.dataclass(frozen=True)
+class _NotOptions:  # frozen, but not the contract's Options
+    steps: int = 3
+
+
+@pytest.mark.parametrize(("attrs", "problem"), [
+    ({"family": "magic"}, "family 'magic' is not one of intrinsic, attention, relevance, gradient, perturbation, "
+                          "control"),
+    ({"resolution": "voxel"}, "resolution 'voxel' is not one of pixel, patch"),
+    ({"description": ""}, "it needs a description (one line, no trailing period), a reference and a cost"),
+    ({"description": "what it computes."}, "it needs a description (one line, no trailing period)"),
+    ({"reference": ""}, "it needs a description (one line, no trailing period), a reference and a cost"),
+    ({"cost": ""}, "it needs a description (one line, no trailing period), a reference and a cost"),
+    ({"needs": Needs(masks=True)}, "an explainer's needs are ia_vit and target only"),
+    ({"Options": dict}, "its Options must be a frozen dataclass subclassing iabench.contract.Options"),
+    ({"Options": _NotOptions}, "its Options must be a frozen dataclass subclassing iabench.contract.Options"),
+])
+def test_the_registry_refuses_an_explainer_that_breaks_the_contract(attrs, problem) -> None:
+    check_explainer(_explainer_class())  # the complete declaration passes
+    with pytest.raises(TypeError, match=re.escape(f"explainer made-up: {problem}")):
+        check_explainer(_explainer_class(**attrs))
+    with pytest.raises(TypeError, match=re.escape("resolution 'voxel' is not one of pixel, patch; it needs")):
+        check_explainer(_explainer_class(resolution="voxel", cost=""))  # every problem, joined
+
+
+def test_the_registry_takes_the_name_from_the_class() -> None:
+    registry = Registry("explainer", check_explainer)
+    assert registry.register(_explainer_class(name="made-up-2")) is registry.get("made-up-2")
+    with pytest.raises(ValueError, match="declares no name"):
+        registry.register(_explainer_class(name=""))
+
+
+def test_the_explainers_whose_maps_decompose_the_logit() -> None:
+    # conservation scores exactly these; attention, rollout, gradients and controls never claim it
+    assert {n for n in EXPLAINERS.names() if EXPLAINERS.get(n).decomposes_logit} == {
+        "attnlrp", "input-x-gradient", "integrated-gradients", "integrated-gradients[blur]",
+        "integrated-gradients[mean]", "integrated-gradients[uniform]", "lrp", "lrp-captum-naive"}

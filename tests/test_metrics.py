@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -12,7 +13,10 @@ from support import LinearEvidence, gradient_explain
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
+from iabench.contract import Needs
+from iabench.errors import OptionError
 from iabench.metrics import METRICS, create_metric
+from iabench.metrics._base import Metric, check_metric
 from iabench.metrics._perturbation import area, perturbation_curves, unit_ranks
 from iabench.models import create_model, get_preset
 
@@ -456,3 +460,41 @@ def test_cuda_batch_budget_from_the_vit_or_the_image(model, monkeypatch) -> None
     assert default_max_batch(model, images) == (128, 4 * (heads * tokens * tokens + 8 * tokens * width))
     assert default_max_batch(nn.Linear(2, 2), images) == (128, 4 * (8 * 784 * 8))
     assert default_max_batch(model, torch.zeros(1, 1, 28, 28)) == 64  # CPU: the measured optimum
+
+
+def _metric_class(**attrs: object) -> type:
+    complete = {"name": "made-up", "family": "faithfulness", "direction": "lower", "reference": "someone 2024",
+                "description": "what it measures"}
+    return type("MadeUp", (Metric,), {**complete, **attrs})
+
+
+@pytest.mark.parametrize(("attrs", "problem"), [
+    ({"family": "magic"}, "family 'magic' is not one of faithfulness, localisation, robustness, complexity, sanity, "
+                          "model, agreement, diagnostics"),
+    ({"direction": "up"}, "direction must be one of higher, lower"),
+    ({"extras": {"gap": ("up", "a gap")}}, "direction must be one of higher, lower"),
+    ({"description": ""}, "it needs a description (one line, no trailing period) and a reference"),
+    ({"description": "what it measures."}, "it needs a description (one line, no trailing period) and a reference"),
+    ({"reference": ""}, "it needs a description (one line, no trailing period) and a reference"),
+    ({"needs": Needs(target=True)}, "a metric's needs are ia_vit, saliency, masks, explain_fn and decomposition"),
+    ({"Options": dict}, "its Options must be a frozen dataclass subclassing iabench.contract.Options"),
+    ({"Options": "not a class"}, "its Options must be a frozen dataclass subclassing iabench.contract.Options"),
+])
+def test_the_registry_refuses_a_metric_that_breaks_the_contract(attrs, problem) -> None:
+    check_metric(_metric_class())  # the complete declaration passes
+    with pytest.raises(TypeError, match=re.escape(f"metric made-up: {problem}")):
+        check_metric(_metric_class(**attrs))
+    with pytest.raises(TypeError, match=re.escape("direction must be one of higher, lower; it needs a description")):
+        check_metric(_metric_class(direction="up", reference=""))  # every problem, joined
+
+
+def test_the_curve_metrics_and_the_titles() -> None:
+    assert {n for n in METRICS.names() if METRICS.get(n).curve} == {"deletion", "insertion", "lerf", "morf"}
+    assert create_metric("deletion").title() == "Deletion AUC"
+    assert _metric_class()().title() == "made-up"  # no display name: the name
+
+
+def test_options_are_parsed_by_the_class_before_any_instance() -> None:
+    assert METRICS.get("deletion").parse_options({"step": 7}).step == 7
+    with pytest.raises(OptionError, match="metric deletion: step must be a whole number of units >= 1"):
+        METRICS.get("deletion").parse_options({"step": 0})
