@@ -14,7 +14,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     """'auto' = CUDA (this process's LOCAL_RANK under torchrun) when available, else CPU."""
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            # ranks share the GPUs round-robin when there are more ranks than GPUs (then gloo: see backend_for)
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
         return torch.device("cpu")
     try:
         device = torch.device(name)
@@ -53,3 +54,11 @@ def batch_size_for(device: torch.device, default: int, bytes_per_item: int, frac
         return default
     free, _ = torch.cuda.mem_get_info(device)
     return max(1, min(default * 8, int(free * fraction) // max(1, bytes_per_item)))
+
+
+def backend_for(device: torch.device, world: int) -> str:
+    """The process group's backend: NCCL when each rank has a GPU of its own, gloo on the CPU and when ranks share a
+    GPU (NCCL refuses two ranks on one device)."""
+    if device.type == "cuda" and world <= torch.cuda.device_count():
+        return "nccl"
+    return "gloo"

@@ -11,6 +11,16 @@ from iabench.config import DataConfig, ModelConfig
 from iabench.models import create_model, get_preset
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests marked ``cuda`` skip, with one line saying why, where torch sees no GPU."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU and torch sees none here (scripts/gpu_check.sh runs it on one)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IABENCH_CACHE", str(tmp_path_factory.mktemp("cache")))

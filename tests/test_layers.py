@@ -21,7 +21,8 @@ FLOORS = [
     ("training", ["iabench.training"]),
     ("pipeline", ["iabench.suites", "iabench.pipeline"]),
     ("reporting", ["iabench.reporting"]),
-    ("command line", ["iabench.runner", "iabench.api", "iabench.catalog", "iabench.refresh", "iabench.commands",
+    ("command line", ["iabench.runner", "iabench.api", "iabench.catalog", "iabench.refresh", "iabench.gpucheck",
+                      "iabench.commands",
                       "iabench.cli", "iabench.__main__", "iabench"]),
 ]
 APART = ("iabench.baselines", "iabench.metrics")
@@ -135,3 +136,14 @@ def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:
     assert imports("iabench.reporting.probe", path, {"iabench.metrics", "iabench.baselines", "iabench.baselines._vit",
                                                      "iabench.reporting.probe"}) == {
         "iabench.metrics", "iabench.baselines", "iabench.baselines._vit"}
+
+
+def test_every_package_is_installed() -> None:
+    """setup.cfg lists packages one by one: a package missing there works in this checkout and not once installed."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    packages = {name for name, path in module_files().items() if path.name == "__init__.py"}
+    assert packages == listed

@@ -6,6 +6,7 @@ Runs on CPU (seeded, deterministic), on one GPU (mixed precision) and under ``to
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -20,12 +21,14 @@ from torch.utils.data import DataLoader
 
 from ..config import ModelConfig, TrainConfig
 from ..data import DataBundle
-from ..device import amp_dtype, autocast
+from ..device import amp_dtype, autocast, backend_for
 from ..errors import UserError
 from ..models import create_model
 from .evaluation import eval_subset, evaluate, evaluate_test_split
 from .losses import objective
 from .progress import TrainingProgress
+
+log = logging.getLogger(__name__)
 
 
 class _TrainForward(nn.Module):
@@ -40,15 +43,20 @@ class _TrainForward(nn.Module):
         return self.model.forward_all(x, attention=self.attention)
 
 
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); initialises the process group under torchrun."""
+def _distributed(device: torch.device) -> tuple[int, int]:
+    """(rank, world size); initialises the process group under torchrun (``backend_for``: gloo where ranks share
+    a GPU, said in one line)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
     import torch.distributed as dist
 
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        backend = backend_for(device, world)
+        if device.type == "cuda" and backend == "gloo" and int(os.environ.get("RANK", "0")) == 0:
+            log.info("%d ranks on %d GPU(s): gloo, as NCCL refuses two ranks on one device", world,
+                     torch.cuda.device_count())
+        dist.init_process_group(backend)
     return dist.get_rank(), world
 
 
@@ -126,7 +134,7 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
     ``progress``, a line every few seconds (``TrainingProgress``, named ``name``) goes to ``emit`` (default: the
     log)."""
     validate_train_config(config)
-    rank, world = _distributed()
+    rank, world = _distributed(device)
     torch.manual_seed(config.seed)
     model = create_model(kind, model_config).to(device)
     dtype = amp_dtype(device, config.amp)
