@@ -498,3 +498,21 @@ def test_options_are_parsed_by_the_class_before_any_instance() -> None:
     assert METRICS.get("deletion").parse_options({"step": 7}).step == 7
     with pytest.raises(OptionError, match="metric deletion: step must be a whole number of units >= 1"):
         METRICS.get("deletion").parse_options({"step": 0})
+
+
+def test_the_black_substrate_takes_the_datas_normalisation() -> None:
+    black = create_metric("deletion", substrate="black")
+    black.fit_to_data([0.5, 0.25], [0.25, 0.5])
+    assert black.options.black_value == [-2.0, -0.5]  # a black pixel is -mean / std
+    assert black.protocol()["black_value"] == [-2.0, -0.5]
+    given = create_metric("deletion", substrate="black", black_value=[-1.0])
+    given.fit_to_data([0.5], [0.25])
+    assert given.options.black_value == [-1.0]  # a value the suite gives is kept
+    zeros = create_metric("deletion")
+    zeros.fit_to_data([0.5], [0.25])
+    assert zeros.options.black_value is None and "black_value" not in zeros.protocol()
+
+
+def test_a_negative_fractional_step_is_refused() -> None:
+    with pytest.raises(OptionError, match=re.escape("or a fraction in (0, 1), got -0.5")):
+        METRICS.get("deletion").parse_options({"step": -0.5})
