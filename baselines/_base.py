@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from iabench.contract import Needs, NoOptions, Options
+from iabench.contract.options import options_class_problems
 from iabench.modes import eval_mode
 from iabench.registry import Registry
 
@@ -162,9 +163,7 @@ def check_explainer(cls: type[Explainer]) -> None:
         problems.append("it needs a description (one line, no trailing period), a reference and a cost")
     if any((cls.needs.saliency, cls.needs.masks, cls.needs.explain_fn, cls.needs.decomposition)):
         problems.append("an explainer's needs are ia_vit and target only")
-    if not (isinstance(cls.Options, type) and issubclass(cls.Options, Options)
-            and cls.Options.__dataclass_params__.frozen):  # type: ignore[attr-defined]
-        problems.append("its Options must be a frozen dataclass subclassing iabench.contract.Options")
+    problems += options_class_problems(cls.Options)
     if problems:
         raise TypeError(f"explainer {cls.name}: " + "; ".join(problems))
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from iabench.contract import Context, ExplainerHandle, ExplainFn, FunctionExplainer, Needs, NoOptions, Options
+from iabench.contract.options import options_class_problems
 from iabench.registry import Registry
 
 # the metric families, in the order the docs' table and `iabench list` show them
@@ -93,9 +94,7 @@ def check_metric(cls: type[Metric]) -> None:
         problems.append("it needs a description (one line, no trailing period) and a reference")
     if cls.needs.target:
         problems.append("a metric's needs are ia_vit, saliency, masks, explain_fn and decomposition")
-    if not (isinstance(cls.Options, type) and issubclass(cls.Options, Options)
-            and cls.Options.__dataclass_params__.frozen):  # type: ignore[attr-defined]
-        problems.append("its Options must be a frozen dataclass subclassing iabench.contract.Options")
+    problems += options_class_problems(cls.Options)
     if problems:
         raise TypeError(f"metric {cls.name}: " + "; ".join(problems))
 

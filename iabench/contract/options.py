@@ -40,3 +40,11 @@ class Options:
 @dataclasses.dataclass(frozen=True)
 class NoOptions(Options):
     """The options of a plugin that takes none."""
+
+
+def options_class_problems(options: object) -> list[str]:
+    """What the registries say of a plugin's ``Options`` that is not a frozen dataclass subclassing ``Options``."""
+    if isinstance(options, type) and issubclass(options, Options):
+        if options.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return []
+    return ["its Options must be a frozen dataclass subclassing iabench.contract.Options"]
