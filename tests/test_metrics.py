@@ -496,6 +496,7 @@ def test_the_curve_metrics_and_the_titles() -> None:
 
 def test_options_are_parsed_by_the_class_before_any_instance() -> None:
     assert METRICS.get("deletion").parse_options({"step": 7}).step == 7
+    assert METRICS.get("entropy").parse_options({"level": "pixel"}).level == "pixel"  # the base class's
     with pytest.raises(OptionError, match="metric deletion: step must be a whole number of units >= 1"):
         METRICS.get("deletion").parse_options({"step": 0})
 
