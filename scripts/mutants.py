@@ -42,7 +42,7 @@ EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_explainer_parts.py t
                    "tests/test_explainers.py tests/test_rollout.py tests/test_integrated_gradients.py "
                    "-k 'not vit_b16_shape'")
 # the scorer is exercised by runs: the micro suite's run, its targets and the local processes' runs
-SCORE_TESTS = "tests/test_runner.py tests/test_runner_targets.py tests/test_parts.py"
+SCORE_TESTS = "tests/test_score.py tests/test_runner.py tests/test_runner_targets.py tests/test_parts.py"
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
 # the tests that pin the module's numbers)
 TARGETS: dict[str, str] = {
