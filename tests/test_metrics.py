@@ -17,7 +17,7 @@ from iabench.contract import Needs
 from iabench.errors import OptionError
 from iabench.metrics import METRICS, create_metric
 from iabench.metrics._base import Metric, check_metric
-from iabench.metrics._perturbation import area, perturbation_curves, unit_ranks
+from iabench.metrics._perturbation import area, perturbation_curves, step_counts, unit_ranks
 from iabench.models import create_model, get_preset
 
 
@@ -517,3 +517,9 @@ def test_the_black_substrate_takes_the_datas_normalisation() -> None:
 def test_a_negative_fractional_step_is_refused() -> None:
     with pytest.raises(OptionError, match=re.escape("or a fraction in (0, 1), got -0.5")):
         METRICS.get("deletion").parse_options({"step": -0.5})
+
+
+def test_step_counts_by_hand() -> None:
+    assert step_counts(5) == [0, 1, 2, 3, 4, 5]  # no step given: one unit a step
+    assert step_counts(7, 3) == [0, 3, 6, 7]  # a shorter last step
+    assert step_counts(10, fraction=0.25) == [0, 2, 5, 8, 10]  # round(2.5) = 2, round(7.5) = 8

@@ -115,3 +115,19 @@ def test_cost_keys_name_the_options_of_the_stage(tiny_config) -> None:
     assert method_cost_key(scorer, "metric", "ig", "7x7") == cost_key(
         "metric", CPU, threads, f"ig#{config_hash({'step': 3})[:6]}", "7x7")
     assert method_cost_key(scorer, "metric", "accuracy", "7x7") == cost_key("metric", CPU, threads, "accuracy", "7x7")
+
+
+@pytest.mark.parametrize("computed", [True, False])
+def test_the_seconds_of_explaining_count_only_when_a_map_was_computed(samples, tiny_config, monkeypatch,
+                                                                      computed) -> None:
+    maps = Maps({"attention": torch.rand(6, 28, 28)})
+    maps.computed = computed  # False: the maps came from the cache, which costs nothing worth counting
+    costs = CostBook(None)
+    scorer = Scorer({"entropy": create_metric("entropy")}, maps, Rows(), samples, CPU, "label", batch_size=4,
+                    costs=costs)
+    clock = itertools.count(100.0, 0.5)
+    monkeypatch.setattr(score, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    scorer(WorkItem(0, "vit", "attention"), Subject(create_model("vit", tiny_config).eval(), "vit", "key", "7x7"))
+    threads = torch.get_num_threads()
+    assert costs.new.get(cost_key("explain", CPU, threads, "attention", "7x7")) == ([1.0, 6.0] if computed else None)
+    assert costs.new[cost_key("metric", CPU, threads, "entropy", "7x7")] == [1.0, 6.0]
