@@ -17,29 +17,16 @@ Usage: python benchmarks/bench_metrics.py [--images 32] [--repeats 3] [--step 28
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 import quantus
 import torch
 
+from iabench.gpucheck.curves import interleaved_best
 from iabench.metrics import create_metric
 from iabench.models import create_model, get_preset, vit_backbone
 from iabench.training import load_checkpoint
-
-
-def interleaved_best(repeats: int, fns: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Best wall time of each function over ``repeats`` rounds, the functions taking turns within a round, so
-    that the load of the shared machine weighs on all of them alike."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            started = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - started)
-    return best
 
 
 def main() -> None:

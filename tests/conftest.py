@@ -49,3 +49,13 @@ def synthetic_data_config() -> DataConfig:
 @pytest.fixture
 def tiny_ia_vit(tiny_config: ModelConfig) -> torch.nn.Module:
     return create_model("ia-vit", tiny_config).eval()
+
+
+@pytest.fixture
+def keep_tf32():
+    """Put torch's process-wide float32 precision settings back after a test that changes them (the GPU check turns
+    TF32 off everywhere)."""
+    conv, matmul = torch.backends.cudnn.conv.fp32_precision, torch.get_float32_matmul_precision()
+    yield
+    torch.backends.cudnn.conv.fp32_precision = conv
+    torch.set_float32_matmul_precision(matmul)

@@ -35,12 +35,8 @@ OPTIONS = {"shuffled": {"of": "ia-vit"}}  # the explainers that need an option t
 
 
 @pytest.fixture(autouse=True)
-def _float32():
-    conv, matmul = torch.backends.cudnn.conv.fp32_precision, torch.get_float32_matmul_precision()
+def _float32(keep_tf32) -> None:
     float32_everywhere()
-    yield
-    torch.backends.cudnn.conv.fp32_precision = conv
-    torch.set_float32_matmul_precision(matmul)
 
 
 @pytest.mark.parametrize("kind", ["vit", "ia-vit"])

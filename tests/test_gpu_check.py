@@ -19,15 +19,6 @@ from iabench.suites import load_suite
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def keep_tf32():
-    """The check turns TF32 off process-wide; put the flags back after the test."""
-    conv, matmul = torch.backends.cudnn.conv.fp32_precision, torch.get_float32_matmul_precision()
-    yield
-    torch.backends.cudnn.conv.fp32_precision = conv
-    torch.set_float32_matmul_precision(matmul)
-
-
 def test_tiny_check_on_the_cpu(tmp_path, keep_tf32, capsys) -> None:
     assert main(["--device", "cpu", "--tiny", "--steps", "4", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "gpu-check.json").read_text())

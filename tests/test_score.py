@@ -104,7 +104,7 @@ def test_rank_correlation_gets_the_reference_explainers_map(samples, tiny_config
     assert (np.array(got) > 0.99).all() == (reference == "attention")
 
 
-def test_cost_keys_name_the_options_of_the_stage(tiny_config) -> None:
+def test_cost_keys_name_the_options_of_the_stage() -> None:
     options = {"n_steps": 8}
     scorer = SimpleNamespace(explanations=SimpleNamespace(specs={"ig": MethodSpec("integrated-gradients", "ig",
                                                                                   options)}),

@@ -17,7 +17,11 @@ from ..pipeline.precision import scoring
 from .maps import SCORE_DRIFT, synchronize
 
 
-def interleaved_best(repeats: int, fns: dict[str, Callable[[], object]], device: torch.device) -> dict[str, float]:
+def interleaved_best(repeats: int, fns: dict[str, Callable[[], object]],
+                     device: torch.device | None = None) -> dict[str, float]:
+    """Best wall time of each function over ``repeats`` rounds, the functions taking turns within a round, so that
+    the load of a shared machine weighs on all of them alike (on ``device``'s CUDA work waited for; benchmarks/ uses
+    it too)."""
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(repeats):
         for name, fn in fns.items():

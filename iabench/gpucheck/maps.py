@@ -52,8 +52,9 @@ def float32_everywhere() -> None:
         torch.backends.cudnn.allow_tf32 = False
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
+def synchronize(device: torch.device | None) -> None:
+    """Wait for ``device``'s queued CUDA work (nothing to wait for on the CPU or without a device)."""
+    if device is not None and device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
