@@ -92,7 +92,7 @@ def test_a_run_records_its_costs_and_the_next_run_is_estimated_from_them(tmp_pat
     suite = tmp_path / "micro.yaml"
     suite.write_text(yaml.safe_dump(MICRO))
     args = ["run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
-            "--quiet", "--device", "cpu", "--no-report"]
+            "--quiet", "--device", "cpu", "--no-report", "--jobs", "1"]  # one process whatever the thread count
     assert main(args) == 0
     log = next((tmp_path / "out").glob("*/*/run.log")).read_text().splitlines()
     assert log[0].split(" ", 2)[2].startswith("plan: train 2 models (vit/seed0, ia-vit/seed0; 8 steps), load 0 "

@@ -32,7 +32,10 @@ def test_tiny_check_on_the_cpu(tmp_path, keep_tf32, capsys) -> None:
         else:
             assert entry["value"] < 1e-6, name
         assert entry["ms_per_image"] > 0 and entry["peak_memory_mib"] is None
-    assert all(s["max_drift_from_float32"] == 0.0 for s in report["scores"].values())  # no autocast on the CPU
+    # No autocast on the CPU: both scorings are float32 on the same batch, so the drift is rounding at most. The
+    # bound is far below what fp16 autocast moves a score (~1e-4) and above what a kernel that blocks its sums
+    # differently from call to call could (~1e-9, seen 4.7e-10 when the batches differed)
+    assert all(s["max_drift_from_float32"] <= 1e-6 for s in report["scores"].values())
     curves = report["curves"]
     # RGB: Quantus moves a third of a row per step; its every third point equals ours
     assert curves["max_curve_difference"] < 1e-6

@@ -72,10 +72,19 @@ def test_a_cached_model_is_evaluated_again_on_another_number_of_images(tmp_path:
     assert stored.metrics == trained.metrics  # the checkpoint itself is left as trained
 
 
-def test_parallel_training_equals_sequential(tmp_path: Path, micro_config: ModelConfig) -> None:
-    # Two processes, one thread each, must write exactly the weights a sequential run trains (same seeds,
-    # same configs): a job handed the wrong seed or config would differ.
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test, the caller's count restored after it."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_parallel_training_equals_sequential(tmp_path: Path, micro_config: ModelConfig, one_thread) -> None:
+    # Two processes, one thread each, must write exactly the weights a sequential run trains (same seeds,
+    # same configs): a job handed the wrong seed or config would differ. The sequential run has one thread too:
+    # identical weights are promised for the same path and thread count only.
     jobs = [TrainJob("vit/seed0", "vit", micro_config, FAST),
             TrainJob("ia-vit/seed1", "ia-vit", micro_config, dataclasses.replace(FAST, seed=1))]
     seconds = train_in_parallel(jobs, DATA, DATA, tmp_path / "par", processes=2, progress=False)
@@ -207,10 +216,9 @@ def test_a_worker_whose_parent_died_before_it_asked_to_die_with_it_exits(tmp_pat
 
 
 def test_parallel_training_logs_progress_lines_from_both_workers_before_they_finish(
-        tmp_path: Path, micro_config: ModelConfig, caplog) -> None:
+        tmp_path: Path, micro_config: ModelConfig, caplog, one_thread) -> None:
     # The workers' lines travel to the parent's log: each model's step lines (step/total, loss, time left)
     # come before its own "trained in" line, which names its test accuracy (and IA-ViT's agreement).
-    torch.set_num_threads(1)
     jobs = [TrainJob("vit/seed0", "vit", micro_config, FAST), TrainJob("ia-vit/seed0", "ia-vit", micro_config, FAST)]
     with caplog.at_level("INFO", logger="iabench"):
         train_in_parallel(jobs, DATA, DATA, tmp_path, processes=2, progress=True)

@@ -33,8 +33,15 @@ def run(capsys, *args: str) -> tuple[int, str]:
 def finished_run(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("run")
     suite = write_suite(base / "micro.yaml")
-    assert main(["run", "--suite", str(suite), "--out", str(base / "out"), "--cache-dir", str(base / "cache"),
-                 "--quiet", "--device", "cpu"]) == 0
+    # One process of one thread, whatever OMP_NUM_THREADS says: the runs below (resumed, or two processes of one
+    # thread each) are compared with this one byte for byte, which holds for the same path and thread count only
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["run", "--suite", str(suite), "--out", str(base / "out"), "--cache-dir", str(base / "cache"),
+                     "--quiet", "--device", "cpu", "--jobs", "1"]) == 0
+    finally:
+        torch.set_num_threads(threads)
     return only_run_dir(base / "out")
 
 
@@ -136,9 +143,10 @@ def test_same_seed_same_results_files_also_with_parallel_training(tmp_path, fini
 def test_resume_after_sigkill_matches_uninterrupted(tmp_path, finished_run: Path) -> None:
     suite = write_suite(tmp_path / "micro.yaml")
     out = tmp_path / "out"
-    env = dict(os.environ, IABENCH_CACHE=str(tmp_path / "cache"))
+    env = dict(os.environ, IABENCH_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
+    # one process of one thread, as finished_run (local processes write part files that reach results.csv at the end)
     command = [sys.executable, "-m", "iabench", "run", "--suite", str(suite), "--out", str(out), "--quiet",
-               "--device", "cpu", "--no-report"]
+               "--device", "cpu", "--jobs", "1", "--no-report"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     results = None
