@@ -172,4 +172,6 @@ EXPLAINERS: Registry[Explainer] = Registry("explainer", check_explainer)
 
 
 def create_explainer(name: str, model: nn.Module, **options: object) -> Explainer:
-    return EXPLAINERS.create(name, model=model, **options)
+    """The explainer ``name`` with ``options``, of the class they resolve to (``shuffled`` with ``of="ia-vit"`` is
+    the interpreter's shuffled control, of the interpreter's resolution), as the pipeline builds it."""
+    return EXPLAINERS.get(name).resolved(options)(model, **options)

@@ -20,6 +20,16 @@ EXPLAINER_FIELDS = ("name", "display_name", "family", "family_rank", "reference"
                     "decomposes_logit", "resolution", "control", "shuffles", "needs_ia_vit", "needs_target", "cost")
 
 
+# each evaluated model's per-image correctness on the test split: arrays "<model>__seed<S>__index" (the images'
+# indices in the split) and "<model>__seed<S>__correct" (1 = the predictor was right), uint8 / int64
+CORRECTNESS_FILE = "test_correctness.npz"
+
+
+def correctness_key(model: str, seed: int | str, part: str) -> str:
+    """The array name of ``part`` ("index" or "correct") of ``model``'s seed ``seed`` in CORRECTNESS_FILE."""
+    return f"{model}__seed{seed}__{part}"
+
+
 def recorded(label: str, infos: dict, field: str, default: object) -> object:
     """``infos[label][field]``, or ``default`` when the run recorded nothing there (None or "")."""
     value = (infos.get(label) or {}).get(field)

@@ -43,11 +43,17 @@ EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_explainer_parts.py t
                    "-k 'not vit_b16_shape'")
 # the scorer is exercised by runs: the micro suite's run, its targets and the local processes' runs
 SCORE_TESTS = "tests/test_score.py tests/test_runner.py tests/test_runner_targets.py tests/test_parts.py"
+# the verdict: its decision rules pinned (test_verdict_rules.py), its claims and text (test_verdict.py), the paired
+# statistic and the variance components with their known answers
+VERDICT_TESTS = ("tests/test_verdict_rules.py tests/test_paired.py tests/test_variance.py tests/test_verdict.py "
+                 "tests/test_opening.py")
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
 # the tests that pin the module's numbers)
 TARGETS: dict[str, str] = {
     "iabench/training/losses.py": "tests/test_losses.py",
     "iabench/reporting/stats.py": STATS_TESTS,
+    **{f"iabench/reporting/{name}.py": VERDICT_TESTS for name in ("paired", "variance", "verdict", "verdict_rows",
+                                                                   "verdict_claims", "verdict_text", "verdict_words")},
     "iabench/store.py": "tests/test_store.py",
     "iabench/targets.py": "tests/test_targets.py tests/test_runner_targets.py",
     "iabench/substrates.py": f"tests/test_substrates.py {METRIC_TESTS}",

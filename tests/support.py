@@ -202,3 +202,24 @@ def write_fmnist(root: Path, compress: bool = True, **kw: int) -> tuple[np.ndarr
     return arrays
 
 
+# planted rankings for the stability and critical-difference tests
+CD_EXPLAINERS = ["a", "b", "c", "d"]
+CD_INFO = metric_records({
+    "deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros"},
+    "deletion-blur": {"name": "deletion", "direction": "lower", "substrate": "blur"},
+    "insertion": {"name": "insertion", "direction": "higher", "substrate": "zeros"},
+    "sparseness": {"name": "sparseness", "direction": "higher", "substrate": None},
+})
+
+
+def planted(noise: float = 0.01, seeds: tuple[int, ...] = (0, 1), images: int = 40) -> pd.DataFrame:
+    """Explainer a best ... d worst on deletion (lowest) and insertion (highest); deletion-blur reverses the
+    order; sparseness ranks a, b, c, d as b best then a, c, d."""
+    rng = np.random.default_rng(0)
+    quality = {"a": 3, "b": 2, "c": 1, "d": 0}
+    levels = {"deletion": lambda q: 0.5 - 0.1 * q, "insertion": lambda q: 0.2 + 0.1 * q,
+              "deletion-blur": lambda q: 0.2 + 0.1 * q, "sparseness": lambda q: {3: 0.5, 2: 0.6, 1: 0.4, 0: 0.3}[q]}
+    rows = [(seed, "m", e, metric, s, level(quality[e]) + rng.normal(0, noise))
+            for seed in seeds for metric, level in levels.items() for e in CD_EXPLAINERS for s in range(images)]
+    rows += [(seed, "m", "-", "accuracy", s, 1.0) for seed in seeds for s in range(images)]
+    return pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])

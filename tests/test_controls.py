@@ -58,6 +58,9 @@ def test_shuffled_keeps_the_patch_values_exactly_and_moves_them(ia_vit: nn.Modul
     assert torch.equal(control.attribute(images), upsample_patch_map(native, (28, 28)))  # upsampled like ia-vit
     assert torch.equal(control.native(images[2:3]), native[2:3])  # batch-invariant
     assert not torch.equal(create_explainer("shuffled", ia_vit, of="ia-vit", seed=5).native(images), native)
+    # created by name, it is the class the pipeline resolves: the shuffled interpreter is a patch map
+    assert control.resolution == "patch" and type(control).source is EXPLAINERS.get("ia-vit")
+    assert create_explainer("shuffled", ia_vit, of="integrated-gradients").resolution == "pixel"
 
 
 def test_shuffle_patches_moves_pixel_tiles_as_blocks() -> None:

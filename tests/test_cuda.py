@@ -44,7 +44,8 @@ def _float32(keep_tf32) -> None:
 def test_training_steps_follow_the_cpu(kind, amp, tolerance, micro_config) -> None:
     data = load_dataset(DataConfig(name="synthetic", img_size=16, limit_train=256))
     config = TrainConfig(max_steps=3, batch_size=32, warmup_steps=1, amp=amp, eval_images=64)
-    model, metrics, history = train(kind, micro_config, data, config, DEVICE, progress=False)
+    model, test, history = train(kind, micro_config, data, config, DEVICE, progress=False)
+    metrics = test.metrics
     _, _, on_cpu = train(kind, micro_config, data, config, torch.device("cpu"), progress=False)
     assert next(model.parameters()).device.type == "cuda" and history[-1]["step"] == 3
     assert math.isfinite(history[-1]["loss"]) and 0 <= metrics["test_acc"] <= 1

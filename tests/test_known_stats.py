@@ -90,6 +90,20 @@ def test_significance_applies_holm_per_metric_family() -> None:
         np.testing.assert_allclose(part.p_holm, multipletests(part.p_value, method="holm")[1], rtol=1e-12)
         assert (part.significant == (part.p_holm < 0.05)).all()
     assert (tests.p_holm > tests.p_value).any()
+    assert set(tests.family) == {f"{m}: 5 comparisons with ia-vit/ia-vit" for m in ("deletion", "insertion")}
+
+
+def test_significance_family_counts_the_comparisons_holm_counts() -> None:
+    """Three methods against the reference, one of them with a single image pair (no p-value): Holm's m is 2, and so
+    is the family's count."""
+    rows = [(0, "ia-vit", "ia-vit", "deletion", s, 0.5 + 0.01 * s) for s in range(10)]
+    rows += [(0, "vit", e, "deletion", s, 0.55 + 0.02 * s * k) for k, e in enumerate(("a", "b"), 1) for s in range(10)]
+    rows += [(0, "vit", "c", "deletion", 0, 0.7)]
+    tests = significance(pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"]),
+                         {"deletion": "lower"})
+    assert len(tests) == 3 and tests.p_value.isna().sum() == 1
+    assert set(tests.family) == {"deletion: 2 comparisons with ia-vit/ia-vit"}
+    np.testing.assert_allclose(tests.p_holm.dropna(), multipletests(tests.p_value.dropna(), method="holm")[1])
 
 
 # -- the tests are two-sided, the effect is method - reference -----------------------------------------------------

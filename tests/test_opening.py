@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from iabench.refresh import metric_records
-from iabench.reporting.opening import answer, headline_metric, model_lines, protocol_line, run_lines
+from iabench.reporting.opening import accuracy_sentence, answer, headline_metric, model_lines, protocol_line, run_lines
 
 MODELS = {"ia-vit": {"kind": "ia-vit", "baseline": "vit", "grid": "7x7",
                      "seeds": {"0": {"test_acc": 0.8408, "test_inter_acc": 0.8373, "test_agreement": 0.9745,
@@ -52,7 +52,8 @@ def test_what_it_says_quotes_the_headline_metric_the_accuracy_gap_and_the_claims
     assert headline_metric(SUMMARY[SUMMARY.metric == "deletion"], METRICS) == "deletion"
     claims = pd.DataFrame({"claim": ["i", "i", "ii", "iv", "v"], "status": ["holds", "holds", "does not hold",
                                                                             "inconclusive", "inconclusive"],
-                           "unit": ["image", "image", "image", "", ""]})
+                           "unit": ["image", "image", "image", "", ""], "model": "ia-vit", "comparison": "",
+                           "effect": float("nan"), "n": 0})
     text = answer(SUMMARY, METRICS, EXPLAINERS, claims, MODELS)
     assert text == (
         "By `deletion[patch]` (lower is better), IA-ViT's interpreter scores 0.277 against 0.407 for `random-patch`, "
@@ -61,6 +62,21 @@ def test_what_it_says_quotes_the_headline_metric_the_accuracy_gap_and_the_claims
         "on the test images above. The verdict on the paper's claims: (i) holds, (ii) does not hold, (v) not checked "
         "(next section). With fewer than 3 training seeds these intervals count images only, not training runs; the "
         "`ia-vit-study` suite repeats the comparison over 10 seeds.")  # random (0.1) is a control: never the best
+
+
+def test_the_accuracy_gap_is_the_verdicts_number_where_it_decided_one() -> None:
+    third = pd.DataFrame({"claim": ["iii"], "status": ["inconclusive"], "unit": ["image"], "model": ["ia-vit"],
+                          "comparison": ["ia-vit vs vit: per-image correctness on the 10,000 test images"],
+                          "effect": [-0.0086], "n": [10000]})
+    assert accuracy_sentence(MODELS, third) == (
+        "`ia-vit` is 0.86 points less accurate than its plain ViT `vit` (per-image correctness on the 10,000 test "
+        "images; claim (iii) of the verdict).")  # not models.json's 1.2: one number, the verdict's
+    seeds = third.assign(unit="seed", effect=0.0031, n=10, comparison="ia-vit vs vit: test accuracy per seed")
+    assert accuracy_sentence(MODELS, seeds) == (
+        "`ia-vit` is 0.31 points more accurate than its plain ViT `vit` (mean of the per-seed differences over 10 "
+        "seeds; claim (iii) of the verdict).")
+    assert accuracy_sentence(MODELS, third.assign(unit="")) == (  # not decided: the models' mean accuracies
+        "`ia-vit` is 1.2 points less accurate than its plain ViT `vit` on the test images above.")
 
 
 def test_without_an_ia_vit_it_says_what_it_can() -> None:

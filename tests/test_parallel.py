@@ -16,7 +16,7 @@ from iabench.config import DataConfig, ModelConfig, TrainConfig, config_hash
 from iabench.data import load_dataset
 from iabench.errors import UserError
 from iabench.training import checkpoint_path, evaluate, load_checkpoint, train_or_load
-from iabench.training.evaluation import eval_subset
+from iabench.training.evaluation import eval_subset, evaluate_test_split
 from iabench.training.parallel import TrainJob, auto_jobs, train_in_parallel
 
 FAST = TrainConfig(epochs=1, batch_size=32, eval_batch_size=128, warmup_steps=2, lr=2e-3)
@@ -70,6 +70,29 @@ def test_a_cached_model_is_evaluated_again_on_another_number_of_images(tmp_path:
     assert again.metrics["train_seconds"] == trained.metrics["train_seconds"]  # the rest as stored
     stored = train_or_load("ia-vit", micro_config, DATA, FAST, data, torch.device("cpu"), tmp_path, progress=False)
     assert stored.metrics == trained.metrics  # the checkpoint itself is left as trained
+    # the subset's correctness is that of its own images: the 40 indices of the subset, in the split's order
+    assert again.test_index.tolist() == eval_subset(data.test, 40).indices
+    assert torch.equal(again.test_correct, trained.test_correct[again.test_index])
+    assert torch.equal(stored.test_correct, trained.test_correct)  # and the checkpoint's are the whole split's
+
+
+def test_a_checkpoint_without_per_image_correctness_is_evaluated_once_more(tmp_path: Path, micro_config,
+                                                                          monkeypatch) -> None:
+    import iabench.training.cache as cache
+
+    data = load_dataset(DATA)
+    trained = train_or_load("vit", micro_config, DATA, FAST, data, torch.device("cpu"), tmp_path, progress=False)
+    path = checkpoint_path(tmp_path, "vit", micro_config, FAST, DATA)
+    payload = torch.load(path, weights_only=True)
+    torch.save({k: v for k, v in payload.items() if k not in ("test_index", "test_correct")}, path)  # as before
+    calls = []
+    monkeypatch.setattr(cache, "evaluate_test_split", lambda *a: calls.append(1) or evaluate_test_split(*a))
+    first = train_or_load("vit", micro_config, DATA, FAST, data, torch.device("cpu"), tmp_path, progress=False)
+    assert len(calls) == 1 and torch.equal(first.test_correct, trained.test_correct)
+    assert first.metrics == trained.metrics
+    second = train_or_load("vit", micro_config, DATA, FAST, data, torch.device("cpu"), tmp_path, progress=False)
+    assert len(calls) == 1 and torch.equal(second.test_correct, trained.test_correct)  # stored: not again
+    assert torch.load(path, weights_only=True)["state_dict"].keys() == payload["state_dict"].keys()
 
 
 @pytest.fixture

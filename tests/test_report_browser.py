@@ -101,3 +101,12 @@ def test_clicking_a_header_sorts_each_group_by_the_numbers(page) -> None:
     table.locator("thead th", has_text="insertion").click()  # higher is better: best first = descending
     shown = rows_of(tab, table)[0]
     assert shown == by_mean(run, "insertion", shown, descending=True) and shown[0] == "ia-vit/ia-vit"
+
+
+def test_the_headline_figure_starts_on_the_first_screen(page) -> None:
+    tab, _, _, _ = page
+    image = tab.locator("#headline img")
+    box = image.bounding_box()
+    assert box is not None and box["y"] < 900 and box["height"] > 200  # the viewport is 900 px high
+    assert image.evaluate("i => i.complete && i.naturalWidth > 0")
+    assert image.get_attribute("alt").startswith("Dot plot of deletion (lower is better)")

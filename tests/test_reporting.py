@@ -166,7 +166,7 @@ def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
     expected = ["summary.csv", "summary.tex", "significance.csv", "stability.csv", "critical_difference.csv",
                 "verdict.csv", "verdict.md", "report.md", "report.html", "critical-difference-faithfulness.png"]
     expected += [f"plots/{name}.{ext}" for name in ("curves_deletion", "curves_insertion", "auc_bars",
-                                                    "heatmaps_ia-vit", "heatmaps_vit", "training")
+                                                    "heatmaps_ia-vit", "heatmaps_vit", "training", "headline")
                  for ext in ("png", "pdf")]
     assert sorted(str(p.relative_to(path)) for p in written) == sorted(expected)
     for name in expected:
@@ -174,13 +174,13 @@ def test_every_output_exists_and_the_pages_embed_the_figures(built) -> None:
         if name.endswith(".png"):
             assert (path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (path / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 7 and "plots/" not in page.split("<body>")[1]
+    assert page.count('src="data:image/png;base64,') == 8 and "plots/" not in page.split("<body>")[1]
     assert "abc123" in page and "deadbeef" in page  # manifest facts
     # bold best in the HTML table too (deletion ~0.2), its mean the cell's sort key
     assert re.search(r'<td data-value="0\.(19|20)\d*"><b>0\.(19|20)\d \[[^<]*</b><br><small>seeds \[', page)
     assert "<strong>deletion</strong> ↓" in page and "Holm" in page and "<td>Qiang 2023</td>" in page
     md = (path / "report.md").read_text()
-    assert md.count("](plots/") == 6 and "2 scores are NaN" in md and "vit/random/insertion 2" in md
+    assert md.count("](plots/") == 7 and "2 scores are NaN" in md and "vit/random/insertion 2" in md
     assert "**deletion** ↓" in md and "| deletion | ia-vit | attention |" in md
 
 
@@ -201,7 +201,8 @@ def test_missing_optional_inputs_are_skipped(tmp_path) -> None:
     # the bar chart comes from summary.csv; curves, heatmaps and training need their own files
     assert written == {"summary.csv", "summary.tex", "significance.csv", "stability.csv", "critical_difference.csv",
                        "verdict.csv", "verdict.md", "report.md", "report.html", "plots/auc_bars.png",
-                       "plots/auc_bars.pdf", "critical-difference-faithfulness.png"}
+                       "plots/auc_bars.pdf", "plots/headline.png", "plots/headline.pdf",
+                       "critical-difference-faithfulness.png"}
     assert "## Figures: Scores with intervals" in (tmp_path / "report.md").read_text()
 
 

@@ -70,6 +70,23 @@ def test_outputs_exist_and_are_complete(finished_run: Path) -> None:
     assert list((finished_run / "plots").glob("*.png"))
 
 
+def test_each_models_per_image_test_correctness_is_stored_and_decides_claim_iii(finished_run: Path) -> None:
+    from iabench.reporting.run_files import read_correctness
+
+    models = json.loads((finished_run / "models.json").read_text())
+    correctness = read_correctness(finished_run / "test_correctness.npz")
+    assert set(correctness) == set(models) == {"vit", "ia-vit"}
+    for name, info in models.items():
+        for seed, metrics in info["seeds"].items():
+            right = correctness[name].loc[int(seed)]
+            assert len(right) == metrics["test_images"] and right.index.is_unique
+            assert right.sum() / len(right) == metrics["test_acc"]  # the same count over the same images
+    third = pd.read_csv(finished_run / "verdict.csv").query("claim == 'iii'").iloc[0]
+    assert third.comparison.startswith("ia-vit vs vit: per-image correctness on the ") and third.unit == "image"
+    gap = models["ia-vit"]["seeds"]["0"]["test_acc"] - models["vit"]["seeds"]["0"]["test_acc"]
+    assert third.effect == pytest.approx(gap, abs=1e-12) and third.n == models["vit"]["seeds"]["0"]["test_images"]
+
+
 def test_run_files_carry_the_classes_descriptions(finished_run: Path) -> None:
     from iabench.baselines import EXPLAINERS
     from iabench.metrics import METRICS

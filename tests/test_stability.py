@@ -8,30 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from support import CD_INFO as INFO
+from support import planted
 
 from iabench.refresh import metric_records
 from iabench.reporting.stability import stability
-
-EXPLAINERS = ["a", "b", "c", "d"]
-INFO = metric_records({
-    "deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros"},
-    "deletion-blur": {"name": "deletion", "direction": "lower", "substrate": "blur"},
-    "insertion": {"name": "insertion", "direction": "higher", "substrate": "zeros"},
-    "sparseness": {"name": "sparseness", "direction": "higher", "substrate": None},
-})
-
-
-def planted(noise: float = 0.01, seeds: tuple[int, ...] = (0, 1), images: int = 40) -> pd.DataFrame:
-    """Explainer a best ... d worst on deletion (lowest) and insertion (highest); deletion-blur reverses the
-    order; sparseness ranks a, b, c, d as b best then a, c, d."""
-    rng = np.random.default_rng(0)
-    quality = {"a": 3, "b": 2, "c": 1, "d": 0}
-    levels = {"deletion": lambda q: 0.5 - 0.1 * q, "insertion": lambda q: 0.2 + 0.1 * q,
-              "deletion-blur": lambda q: 0.2 + 0.1 * q, "sparseness": lambda q: {3: 0.5, 2: 0.6, 1: 0.4, 0: 0.3}[q]}
-    rows = [(seed, "m", e, metric, s, level(quality[e]) + rng.normal(0, noise))
-            for seed in seeds for metric, level in levels.items() for e in EXPLAINERS for s in range(images)]
-    rows += [(seed, "m", "-", "accuracy", s, 1.0) for seed in seeds for s in range(images)]
-    return pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
 
 
 def rows(frame: pd.DataFrame, **where: str) -> pd.DataFrame:
@@ -77,50 +58,6 @@ def test_krippendorff_alpha_across_images() -> None:
     assert abs(noisy.value) < 0.1 and noisy.n == 80
 
 
-def test_critical_difference_ranks_and_friedman(tmp_path) -> None:
-    from iabench.reporting.critical_difference import critical_difference
-
-    frame = planted()
-    paths, table = critical_difference(frame, INFO, tmp_path)
-    assert [p.name for p in paths] == ["critical-difference-faithfulness.png"] and paths[0].stat().st_size > 0
-    ranks = table.set_index("method").mean_rank
-    # deletion and insertion agree (a best ... d worst); deletion-blur reverses it: mean ranks over 3 metrics
-    assert ranks.to_dict() == pytest.approx({"a": (1 + 1 + 4) / 3, "b": (2 + 2 + 3) / 3, "c": (3 + 3 + 2) / 3,
-                                             "d": (4 + 4 + 1) / 3})
-    goodness = [-frame[(frame.metric == m) & (frame.explainer == e)].sort_values(["seed", "sample"]).value.to_numpy()
-                if INFO[m]["direction"] == "lower" else
-                frame[(frame.metric == m) & (frame.explainer == e)].sort_values(["seed", "sample"]).value.to_numpy()
-                for e in EXPLAINERS for m in ("deletion", "deletion-blur", "insertion")]
-    direct = stats.friedmanchisquare(*[np.concatenate(goodness[i * 3:(i + 1) * 3]) for i in range(4)])
-    assert table.friedman_p.iloc[0] == pytest.approx(direct.pvalue) and table.blocks.iloc[0] == 240
-    assert critical_difference(frame[frame.explainer.isin(["a", "b"])], INFO, tmp_path)[0] == []  # < 3 methods
-
-
-def test_critical_difference_with_unequal_seeds_keeps_every_block(tmp_path) -> None:
-    """Model m on seeds 0-2, model q on seeds 0-1 (as a study's 14x14 models beside its 7x7 ones): the seed-2
-    blocks are not dropped. One diagram over seeds 0-2 with m's four methods (3 metrics x 3 seeds x 40 images
-    = 360 blocks), one over seeds 0-1 with all eight (240 blocks); a failed score drops only its own block."""
-    from iabench.reporting.critical_difference import critical_difference
-
-    faithful = {k: v for k, v in INFO.items() if k != "sparseness"}
-    frame = planted(seeds=(0, 1, 2))
-    frame = frame[frame.metric.isin(list(faithful))]
-    other = frame[frame.seed < 2].assign(model="q")
-    frame = pd.concat([frame, other], ignore_index=True)
-    frame.loc[(frame.model == "q") & (frame.explainer == "b") & (frame.seed == 1) & (frame["sample"] == 3)
-              & (frame.metric == "insertion"), "value"] = np.nan
-    paths, table = critical_difference(frame, faithful, tmp_path)
-    assert [p.name for p in paths] == ["critical-difference-faithfulness.png",
-                                       "critical-difference-faithfulness-seeds-0-1.png"]
-    widest = table[table.seeds == "0-2"]
-    assert sorted(widest.method) == ["m/a", "m/b", "m/c", "m/d"] and set(widest.blocks) == {360}
-    assert set(widest.dropped) == {0}
-    both = table[table.seeds == "0-1"]
-    assert len(both) == 8 and set(both.blocks) == {240 - 1} and set(both.dropped) == {1}
-    m_ranks = widest.set_index("method").mean_rank  # m's own ranks over all three seeds: a best, d worst
-    assert m_ranks.to_dict() == pytest.approx({"m/a": 2, "m/b": 7 / 3, "m/c": 8 / 3, "m/d": 3})
-
-
 def test_trust_lines_follow_the_rules() -> None:
     from iabench.reporting.trust import trust_lines
 
@@ -135,23 +72,6 @@ def test_trust_lines_follow_the_rules() -> None:
     assert "the top-3 order holds under every substrate (2)" in line
     noisy = next(x for x in trust_lines(stability(planted(noise=0.8), INFO), INFO) if x.startswith("m / sparseness"))
     assert "first place is uncertain (95 % rank interval [1, 2])" in noisy and "images disagree" in noisy
-
-
-def test_critical_difference_draws_each_method_in_its_explainers_colour(tmp_path, monkeypatch) -> None:
-    import importlib
-
-    from iabench.reporting.palette import explainer_styles
-
-    module = importlib.import_module("iabench.reporting.critical_difference")  # the package re-exports the function
-
-    drawn = {}
-    real = module.posthocs.critical_difference_diagram
-    monkeypatch.setattr(module.posthocs, "critical_difference_diagram",
-                        lambda *args, **kwargs: drawn.update(kwargs["color_palette"]) or real(*args, **kwargs))
-    info = {"a": {"family": "gradient"}, "b": {"family": "attention"}, "c": {"family": "control"}}
-    module.critical_difference(planted(), INFO, tmp_path, info)
-    styles = explainer_styles({**info, "d": {}})  # d is not in explainers.json: styled all the same
-    assert drawn == {label: styles[label]["color"] for label in EXPLAINERS}
 
 
 def test_kendall_axis_is_the_one_protocol_part_that_differs() -> None:
@@ -185,4 +105,5 @@ def test_seed_pairs_are_summarised_and_subset_metrics_stay_out_of_the_diagrams(t
     assert len(shown.loc[["substrate"]]) == 3  # one substrate pair per model, each shown
     info = {**INFO, "deletion-blur": {**INFO["deletion-blur"], "samples": 10}}  # scored on 10 images only
     _, table = critical_difference(frame[frame.metric != "sparseness"], info, tmp_path)
-    assert set(table.blocks) == {2 * 4 * 40} and set(table.dropped) == {0}  # deletion and insertion only
+    # deletion and insertion only; four seeds, so each seed is a block
+    assert set(table.blocks) == {4} and set(table.unit) == {"seed"} and set(table.dropped) == {0}

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from iabench.config import DataConfig, ModelConfig, TrainConfig
 from iabench.data import load_dataset
@@ -23,9 +24,15 @@ def synthetic():
 
 @pytest.mark.parametrize("kind", ["vit", "ia-vit"])
 def test_one_epoch_smoke(kind: str, micro_config: ModelConfig, synthetic) -> None:
-    model, metrics, history = train(kind, micro_config, synthetic, FAST, torch.device("cpu"), progress=False)
+    model, test, history = train(kind, micro_config, synthetic, FAST, torch.device("cpu"), progress=False)
+    metrics = test.metrics
     assert len(history) == 1 and history[0]["step"] == len(synthetic.train) // 32
     assert 0.0 <= metrics["test_acc"] <= 1.0
+    # per test image, in the split's order, whether the predictor was right: by hand on the same batches
+    right = torch.cat([(model.forward_all(batch[0], attention=False).logits.argmax(1) == batch[1]).to(torch.uint8)
+                       for batch in DataLoader(synthetic.test, batch_size=256)])
+    assert torch.equal(test.correct, right) and torch.equal(test.index, torch.arange(len(synthetic.test)))
+    assert metrics["test_acc"] == right.sum().item() / len(right)
     if kind == "ia-vit":
         assert {"kd", "align", "ce"} <= set(history[0]) and "test_agreement" in metrics
     else:
@@ -36,9 +43,9 @@ def test_one_epoch_smoke(kind: str, micro_config: ModelConfig, synthetic) -> Non
 def test_training_learns_the_synthetic_task(micro_config: ModelConfig, synthetic) -> None:
     # ViTs from scratch start slowly; 6 short epochs reach ~0.4 here (chance is 0.1).
     config = dataclasses.replace(FAST, epochs=6, lr=3e-3, warmup_steps=5, weight_decay=0.0)
-    _, metrics, history = train("vit", micro_config, synthetic, config, torch.device("cpu"), progress=False)
+    _, test, history = train("vit", micro_config, synthetic, config, torch.device("cpu"), progress=False)
     assert history[-1]["loss"] < history[0]["loss"] - 0.3
-    assert metrics["test_acc"] > 0.25
+    assert test.metrics["test_acc"] > 0.25
 
 
 def test_training_is_deterministic_on_cpu(micro_config: ModelConfig, synthetic) -> None:

@@ -214,6 +214,28 @@ def test_accuracy_with_two_seeds_falls_back_to_per_image_accuracy() -> None:
     assert no_accuracy.status.tolist() == ["inconclusive"] and "no test accuracy" in no_accuracy.comparison.iloc[0]
 
 
+def test_accuracy_with_one_seed_is_decided_on_the_whole_test_split_image_by_image() -> None:
+    index = pd.MultiIndex.from_arrays([np.zeros(1000, dtype=int), np.arange(1000)], names=["seed", "sample"])
+    correctness = {"ia-vit": pd.Series((np.arange(1000) < 850).astype(float), index=index),  # 85.0 %
+                   "vit": pd.Series((np.arange(1000) < 860).astype(float), index=index)}  # 86.0 %
+    results = scores(WIN, seeds=(0,))
+    wrong = [("r", 0, model, "-", "accuracy", s, float(model == "vit")) for model in ("vit", "ia-vit")
+             for s in range(SAMPLES)]  # on the explained images the two differ by 100 points: not what is decided
+    results = pd.concat([results, pd.DataFrame(wrong, columns=COLUMNS_RESULTS)], ignore_index=True)
+    models = models_json(seeds=(0,), acc_ia=(0.85,), acc_vit=(0.86,))
+    row = rows_of(run_verdict(results, METRICS_INFO, models, RECORDED_EXPLAINERS, None, correctness), "iii").iloc[0]
+    assert row.comparison == "ia-vit vs vit: per-image correctness on the 1,000 test images"
+    assert row.unit == "image" and row.n == 1000 and row.effect == pytest.approx(-0.01)
+    d = np.r_[np.zeros(850), -np.ones(10), np.zeros(140)]  # the paired differences, by hand
+    half = stats.t.ppf(0.95, 999) * d.std(ddof=1) / np.sqrt(1000)
+    assert (row.ci90_low, row.ci90_high) == pytest.approx((-0.01 - half, -0.01 + half))
+    assert row.status == "inconclusive"  # the 90% interval [-1.5, -0.5] points straddles the -1 point margin
+    text = verdict_markdown(run_verdict(results, METRICS_INFO, models, RECORDED_EXPLAINERS, None, correctness),
+                            models)
+    assert ("-1.00 points against its plain ViT on the 1,000 test images (n = 1,000 image pairs: a statement about "
+            "these trained models, not across training runs)") in text
+
+
 def test_ablation_that_worsens_deletion() -> None:
     results = tie(scores(WIN), ("ia-vit", "ia-vit"), ("ia-vit-no-align", "ia-vit"))
     worse = results.model.eq("ia-vit-no-align") & results.metric.eq("deletion")
@@ -336,7 +358,9 @@ def test_a_patch_map_that_beats_random_patch_but_loses_to_pixel_noise_holds_by_i
     assert first.loc["ia-vit/ia-vit vs ia-vit/random on deletion", "effect"] < -0.04  # it loses to pixel noise
     assert set(first.protocol) == {"deletion, zeros, pixel unit"}
     text = verdict_markdown(claims, models_json())
-    assert "Holds for ia-vit: better than random-patch and shuffled:ia-vit under all 2 protocols" in text
+    # one protocol and two comparators: 2 rows, not "2 protocols"
+    assert "Holds for ia-vit: better than random-patch and shuffled:ia-vit under all 2 rows (1 protocol × 2 " \
+           "comparators)" in text
     assert "| not matched (pixel control, patch map): for reference only | info |" in text  # shown, not deciding
 
 

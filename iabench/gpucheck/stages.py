@@ -62,10 +62,10 @@ def train_both(setting: Setting, data: DataBundle, model: ModelConfig, config: T
     """The IA-ViT (returned) and the plain ViT, each trained ``steps`` steps; ms per step and test accuracy."""
     report, ia_vit = {}, None
     for kind in ("vit", "ia-vit"):
-        trained, metrics, history = train(kind, model, data, config, setting.device, progress=False)
+        trained, test, history = train(kind, model, data, config, setting.device, progress=False)
         steps = int(history[-1]["step"])
         report[kind] = {"steps": steps, "ms_per_step": 1000 * sum(h["seconds"] for h in history) / steps,
-                        "test_accuracy": metrics["test_acc"], "last_loss": history[-1]["loss"]}
+                        "test_accuracy": test.metrics["test_acc"], "last_loss": history[-1]["loss"]}
         ia_vit = trained if kind == "ia-vit" else ia_vit
     report["ia_vit_step_over_vit_step"] = report["ia-vit"]["ms_per_step"] / report["vit"]["ms_per_step"]
     return ia_vit, report  # type: ignore[return-value]

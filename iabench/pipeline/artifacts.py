@@ -23,6 +23,7 @@ from ..baselines import matched_control
 from ..config import to_dict
 from ..data import DataBundle
 from ..metrics import FAMILIES as METRIC_FAMILIES
+from ..records import CORRECTNESS_FILE, correctness_key
 from ..suites import MethodSpec, Suite
 from ..targets import explained_targets
 from .explain import Explanations
@@ -82,12 +83,25 @@ def write_run_files(run_dir: Path, suite: Suite, metrics: dict[str, Any], classe
                            description=variant.description, overrides=variant.overrides, explainers=variant.explainers,
                            seeds={str(seed): trained[(seed, variant.name)].metrics for seed in variant.seeds})
         for variant in suite.models})
+    write_correctness(run_dir, trained)
     rows = [dict(seed=seed, model=name, **record) for (seed, name), model in sorted(trained.items())
             for record in model.history]
     if rows:
         frame = pd.DataFrame(rows)
         frame = frame[[c for c in TRAINING_COLUMNS if c in frame] + [c for c in frame if c not in TRAINING_COLUMNS]]
         frame.to_csv(run_dir / "training.csv", index=False)
+
+
+def write_correctness(run_dir: Path, trained: Trained) -> None:
+    """test_correctness.npz: each model's per-image correctness on the test images it was evaluated on (none for a
+    model given without its data), so that claim (iii) compares two models image by image."""
+    arrays = {}
+    for (seed, name), model in sorted(trained.items()):
+        if model.test_correct is not None and model.test_index is not None:
+            arrays[correctness_key(name, seed, "index")] = model.test_index.cpu().numpy().astype(np.int64)
+            arrays[correctness_key(name, seed, "correct")] = model.test_correct.cpu().numpy().astype(np.uint8)
+    if arrays:
+        np.savez_compressed(run_dir / CORRECTNESS_FILE, **arrays)
 
 
 def write_heatmaps(run_dir: Path, suite: Suite, data: DataBundle, samples: Samples, trained: Trained,

@@ -1,33 +1,31 @@
 """Reporting: every table, statistic and figure of a run, rebuilt from its stored files alone.
 
-``build_report(run_dir)`` reads results.csv, metrics.json (required), curves.csv, explainers.json,
-training.csv, heatmaps.npz, manifest.json and models.json (optional), and writes summary.csv, summary.tex,
-significance.csv, stability.csv (ranking reliability, see stability.py), verdict.csv and verdict.md (when
-the run has a reference IA-ViT, see verdict.py), plots/*.png|pdf, and report.md and a self-contained
-report.html from the Jinja2 templates in templates/ (see page.py; the verdict first). No model is loaded and
-nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for the same inputs.
+``build_report(run_dir)`` reads results.csv, metrics.json (required), curves.csv, explainers.json, training.csv,
+heatmaps.npz, manifest.json, models.json and test_correctness.npz (optional; see run_files.py), and writes
+summary.csv, summary.tex, significance.csv, stability.csv (ranking reliability, see stability.py), verdict.csv and
+verdict.md (when the run has a reference IA-ViT, see verdict.py), plots/*.png|pdf, and report.md and a
+self-contained report.html from the Jinja2 templates in templates/ (see page.py; the verdict first). No model is
+loaded and nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for the same inputs.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..config import VerdictConfig, from_dict
-from ..errors import UserError
-from ..records import check_records
-from ..store import CURVE_COLUMNS, RESULT_COLUMNS
+from ..store import CURVE_COLUMNS
 from .bias import baseline_is_substrate
 from .critical_difference import critical_difference
 from .family_tables import column_title
+from .headline import headline_figure
 from .opening import answer, run_lines
 from .page import facts, sections, write_reports
 from .plots import auc_bars, curve_plots, heatmap_grid, training_plots
 from .protocols import control_markdown, unit_markdown, with_protocols
+from .run_files import RunFiles, read_long_csv
 from .stability import stability
 from .stats import significance, summarise
 from .tables import summary_tex
@@ -37,33 +35,6 @@ from .verdict_text import verdict_markdown
 
 __all__ = ["build_report", "read_long_csv"]
 
-FLOAT_FORMAT = "%.10g"  # fixed text for floats: deterministic files, ample precision for re-analysis
-
-
-def read_long_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """results.csv / curves.csv with labels kept as written (pandas would read an explainer labelled
-    'null' or 'NA' as missing) and NaN only in the value column; a missing column is a UserError."""
-    try:
-        frame = pd.read_csv(path, keep_default_na=False, na_values={"value": ["nan", "NaN", ""]},
-                            dtype={"model": str, "explainer": str, "metric": str})
-    except pd.errors.EmptyDataError:
-        raise UserError(f"'{path}' is empty (not even a header); run the suite (again) to compute it") from None
-    missing = [c for c in (columns or []) if c not in frame.columns]
-    if missing:
-        raise UserError(f"'{path}' lacks the column(s) {', '.join(missing)}; expected {', '.join(columns)}")
-    if "value" in frame:
-        frame["value"] = pd.to_numeric(frame["value"], errors="coerce")  # a stray text value counts as failed
-    return frame
-
-
-def _read_json(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise UserError(f"'{path}' is not valid JSON ({error}); re-run the suite to rewrite it") from None
-
 
 def auc_note(metrics_info: dict, metrics: list[str]) -> str:
     """Which AUC the curve metrics report (metrics.json "auc"): trapezoid area or mean of step scores."""
@@ -71,50 +42,6 @@ def auc_note(metrics_info: dict, metrics: list[str]) -> str:
     shown = [f"{m} = {kinds.get(metrics_info[m]['auc'], metrics_info[m]['auc'])}" for m in metrics
              if metrics_info.get(m, {}).get("auc")]
     return f"Curve metrics: {', '.join(shown)}." if shown else ""
-
-
-@dataclass
-class RunFiles:
-    """What a run folder stores, read once: results and the run's records."""
-
-    path: Path
-    results: pd.DataFrame
-    metrics: dict  # metrics.json
-    explainers: dict  # explainers.json
-    models: dict  # models.json
-    manifest: dict  # manifest.json
-
-    @classmethod
-    def read(cls, run_dir: Path) -> RunFiles:
-        results_path = run_dir / "results.csv"
-        if not results_path.exists():
-            raise UserError(f"'{run_dir}' holds no results.csv; give a run folder such as reports/faithfulness/<id>")
-        results = read_long_csv(results_path, RESULT_COLUMNS)
-        if results.empty:
-            raise UserError(f"'{results_path}' has no rows yet; run the suite (again) to compute them")
-        if not (run_dir / "metrics.json").exists():
-            raise UserError(f"'{run_dir}' holds no metrics.json (each metric's direction); re-run the suite to "
-                            "write it")
-        metrics = _read_json(run_dir / "metrics.json")
-        unknown = sorted(set(results.metric) - set(metrics))
-        if unknown:
-            raise UserError(f"metrics.json has no entry (direction) for {', '.join(unknown)}; re-run the suite")
-        explainers = _read_json(run_dir / "explainers.json")
-        check_records(run_dir, metrics, explainers)
-        return cls(run_dir, results, metrics, explainers, _read_json(run_dir / "models.json"),
-                   _read_json(run_dir / "manifest.json"))
-
-    @property
-    def order(self) -> list[str]:
-        return [m for m in self.metrics if m in set(self.results.metric)]
-
-    @property
-    def directions(self) -> dict[str, str]:
-        return {name: info.get("direction", "higher") for name, info in self.metrics.items()}
-
-    def write_csv(self, frame: pd.DataFrame, name: str) -> Path:
-        frame.to_csv(self.path / name, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        return self.path / name
 
 
 def build_report(run_dir: Path) -> list[Path]:
@@ -139,8 +66,11 @@ def build_report(run_dir: Path) -> list[Path]:
                     trust_md, protocol_md)
     ran = run_lines(run.manifest, run.models, run.metrics, run.explainers)
     says = answer(summary, run.metrics, run.explainers, claims, run.models)
+    headline = headline_figure(summary, run.metrics, run.path / "plots")
+    written += headline.paths if headline else []
     written += write_reports(run.path, str(run.manifest.get("suite", run.path.parent.name)),
-                             facts(run.manifest, run.path), run.manifest.get("config") or {}, page, ran, says)
+                             facts(run.manifest, run.path), run.manifest.get("config") or {}, page, ran, says,
+                             headline)
     return written
 
 
@@ -160,7 +90,7 @@ def _verdict(run: RunFiles) -> tuple[pd.DataFrame | None, str, list[Path]]:
     if not variants(run.models, set(run.results.model))[0]:
         return None, "", []
     settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
-    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings)
+    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness)
     verdict_md = verdict_markdown(claims, run.models, settings)
     suite = run.manifest.get("suite", run.path.parent.name)
     (run.path / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")

@@ -76,6 +76,30 @@ def headline_metric(summary: pd.DataFrame, metrics_info: dict) -> str | None:
     return None
 
 
+def accuracy_sentence(models_info: dict, claims: pd.DataFrame | None) -> str:
+    """IA-ViT's accuracy against its plain ViT: the number of the verdict's claim (iii) where it decided one (so that
+    the opening and the verdict quote the same figure), else the difference of the models' mean test accuracies."""
+    accuracy = {name: pd.Series([s.get("test_acc") for s in (info.get("seeds") or {}).values()], dtype=float).mean()
+                for name, info in models_info.items()}
+    pair = next(((n, i.get("baseline")) for n, i in models_info.items() if i.get("kind") == "ia-vit"
+                 and i.get("baseline") in accuracy), None)
+    if not pair:
+        return ""
+    third = claims[(claims.claim == "iii") & (claims.model == pair[0]) & (claims.unit != "")] if (
+        claims is not None and not claims.empty) else pd.DataFrame()
+    if not third.empty:
+        row = third.iloc[0]
+        gap, basis = row.effect * 100, row.comparison.split(": ", 1)[-1]
+        basis = f"mean of the per-seed differences over {row.n} seeds" if row.unit == "seed" else basis
+        return (f"`{pair[0]}` is {abs(gap):.2f} points {'less' if gap < 0 else 'more'} accurate than its plain ViT "
+                f"`{pair[1]}` ({basis}; claim (iii) of the verdict).")
+    if pd.isna(accuracy[pair[0]]) or pd.isna(accuracy[pair[1]]):
+        return ""
+    gap = (accuracy[pair[0]] - accuracy[pair[1]]) * 100
+    return (f"`{pair[0]}` is {abs(gap):.1f} points {'less' if gap < 0 else 'more'} accurate than its plain ViT "
+            f"`{pair[1]}` on the test images above.")
+
+
 def answer(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict, claims: pd.DataFrame | None,
            models_info: dict) -> str:
     """3-5 sentences: the interpreter against its own-resolution control and the best maps under the headline
@@ -105,14 +129,9 @@ def answer(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict, cla
                     ", favoured: its own baseline is this metric's substrate)" if favoured else ")"))
         if best:
             sentences.append(f"The most faithful maps by this metric: {', '.join(best)}.")
-    accuracy = {name: pd.Series([s.get("test_acc") for s in (info.get("seeds") or {}).values()], dtype=float).mean()
-                for name, info in models_info.items()}
-    pair = next(((n, i.get("baseline")) for n, i in models_info.items() if i.get("kind") == "ia-vit"
-                 and i.get("baseline") in accuracy), None)
-    if pair and pd.notna(accuracy[pair[0]]) and pd.notna(accuracy[pair[1]]):
-        gap = (accuracy[pair[0]] - accuracy[pair[1]]) * 100
-        sentences.append(f"`{pair[0]}` is {abs(gap):.1f} points {'less' if gap < 0 else 'more'} accurate than its "
-                         f"plain ViT `{pair[1]}` on the test images above.")
+    accuracy = accuracy_sentence(models_info, claims)
+    if accuracy:
+        sentences.append(accuracy)
     if claims is not None and not claims.empty:
         statuses = [f"({claim}) {overall(rows.status) if (rows.unit != '').any() else 'not checked'}"
                     for claim, rows in claims.groupby("claim", sort=False) if claim != "iv"]

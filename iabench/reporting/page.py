@@ -18,6 +18,7 @@ from markupsafe import Markup
 from ..records import recorded
 from .bias import NOTE as BIAS_NOTE
 from .family_tables import family_tables
+from .headline import Headline
 from .markdown import data_uri, markdown_table, renderer
 from .notes import SECTION_NOTES, SIGNIFICANCE_NOTE, SUMMARY_NOTE, figure_caption
 
@@ -137,12 +138,13 @@ def _environment() -> jinja2.Environment:
 
 
 def write_reports(run_dir: Path, title: str, fact_lines: list[str], config: dict,
-                  page_sections: list[Section], ran: list[str] | None = None, says: str = "") -> list[Path]:
+                  page_sections: list[Section], ran: list[str] | None = None, says: str = "",
+                  headline: Headline | None = None) -> list[Path]:
     """Render report.md and report.html from the same sections, opened by what was run (``ran``, markdown lines)
-    and what it says (``says``); ``fact_lines`` (versions, timings, hashes) go with the configuration, folded.
-    Returns their paths."""
+    and what it says (``says``, with its ``headline`` figure); ``fact_lines`` (versions, timings, hashes) go with
+    the configuration, folded. Returns their paths."""
     env, md = _environment(), renderer(run_dir)
-    context = dict(title=title, facts=fact_lines, sections=page_sections, ran=ran or [], says=says,
+    context = dict(title=title, facts=fact_lines, sections=page_sections, ran=ran or [], says=says, headline=headline,
                    config=yaml.safe_dump(config, sort_keys=False, allow_unicode=True) if config else "")
     relative = lambda path: Path(path).relative_to(run_dir).as_posix()  # noqa: E731
     (run_dir / "report.md").write_text(env.get_template("report.md.j2").render(**context, relative=relative))

@@ -126,8 +126,10 @@ def significance(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFr
                               unit=effect["unit"], n=effect["n"], mean_diff=shift, ci_low=effect["ci_low"],
                               ci_high=effect["ci_high"], statistic=effect["statistic"], p_value=effect["p_value"],
                               better=better))
-        adjusted = holm(np.array([t["p_value"] for t in tests]))
-        family = f"{metric}: {len(tests)} comparisons with {'/'.join(REFERENCE)}"
+        p_values = np.array([t["p_value"] for t in tests], dtype=float)
+        adjusted = holm(p_values)
+        # Holm's m: the comparisons with a p-value (a pair with no spread and n < 2 has none and is not counted)
+        family = f"{metric}: {int(np.isfinite(p_values).sum())} comparisons with {'/'.join(REFERENCE)}"
         for test, p_holm in zip(tests, adjusted):
             rows.append(dict(test, p_holm=float(p_holm), significant=bool(p_holm < ALPHA), family=family))
     return pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)

@@ -7,9 +7,10 @@ two-way ANOVA moment estimators (Searle, Casella & McCulloch 1992, *Variance Com
 estimates set to 0:
     v_rest = MS_residual,  v_seed = (MS_seed - MS_residual) / I,  v_image = (MS_image - MS_residual) / S.
 By hand: the moment estimators are a few lines of NumPy, and statsmodels' MixedLM (REML) tends to put the seed
-variance at 0 with few seeds, which understates it. What a reader needs is their share of the variance of the
-mean effect over S seeds and I images, v_seed / S + v_image / I + v_rest / (S I): a large seed share says more
-seeds would narrow the interval, a large image share more images.
+variance at 0 with few seeds, which understates it. What a reader gets is their share of the variance of the
+mean effect over S seeds and I images, v_seed / S + v_image / I + v_rest / (S I): where the scores vary. It is
+not what would narrow the verdict's interval: with seeds as the unit the images are held fixed, so the interval
+over seeds has variance (v_seed + v_rest / I) / S; v_image never enters it, and more seeds narrow it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Rules (one row per check; ``effect`` > 0 = the claim's side is better, sign flip
 - Protocols: every faithfulness metric label (metrics.json ``name`` insertion, deletion, morf or lerf), each with
   its substrate and unit (pixel or patch); a row names its protocol.
 - Effects, intervals and tests are about the mean paired difference (``paired``): the unit the seed with >= 3
-  common seeds, else the image; ``mde`` the effect the row could detect with 80% power.
+  common seeds, else the image; ``mde`` the effect the row's single two-sided test detects with 80% power,
+  ``mde_holm`` the one a decision read after Holm detects (at alpha / m for a family of m rows).
 - A row's status, in this order: "no effect larger than δ" when the equivalence test (TOST at ±``delta``)
   rejects after Holm within the claim's rows; "holds" (or "improves") when p < alpha with effect > 0; "does not
   hold" ("worsens") when the Holm-adjusted p < alpha with effect < 0; else "inconclusive" ("no detectable
@@ -23,6 +24,7 @@ Rules (one row per check; ``effect`` > 0 = the claim's side is better, sign flip
   patch map) on every protocol; rows against a control of another resolution (pixel ``random``) are "info",
   shown, never deciding. (ii) vs ``attention`` and ``rollout`` (same resolution) on every protocol.
 - (iii) effect = accuracy of R - accuracy of P: models.json test_acc per common seed when >= 3 seeds, else the
+  per-image correctness on the test split (test_correctness.npz) per (seed, image), else (older runs) the
   ``accuracy`` metric per (seed, sample). Holds when TOST at ±``delta_accuracy`` rejects (90% interval inside);
   does not hold when the 95% interval lies entirely beyond the margin; else inconclusive.
 - (v) effect = UNIFORM_THRESHOLD - mean normalised entropy of R/ia-vit: holds when the 95% interval is > 0, does
@@ -93,8 +95,9 @@ def controls(explainers_info: dict, interpreter: str, present: set[str]) -> list
 
 
 def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explainers_info: dict | None = None,
-            settings: VerdictConfig | None = None) -> pd.DataFrame:
-    """One row per claim check (COLUMNS), claims in order i..v; empty when the run has no reference IA-ViT."""
+            settings: VerdictConfig | None = None, correctness: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """One row per claim check (COLUMNS), claims in order i..v; empty when the run has no reference IA-ViT.
+    ``correctness``: model -> per-image correctness on the test split, indexed by (seed, image) (claim iii)."""
     settings, explainers_info = settings or VerdictConfig(), explainers_info or {}
     labels = {label: info.get("name", label) for label, info in metrics_info.items() if label in set(results.metric)}
     faith = {label: (info.get("direction") == "lower", protocol_of(label, metrics_info))
@@ -112,7 +115,7 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
                              settings)
         rows += _comparisons(results, "ii", ref, [(interpreter, e, "same resolution (patch)")
                                                   for e in ("attention", "rollout")], faith, settings)
-        rows += [accuracy_row(results, labels, models_info, ref, base, settings)]
+        rows += [accuracy_row(results, labels, models_info, ref, base, settings, correctness)]
         rows += concentration_rows(results, labels, ref, settings.alpha)
     ablation_rows: list[dict] = []
     for ablation, base in ablations:

@@ -19,19 +19,37 @@ def _test_accuracy(models_info: dict, name: str) -> dict:
             if isinstance(v, dict) and v.get("test_acc") is not None}
 
 
+def _correct(correctness: dict[str, pd.Series], ref: str, base: str) -> tuple[pd.Series, pd.Series] | None:
+    """Both models' per-image correctness on the (seed, test image) pairs both were evaluated on, or None."""
+    if ref not in correctness or base not in correctness:
+        return None
+    a, b = correctness[ref], correctness[base]
+    common = a.index.intersection(b.index)
+    return (a.loc[common], b.loc[common]) if len(common) else None
+
+
 def accuracy_row(results: pd.DataFrame, labels: dict[str, str], models_info: dict, ref: str, base: str,
-                 settings: VerdictConfig) -> dict:
+                 settings: VerdictConfig, correctness: dict[str, pd.Series] | None = None) -> dict:
     """(iii): accuracy of ``ref`` minus ``base``'s; holds when TOST at ±delta_accuracy rejects (the 90% interval
-    lies inside the margin), does not hold when the 95% interval lies entirely beyond it."""
+    lies inside the margin), does not hold when the 95% interval lies entirely beyond it. The accuracy: per seed
+    (models.json) with >= MIN_SEEDS common seeds; else per test image (``correctness``, the whole test split as
+    evaluated), paired image by image; else the ``accuracy`` metric on the explained images (runs before
+    per-image correctness was stored)."""
     accuracy = [_test_accuracy(models_info, name) for name in (ref, base)]
     common = sorted(set(accuracy[0]) & set(accuracy[1]), key=str)
     per_image = [label for label, name in labels.items() if name == "accuracy"]
     images = [series(results, name, "-", per_image[0]) for name in (ref, base)] if per_image else []
+    whole = _correct(correctness or {}, ref, base)
     if len(common) >= MIN_SEEDS:
         index = pd.MultiIndex.from_tuples([(s, 0) for s in common])
         a, b = (pd.Series([acc[s] for s in common], index=index, dtype=float) for acc in accuracy)
         count = (models_info[ref]["seeds"][common[0]] or {}).get("test_images")
         source = f"{ref} vs {base}: test accuracy per seed (models.json{f', {count:.0f} images' if count else ''})"
+    elif whole is not None:
+        a, b = whole
+        seeds = a.index.get_level_values(0).nunique()
+        source = (f"{ref} vs {base}: per-image correctness on the {len(a) // seeds:,} test images"
+                  + (f" of each of {seeds} seeds" if seeds > 1 else ""))
     elif per_image:
         a, b = images
         source = f"{ref} vs {base}: {per_image[0]} on the evaluated images"
@@ -64,6 +82,7 @@ def concentration_rows(results: pd.DataFrame, labels: dict[str, str], ref: str, 
                              threshold, -1, math.nan, alpha, protocol=label))
     decide(rows, alpha, RULE, iut=False)  # for the Holm p-values; the status is the interval's, below
     for r in rows:
+        r["mde_holm"] = math.nan  # decided by its own interval, not after Holm
         if r["unit"]:
             r["status"] = "holds" if r["ci_low"] > 0 else "does not hold" if r["ci_high"] < 0 else "inconclusive"
     for label in [label for label, name in labels.items() if name == "foreground-mass"]:

@@ -9,12 +9,12 @@ import math
 
 import pandas as pd
 
-from .paired import mean_test, orient, paired_differences
+from .paired import detectable, mean_test, orient, paired_differences
 from .stats import holm
 from .variance import SHARES, crossed_shares
 
 COLUMNS = ["claim", "question", "model", "comparison", "protocol", "control", "status", "effect", "ci_low", "ci_high",
-           "ci90_low", "ci90_high", "p_value", "p_holm", "tost_p_holm", "mde", "unit", "n", *SHARES]
+           "ci90_low", "ci90_high", "p_value", "p_holm", "tost_p_holm", "mde", "mde_holm", "unit", "n", *SHARES]
 QUESTIONS = {
     "i": "Does the interpreter's explanation beat a random map of its own resolution under every protocol?",
     "ii": "Does the interpreter beat post hoc attention maps (last-layer attention, rollout) of the same model?",
@@ -30,7 +30,8 @@ ABLATION = {"better": "improves", "worse": "worsens", "equivalent": EQUIVALENT, 
 def row(claim: str, model: str, comparison: str, status: str = "inconclusive", **values) -> dict:
     base = dict(protocol="", control="", effect=math.nan, ci_low=math.nan, ci_high=math.nan, ci90_low=math.nan,
                 ci90_high=math.nan, p_value=math.nan,
-                p_holm=math.nan, tost_p_holm=math.nan, mde=math.nan, unit="", n=0, **{k: math.nan for k in SHARES})
+                p_holm=math.nan, tost_p_holm=math.nan, mde=math.nan, mde_holm=math.nan, unit="", n=0,
+                **{k: math.nan for k in SHARES})
     return dict(claim=claim, question=QUESTIONS[claim], model=model, comparison=comparison, status=status,
                 **{**base, **values})
 
@@ -55,14 +56,25 @@ def compared(claim: str, model: str, comparison: str, a: pd.Series, b: pd.Series
                **{k: shares.get(k, math.nan) for k in SHARES}, **values)
 
 
+def holm_mde(mde: float, n: int, alpha: float, family: int) -> float:
+    """The effect a row's test detects with 80% power at alpha / ``family``, the level the smallest p of a Holm
+    family must pass, from its single-test ``mde`` at ``alpha`` (the same SD of the differences)."""
+    if not family or n < 2 or not math.isfinite(mde):
+        return math.nan
+    return mde * detectable(n, alpha / family) / detectable(n, alpha)
+
+
 def decide(rows: list[dict], alpha: float, names: dict[str, str], iut: bool) -> list[dict]:
     """Status of the rows still without one (see the module docstring): Holm across them for the "worse" and the
-    equivalence conclusions; "better" at the unadjusted p when ``iut`` (an intersection-union claim)."""
+    equivalence conclusions; "better" at the unadjusted p when ``iut`` (an intersection-union claim). Each row's
+    ``mde_holm`` is the effect detectable after Holm over the family (the rows with a p-value)."""
     tested = [r for r in rows if not r["status"]]
     p_holm = holm([r["p_value"] for r in tested])
     tost = holm([r["tost_p_holm"] for r in tested])
+    family = sum(1 for r in tested if math.isfinite(r["p_value"]))
     for r, adjusted, equivalent in zip(tested, p_holm, tost):
-        r.update(p_holm=float(adjusted), tost_p_holm=float(equivalent))
+        r.update(p_holm=float(adjusted), tost_p_holm=float(equivalent),
+                 mde_holm=holm_mde(r["mde"], r["n"], alpha, family))
         better_p = r["p_value"] if iut else adjusted
         outcome = ("equivalent" if equivalent < alpha else "better" if better_p < alpha and r["effect"] > 0
                    else "worse" if adjusted < alpha and r["effect"] < 0 else "undecided")

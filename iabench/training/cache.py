@@ -16,8 +16,8 @@ from torch import nn
 
 from ..config import DataConfig, ModelConfig, TrainConfig, config_hash
 from ..data import DataBundle
-from .checkpoint import load_checkpoint, save_checkpoint
-from .evaluation import eval_subset, evaluate_test_split
+from .checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
+from .evaluation import TestEvaluation, eval_subset, evaluate_test_split
 from .progress import finished_line
 from .trainer import train
 
@@ -36,6 +36,10 @@ class TrainedModel:
     cached: bool = False
     seconds: float = 0.0
     weights_key: str = ""  # names the weights in the explanation cache; "" = the checkpoint's file name
+    # the test images evaluated (indices into the test split) and whether the predictor was right on each; None for
+    # a model given without its training data
+    test_index: torch.Tensor | None = None
+    test_correct: torch.Tensor | None = None
 
     @property
     def key(self) -> str:
@@ -57,21 +61,39 @@ def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig,
     progress lines and a last line with the test accuracies, named ``name``, to ``emit`` (default: the log)."""
     path = checkpoint_path(cache_dir, kind, model_config, train_config, data_config)
     if path.exists() and not retrain:
-        model, payload = load_checkpoint(path, kind, model_config)
-        log.info("%s: loaded from the checkpoint cache (%s)", name or kind, path)
-        model, metrics = model.to(device).eval(), payload["metrics"]
-        if data is not None:  # cached after an evaluation on another number of test images: evaluate again
-            wanted = len(eval_subset(data.test, train_config.eval_images))  # type: ignore[arg-type]
-            if metrics.get("test_images", len(data.test)) != wanted:  # type: ignore[arg-type]
-                metrics = {**metrics, **evaluate_test_split(model, data, train_config, device)}
-        return TrainedModel(kind, model, path, metrics, payload["history"], cached=True)
+        return _load(path, kind, model_config, data_config, train_config, data, device, name)
     if data is None:
         raise ValueError("no cached checkpoint and no data to train on")
     started = time.perf_counter()
-    model, metrics, history = train(kind, model_config, data, train_config, device, progress, name or kind, emit)
+    model, test, history = train(kind, model_config, data, train_config, device, progress, name or kind, emit)
     seconds = time.perf_counter() - started
-    metrics["train_seconds"] = seconds
+    metrics = {**test.metrics, "train_seconds": seconds}
     if int(os.environ.get("RANK", "0")) == 0:
-        save_checkpoint(path, model, kind, model_config, train_config, data_config, metrics, history)
+        save_checkpoint(path, model, kind, model_config, train_config, data_config, metrics, history, _tensors(test))
         (emit or log.info)(finished_line(name or kind, metrics, seconds))
-    return TrainedModel(kind, model, path, metrics, history, cached=False, seconds=seconds)
+    return TrainedModel(kind, model, path, metrics, history, cached=False, seconds=seconds, test_index=test.index,
+                        test_correct=test.correct)
+
+
+def _tensors(test: TestEvaluation) -> dict[str, torch.Tensor]:
+    return {"test_index": test.index, "test_correct": test.correct}
+
+
+def _load(path: Path, kind: str, model_config: ModelConfig, data_config: DataConfig, train_config: TrainConfig,
+          data: DataBundle | None, device: torch.device, name: str) -> TrainedModel:
+    """The cached model. Evaluated again when the run asks for another number of test images than it was evaluated
+    on (the checkpoint keeps its own), or, once, when the checkpoint predates per-image correctness (then stored)."""
+    model, payload = load_checkpoint(path, kind, model_config)
+    log.info("%s: loaded from the checkpoint cache (%s)", name or kind, path)
+    model, metrics = model.to(device).eval(), payload["metrics"]
+    index, correct = payload.get("test_index"), payload.get("test_correct")
+    if data is not None:
+        wanted = len(eval_subset(data.test, train_config.eval_images))  # type: ignore[arg-type]
+        stored = metrics.get("test_images", len(data.test))  # type: ignore[arg-type]
+        if stored != wanted or correct is None:
+            test = evaluate_test_split(model, data, train_config, device)
+            metrics, index, correct = {**metrics, **test.metrics}, test.index, test.correct
+            if stored == wanted and int(os.environ.get("RANK", "0")) == 0:  # the same images: keep their correctness
+                atomic_torch_save({**payload, **_tensors(test)}, path)  # the rest exactly as stored
+    return TrainedModel(kind, model, path, metrics, payload["history"], cached=True, test_index=index,
+                        test_correct=correct)

@@ -27,11 +27,13 @@ def atomic_torch_save(payload: Any, path: Path) -> None:
 
 def save_checkpoint(path: Path, model: nn.Module, kind: str, model_config: ModelConfig,
                     train_config: TrainConfig, data_config: DataConfig, metrics: dict[str, float],
-                    history: list[dict[str, float]]) -> None:
+                    history: list[dict[str, float]], test: dict[str, torch.Tensor] | None = None) -> None:
+    """``test``: the test images' ``test_index`` and ``test_correct`` (per-image correctness), kept beside the
+    metrics (a checkpoint written before they existed has none; ``train_or_load`` adds them once)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     atomic_torch_save(dict(format=FORMAT, kind=kind, model_config=to_dict(model_config),
                            train_config=to_dict(train_config), data_config=to_dict(data_config),
-                           state_dict=state, metrics=metrics, history=history), Path(path))
+                           state_dict=state, metrics=metrics, history=history, **(test or {})), Path(path))
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..data import DataBundle
 from ..device import amp_dtype, autocast, backend_for
 from ..errors import UserError
 from ..models import create_model
-from .evaluation import eval_subset, evaluate, evaluate_test_split
+from .evaluation import TestEvaluation, eval_subset, evaluate, evaluate_test_split
 from .losses import objective
 from .progress import TrainingProgress
 
@@ -129,8 +129,8 @@ def _optimizer(model: nn.Module, config: TrainConfig, total_steps: int) -> tuple
 
 def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainConfig, device: torch.device,
           progress: bool = True, name: str = "", emit: Callable[[str], None] | None = None,
-          ) -> tuple[nn.Module, dict[str, float], list[dict[str, float]]]:
-    """Train a fresh model of ``kind`` on ``data``; returns (model, test metrics, per-epoch history). With
+          ) -> tuple[nn.Module, TestEvaluation, list[dict[str, float]]]:
+    """Train a fresh model of ``kind`` on ``data``; returns (model, its test evaluation, per-epoch history). With
     ``progress``, a line every few seconds (``TrainingProgress``, named ``name``) goes to ``emit`` (default: the
     log)."""
     validate_train_config(config)
