@@ -1,6 +1,7 @@
-"""What a run records about its explainers and metrics (explainers.json, metrics.json): the fields the report reads,
-in one place for the writer (``pipeline.artifacts``) and the reader (``reporting``), which never falls back on the
-registered classes: a report is built from the run's files alone.
+"""What a run records about its explainers and metrics (explainers.json, metrics.json), typed once: ``MetricRecord``
+and ``ExplainerRecord`` are the fields the writer (``pipeline.records`` builds them from the registered classes) and
+the reader (``reporting``, which never falls back on the registered classes: a report is built from the run's files
+alone) agree on. Each JSON entry is one record's ``to_json()``; ``read`` turns it back.
 
 A run folder written before a field existed is refused in one line naming ``iabench refresh RUN_DIR``, which
 completes its records once from the registries (``iabench.refresh``).
@@ -8,16 +9,133 @@ completes its records once from the registries (``iabench.refresh``).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .errors import UserError
 
-# the fields every metrics.json / explainers.json entry of this version holds
-METRIC_FIELDS = ("name", "direction", "display_name", "reference", "description", "family", "family_rank", "curve",
-                 "curve_axes", "substrate", "unit", "auc", "samples", "explainers", "needs_ia_vit", "needs_saliency",
-                 "needs_masks", "needs_explain_fn", "needs_decomposition")
-EXPLAINER_FIELDS = ("name", "display_name", "family", "family_rank", "reference", "baseline", "description", "signed",
-                    "decomposes_logit", "resolution", "control", "shuffles", "needs_ia_vit", "needs_target", "cost")
+R = TypeVar("R", bound="Record")
+
+
+class Record:
+    """Shared by the two record types: JSON in and out; fields in ``OPTIONAL`` are written only when set."""
+
+    OPTIONAL: tuple[str, ...] = ()
+
+    @classmethod
+    def required(cls) -> tuple[str, ...]:
+        """The fields every entry of this version holds."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name not in cls.OPTIONAL)  # type: ignore[arg-type]
+
+    @classmethod
+    def read(cls: type[R], label: str, entry: Mapping[str, Any] | R) -> R:
+        """The record of a JSON entry (unknown keys ignored, lists as tuples, a missing name = the label); a record is
+        returned as it is."""
+        if isinstance(entry, cls):
+            return entry
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        # None or "" where the entry recorded nothing: the field's default (a name: the label)
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(entry).items()
+                  if k in known and v is not None and not (k == "name" and not v)}
+        return cls(**{"name": label, **values})
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)  # type: ignore[call-overload]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()
+                if not (k in self.OPTIONAL and v is None)}
+
+
+@dataclass(frozen=True)
+class MetricRecord(Record):
+    """One metrics.json entry: a metric label's registered description, protocol and scope."""
+
+    name: str
+    direction: str = "higher"  # "higher" or "lower" is better
+    display_name: str = ""
+    reference: str = ""
+    description: str = ""
+    family: str = "other"  # one of metrics.FAMILIES
+    family_rank: int | None = None  # its place in metrics.FAMILIES (the report's order); None: not recorded
+    curve: bool = False  # a perturbation curve (insertion, deletion, MoRF, LeRF)
+    curve_axes: tuple[str, ...] | None = None  # the curve's x and y axis labels
+    substrate: str | None = None  # what removed pixels become (curve metrics)
+    unit: str | None = None  # what moves per step: "pixel" or "patch" (curve metrics)
+    auc: str | None = None  # which area a curve metric reports: "trapezoid" or "mean"
+    samples: int | None = None  # scored on the first N images only
+    explainers: tuple[str, ...] | None = None  # scored for these explainers only
+    needs_ia_vit: bool = False
+    needs_saliency: bool = True
+    needs_masks: bool = False
+    needs_explain_fn: bool = False
+    needs_decomposition: bool = False
+    black_value: tuple[float, ...] | float | None = None  # the black substrate's value per channel
+    extra_of: str | None = None  # a metric's extra score: the label of the metric that computes it
+
+    OPTIONAL = ("black_value", "extra_of")
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.direction == "lower"
+
+    @property
+    def scoped(self) -> bool:
+        """Scored on a subset of the images or explainers."""
+        return bool(self.samples or self.explainers)
+
+
+@dataclass(frozen=True)
+class ExplainerRecord(Record):
+    """One explainers.json entry: an explainer label's registered description."""
+
+    name: str
+    display_name: str = ""
+    family: str = "other"  # one of baselines.FAMILIES
+    family_rank: int | None = None
+    reference: str = ""
+    baseline: str | None = None  # the substrate its own reference input equals (favoured under it)
+    description: str = ""
+    signed: bool = False
+    decomposes_logit: bool = False
+    resolution: str = "pixel"  # "pixel" or "patch": the map's own resolution
+    control: str = "random"  # the random control of its resolution
+    shuffles: str | None = None  # shuffled:NAME: the explainer whose map it permutes
+    needs_ia_vit: bool = False
+    needs_target: bool = True
+    cost: str = ""
+
+    @property
+    def is_control(self) -> bool:
+        return self.family == "control"
+
+
+MetricRecords = dict[str, MetricRecord]
+ExplainerRecords = dict[str, ExplainerRecord]
+
+
+def metric_records_of(infos: Mapping[str, Any] | None) -> MetricRecords:
+    """label -> MetricRecord of metrics.json entries (or records: returned as they are)."""
+    return {label: MetricRecord.read(label, entry) for label, entry in (infos or {}).items()}
+
+
+def explainer_records_of(infos: Mapping[str, Any] | None) -> ExplainerRecords:
+    """label -> ExplainerRecord of explainers.json entries (or records: returned as they are)."""
+    return {label: ExplainerRecord.read(label, entry) for label, entry in (infos or {}).items()}
+
+
+def explainer_of(records: Mapping[str, Any] | None, label: str) -> ExplainerRecord:
+    """The record of ``label`` (from records or JSON entries), or one with the defaults when the run recorded nothing
+    for it."""
+    entry = (records or {}).get(label)
+    return ExplainerRecord.read(label, entry) if entry is not None else ExplainerRecord(name=label)
+
+
+def metric_of(records: Mapping[str, Any] | None, label: str) -> MetricRecord:
+    """The record of metric ``label``, or one with the defaults when the run recorded nothing for it."""
+    entry = (records or {}).get(label)
+    return MetricRecord.read(label, entry) if entry is not None else MetricRecord(name=label)
 
 
 # each evaluated model's per-image correctness on the test split: arrays "<model>__seed<S>__index" (the images'
@@ -30,12 +148,6 @@ def correctness_key(model: str, seed: int | str, part: str) -> str:
     return f"{model}__seed{seed}__{part}"
 
 
-def recorded(label: str, infos: dict, field: str, default: object) -> object:
-    """``infos[label][field]``, or ``default`` when the run recorded nothing there (None or "")."""
-    value = (infos.get(label) or {}).get(field)
-    return default if value in (None, "") else value
-
-
 def missing_fields(infos: dict, fields: tuple[str, ...]) -> list[str]:
     """The fields of ``fields`` that some entry of ``infos`` lacks (in the order of ``fields``)."""
     return [f for f in fields if any(f not in info for info in infos.values())]
@@ -43,8 +155,9 @@ def missing_fields(infos: dict, fields: tuple[str, ...]) -> list[str]:
 
 def check_records(run_dir: Path, metrics: dict, explainers: dict) -> None:
     """Refuse, in one line naming the command that completes them, records written by an earlier iabench."""
-    lacking = [f"metrics.json lacks {', '.join(m)}" for m in [missing_fields(metrics, METRIC_FIELDS)] if m]
-    lacking += [f"explainers.json lacks {', '.join(e)}" for e in [missing_fields(explainers, EXPLAINER_FIELDS)] if e]
+    lacking = [f"metrics.json lacks {', '.join(m)}" for m in [missing_fields(metrics, MetricRecord.required())] if m]
+    lacking += [f"explainers.json lacks {', '.join(e)}"
+                for e in [missing_fields(explainers, ExplainerRecord.required())] if e]
     if lacking:
         raise UserError(f"'{run_dir}' was written by an earlier iabench ({'; '.join(lacking)}); run `iabench refresh "
                         f"{run_dir}` once, then report it")

@@ -3,47 +3,39 @@ registered classes (the report itself never reads the registries; see ``iabench.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
-from .baselines import EXPLAINERS, matched_control
-from .baselines import FAMILIES as EXPLAINER_FAMILIES
+from .baselines import EXPLAINERS
 from .errors import UserError
-from .metrics import FAMILIES as METRIC_FAMILIES
 from .metrics import METRICS
 from .pipeline.artifacts import write_json
-from .records import EXPLAINER_FIELDS, METRIC_FIELDS
+from .pipeline.records import explainer_record, records_of_metric
+from .records import ExplainerRecord, MetricRecord
 
 
 def _metric_fields(label: str, info: dict) -> dict[str, Any]:
     """Every field of this version for one metrics.json entry, from its registered class (None when unknown)."""
     name = str(info.get("name") or label)
     if name not in METRICS:
-        return {field: None for field in METRIC_FIELDS}
+        return {field: None for field in MetricRecord.required()}
     cls = METRICS.get(name)
     unit = {"unit": info["unit"]} if getattr(cls, "curve", False) and info.get("unit") else {}
-    metric = cls(**unit) if unit else cls()
-    return dict(name=name, direction=cls.direction, display_name=metric.title(), reference=cls.reference,
-                description=cls.description, family=cls.family, family_rank=METRIC_FAMILIES.index(cls.family),
-                curve=cls.curve, **metric.protocol(), samples=None, explainers=None, needs_ia_vit=cls.needs.ia_vit,
-                needs_saliency=cls.needs.saliency, needs_masks=cls.needs.masks, needs_explain_fn=cls.needs.explain_fn,
-                needs_decomposition=cls.needs.decomposition)
+    record = records_of_metric(label, cls(**unit) if unit else cls())[label]
+    return dataclasses.replace(record, samples=None, explainers=None).to_json()
 
 
 def _explainer_fields(label: str, info: dict) -> dict[str, Any]:
     """Every field of this version for one explainers.json entry, from its registered class (None when unknown)."""
     name = str(info.get("name") or label)
     if name not in EXPLAINERS:
-        return {field: None for field in EXPLAINER_FIELDS}
+        return {field: None for field in ExplainerRecord.required()}
     cls = EXPLAINERS.get(name)
     if info.get("shuffles"):
         cls = cls.resolved({"of": info["shuffles"]})
-    return dict(name=name, display_name=cls.display_name or name, family=cls.family,
-                family_rank=EXPLAINER_FAMILIES.index(cls.family), reference=cls.reference, baseline=cls.baseline,
-                description=cls.description, signed=cls.signed, decomposes_logit=cls.decomposes_logit,
-                resolution=cls.resolution, control=matched_control(cls.resolution), shuffles=info.get("shuffles"),
-                needs_ia_vit=cls.needs.ia_vit, needs_target=cls.needs.target, cost=cls.cost)
+    return {**explainer_record(cls).to_json(), "shuffles": info.get("shuffles")}
 
 
 def complete_records(metrics: dict, explainers: dict) -> tuple[dict, dict, list[str]]:

@@ -1,10 +1,14 @@
-"""Checks every metric that reads a saliency map makes first: its shape, and finite, non-constant values."""
+"""What the metrics share, so that no metric imports another: the checks every metric that reads a saliency map
+makes first (its shape, finite and non-constant values), and the sums of a map over the model's patches."""
 
 from __future__ import annotations
 
 import warnings
 
 import torch
+from torch import nn
+
+from iabench.models import vit_backbone
 
 
 def check_saliency(saliency: torch.Tensor, who: str,
@@ -29,3 +33,28 @@ def check_shapes(images: torch.Tensor, saliency: torch.Tensor, who: str) -> None
     if images.dim() != 4 or saliency.shape != (images.shape[0], *images.shape[-2:]):
         raise ValueError(f"{who}: saliency must be (B, H, W) = {(images.shape[0], *images.shape[-2:])} for images "
                          f"{tuple(images.shape)}, got {tuple(saliency.shape)}")
+
+
+def model_patch(model: nn.Module) -> tuple[int, int]:
+    """The (height, width) of the model's patches, for our ViT, IA-ViT or any timm ViT."""
+    size = vit_backbone(model).patch_embed.patch_size
+    return (int(size[0]), int(size[1])) if isinstance(size, tuple | list) else (int(size), int(size))
+
+
+def patch_sums(maps: torch.Tensor, patch: tuple[int, int]) -> torch.Tensor:
+    """(B, H, W) -> (B, P) float64: each non-overlapping patch's sum, patches in raster order."""
+    batch, height, width = maps.shape
+    if height % patch[0] or width % patch[1]:
+        raise ValueError(f"patch size {patch} does not divide the image size {height}x{width}")
+    # reshape-and-sum adds exactly the patch's pixels (no mean-times-area rounding)
+    grid = maps.double().reshape(batch, height // patch[0], patch[0], width // patch[1], patch[1])
+    return grid.sum(dim=(2, 4)).flatten(1)
+
+
+def check_map(images: torch.Tensor, saliency: torch.Tensor | None, who: str) -> None:
+    """A (B, H, W) map of the images' size with finite values, else a ValueError naming the metric."""
+    if saliency is None:
+        raise ValueError(f"{who} needs saliency maps")
+    check_shapes(images, saliency, who)
+    if not torch.isfinite(saliency).all():
+        raise ValueError(f"{who}: saliency has NaN or inf values")

@@ -19,11 +19,13 @@ missing relevance went. The gap itself is always measured on the map that was sc
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from iabench.contract import Context, Needs
 from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics.entropy import check_map
+from iabench.metrics._checks import check_map
 
 
 @METRICS.register
@@ -45,7 +47,10 @@ class ConservationGap(Metric):
     def score(self, ctx: Context) -> MetricResult:
         model, images, targets, saliency = ctx.model, ctx.images, ctx.targets, ctx.saliency
         check_map(images, saliency, self.name)
-        budget = ctx.explainer.relevance_budget(model, images, targets) if ctx.explainer is not None else None
+        if ctx.explainer is None:  # without it, integrated gradients' gap would be taken against f(x), not the change
+            raise ValueError(f"{self.name} needs the explainer (explain_fn= or explainer=): its relevance budget or "
+                             "reference logit decides which logit the map must sum to")
+        budget = ctx.explainer.relevance_budget(model, images, targets)
         extra = {}
         total = saliency.detach().double().flatten(1).sum(1)  # the scored map's own sum
         if budget is not None:  # its logit and what its softmaxes absorbed, from one more relevance pass
@@ -54,10 +59,14 @@ class ConservationGap(Metric):
         else:
             with torch.no_grad():
                 logit = model(images).gather(1, targets.long()[:, None]).flatten().double()
-            reference = ctx.explainer.reference_logit(model, images, targets) if ctx.explainer is not None else None
+            reference = ctx.explainer.reference_logit(model, images, targets)
             if reference is not None:  # integrated gradients: the change from the baseline's logit
                 logit = logit - reference.double()
         total = total.to(logit.device)
         gap = (logit - total).abs() / logit.abs()
-        scores = torch.where(logit == 0, torch.full_like(gap, float("nan")), gap)
+        zero = logit == 0
+        if zero.any():
+            warnings.warn(f"{self.name}: the target logit is 0 for sample(s) {zero.nonzero().flatten().tolist()}; "
+                          "their score is NaN", RuntimeWarning, stacklevel=2)
+        scores = torch.where(zero, torch.full_like(gap, float("nan")), gap)
         return MetricResult(scores=scores.cpu().numpy(), extra=extra)

@@ -30,7 +30,7 @@ import torch
 
 from iabench.contract import Context, Options, option
 from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics.entropy import check_map
+from iabench.metrics._checks import check_map
 from iabench.ranges import AT_LEAST_0
 
 

@@ -35,7 +35,7 @@ from torch import nn
 
 from iabench.contract import Context, Options, option
 from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics.entropy import check_map, model_patch, patch_sums
+from iabench.metrics._checks import check_map, model_patch, patch_sums
 
 MEMO_SIZE = 16
 

@@ -34,8 +34,9 @@ def test_gap_is_the_bias_share_of_the_logit() -> None:
     metric = create_metric("conservation")
     for bias, expected in ((0.0, [0.0, 0.0]), (0.5, [0.5 / 3.5, 1.5 / 6.0])):  # |b| (k+1) / |f|
         model = _Linear(bias)
-        saliency = create_explainer("input-x-gradient", model).attribute(images, targets)
-        result = metric(model, images, targets, saliency)
+        explainer = create_explainer("input-x-gradient", model)
+        saliency = explainer.attribute(images, targets)
+        result = metric(model, images, targets, saliency, explain_fn=lambda m, x, t, e=explainer: e.attribute(x, t))
         np.testing.assert_allclose(result.scores, expected, atol=1e-6)
         assert result.extra == {}  # input x gradient keeps no budget
 
@@ -85,4 +86,7 @@ def test_integrated_gradients_gap_is_measured_from_the_baseline_logit(name: str,
                               metrics=["conservation"], samples=None)
     assert scores.value.abs().max() < 1e-4  # float32 rounding only
     saliency = create_explainer(name, model, **options).attribute(images, targets)
-    assert create_metric("conservation")(model, images, targets, saliency).scores[0] > 0.05
+    plain = lambda m, x, t: saliency  # noqa: E731 - a plain function: no reference logit to subtract
+    assert create_metric("conservation")(model, images, targets, saliency, explain_fn=plain).scores[0] > 0.05
+    with pytest.raises(ValueError, match="conservation needs the explainer"):  # never that number silently
+        create_metric("conservation")(model, images, targets, saliency)

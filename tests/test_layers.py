@@ -93,6 +93,15 @@ def test_every_import_goes_down_or_stays_on_its_floor() -> None:
     assert not between, "the explainers and the metrics import each other:\n" + "\n".join(between)
 
 
+def test_no_metric_imports_another_metric() -> None:
+    """A metric plugin (a public module of metrics/) imports the package's shared, private modules (``_base``,
+    ``_checks``, ...) but never another plugin: adding or removing a metric is one file."""
+    edges = graph()
+    plugin = lambda name: name.startswith("iabench.metrics.") and not name.split(".")[2].startswith("_")  # noqa: E731
+    between = [f"{a} -> {b}" for a, targets in edges.items() if plugin(a) for b in targets if plugin(b) and b != a]
+    assert not between, "metrics importing other metrics:\n" + "\n".join(sorted(between))
+
+
 def test_there_is_no_import_loop() -> None:
     edges, loops = graph(), []
     state: dict[str, int] = {}  # 1 on the stack, 2 done

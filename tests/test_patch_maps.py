@@ -10,7 +10,7 @@ import timm
 import torch
 
 from iabench.metrics import create_metric
-from iabench.metrics.entropy import model_patch, patch_sums
+from iabench.metrics._checks import model_patch, patch_sums
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..baselines import FAMILIES as EXPLAINER_FAMILIES
-from ..baselines import matched_control
 from ..config import to_dict
 from ..data import DataBundle
-from ..metrics import FAMILIES as METRIC_FAMILIES
 from ..records import CORRECTNESS_FILE, correctness_key
 from ..suites import MethodSpec, Suite
 from ..targets import explained_targets
 from .explain import Explanations
 from .models import Trained
 from .plan import Samples, applies
+from .records import explainer_record, records_of_metric
 
 TRAINING_COLUMNS = ["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align", "val_acc",
                     "val_inter_acc", "val_agreement"]
@@ -41,36 +39,15 @@ def write_json(path: Path, payload: Any) -> None:
 
 
 def metrics_info(metrics: dict[str, Any], specs: list[MethodSpec] | None = None) -> dict[str, dict]:
-    """metrics.json: per metric label its registered description, needs, protocol and scope (``samples``: scored on
-    the first N images only; ``explainers``: only these); extras get their own entries."""
+    """metrics.json: per metric label its record (``pipeline.records``); extras get their own entries."""
     scopes = {spec.label: spec for spec in specs or []}
-    out = {}
-    for label, metric in metrics.items():
-        scope = scopes.get(label)
-        needs = metric.needs
-        info = dict(name=metric.name, direction=metric.direction, display_name=metric.title(),
-                    reference=metric.reference, **metric.protocol(), curve=metric.curve,
-                    samples=scope.samples if scope else None, explainers=scope.explainers if scope else None,
-                    description=metric.description, family=metric.family, family_rank=METRIC_FAMILIES.index(
-                        metric.family), needs_ia_vit=needs.ia_vit, needs_saliency=needs.saliency,
-                    needs_decomposition=needs.decomposition, needs_masks=needs.masks, needs_explain_fn=needs.explain_fn)
-        out[label] = info
-        for extra, (direction, description) in metric.extras.items():  # own direction and description
-            out[f"{label}-{extra}"] = dict(info, direction=direction, description=description,
-                                           display_name=f"{info['display_name']} ({extra})", extra_of=label)
-    return out
+    return {name: record.to_json() for label, metric in metrics.items()
+            for name, record in records_of_metric(label, metric, scopes.get(label)).items()}
 
 
 def explainers_info(classes: dict[str, type]) -> dict[str, dict]:
-    """explainers.json: per explainer label its registered description."""
-    return {label: dict(name=cls.name, display_name=cls.display_name or cls.name, family=cls.family,
-                        family_rank=EXPLAINER_FAMILIES.index(cls.family), reference=cls.reference,
-                        baseline=cls.baseline, description=cls.description, signed=cls.signed,
-                        decomposes_logit=cls.decomposes_logit, resolution=cls.resolution,
-                        control=matched_control(cls.resolution), needs_ia_vit=cls.needs.ia_vit,
-                        needs_target=cls.needs.target, cost=cls.cost,
-                        shuffles=cls.source.name if getattr(cls, "source", None) else None)
-            for label, cls in classes.items()}
+    """explainers.json: per explainer label its record."""
+    return {label: explainer_record(cls).to_json() for label, cls in classes.items()}
 
 
 def write_run_files(run_dir: Path, suite: Suite, metrics: dict[str, Any], classes: dict[str, type],

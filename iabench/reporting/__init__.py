@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import VerdictConfig, from_dict
+from ..records import metric_of
 from ..store import CURVE_COLUMNS
 from .bias import baseline_is_substrate
 from .critical_difference import critical_difference
@@ -39,8 +40,7 @@ __all__ = ["build_report", "read_long_csv"]
 def auc_note(metrics_info: dict, metrics: list[str]) -> str:
     """Which AUC the curve metrics report (metrics.json "auc"): trapezoid area or mean of step scores."""
     kinds = {"trapezoid": "trapezoid AUC", "mean": "mean of step scores"}
-    shown = [f"{m} = {kinds.get(metrics_info[m]['auc'], metrics_info[m]['auc'])}" for m in metrics
-             if metrics_info.get(m, {}).get("auc")]
+    shown = [f"{m} = {kinds.get(auc, auc)}" for m in metrics for auc in [metric_of(metrics_info, m).auc] if auc]
     return f"Curve metrics: {', '.join(shown)}." if shown else ""
 
 
@@ -104,7 +104,7 @@ def _figures(run: RunFiles, summary: pd.DataFrame) -> dict[str, list[Path]]:
         curves = read_long_csv(run.path / "curves.csv", CURVE_COLUMNS).dropna(subset=["value"])
         if not curves.empty:
             figures["curves"] = curve_plots(curves, plots, run.explainers, run.metrics)
-    bar_metrics = [m for m in run.order if run.metrics[m].get("curve") or run.metrics[m].get("auc")]
+    bar_metrics = [m for m in run.order if run.metrics[m].curve or run.metrics[m].auc]
     if bar_metrics:
         figures["bars"] = auc_bars(summary, plots, bar_metrics)
     if (run.path / "heatmaps.npz").exists():

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..records import explainer_of, metric_of
+
 MARK = "†"
 NOTE = ("† the explainer's own baseline is this metric's substrate (e.g. integrated gradients from zeros under "
         "zeros deletion): the score is biased in its favour (Rong et al. 2022).")
@@ -19,8 +21,8 @@ NOTE = ("† the explainer's own baseline is this metric's substrate (e.g. integ
 def baseline_is_substrate(summary: pd.DataFrame, explainers_info: dict, metrics_info: dict) -> pd.Series:
     """One boolean per summary row."""
     def flagged(explainer: str, metric: str) -> bool:
-        baseline = (explainers_info.get(explainer) or {}).get("baseline")
-        substrate = (metrics_info.get(metric) or {}).get("substrate")
+        baseline = explainer_of(explainers_info, explainer).baseline
+        substrate = metric_of(metrics_info, metric).substrate
         return baseline is not None and baseline == substrate
 
     return pd.Series([flagged(e, m) for e, m in zip(summary.explainer, summary.metric)], index=summary.index,

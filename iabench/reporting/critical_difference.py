@@ -37,6 +37,7 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as posthocs  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from ..records import metric_records_of  # noqa: E402
 from .paired import MIN_SEEDS  # noqa: E402
 from .palette import explainer_styles, with_labels  # noqa: E402
 
@@ -49,13 +50,13 @@ CONDITIONAL = "conditional on these trained models: images as blocks, nothing sa
 def family_table(results: pd.DataFrame, metrics_info: dict, family: str) -> tuple[pd.DataFrame, dict[str, tuple]]:
     """(rows (metric, seed, sample) x methods of one family, as goodness (higher = better), NaN where a method has
     no score or a failed one; the seeds each method was scored on, failed scores included)."""
-    labels = [m for m, info in metrics_info.items() if info.get("family") == family
-              and not (info.get("samples") or info.get("explainers"))]  # a subset's blocks are never complete
+    records = metric_records_of(metrics_info)
+    labels = [m for m, r in records.items() if r.family == family and not r.scoped]  # a subset's: never complete
     part = results[results.metric.isin(labels) & (results.explainer != "-")]
     if part.empty:
         return pd.DataFrame(), {}
     several = part.model.nunique() > 1
-    sign = part.metric.map(lambda m: -1.0 if metrics_info[m].get("direction") == "lower" else 1.0)
+    sign = part.metric.map(lambda m: -1.0 if records[m].lower_is_better else 1.0)
     part = part.assign(method=part.model + "/" + part.explainer if several else part.explainer,
                        goodness=part.value * sign)
     scored = {m: tuple(sorted(set(seeds))) for m, seeds in part.groupby("method").seed}
@@ -116,8 +117,8 @@ def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path
     styles = explainer_styles(with_labels(explainers_info or {}, labels))
     for family in FAMILIES:
         full, scored = family_table(results, metrics_info, family)
-        subsets = [m for m, info in metrics_info.items() if info.get("family") == family
-                   and (info.get("samples") or info.get("explainers")) and m in set(results.metric)]
+        subsets = [m for m, r in metric_records_of(metrics_info).items() if r.family == family and r.scoped
+                   and m in set(results.metric)]
         drawn = 0
         for seeds, group in seed_groups(full, scored) if not full.empty else []:
             unit = "seed" if len(seeds) >= MIN_SEEDS else "image"

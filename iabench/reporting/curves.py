@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..records import metric_of
 from .figure_io import grid_figure, plt, save_figure
 from .palette import CONTROL, explainer_family, explainer_styles, family_order, with_labels
 
@@ -49,7 +50,7 @@ def _curve_figure(data: pd.DataFrame, metric: str, explainers_info: dict, metric
     families = {label: explainer_family(info, label) for label in labels}
     controls = [label for label in labels if families[label] == CONTROL]
     columns, models = _columns(families, info), sorted(data.model.unique())
-    xlabel, ylabel = (metrics_info.get(metric) or {}).get("curve_axes") or ("fraction moved", "score")
+    xlabel, ylabel = metric_of(metrics_info, metric).curve_axes or ("fraction moved", "score")
     legend_rows = max(sum(f == family for f in families.values()) for family in columns) + len(controls)
     fig, axes = grid_figure(len(models), len(columns), PANEL, gaps=(0.2, 0.45),
                             margins=(0.75, 0.2, 0.6, 0.75 + 0.2 * legend_rows), sharex=True, sharey=True)

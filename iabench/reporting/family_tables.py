@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..records import recorded
+from ..records import explainer_of, metric_of
 from .bias import MARK
 from .markdown import markdown_table
 from .protocols import is_curve, protocol
@@ -88,12 +88,13 @@ def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict,
                  explainers_info: dict | None = None) -> str:
     """Why a row has no value for a metric."""
     kind = models_info.get(model, {}).get("kind", model)
-    if recorded(metric, metrics_info, "needs_ia_vit", False) and kind != "ia-vit":
+    record = metric_of(metrics_info, metric)
+    if record.needs_ia_vit and kind != "ia-vit":
         return "n/a: IA-ViT only"
-    if (explainer != "-" and recorded(metric, metrics_info, "needs_decomposition", False)
-            and not recorded(explainer, explainers_info or {}, "decomposes_logit", False)):
+    decomposes = explainer != "-" and explainer_of(explainers_info, explainer).decomposes_logit
+    if explainer != "-" and record.needs_decomposition and not decomposes:
         return "n/a: map does not decompose the logit"
-    if (metrics_info.get(metric) or {}).get("extra_of"):
+    if record.extra_of:
         return "n/a: not reported by this explainer"
     return "n/a: not run"
 
@@ -110,10 +111,11 @@ def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: 
     needs an IA-ViT the run does not have) still gets its column, every cell saying why."""
     scored = set(summary.metric)
     model_level = set(summary.metric[summary.explainer == "-"])
-    level_of = {m: m in model_level if m in scored else not recorded(m, metrics_info, "needs_saliency", True)
-                for m in metric_order}
-    families = {m: str(recorded(m, metrics_info, "family", "other")) for m in metric_order}
-    rank = {families[m]: recorded(m, metrics_info, "family_rank", len(metric_order)) for m in metric_order}
+    records = {m: metric_of(metrics_info, m) for m in metric_order}
+    level_of = {m: m in model_level if m in scored else not records[m].needs_saliency for m in metric_order}
+    families = {m: records[m].family for m in metric_order}
+    rank = {families[m]: records[m].family_rank if records[m].family_rank is not None else len(metric_order)
+            for m in metric_order}
     tables = []
     for family in sorted(set(families.values()), key=lambda f: (rank[f], f)):
         title, how = FAMILIES.get(family, (family.capitalize(), FAMILIES["other"][1]))
@@ -129,19 +131,19 @@ def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: 
 
 def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tuple[str, str]], metrics: list[str],
            per_model: bool, metrics_info: dict, explainers_info: dict, models_info: dict) -> FamilyTable:
-    arrow = {m: "↓" if recorded(m, metrics_info, "direction", "higher") == "lower" else "↑" for m in metrics}
-    columns = [(column_title(m, metrics_info), arrow[m], str(recorded(m, metrics_info, "description", "")))
+    records = {m: metric_of(metrics_info, m) for m in metrics}
+    columns = [(column_title(m, metrics_info), "↓" if records[m].lower_is_better else "↑", records[m].description)
                for m in metrics]
     table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer", "map"], columns,
                         anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
     found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}
     best = {m: best_rows(part, m) for m in metrics}
     controls = {k for k in keys  # model-level rows ('-') are no explainer: no registry lookup for them
-                if k[1] != "-" and recorded(k[1], explainers_info, "family", "") == "control"}
+                if k[1] != "-" and explainer_of(explainers_info, k[1]).is_control}
     for members in ([k for k in keys if k not in controls], [k for k in keys if k in controls]):
         rows = []
         for model, explainer in members:
-            resolution = str(recorded(explainer, explainers_info, "resolution", ""))
+            resolution = explainer_of(explainers_info, explainer).resolution if explainer != "-" else ""
             cells = [Cell(model)] + ([] if per_model else [Cell(explainer), Cell(resolution)])
             for metric in metrics:
                 row = found.get((model, explainer, metric))

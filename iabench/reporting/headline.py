@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..records import metric_of
 from .figure_io import plt, save_figure
 from .opening import headline_metric
 from .paired import MIN_SEEDS
@@ -74,7 +75,7 @@ def headline_figure(summary: pd.DataFrame, metrics_info: dict, folder: Path) -> 
         subset=["mean"])
     if rows.empty:
         return None
-    lower = metrics_info[metric].get("direction") == "lower"
+    lower = metric_of(metrics_info, metric).lower_is_better
     values, interval = _intervals(rows)
     bands = values[values.explainer.isin(BANDS)].sort_values("explainer")
     points = values[~values.explainer.isin(BANDS)].sort_values("mean", ascending=lower, kind="stable")

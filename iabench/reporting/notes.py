@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..records import recorded
+from ..records import metric_of
 
 SECTION_NOTES = {
     "verdict": "The IA-ViT paper's claims, each answered from this run's scores: holds, does not hold or "
@@ -55,8 +55,9 @@ def figure_caption(path: Path, metrics_info: dict) -> str:
     stem = path.stem
     if stem.startswith("curves_"):
         metric = stem.removeprefix("curves_")
-        arrow = "lower" if recorded(metric, metrics_info, "direction", "higher") == "lower" else "higher"
-        description = recorded(metric, metrics_info, "description", "")
+        record = metric_of(metrics_info, metric)
+        arrow = "lower" if record.lower_is_better else "higher"
+        description = record.description
         return f"{metric}: {description or 'curves'}; a {arrow} curve is better."
     if stem.startswith("heatmaps_"):
         return f"Model {stem.removeprefix('heatmaps_')}. {HEATMAP_NOTE}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..records import explainer_of, explainer_records_of, metric_of, metric_records_of
 from .verdict_text import overall
 
 
@@ -38,12 +39,11 @@ def model_lines(models_info: dict) -> list[str]:
 def protocol_line(metrics_info: dict) -> str:
     """The curve metrics grouped by substrate and unit: 'insertion, deletion (zeros substrate, moving pixels); ...'."""
     groups: dict[tuple[str, str], list[str]] = {}
-    for info in metrics_info.values():
-        if info.get("curve"):
-            unit = info.get("unit") or "pixel"
-            names = groups.setdefault((info.get("substrate") or "zeros", unit), [])
-            if info["name"] not in names:
-                names.append(info["name"])
+    for info in metric_records_of(metrics_info).values():
+        if info.curve:
+            names = groups.setdefault((info.substrate or "zeros", info.unit or "pixel"), [])
+            if info.name not in names:
+                names.append(info.name)
     return "; ".join(f"{', '.join(names)} ({substrate} substrate, moving {'patches' if unit == 'patch' else 'pixels'})"
                      for (substrate, unit), names in groups.items())
 
@@ -53,7 +53,7 @@ def run_lines(manifest: dict, models_info: dict, metrics_info: dict, explainers_
     config = manifest.get("config") or {}
     dataset = (manifest.get("dataset") or {}).get("name") or (config.get("data") or {}).get("name", "?")
     target = {"label": "its true label (the paper's protocol)", "predicted": "the class each model predicts"}
-    controls = sum(1 for info in explainers_info.values() if info.get("family") == "control")
+    controls = sum(1 for info in explainer_records_of(explainers_info).values() if info.is_control)
     lines = [f"Model {line}" for line in model_lines(models_info)]
     lines.append(f"Images: {manifest.get('samples', '?')} from the {config.get('split', 'test')} split of {dataset}, "
                  f"each explained for {target.get(config.get('target', 'label'), config.get('target'))}; "
@@ -67,10 +67,11 @@ def run_lines(manifest: dict, models_info: dict, metrics_info: dict, explainers_
 def headline_metric(summary: pd.DataFrame, metrics_info: dict) -> str | None:
     """The metric the answer quotes: deletion moving patches (fair to patch and pixel maps alike), else the first
     deletion, else the first curve metric of the run."""
-    present = [m for m in metrics_info if m in set(summary.metric) and metrics_info[m].get("curve")]
-    for wanted in (lambda i: i["name"] == "deletion" and i.get("unit") == "patch", lambda i: i["name"] == "deletion",
-                   lambda i: True):
-        found = [m for m in present if wanted(metrics_info[m])]
+    records = metric_records_of(metrics_info)
+    present = [m for m in records if m in set(summary.metric) and records[m].curve]
+    for wanted in (lambda r: r.name == "deletion" and r.unit == "patch", lambda r: r.name == "deletion",
+                   lambda r: True):
+        found = [m for m in present if wanted(records[m])]
         if found:
             return found[0]
     return None
@@ -108,10 +109,12 @@ def answer(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict, cla
     sentences = []
     if metric is not None:
         scores = summary[summary.metric == metric].set_index(["model", "explainer"])["mean"]
-        lower = metrics_info[metric].get("direction") == "lower"
+        record = metric_of(metrics_info, metric)
+        lower = record.lower_is_better
         shown = f"`{metric}` ({'lower' if lower else 'higher'} is better)"
         if ("ia-vit", "ia-vit") in scores.index:
-            control = (explainers_info.get("ia-vit") or {}).get("control") or "random-patch"
+            control = explainer_of(explainers_info, "ia-vit").control if "ia-vit" in explainers_info else (
+                "random-patch")
             own, base = scores[("ia-vit", "ia-vit")], scores.get(("ia-vit", control))
             if base is not None:
                 better = (own < base) if lower else (own > base)
@@ -120,11 +123,11 @@ def answer(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict, cla
                                  f"{'better' if better else 'not better'} by this mean.")
         best = []
         for model in dict.fromkeys(scores.index.get_level_values(0)):
-            own = scores[model].drop([e for e in scores[model].index if (explainers_info.get(e) or {}).get(
-                "family") == "control"], errors="ignore")
+            own = scores[model].drop([e for e in scores[model].index if explainer_of(explainers_info, e).is_control],
+                                     errors="ignore")
             if not own.empty:
                 top = own.idxmin() if lower else own.idxmax()
-                favoured = (explainers_info.get(top) or {}).get("baseline") == metrics_info[metric].get("substrate")
+                favoured = explainer_of(explainers_info, top).baseline == record.substrate
                 best.append(f"`{top}` on `{model}` ({own[top]:.3f}" + (
                     ", favoured: its own baseline is this metric's substrate)" if favoured else ")"))
         if best:

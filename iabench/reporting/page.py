@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from ..records import recorded
+from ..records import explainer_records_of, metric_of
 from .bias import NOTE as BIAS_NOTE
 from .family_tables import family_tables
 from .headline import Headline
@@ -54,14 +54,12 @@ def metric_lines(order: list[str], metrics_info: dict) -> list[str]:
     """One markdown line per metric: name, arrow, description (from the registered class) and reference."""
     lines = []
     for name in order:
-        info = metrics_info.get(name, {})
-        arrow = "↓" if info.get("direction") == "lower" else "↑"
-        text = recorded(name, metrics_info, "description", "") or info.get("display_name", name)
-        reference = recorded(name, metrics_info, "reference", "")
-        scope = [f"protocol: {info['substrate']} substrate, {info.get('unit') or 'pixel'} unit"] if info.get(
-            "substrate") else []
-        scope += [f"scored on the first {info['samples']} images only"] if info.get("samples") else []
-        scope += [f"only for {', '.join(info['explainers'])}"] if info.get("explainers") else []
+        info = metric_of(metrics_info, name)
+        arrow = "↓" if info.lower_is_better else "↑"
+        text, reference = info.description or info.display_name or name, info.reference
+        scope = [f"protocol: {info.substrate} substrate, {info.unit or 'pixel'} unit"] if info.substrate else []
+        scope += [f"scored on the first {info.samples} images only"] if info.samples else []
+        scope += [f"only for {', '.join(info.explainers)}"] if info.explainers else []
         lines.append(f"**{name}** {arrow}: {text}." + (f" ({'; '.join(scope)}.)" if scope else "") +
                      (f" *{reference.splitlines()[0]}*" if reference else ""))
     return lines
@@ -69,13 +67,10 @@ def metric_lines(order: list[str], metrics_info: dict) -> list[str]:
 
 def explainer_table(explainers_info: dict) -> pd.DataFrame:
     rows = []
-    for label in explainers_info:
-        def get(attribute: str, default: object = "", label: str = label) -> object:
-            return recorded(label, explainers_info, attribute, default)
-
-        rows.append({"explainer": label, "family": get("family"), "signed": "yes" if get("signed", False) else "no",
-                     "what it computes": get("description") or get("display_name"),
-                     "reference": (get("reference") or "").split("\n")[0], "own baseline": get("baseline") or "none"})
+    for label, record in explainer_records_of(explainers_info).items():
+        rows.append({"explainer": label, "family": record.family, "signed": "yes" if record.signed else "no",
+                     "what it computes": record.description or record.display_name,
+                     "reference": record.reference.split("\n")[0], "own baseline": record.baseline or "none"})
     return pd.DataFrame(rows).set_index("explainer")
 
 

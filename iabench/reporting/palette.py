@@ -7,7 +7,7 @@ label looks the same in every figure of a run whatever subset a figure shows.
 
 from __future__ import annotations
 
-from ..records import recorded
+from ..records import explainer_of, explainer_records_of
 
 # Okabe-Ito, yellow (#F0E442) left out: blue, orange, bluish green, vermillion, reddish purple, sky blue, black
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
@@ -28,12 +28,12 @@ def _linestyle(round_: int, control: bool) -> str | tuple:
 
 def explainer_family(explainers_info: dict, label: str) -> str:
     """The family of ``label`` (attention, gradient, ..., control; 'other' when unknown)."""
-    return str(recorded(label, explainers_info, "family", "other"))
+    return explainer_of(explainers_info, label).family
 
 
 def explainer_signed(explainers_info: dict, label: str) -> bool:
     """Whether the maps of ``label`` hold meaningful negative values."""
-    return bool(recorded(label, explainers_info, "signed", False))
+    return explainer_of(explainers_info, label).signed
 
 
 def with_labels(explainers_info: dict, labels: object) -> dict:
@@ -44,8 +44,8 @@ def with_labels(explainers_info: dict, labels: object) -> dict:
 def family_order(families: object, explainers_info: dict) -> list[str]:
     """The families in the order the run recorded (explainers.json ``family_rank``: the registry's), then any
     others alphabetically."""
-    rank = {info.get("family"): info.get("family_rank") for info in explainers_info.values()
-            if info.get("family_rank") is not None}
+    rank = {r.family: r.family_rank for r in explainer_records_of(explainers_info).values()
+            if r.family_rank is not None}
     return sorted(set(families), key=lambda f: (rank.get(f) is None, rank.get(f, 0), f))
 
 

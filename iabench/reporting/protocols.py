@@ -13,27 +13,27 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..records import recorded
+from ..records import explainer_of, metric_of
 from .markdown import markdown_table
 
 
 def protocol(label: str, metrics_info: dict) -> tuple[str, str, str]:
     """(metric name, substrate, unit) of a curve metric label, from metrics.json."""
-    info = metrics_info.get(label) or {}
-    return str(info.get("name", label)), str(info.get("substrate") or "zeros"), str(info.get("unit") or "pixel")
+    info = metric_of(metrics_info, label)
+    return info.name, info.substrate or "zeros", info.unit or "pixel"
 
 
 def is_curve(label: str, metrics_info: dict) -> bool:
     """Whether metrics.json records ``label`` as a perturbation curve (insertion, deletion, MoRF, LeRF, ...)."""
-    return bool((metrics_info.get(label) or {}).get("curve"))
+    return metric_of(metrics_info, label).curve
 
 
 def with_protocols(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict) -> pd.DataFrame:
     """summary.csv's protocol columns: each curve metric's substrate and unit, each explainer's map resolution
     ('' where they do not apply)."""
     curve = {m: protocol(m, metrics_info) for m in metrics_info if is_curve(m, metrics_info)}
-    resolution = {e: str(recorded(e, explainers_info, "resolution", "")) for e in set(summary.explainer)
-                  if e != "-"}
+    resolution = {e: explainer_of(explainers_info, e).resolution for e in set(summary.explainer)
+                  if e in (explainers_info or {})}  # '' for an explainer the run did not record
     return summary.assign(substrate=summary.metric.map(lambda m: curve[m][1] if m in curve else ""),
                           unit=summary.metric.map(lambda m: curve[m][2] if m in curve else ""),
                           resolution=summary.explainer.map(lambda e: resolution.get(e, "")))
@@ -44,7 +44,7 @@ def _curve_labels(summary: pd.DataFrame, metrics_info: dict) -> list[str]:
 
 
 def _control_of(explainer: str, explainers_info: dict) -> tuple[str, str]:
-    resolution = str(recorded(explainer, explainers_info, "resolution", "pixel"))
+    resolution = explainer_of(explainers_info, explainer).resolution
     return resolution, "random-patch" if resolution == "patch" else "random"
 
 
@@ -55,13 +55,12 @@ def control_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info:
     means = summary.set_index(["model", "explainer", "metric"])["mean"]
     rows, flipped, patch_cells = [], 0, 0
     for model, explainer in sorted(set(zip(summary.model, summary.explainer))):
-        family = recorded(explainer, explainers_info, "family", "")
-        if explainer == "-" or family == "control":
+        if explainer == "-" or explainer_of(explainers_info, explainer).is_control:
             continue
         resolution, control = _control_of(explainer, explainers_info)
         row = {"model": model, "explainer": explainer, "map": resolution, "control": control}
         for label in labels:
-            sign = -1.0 if metrics_info[label].get("direction") == "lower" else 1.0
+            sign = -1.0 if metric_of(metrics_info, label).lower_is_better else 1.0
             own, matched = means.get((model, explainer, label)), means.get((model, control, label))
             if own is None or matched is None or pd.isna(own) or pd.isna(matched):
                 row[label] = ""
@@ -93,14 +92,14 @@ def unit_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info: di
     parts = []
     for name, substrate in pairs:
         pixel, patch = by_protocol[(name, substrate, "pixel")], by_protocol[(name, substrate, "patch")]
-        lower = metrics_info[pixel].get("direction") == "lower"
+        lower = metric_of(metrics_info, pixel).lower_is_better
         part = summary[summary.metric.isin([pixel, patch]) & (summary.explainer != "-")]
         table = part.pivot_table(index=["model", "explainer"], columns="metric", values="mean").dropna()
         if table.empty:
             continue
         ranks = table.groupby(level="model").rank(ascending=lower).astype(int)
         shown = pd.DataFrame({
-            "map": [str(recorded(e, explainers_info, "resolution", "pixel")) for _, e in table.index],
+            "map": [explainer_of(explainers_info, e).resolution for _, e in table.index],
             "pixel unit": table[pixel].map(lambda v: f"{v:.3f}"), "patch unit": table[patch].map(lambda v: f"{v:.3f}"),
             "patch - pixel": (table[patch] - table[pixel]).map(lambda v: f"{v:+.3f}"),
             "rank: pixel → patch": [f"{a} → {b}" for a, b in zip(ranks[pixel], ranks[patch])]}, index=table.index)

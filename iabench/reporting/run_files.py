@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..records import CORRECTNESS_FILE, check_records
+from ..records import (
+    CORRECTNESS_FILE,
+    ExplainerRecords,
+    MetricRecords,
+    check_records,
+    explainer_records_of,
+    metric_records_of,
+)
 from ..store import RESULT_COLUMNS
 
 FLOAT_FORMAT = "%.10g"  # fixed text for floats: deterministic files, ample precision for re-analysis
@@ -48,8 +55,8 @@ class RunFiles:
 
     path: Path
     results: pd.DataFrame
-    metrics: dict  # metrics.json
-    explainers: dict  # explainers.json
+    metrics: MetricRecords  # metrics.json
+    explainers: ExplainerRecords  # explainers.json
     models: dict  # models.json
     manifest: dict  # manifest.json
     correctness: dict[str, pd.Series] = field(default_factory=dict)  # test_correctness.npz, see read_correctness
@@ -71,7 +78,8 @@ class RunFiles:
             raise UserError(f"metrics.json has no entry (direction) for {', '.join(unknown)}; re-run the suite")
         explainers = _read_json(run_dir / "explainers.json")
         check_records(run_dir, metrics, explainers)
-        return cls(run_dir, results, metrics, explainers, _read_json(run_dir / "models.json"),
+        return cls(run_dir, results, metric_records_of(metrics), explainer_records_of(explainers),
+                   _read_json(run_dir / "models.json"),
                    _read_json(run_dir / "manifest.json"), read_correctness(run_dir / CORRECTNESS_FILE))
 
     @property
@@ -80,7 +88,7 @@ class RunFiles:
 
     @property
     def directions(self) -> dict[str, str]:
-        return {name: info.get("direction", "higher") for name, info in self.metrics.items()}
+        return {name: record.direction for name, record in self.metrics.items()}
 
     def write_csv(self, frame: pd.DataFrame, name: str) -> Path:
         frame.to_csv(self.path / name, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..records import metric_of, metric_records_of
 from .protocols import protocol
 
 AXES = ("property", "substrate", "unit")  # what differs between two curve metrics: name, substrate, unit
@@ -53,12 +54,12 @@ def _kendall_row(axis: str, model: str, metric: str, a: str, b: str, first: pd.S
 
 def kendall_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
     rows = []
-    direction = {m: info.get("direction", "higher") for m, info in metrics_info.items()}
+    direction = {m: record.direction for m, record in metric_records_of(metrics_info).items()}
     saliency = results[results.explainer != "-"]
     for model, part in saliency.groupby("model", sort=True):
         labels = [m for m in metrics_info if m in set(part.metric)]
         means = {m: _goodness(part[part.metric == m].groupby("explainer").value.mean(), direction[m]) for m in labels}
-        curve = [m for m in labels if metrics_info[m].get("curve")]
+        curve = [m for m in labels if metric_of(metrics_info, m).curve]
         for a, b in itertools.combinations(curve, 2):
             differs = [axis for axis, x, y in zip(AXES, protocol(a, metrics_info), protocol(b, metrics_info))
                        if x != y]
@@ -88,7 +89,7 @@ def rank_and_alpha_rows(results: pd.DataFrame, metrics_info: dict, resamples: in
                                  aggfunc="first").dropna()
         if table.shape[1] < 2 or table.shape[0] < 2:
             continue
-        values = _goodness(table.to_numpy(dtype=float), metrics_info.get(metric, {}).get("direction", "higher"))
+        values = _goodness(table.to_numpy(dtype=float), metric_of(metrics_info, metric).direction)
         ranks = stats.rankdata(-values.mean(0))
         draws = rng.integers(0, values.shape[0], (resamples, values.shape[0]))
         boot = stats.rankdata(-values[draws].mean(1), axis=1)  # (resamples, explainers)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..records import metric_of
+
 ALPHA_TENTATIVE = 0.667
 TOP = 3
 
@@ -36,11 +38,11 @@ def trust_lines(stability: pd.DataFrame, metrics_info: dict) -> list[str]:
             top = _top(ranks, model, metric)
             if not top:
                 continue
-            name = metrics_info[metric].get("name", metric)
-            others = [m for m in order if m != metric and metrics_info[m].get("name", m) == name
-                      and metrics_info[m].get("substrate") != metrics_info[metric].get("substrate")]
+            record = metric_of(metrics_info, metric)
+            others = [m for m in order if m != metric and metric_of(metrics_info, m).name == record.name
+                      and metric_of(metrics_info, m).substrate != record.substrate]
             text = f"{model} / {metric}: top {len(top)} {', '.join(top)}; "
-            if not metrics_info[metric].get("substrate"):
+            if not record.substrate:
                 pass  # not a perturbation metric: no substrate to vary
             elif not others:
                 text += "measured under one substrate only, so its dependence on the substrate is untested; "

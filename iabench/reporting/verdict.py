@@ -38,7 +38,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import VerdictConfig
-from ..records import recorded
+from ..records import explainer_of, metric_records_of
 from .verdict_claims import accuracy_row, concentration_rows
 from .verdict_rows import ABLATION, COLUMNS, QUESTIONS, RULE, compared, decide, protocol_key, protocol_of, row, series
 
@@ -81,13 +81,12 @@ def _comparisons(results: pd.DataFrame, claim: str, model: str, pairs: list[tupl
 def controls(explainers_info: dict, interpreter: str, present: set[str]) -> list[tuple[str, str]]:
     """(label, control text) of the run's random controls for ``interpreter``: those at its resolution (the
     random control of that resolution, and its own shuffled map) first, then the others as "not matched"."""
-    resolution = recorded(interpreter, explainers_info, "resolution", "patch")
+    resolution = explainer_of(explainers_info, interpreter).resolution
     out = []
     for label in sorted(present):
-        name = recorded(label, explainers_info, "name", label)
-        shuffles = (explainers_info.get(label) or {}).get("shuffles")
-        if name in ("random", "random-patch") or shuffles == interpreter:
-            own = recorded(label, explainers_info, "resolution", "pixel")
+        record = explainer_of(explainers_info, label)
+        if record.name in ("random", "random-patch") or record.shuffles == interpreter:
+            own = record.resolution
             text = (f"matched ({own})" if own == resolution else f"not matched ({own} control, {resolution} map): "
                     "for reference only")
             out.append((label, text))
@@ -99,9 +98,9 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
     """One row per claim check (COLUMNS), claims in order i..v; empty when the run has no reference IA-ViT.
     ``correctness``: model -> per-image correctness on the test split, indexed by (seed, image) (claim iii)."""
     settings, explainers_info = settings or VerdictConfig(), explainers_info or {}
-    labels = {label: info.get("name", label) for label, info in metrics_info.items() if label in set(results.metric)}
-    faith = {label: (info.get("direction") == "lower", protocol_of(label, metrics_info))
-             for label, info in metrics_info.items() if label in set(results.metric) and info.get("curve")}
+    records = {label: r for label, r in metric_records_of(metrics_info).items() if label in set(results.metric)}
+    labels = {label: r.name for label, r in records.items()}
+    faith = {label: (r.lower_is_better, protocol_of(label, metrics_info)) for label, r in records.items() if r.curve}
     faith = dict(sorted(faith.items(), key=lambda item: protocol_key(item[1][1])))
     references, ablations = variants(models_info, set(results.model))
     rows: list[dict] = []

@@ -9,6 +9,7 @@ import math
 
 import pandas as pd
 
+from ..records import metric_of
 from .paired import detectable, mean_test, orient, paired_differences
 from .stats import holm
 from .variance import SHARES, crossed_shares
@@ -87,9 +88,9 @@ SUBSTRATE_ORDER = ("zeros", "blur", "black", "mean", "noise", "road")
 
 def protocol_of(label: str, metrics_info: dict) -> str:
     """'deletion, zeros, pixel unit': a curve metric's name, substrate and unit, from metrics.json."""
-    info = metrics_info.get(label, {})
-    unit = info.get("unit") or ("patch" if info.get("name") in ("morf", "lerf") else "pixel")
-    return f"{info.get('name', label)}, {info.get('substrate') or 'zeros'}, {unit} unit"
+    info = metric_of(metrics_info, label)
+    unit = info.unit or ("patch" if info.name in ("morf", "lerf") else "pixel")
+    return f"{info.name}, {info.substrate or 'zeros'}, {unit} unit"
 
 
 def protocol_key(protocol: str) -> tuple:
