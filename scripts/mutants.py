@@ -45,8 +45,8 @@ EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_explainer_parts.py t
 SCORE_TESTS = "tests/test_score.py tests/test_runner.py tests/test_runner_targets.py tests/test_parts.py"
 # the verdict: its decision rules pinned (test_verdict_rules.py), its claims and text (test_verdict.py), the paired
 # statistic and the variance components with their known answers
-VERDICT_TESTS = ("tests/test_verdict_rules.py tests/test_paired.py tests/test_variance.py tests/test_verdict.py "
-                 "tests/test_opening.py")
+VERDICT_TESTS = ("tests/test_verdict_rules.py tests/test_verdict_text.py tests/test_verdict_words.py "
+                 "tests/test_paired.py tests/test_variance.py tests/test_verdict.py tests/test_opening.py")
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
 # the tests that pin the module's numbers)
 TARGETS: dict[str, str] = {

@@ -62,13 +62,16 @@ def run_forked(pytest_args: list[str], cpu_limit: float) -> tuple[TestOutcome, s
     """pytest in a fork with fresh iabench and test modules; (outcome, the last lines of its output, CPU
     seconds used). The time limit counts CPU seconds, not wall time: on a shared machine a starved test run
     must not count as a mutant caught by a timeout."""
-    with tempfile.TemporaryFile("w+") as log:
+    with tempfile.TemporaryFile("w+") as log, tempfile.TemporaryDirectory(prefix="mutant-pyc-") as bytecode:
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
             for name in [n for n in sys.modules if n.split(".")[0] in ("iabench", "tests", "conftest")]:
                 del sys.modules[name]
+            # compile from source: a mutant of the same size written within the second of the original (== to <=)
+            # would otherwise be read from the original's cached bytecode, whose mtime and size still match
+            sys.pycache_prefix = bytecode
             import pytest
 
             os._exit(int(pytest.main(pytest_args)))

@@ -81,3 +81,35 @@ def test_orient_flips_the_effect_and_reorders_both_intervals() -> None:
     assert (flipped["ci_low"], flipped["ci_high"]) == (-effect["ci_high"], -effect["ci_low"])
     assert (flipped["tost_low"], flipped["tost_high"]) == (-effect["tost_high"], -effect["tost_low"])
     assert flipped["p_value"] == effect["p_value"] and flipped["mde"] == effect["mde"]
+
+
+def test_equal_up_to_float_rounding_is_relative_to_one_or_to_the_largest_difference() -> None:
+    """Differences with an SD at most 1e-12 x max(1, max |d|) have no spread: the exact answer, not scipy's. A mean
+    below that rounding is no effect (p = 1, statistic 0); above it, a certain one (p = 0, statistic ±inf)."""
+    tiny = mean_test(np.array([1.0e-13, 1.01e-13, 0.99e-13, 1.0e-13]))  # all below 1e-12: rounding of zero
+    assert (tiny["p_value"], tiny["statistic"], tiny["sd"]) == (1.0, 0.0, 0.0)
+    small = mean_test(np.full(4, 1.5e-12) + np.array([0.0, 1e-16, -1e-16, 0.0]))  # no spread, a mean above 1e-12
+    assert (small["p_value"], small["statistic"]) == (0.0, math.inf)
+    assert mean_test(-np.full(4, 1.5e-12))["statistic"] == -math.inf
+    large = mean_test(np.full(4, 1e6) + np.array([0.0, 1e-7, -1e-7, 0.0]))  # 1e-7 is rounding next to 1e6
+    assert large["p_value"] == 0.0 and large["sd"] == 0.0
+
+
+def test_two_pairs_are_a_test_with_one_degree_of_freedom() -> None:
+    two = mean_test(np.array([0.1, 0.3]))
+    assert two["n"] == 2 and two["effect"] == pytest.approx(0.2)
+    assert two["p_value"] == pytest.approx(stats.ttest_1samp([0.1, 0.3], 0.0).pvalue)  # t = 2 with 1 df: 0.295
+    assert two["ci_high"] - two["effect"] == pytest.approx(stats.t.ppf(0.975, 1) * 0.1, rel=1e-9)
+
+
+@pytest.mark.parametrize(("n", "effect"), [(3, 4.0), (6, 1.5), (2000, 0.07)])
+def test_the_power_integral_where_scipy_fails_equals_scipy_where_it_does_not(monkeypatch, n: int,
+                                                                             effect: float) -> None:
+    """The fallback (the noncentral t's tail as an integral over the variance) against scipy's noncentral t on the
+    same tail, where scipy's is finite: few degrees of freedom and many (where the integrand is a narrow peak)."""
+    from iabench.reporting import paired
+
+    expected = paired.power(effect, n, 0.01)
+    monkeypatch.setattr(paired.stats.nct, "sf", lambda *args: math.nan)  # as scipy does far in its tails
+    assert paired.power(effect, n, 0.01) == pytest.approx(expected, abs=1e-9)
+    assert 0.05 < expected < 0.95  # a tail that matters

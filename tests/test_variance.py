@@ -43,3 +43,27 @@ def test_crossed_shares_use_the_images_every_seed_scored() -> None:
     paired = pd.DataFrame({"m": [1.0, 2.0, 6.0, 9.0, 3.0, 4.0, 8.0, np.nan], "r": 0.0}, index=index)
     assert crossed_shares(paired) == components(np.array([[1.0, 2.0, 6.0], [3.0, 4.0, 8.0]]))  # image 3: one seed
     assert np.isnan(components(np.ones((1, 5)))["seed_share"])  # one seed: nothing to split
+
+
+def test_two_seeds_two_images_with_an_interaction_by_hand() -> None:
+    """d = [[1, 2], [3, 7]]: grand 3.25, seed means 1.5 and 5, image means 2 and 4.5; residuals ±0.75, so
+    MS_rest = 4 x 0.5625 / (1 x 1) = 2.25; MS_seed = 2 x 2 x 1.75² / 1 = 12.25, MS_image = 2 x 2 x 1.25² / 1 = 6.25;
+    v_seed = (12.25 - 2.25) / 2 = 5, v_image = (6.25 - 2.25) / 2 = 2, v_rest = 2.25."""
+    out = components(np.array([[1.0, 2.0], [3.0, 7.0]]))
+    assert (out["v_seed"], out["v_image"], out["v_rest"]) == (pytest.approx(5.0), pytest.approx(2.0),
+                                                              pytest.approx(2.25))
+    parts = np.array([5.0 / 2, 2.0 / 2, 2.25 / 4])
+    assert out["seed_share"] == pytest.approx(parts[0] / parts.sum())
+
+
+def test_one_seed_or_one_image_has_no_components_and_no_spread_no_shares() -> None:
+    import math
+    import warnings
+
+    for shape in ((1, 5), (5, 1)):
+        assert all(math.isnan(v) for v in components(np.ones(shape)).values()), shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0 / 0 on the way
+        flat = components(np.full((3, 4), 0.2))
+    assert max(flat["v_seed"], flat["v_image"], flat["v_rest"]) < 1e-30  # zero up to float rounding
+    assert all(math.isnan(flat[k]) for k in ("seed_share", "image_share", "rest_share"))

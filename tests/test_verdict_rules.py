@@ -181,3 +181,98 @@ def test_what_would_settle_it_follows_the_unit() -> None:
     two = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.0, 0.5)})
     assert "training 3 or more seeds would settle it" in verdict_markdown(
         verdict(two, INSERTION, models_json(), EXPLAINERS), models_json())
+
+
+# -- the verdict's bookkeeping: which models, explainers and protocols make which rows -----------------------------
+def test_rows_name_the_reference_model_and_its_interpreter_apart() -> None:
+    info = {"vit-short": {"kind": "vit", "baseline": "", "seeds": {}},
+            "ia-vit-short": {"kind": "ia-vit", "baseline": "vit-short", "seeds": {}},
+            "vit-long": {"kind": "vit", "baseline": "vit-short", "seeds": {}}}  # a plain ViT is never a reference
+    results = frame({("ia-vit-short", "ia-vit", "insertion"): exact(N, 0.1, 0.05),
+                     ("vit-long", "attention", "insertion"): exact(N, 0.0, 0.05)},
+                    reference=("ia-vit-short", "random-patch"))
+    claims = verdict(results, INSERTION, info, EXPLAINERS)
+    assert set(claims.model[claims.claim != "iv"]) == {"ia-vit-short"}  # (iv) says it has no ablation
+    first = claims[claims.claim == "i"]
+    assert first.comparison.tolist() == ["ia-vit-short/ia-vit vs ia-vit-short/random-patch on insertion"]
+    assert claims.index.tolist() == list(range(len(claims)))
+
+
+def test_without_models_json_ia_vit_and_vit_are_the_pair_whatever_else_ran() -> None:
+    results = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05),
+                     ("other", "ia-vit", "insertion"): exact(N, 0.1, 0.05), ("vit", "attention", "insertion"):
+                     exact(N, 0.0, 0.05)})
+    claims = verdict(results, INSERTION, {}, EXPLAINERS)
+    assert set(claims.model[claims.claim != "iv"]) == {"ia-vit"}
+
+
+def test_a_control_scored_on_another_model_only_is_not_the_interpreters() -> None:
+    results = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05)}, reference=("vit", "random-patch"))
+    first = claim(verdict(results, INSERTION, models_json(), EXPLAINERS), "i")
+    assert first.index.tolist() == ["no control at the interpreter's resolution (random-patch or shuffled:ia-vit) "
+                                    "in this run: a control of another resolution cannot decide"]
+
+
+def test_a_control_matches_by_resolution_only() -> None:
+    pixel_interpreter = {**EXPLAINERS, "ia-vit": {**EXPLAINERS["ia-vit"], "resolution": "pixel"}}
+    results = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05)})
+    first = claim(verdict(results, INSERTION, models_json(), pixel_interpreter), "i")
+    assert "not matched (patch control, pixel map): for reference only" in set(first.control)
+
+
+def test_an_ablation_without_its_interpreter_is_one_row_saying_so() -> None:
+    info = models_json(seeds=(0, 1), ablation=True)
+    results = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05),
+                     ("ia-vit-no-align", "attention", "insertion"): exact(N, 0.1, 0.05)})
+    fourth = verdict(results, INSERTION, info, EXPLAINERS).query("claim == 'iv'")
+    assert fourth.comparison.tolist() == ["ia-vit-no-align/ia-vit or ia-vit/ia-vit not in this run"]
+    assert fourth.n.tolist() == [0] and fourth.status.tolist() == ["inconclusive"]
+
+
+def test_rows_follow_the_protocol_order_not_the_order_metrics_json_lists_them() -> None:
+    info = metric_records({"insertion[blur,patch]": {"name": "insertion", "substrate": "blur", "unit": "patch"},
+                           "insertion[patch]": {"name": "insertion", "unit": "patch"},
+                           "insertion": {"name": "insertion"}})
+    results = frame({("ia-vit", "ia-vit", m): exact(N, 0.1, 0.05) for m in info})
+    first = claim(verdict(results, info, models_json(), EXPLAINERS), "i")
+    assert first.protocol.tolist() == ["insertion, zeros, pixel unit", "insertion, zeros, patch unit",
+                                       "insertion, blur, patch unit"]  # zeros before blur, pixel before patch
+
+
+def test_accuracy_uses_the_seeds_both_models_have_and_says_how_many_images() -> None:
+    info = models_json(seeds=(0, 1, 2, 3), acc_ia=(0.850, 0.851, 0.849, 0.5), acc_vit=(0.852, 0.853, 0.851))
+    for seed in info["vit"]["seeds"].values():
+        seed["test_images"] = 10000.0
+    info["ia-vit"]["seeds"]["0"]["test_images"] = 10000.0
+    row = claim(verdict(frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05)}), INSERTION, info,
+                        EXPLAINERS), "iii").iloc[0]
+    assert row.n == 3 and row.effect == pytest.approx(-0.002)  # seed 3 (ia-vit only) is not paired
+    assert row.name == "ia-vit vs vit: test accuracy per seed (models.json, 10000 images)"
+
+
+def test_per_image_correctness_of_one_model_only_falls_back_and_two_seeds_are_named() -> None:
+    index = pd.MultiIndex.from_product([(0, 1), range(100)], names=["seed", "sample"])
+    right = pd.Series(np.tile(np.arange(100) < 80, 2).astype(float), index=index)
+    results = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05)})
+    models = models_json(seeds=(0, 1))
+    row = claim(verdict(results, INSERTION, models, EXPLAINERS, None, {"ia-vit": right, "vit": right}),
+                "iii").iloc[0]
+    assert row.name == "ia-vit vs vit: per-image correctness on the 100 test images of each of 2 seeds"
+    assert row.n == 200 and row.effect == 0.0
+    alone = claim(verdict(results, INSERTION, models, EXPLAINERS, None, {"ia-vit": right}), "iii").iloc[0]
+    assert alone.name.startswith("no test accuracy")  # vit's is missing: nothing to pair, and no error
+
+
+def test_concentration_is_decided_by_its_own_interval_not_after_holm() -> None:
+    entropy = metric_records({"entropy": {"name": "entropy", "direction": "lower"},
+                              "entropy[pixel]": {"name": "entropy", "direction": "lower"}})
+    # 0.9 - entropy: p 0.03 above the threshold's side on one, far from it on the other: Holm would give 0.06
+    pairs = [(seed, sample) for seed in (0, 1) for sample in range(SAMPLES)]
+    results = pd.DataFrame([("r", seed, "ia-vit", "ia-vit", metric, sample, 0.9 - d) for metric, diff in
+                            (("entropy", with_p(0.03, 1.0)), ("entropy[pixel]", with_p(0.6, 1.0)))
+                            for (seed, sample), d in zip(pairs, diff)],
+                           columns=["run", "seed", "model", "explainer", "metric", "sample", "value"])
+    fifth = claim(verdict(results, entropy, models_json(), EXPLAINERS), "v")
+    row = fifth.loc["ia-vit/ia-vit entropy vs 0.9 (1 = uniform)"]
+    assert row.p_value == pytest.approx(0.03) and row.p_holm == pytest.approx(0.06)
+    assert row.status == "holds" and math.isnan(row.mde_holm)  # its 95% interval lies below 0.9

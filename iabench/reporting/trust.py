@@ -70,7 +70,9 @@ def trust_lines(stability: pd.DataFrame, metrics_info: dict) -> list[str]:
 TRUST_NOTE = ("How far each explainer ranking holds (stability.csv): one line per model and metric, written by rules "
               "from the rank intervals, the rankings under other substrates and Krippendorff's alpha across images; "
               "then Kendall's tau between rankings that should agree (1 = same order, -1 = reversed; p its p-value) "
-              "and the critical-difference diagrams (critical_difference.csv).")
+              "and the critical-difference diagrams (critical_difference.csv): with 3 or more training seeds their "
+              "blocks are the seeds; with fewer, images, and then they are conditional on these trained models and "
+              "say nothing across training runs (each title says which).")
 
 
 def kendall_table(kendall: pd.DataFrame) -> pd.DataFrame:

@@ -39,7 +39,9 @@ def components(diff: np.ndarray) -> dict[str, float]:
     v_seed, v_image, v_rest = max(0.0, (ms_seed - ms_rest) / images), max(0.0, (ms_image - ms_rest) / seeds), ms_rest
     parts = np.array([v_seed / seeds, v_image / images, v_rest / (seeds * images)])
     total = parts.sum()
-    shares = parts / total if total > 0 else np.full(3, math.nan)
+    # differences equal up to float rounding leave components of ~(1e-16 x the values)², not 0: no shares then
+    rounding = (1e-12 * max(1.0, float(np.abs(diff).max()))) ** 2
+    shares = parts / total if total > rounding else np.full(3, math.nan)
     return dict(v_seed=float(v_seed), v_image=float(v_image), v_rest=float(v_rest),
                 **{k: float(v) for k, v in zip(SHARES, shares)})
 
