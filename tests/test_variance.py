@@ -40,8 +40,10 @@ def test_components_recover_a_simulated_crossed_design() -> None:
 
 def test_crossed_shares_use_the_images_every_seed_scored() -> None:
     index = pd.MultiIndex.from_product([range(2), range(4)], names=["seed", "sample"])
-    paired = pd.DataFrame({"m": [1.0, 2.0, 6.0, 9.0, 3.0, 4.0, 8.0, np.nan], "r": 0.0}, index=index)
-    assert crossed_shares(paired) == components(np.array([[1.0, 2.0, 6.0], [3.0, 4.0, 8.0]]))  # image 3: one seed
+    paired = pd.DataFrame({"m": [1.0, 2.0, 6.0, 9.0, 3.0, 4.0, 8.0, np.nan],
+                           "r": [0.5, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 1.0]}, index=index)
+    expected = components(np.array([[0.5, 2.0, 5.0], [3.0, 2.0, 8.0]]))  # m - r; image 3: one seed only
+    assert crossed_shares(paired) == expected and expected["v_rest"] > 0
     assert np.isnan(components(np.ones((1, 5)))["seed_share"])  # one seed: nothing to split
 
 
@@ -67,3 +69,9 @@ def test_one_seed_or_one_image_has_no_components_and_no_spread_no_shares() -> No
         flat = components(np.full((3, 4), 0.2))
     assert max(flat["v_seed"], flat["v_image"], flat["v_rest"]) < 1e-30  # zero up to float rounding
     assert all(math.isnan(flat[k]) for k in ("seed_share", "image_share", "rest_share"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        large = components(np.full((3, 4), 1000.1) + np.array([0.0, 1e-13, 0.0, -1e-13]))  # rounding next to 1e3
+    assert all(math.isnan(large[k]) for k in ("seed_share", "image_share", "rest_share"))
+    small = components(np.array([[0.0, 1e-7], [2e-7, 5e-7]]))  # tiny, yet far above rounding: shares
+    assert small["seed_share"] == pytest.approx(components(np.array([[0.0, 1.0], [2.0, 5.0]]))["seed_share"])

@@ -207,10 +207,12 @@ def test_without_models_json_ia_vit_and_vit_are_the_pair_whatever_else_ran() -> 
 
 
 def test_a_control_scored_on_another_model_only_is_not_the_interpreters() -> None:
-    results = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05)}, reference=("vit", "random-patch"))
-    first = claim(verdict(results, INSERTION, models_json(), EXPLAINERS), "i")
-    assert first.index.tolist() == ["no control at the interpreter's resolution (random-patch or shuffled:ia-vit) "
-                                    "in this run: a control of another resolution cannot decide"]
+    for other in ("vit", "another"):  # names after and before the reference's
+        results = frame({("ia-vit", "ia-vit", "insertion"): exact(N, 0.1, 0.05)}, reference=(other, "random-patch"))
+        first = claim(verdict(results, INSERTION, models_json(), EXPLAINERS), "i")
+        assert first.index.tolist() == ["no control at the interpreter's resolution (random-patch or "
+                                        "shuffled:ia-vit) in this run: a control of another resolution cannot "
+                                        "decide"], other
 
 
 def test_a_control_matches_by_resolution_only() -> None:
@@ -227,6 +229,13 @@ def test_an_ablation_without_its_interpreter_is_one_row_saying_so() -> None:
     fourth = verdict(results, INSERTION, info, EXPLAINERS).query("claim == 'iv'")
     assert fourth.comparison.tolist() == ["ia-vit-no-align/ia-vit or ia-vit/ia-vit not in this run"]
     assert fourth.n.tolist() == [0] and fourth.status.tolist() == ["inconclusive"]
+
+
+def test_an_ablation_is_decided_when_only_it_and_its_base_were_explained() -> None:
+    info = models_json(seeds=(0, 1), ablation=True)
+    results = frame({("ia-vit-no-align", "ia-vit", "insertion"): with_p(0.001, 1.0)}, reference=("ia-vit", "ia-vit"))
+    fourth = claim(verdict(results, INSERTION, info, EXPLAINERS), "iv")
+    assert fourth.status.tolist() == ["improves"] and fourth.n.tolist() == [N]
 
 
 def test_rows_follow_the_protocol_order_not_the_order_metrics_json_lists_them() -> None:
