@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from .data import evidence_mask
 from .errors import UserError
 from .pipeline.explain import Explanations, FailureLog
 from .pipeline.plan import Samples, WorkItem, applies, draw_samples, explainer_classes
@@ -62,6 +63,8 @@ def _samples(data: Dataset | DataLoader | tuple, count: int | None, seed: int) -
     if isinstance(data, DataLoader):
         items: list = []
         for batch in data:  # only as many batches as needed
+            if len(batch) > 2 and isinstance(batch[2], dict):  # masks by name: keep the evidence mask
+                batch = (*batch[:2], next(iter(batch[2].values())))
             items += list(zip(*batch))
             if count is not None and len(items) >= count:
                 break
@@ -70,7 +73,7 @@ def _samples(data: Dataset | DataLoader | tuple, count: int | None, seed: int) -
         return draw_samples(data, len(data) if count is None else count, seed, "the data")  # the main job's draw
     if not items:
         raise UserError("the data holds no images; give a Dataset, a DataLoader or an (images, labels) tuple")
-    masks = torch.stack([torch.as_tensor(i[2]) for i in items]).bool() if len(items[0]) > 2 else None
+    masks = torch.stack([evidence_mask(i) for i in items]).bool() if len(items[0]) > 2 else None
     return Samples(list(range(len(items))), torch.stack([i[0] for i in items]),
                    torch.tensor([int(i[1]) for i in items]), masks)
 

@@ -1,7 +1,7 @@
-"""The explainers and metrics as tables, built from the registered classes alone (their ``family``,
-``signed``/``direction``, ``description`` and ``reference``): the tables of docs/explainers.md and docs/metrics.md
-are this module's output (``iabench list --markdown`` prints them; a test checks that those pages hold them
-exactly).
+"""The explainers, metrics and datasets as tables, built from the registered classes alone (their ``family``,
+``signed``/``direction``, ``description``, ``reference``, options and masks): the tables of docs/explainers.md,
+docs/metrics.md and docs/datasets.md are this module's output (``iabench list --markdown`` prints them; a test checks
+that those pages hold them exactly).
 
 Rows are sorted by family, in the package's ``FAMILIES`` order (a family not listed there comes last),
 then by name. A metric's extra per-sample values (``Metric.extras``) get rows of their own, named
@@ -80,15 +80,35 @@ def metric_table() -> str:
     return markdown_table(["name", "family", "direction", "what it measures", "reference"], rows)
 
 
+def dataset_rows() -> list[dict[str, str]]:
+    """One row per registered dataset: name, options with their defaults, masks, description."""
+    import dataclasses
+
+    from .data import DATASETS, dataset_class
+
+    rows = []
+    for name in DATASETS.names():
+        cls = dataset_class(name)
+        options = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Options))
+        rows.append(dict(name=name, options=options or "-", masks=", ".join(cls.masks) or "-",
+                         description=cls.description))
+    return rows
+
+
+def dataset_table() -> str:
+    """The dataset table of docs/datasets.md: | name | options (defaults) | masks | what it is |."""
+    rows = [[f"`{r['name']}`", r["options"], r["masks"], r["description"]] for r in dataset_rows()]
+    return markdown_table(["name", "options (defaults)", "masks", "what it is"], rows)
+
+
 def print_catalog(markdown: bool = False) -> None:
-    """`iabench list`: suites, presets, explainers, metrics and datasets (``markdown``: the docs' two generated
+    """`iabench list`: suites, presets, explainers, metrics and datasets (``markdown``: the docs' three generated
     tables)."""
-    from .data import DATASETS
     from .models import PRESETS
     from .suites import read_suite_yaml, suite_names
 
     if markdown:
-        print(explainer_table(), metric_table(), sep="\n\n")
+        print(explainer_table(), metric_table(), dataset_table(), sep="\n\n")
         return
     print("suites:")
     for name in suite_names():
@@ -103,9 +123,10 @@ def print_catalog(markdown: bool = False) -> None:
     print("metrics:  (name, family, which way is better, what it measures)")
     for row in metric_rows():
         print(f"  {row['name']:<26} {row['family']:<13} {row['direction']:<7} {row['description']}")
-    print("datasets:")
-    print("  " + ", ".join(DATASETS.names()))
+    print("datasets:  (name, options with their defaults, masks its items carry, what it is)")
+    for row in dataset_rows():
+        print(f"  {row['name']:<26} {row['options']:<40} {row['masks']:<24} {row['description']}")
 
 
-__all__ = ["explainer_rows", "explainer_table", "first_line", "markdown_table", "metric_rows", "metric_table",
-           "print_catalog"]
+__all__ = ["dataset_rows", "dataset_table", "explainer_rows", "explainer_table", "first_line", "markdown_table",
+           "metric_rows", "metric_table", "print_catalog"]

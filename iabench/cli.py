@@ -25,7 +25,7 @@ EXAMPLES = """examples:
   python -m iabench run --suite paper --device cuda --data-root ~/data/cifar10 --pretrained hub
   torchrun --nproc_per_node 4 -m iabench train --preset vit-b16 --data-root ~/data/cifar10
   python -m iabench list
-  python -m iabench list --markdown                   the explainer and metric tables of the docs
+  python -m iabench list --markdown                   the explainer, metric and dataset tables of the docs
   python -m iabench report reports/faithfulness/<run-id>
 """
 
@@ -107,8 +107,8 @@ def _add_others(sub: argparse._SubParsersAction) -> None:
 
     p_list = sub.add_parser("list", help="list suites, presets, explainers, metrics and datasets")
     p_list.add_argument("--markdown", action="store_true",
-                        help="print only the explainer and metric tables of docs/explainers.md and docs/metrics.md "
-                             "(GitHub markdown)")
+                        help="print only the explainer, metric and dataset tables of docs/explainers.md, "
+                             "docs/metrics.md and docs/datasets.md (GitHub markdown)")
     p_list.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     p_merge = sub.add_parser("merge", help="join the shards of a run made with --shard I/N, then write its report")

@@ -38,8 +38,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import from_dict, parse_override
     from .data import load_dataset
+    from .data.config_options import data_config
     from .device import resolve_device
     from .models import get_preset
+    from .pipeline.plan import hashable_data
     from .runner import default_cache_dir
     from .training import train_or_load
 
@@ -54,7 +56,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         sections["data"]["root"] = args.data_root
     if args.pretrained is not None:
         sections["model"]["pretrained"] = args.pretrained
-    data_cfg = from_dict(type(preset.data), sections["data"], "data", preset.data)
+    data_cfg = data_config(sections["data"], preset.data)
     model_cfg = from_dict(type(preset.model), sections["model"], "model", preset.model)
     train_cfg = from_dict(type(preset.train), sections["train"], "train", preset.train)
     device = resolve_device(args.device)
@@ -63,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     cache = args.cache_dir or default_cache_dir()
     kinds = ["vit", "ia-vit"] if args.model == "both" else [args.model]
     for kind in kinds:
-        trained = train_or_load(kind, model_cfg, dataclasses.replace(data_cfg, root=""), train_cfg, data, device,
+        trained = train_or_load(kind, model_cfg, hashable_data(data_cfg), train_cfg, data, device,
                                 cache, progress=not args.quiet, retrain=args.retrain)
         if os.environ.get("RANK", "0") != "0":
             continue  # under torchrun, one report is enough

@@ -32,15 +32,27 @@ class DataConfig:
     # Normalisation: None = the dataset's recorded statistics (from its training split)
     mean: list[float] | None = None
     std: list[float] | None = None
-    attribute: str = "Gray_Hair"  # CelebA: the binary attribute used as label (the IA-ViT notebook's)
-    canvas: int = 56  # cluttered Fashion-MNIST: canvas side in pixels
-    distractors: int = 3  # cluttered Fashion-MNIST: fragments of other items per canvas
     limit_train: int = 0  # 0 = all; otherwise the first N training items (quick experiments, tests)
-    channels: int = 1  # synthetic dataset only: image channels
     # True when nothing is trained (--checkpoint): a single <class>/ image tree is then entirely the test split
     eval_only: bool = False
+    # The dataset's own options (its plugin's Options, all values, validated): written flat in a suite's data section
+    options: dict[str, Any] = field(default_factory=dict)
 
     HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_only": False}  # added later: old cache keys stay valid
+    # Options that were flat DataConfig fields before datasets became plugins: a key holds them (their old defaults
+    # where the dataset has no such option) exactly as before, so no cached checkpoint or run id changes.
+    FLAT_OPTIONS: ClassVar[dict[str, Any]] = {"attribute": "Gray_Hair", "canvas": 56, "distractors": 3, "channels": 1}
+
+    def hash_identity(self) -> dict[str, Any]:
+        """What a cache key holds of this config (see ``config_hash``)."""
+        plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                 if f.name != "options" and not (f.name in self.HASH_NEUTRAL
+                                                 and getattr(self, f.name) == self.HASH_NEUTRAL[f.name])}
+        options = dict(self.options)
+        plain.update({key: options.pop(key, default) for key, default in self.FLAT_OPTIONS.items()})
+        if options:
+            plain["options"] = options
+        return plain
 
 
 @dataclass
@@ -127,6 +139,8 @@ def to_dict(config: Any) -> dict[str, Any]:
 def _hashable(value: Any) -> Any:
     """Plain data for hashing: dataclasses (also nested, also in lists) become dicts without their
     hash-neutral fields."""
+    if hasattr(value, "hash_identity"):
+        return _hashable(value.hash_identity())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         neutral = getattr(value, "HASH_NEUTRAL", {})
         return {f.name: _hashable(getattr(value, f.name)) for f in dataclasses.fields(value)

@@ -16,8 +16,7 @@ POSITIVE = (0, None, False, False)
 FRACTION = (0, 1, True, False)  # [0, 1)
 
 RANGES: dict[str, dict[str, tuple[Any, Any, bool, bool]]] = {
-    "DataConfig": dict(img_size=AT_LEAST_1, val_fraction=FRACTION, canvas=AT_LEAST_1, distractors=AT_LEAST_0,
-                       limit_train=AT_LEAST_0, channels=AT_LEAST_1),
+    "DataConfig": dict(img_size=AT_LEAST_1, val_fraction=FRACTION, limit_train=AT_LEAST_0),
     "ModelConfig": dict(img_size=AT_LEAST_1, patch_size=AT_LEAST_1, in_chans=AT_LEAST_1, num_classes=AT_LEAST_1,
                         embed_dim=AT_LEAST_1, depth=AT_LEAST_1, num_heads=AT_LEAST_1, mlp_ratio=POSITIVE,
                         drop_rate=FRACTION, drop_path_rate=FRACTION),

@@ -1,7 +1,8 @@
-"""What a run records about its explainers and metrics (explainers.json, metrics.json), typed once: ``MetricRecord``
-and ``ExplainerRecord`` are the fields the writer (``pipeline.records`` builds them from the registered classes) and
-the reader (``reporting``, which never falls back on the registered classes: a report is built from the run's files
-alone) agree on. Each JSON entry is one record's ``to_json()``; ``read`` turns it back.
+"""What a run records about its explainers and metrics (explainers.json, metrics.json) and its data (the manifest's
+``dataset``), typed once: ``MetricRecord``, ``ExplainerRecord`` and ``DatasetRecord`` are the fields the writer
+(``pipeline.records`` builds them from the registered classes) and the reader (``reporting``, which never falls
+back on the registered classes: a report is built from the run's files alone) agree on. Each JSON entry is one
+record's ``to_json()``; ``read`` turns it back.
 
 A run folder written before a field existed is refused in one line naming ``iabench refresh RUN_DIR``, which
 completes its records once from the registries (``iabench.refresh``).
@@ -109,6 +110,23 @@ class ExplainerRecord(Record):
     @property
     def is_control(self) -> bool:
         return self.family == "control"
+
+
+@dataclass(frozen=True)
+class DatasetRecord(Record):
+    """The manifest's ``dataset`` entry: what the data was (its plugin's declaration and the loaded bundle)."""
+
+    name: str
+    description: str = ""
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # every option, defaults included
+    masks: tuple[str, ...] = ()  # the masks its items carry; the first is what localisation scores against
+    num_classes: int = 0
+    in_chans: int = 0
+    img_size: int = 0
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    source: str = ""
+    sizes: Mapping[str, int] = dataclasses.field(default_factory=dict)  # train, val, test
 
 
 MetricRecords = dict[str, MetricRecord]

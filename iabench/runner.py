@@ -34,6 +34,7 @@ from .pipeline.plan import (
     select_samples,
     suite_hash,
 )
+from .pipeline.reliance import write_reliance
 from .pipeline.shards import Shard, discard_scores, finish, merge, wait_for_all
 from .runlog import run_log
 from .suites import Suite, load_suite
@@ -139,6 +140,7 @@ class Run:
         write_run_files(self.run_dir, self.suite, self.metrics, self.explainer_classes, self.trained)
         write_heatmaps(self.run_dir, self.suite, self.data, self.samples, self.trained, self.evaluation.explanations(),
                        self.device)
+        write_reliance(self.run_dir, self.trained, self.data, self.device)  # planted evidence only
 
     def _manifest(self) -> None:
         write_manifest(self.run_dir, self.suite, self.run_id, self.config_hash, self.device, self.timings, self.data,

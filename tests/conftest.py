@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
 
+import iabench.data.fashion_mnist as fm
 from iabench.config import DataConfig, ModelConfig
 from iabench.models import create_model, get_preset
 
@@ -59,3 +61,11 @@ def keep_tf32():
     yield
     torch.backends.cudnn.conv.fp32_precision = conv
     torch.set_float32_matmul_precision(matmul)
+
+
+@pytest.fixture
+def no_system_fmnist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fashion-MNIST from the test's own files only: neither the Debian files nor a cache nor the network."""
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setenv("IABENCH_DATA", str(tmp_path / "no-cache"))
+    monkeypatch.setenv("IABENCH_OFFLINE", "1")

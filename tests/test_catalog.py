@@ -13,8 +13,9 @@ from torch import nn
 
 from iabench import baselines, metrics
 from iabench.baselines import EXPLAINERS, create_explainer
-from iabench.catalog import explainer_table, metric_rows, metric_table
+from iabench.catalog import dataset_table, explainer_table, metric_rows, metric_table
 from iabench.cli import main
+from iabench.data import DATASETS, dataset_class
 from iabench.metrics import METRICS
 from iabench.models import create_model, get_preset
 
@@ -52,6 +53,7 @@ def cells(row: str) -> list[str]:
 def test_docs_hold_exactly_the_registry_tables() -> None:
     assert page_tables("explainers.md") == [explainer_table()]
     assert page_tables("metrics.md") == [metric_table()]
+    assert page_tables("datasets.md")[1:] == [dataset_table()]  # the first: where each dataset's files are
 
 
 def test_tables_have_one_row_per_class_and_extra_sorted_by_family() -> None:
@@ -137,10 +139,10 @@ def test_declared_signedness_holds_on_random_models_and_inputs(name: str, random
             assert (saliency >= 0).all(), f"{name} on {kind}: declared unsigned, min {saliency.min().item()}"
 
 
-def test_list_markdown_prints_the_two_tables(capsys) -> None:
+def test_list_markdown_prints_the_three_tables(capsys) -> None:
     assert main(["list", "--markdown"]) == 0
     out, _ = capsys.readouterr()
-    assert out == f"{explainer_table()}\n\n{metric_table()}\n"
+    assert out == f"{explainer_table()}\n\n{metric_table()}\n\n{dataset_table()}\n"
 
 
 def test_list_prints_family_signedness_direction_and_description(capsys) -> None:
@@ -159,3 +161,8 @@ def test_list_prints_family_signedness_direction_and_description(capsys) -> None
         line = next(line for line in metric_lines if line.split()[0] == row["name"])
         assert line.split()[1:3] == [row["family"], row["direction"]], line
         assert line.endswith(row["description"]), line
+    dataset_lines = lines[heads[2] + 1:]
+    assert [line.split()[0] for line in dataset_lines] == DATASETS.names()
+    evidence = next(line for line in dataset_lines if line.split()[0] == "evidence-fashion-mnist")
+    assert "task=motif, canvas=56" in evidence and "evidence, motif, garment" in evidence
+    assert evidence.endswith(dataset_class("evidence-fashion-mnist").description)

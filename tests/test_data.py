@@ -21,6 +21,7 @@ import iabench.data.fashion_mnist as fm
 from iabench.config import DataConfig
 from iabench.data import DATASETS, load_dataset
 from iabench.data.cluttered import canvas_stats
+from iabench.data.config_options import data_config
 from iabench.data.torchvision_sets import STATS
 from iabench.errors import UserError
 
@@ -31,14 +32,6 @@ from iabench.errors import UserError
 
 
 
-
-
-@pytest.fixture
-def no_system_fmnist(tmp_path, monkeypatch):
-    """Neither the Debian files nor a cache nor the network (conftest sets IABENCH_OFFLINE=1 too)."""
-    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "no-debian")
-    monkeypatch.setenv("IABENCH_DATA", str(tmp_path / "no-cache"))
-    monkeypatch.setenv("IABENCH_OFFLINE", "1")
 
 
 # ---------------------------------------------------------------------------------------------- Fashion-MNIST
@@ -288,10 +281,10 @@ def test_celeba_binary_attribute(tmp_path) -> None:
     image = bundle.test[1][0]
     assert image.shape == (3, 16, 16)
     torch.testing.assert_close(image, torch.full_like(image, (180 / 255 - 0.5) / 0.5), atol=0.02, rtol=0)
-    smiling = load_dataset(DataConfig(name="celeba", root=str(tmp_path), img_size=16, attribute="Smiling"))
+    smiling = load_dataset(DataConfig(name="celeba", root=str(tmp_path), img_size=16, options={"attribute": "Smiling"}))
     assert [smiling.train[i][1] for i in range(4)] == [1, 1, 1, 1]
     with pytest.raises(UserError, match="did you mean 'Gray_Hair'"):
-        load_dataset(DataConfig(name="celeba", root=str(tmp_path), img_size=16, attribute="Grey_Hair"))
+        load_dataset(DataConfig(name="celeba", root=str(tmp_path), img_size=16, options={"attribute": "Grey_Hair"}))
 
 
 def test_celeba_needs_every_list_file(tmp_path) -> None:
@@ -377,8 +370,9 @@ def test_every_dataset_is_registered() -> None:
 # ---------------------------------------------------------------------------------------------- cluttered
 
 
-def _cluttered(root: Path, **kw: object) -> DataConfig:
-    return DataConfig(name="cluttered-fashion-mnist", root=str(root), **{"img_size": 56, **kw})
+def _cluttered(root: Path, **keys: object) -> DataConfig:
+    """A data section as a suite writes it: common keys and the dataset's options side by side."""
+    return data_config({"name": "cluttered-fashion-mnist", "root": str(root), "img_size": 56, **keys})
 
 
 def _check_footprint(raw: np.ndarray, mask: np.ndarray, item: np.ndarray) -> None:
@@ -399,7 +393,8 @@ def test_cluttered_masks_match_the_pasted_item(tmp_path, no_system_fmnist) -> No
     assert bundle.has_masks and bundle.img_size == 56 and bundle.in_chans == 1
     assert (len(bundle.train), len(bundle.val), len(bundle.test)) == (36, 4, 10)
     for i in range(10):
-        image, label, mask = bundle.test[i]
+        image, label, masks = bundle.test[i]
+        mask = masks["object"]
         assert image.shape == (1, 56, 56) and mask.shape == (56, 56) and mask.dtype == torch.bool
         assert label == int(test_y[i])
         raw, raw_mask = bundle.test.raw(i)
@@ -441,7 +436,8 @@ def test_cluttered_statistics_and_resize(tmp_path, no_system_fmnist) -> None:
     assert bundle.mean[0] == pytest.approx(canvases.mean(), abs=1e-4)
     assert bundle.std[0] == pytest.approx(canvases.std(ddof=1), abs=1e-4)
     assert (bundle.mean, bundle.std) == canvas_stats(full, bundle.train.indices)
-    image, _, mask = bundle.test[0]
+    image, _, masks = bundle.test[0]
+    mask = masks["object"]
     assert image.shape == (1, 28, 28) and mask.shape == (28, 28) and mask.dtype == torch.bool and mask.any()
     fixed = load_dataset(_cluttered(tmp_path / "fm", mean=[0.5], std=[0.25]))
     raw = fixed.test.raw(0)[0]
@@ -457,9 +453,10 @@ def test_cluttered_missing_fmnist_is_one_line(tmp_path, no_system_fmnist) -> Non
 
 
 def test_synthetic_dataset() -> None:
-    bundle = load_dataset(DataConfig(name="synthetic", img_size=16, channels=3))
-    image, label, mask = bundle.test[0]
-    assert image.shape == (3, 16, 16) and 0 <= label < 10 and mask.any()
+    bundle = load_dataset(DataConfig(name="synthetic", img_size=16, options={"channels": 3}))
+    image, label, masks = bundle.test[0]
+    assert list(masks) == ["glyph"] and bundle.masks == ("glyph",)
+    assert image.shape == (3, 16, 16) and 0 <= label < 10 and masks["glyph"].sum() == 25  # the 5x5 glyph square
 
 
 def test_imagefolder_single_tree_is_all_test_when_nothing_is_trained(tmp_path) -> None:

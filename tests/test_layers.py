@@ -15,8 +15,8 @@ FLOORS = [
     ("base", ["iabench.errors", "iabench.seeding", "iabench.registry", "iabench.device", "iabench.store",
               "iabench.runlog", "iabench.pipe_table", "iabench.modes", "iabench.ranges"]),
     ("config", ["iabench.typed", "iabench.config", "iabench.records", "iabench.targets"]),
+    ("shared by the plugins", ["iabench.substrates", "iabench.contract"]),  # datasets are plugins too
     ("data and models", ["iabench.data", "iabench.models"]),
-    ("shared by the plugins", ["iabench.substrates", "iabench.contract"]),
     ("plugins", ["iabench.baselines", "iabench.metrics"]),
     ("training", ["iabench.training"]),
     ("pipeline", ["iabench.suites", "iabench.pipeline"]),

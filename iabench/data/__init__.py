@@ -1,22 +1,29 @@
-"""Datasets: a name -> loader registry returning a ``DataBundle`` with deterministic splits.
+"""Datasets: one-file plugins under one contract, as explainers and metrics are (``DatasetPlugin``).
 
-Every loader reads local files only (``DataConfig.root``, then the dataset's default places); a
-dataset that cannot be found is one ``UserError`` line saying how to get it. Items are
-``(image, label)`` with the image normalised (C, H, W) float32, or ``(image, label, mask)`` for
-datasets with ground-truth explanation masks (``DataBundle.has_masks``).
+A dataset declares its ``name``, its typed, frozen ``Options`` (validated like every plugin's: an unknown option names
+the closest one, a value out of range is one line) and the ``masks`` its items carry, by name; ``load(config,
+options)`` returns a ``DataBundle`` with deterministic splits. The options live flat in a suite's ``data:`` section
+beside the common keys (``data: {name: cluttered-fashion-mnist, canvas: 56}``) and in ``DataConfig.options``.
+
+Every loader reads local files only (``DataConfig.root``, then the dataset's default places); a dataset that cannot
+be found is one ``UserError`` line saying how to get it. Items are ``(image, label)`` with the image normalised
+(C, H, W) float32, or ``(image, label, masks)`` with ``masks`` a dict of bool (H, W) tensors named as the dataset
+declares; the first declared mask is the one localisation metrics score against.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch.utils.data import Dataset, Subset
 
 from ..config import DataConfig
+from ..contract import NoOptions, Options
+from ..contract.options import options_class_problems
 from ..registry import Registry
 
 
@@ -34,22 +41,69 @@ class DataBundle:
     mean: list[float]  # the normalisation actually applied (recorded in the run manifest)
     std: list[float]
     class_names: list[str] = field(default_factory=list)
-    has_masks: bool = False
+    masks: tuple[str, ...] = ()  # the masks each item carries, by name (the first: what localisation scores)
     source: str = ""  # where the files were read from
 
-    def describe(self) -> dict[str, object]:
-        return dict(name=self.name, num_classes=self.num_classes, in_chans=self.in_chans,
-                    img_size=self.img_size, mean=self.mean, std=self.std, source=self.source,
-                    sizes=dict(train=len(self.train), val=len(self.val), test=len(self.test)))
+    @property
+    def has_masks(self) -> bool:
+        return bool(self.masks)
 
 
-DATASETS: Registry[DataBundle] = Registry("dataset")
+class DatasetPlugin:
+    """The contract of a dataset: ``name``, ``description``, ``Options``, ``masks`` and ``load``."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Options: ClassVar[type[Options]] = NoOptions
+    masks: ClassVar[tuple[str, ...]] = ()  # names of the masks its items carry; the first is the evidence mask
+
+    @classmethod
+    def load(cls, config: DataConfig, options: Any) -> DataBundle:
+        raise NotImplementedError
+
+
+def check_dataset(cls: Any) -> None:
+    """What the registry refuses at import: a dataset class that breaks the contract."""
+    problems = options_class_problems(getattr(cls, "Options", None))
+    if not (isinstance(cls, type) and issubclass(cls, DatasetPlugin)):
+        problems.append("it must subclass iabench.data.DatasetPlugin")
+    masks = getattr(cls, "masks", None)
+    if not isinstance(masks, tuple) or not all(isinstance(m, str) and m for m in masks):
+        problems.append("its masks must be a tuple of names")
+    if not getattr(cls, "description", ""):
+        problems.append("it declares no description")
+    if problems:
+        raise ValueError(f"dataset {getattr(cls, 'name', cls)!r}: " + "; ".join(problems))
+
+
+DATASETS: Registry[DatasetPlugin] = Registry("dataset", check_dataset)
+
+
+def dataset_class(name: str) -> type[DatasetPlugin]:
+    return DATASETS.get(name)  # type: ignore[return-value]
+
+
+def dataset_options(config: DataConfig) -> Options:
+    """The validated options of ``config``'s dataset."""
+    return dataset_class(config.name).Options.parse(config.options, f"dataset {config.name}")
 
 
 def load_dataset(config: DataConfig) -> DataBundle:
-    """Load the dataset named by ``config.name`` (see ``DATASETS.names()``)."""
-    loader: Callable[[DataConfig], DataBundle] = DATASETS.get(config.name)
-    return loader(config)
+    """Load the dataset named by ``config.name`` (see ``DATASETS.names()``) with its options."""
+    cls = dataset_class(config.name)
+    bundle = cls.load(config, dataset_options(config))
+    if bundle.masks != cls.masks:  # the declaration is what the pipeline plans with: keep the two equal
+        raise ValueError(f"dataset {cls.name} declares masks {cls.masks} but its bundle carries {bundle.masks}")
+    return bundle
+
+
+def evidence_mask(item: tuple[Any, ...]) -> torch.Tensor | None:
+    """The mask localisation scores against: an item's first named mask, or a bare third element (a user's own
+    (image, label, mask) dataset); None without one."""
+    if len(item) < 3:
+        return None
+    masks = item[2]
+    return torch.as_tensor(next(iter(masks.values())) if isinstance(masks, dict) else masks)
 
 
 def split_train_val(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Subset, Subset]:
@@ -67,4 +121,5 @@ def _import_all() -> None:
 
 _import_all()
 
-__all__ = ["DATASETS", "DataBundle", "load_dataset", "split_train_val"]
+__all__ = ["DATASETS", "DataBundle", "DatasetPlugin", "check_dataset", "dataset_class", "dataset_options",
+           "evidence_mask", "load_dataset", "split_train_val"]

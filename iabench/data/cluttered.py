@@ -2,7 +2,7 @@
 
 In the spirit of cluttered MNIST (Mnih et al. 2014, "Recurrent Models of Visual Attention", sec. 4.1):
 each item is a Fashion-MNIST image pasted at a uniformly random position on a black
-``DataConfig.canvas``-sized canvas (default 56x56), plus ``DataConfig.distractors`` (default 3) fragments
+``canvas``-sized canvas (an option) (default 56x56), plus ``distractors`` (an option, default 3) fragments
 of *other* items of the same split. The label is the item's class; the mask is the item's footprint, its
 nonzero pixels after pasting, bool (S, S).
 
@@ -28,14 +28,18 @@ are more (the sample's mean/std differ from the full split's by < 1e-3).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset
 
 from ..config import DataConfig
+from ..contract import Options, option
 from ..errors import UserError
-from . import DATASETS, DataBundle, split_train_val
+from ..ranges import AT_LEAST_0, AT_LEAST_1
+from . import DATASETS, DataBundle, DatasetPlugin, split_train_val
 from .fashion_mnist import CLASS_NAMES, load_arrays
 
 FRAGMENT_SIZES = (10, 14)  # inclusive range of a fragment's side in pixels
@@ -87,11 +91,11 @@ class ClutteredFashionMNIST(Dataset):
     """Items (image (1, S, S) normalised float32, label, mask (S, S) bool), generated on access;
     S = ``config.img_size`` (the canvas is resized bilinearly, the mask by nearest neighbour)."""
 
-    def __init__(self, items: torch.Tensor, labels: torch.Tensor, config: DataConfig, split: str,
-                 mean: list[float], std: list[float]) -> None:
+    def __init__(self, items: torch.Tensor, labels: torch.Tensor, config: DataConfig, options: ClutteredOptions,
+                 split: str, mean: list[float], std: list[float]) -> None:
         self.items = np.ascontiguousarray(items.numpy())
         self.labels = labels.long()
-        self.canvas, self.distractors, self.seed = config.canvas, config.distractors, config.seed
+        self.canvas, self.distractors, self.seed = options.canvas, options.distractors, config.seed
         self.img_size = config.img_size
         self.split_code = SPLIT_CODES[split]
         self.mean, self.std = float(mean[0]), float(std[0])
@@ -103,7 +107,7 @@ class ClutteredFashionMNIST(Dataset):
         """The canvas (uint8, canvas x canvas) and mask before resizing and normalisation."""
         return make_canvas(self.items, index, self.canvas, self.distractors, self.seed, self.split_code)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, dict[str, torch.Tensor]]:
         image, mask = self.raw(index)
         tensor = torch.from_numpy(image).float().div_(255.0)[None]
         mask_t = torch.from_numpy(mask)
@@ -111,7 +115,7 @@ class ClutteredFashionMNIST(Dataset):
             size = (self.img_size, self.img_size)
             tensor = F.interpolate(tensor[None], size=size, mode="bilinear", align_corners=False)[0]
             mask_t = F.interpolate(mask_t[None, None].float(), size=size, mode="nearest")[0, 0] > 0.5
-        return (tensor - self.mean) / self.std, int(self.labels[index]), mask_t
+        return (tensor - self.mean) / self.std, int(self.labels[index]), {"object": mask_t}
 
 
 def canvas_stats(dataset: ClutteredFashionMNIST, indices: list[int]) -> tuple[list[float], list[float]]:
@@ -127,15 +131,31 @@ def canvas_stats(dataset: ClutteredFashionMNIST, indices: list[int]) -> tuple[li
     return [round(float(mean), 4)], [round(std, 4)]
 
 
-@DATASETS.register("cluttered-fashion-mnist")
-def load_cluttered(config: DataConfig) -> DataBundle:
+@dataclass(frozen=True)
+class ClutteredOptions(Options):
+    canvas: int = option(56, "canvas side in pixels (at least the item's 28)", AT_LEAST_1)
+    distractors: int = option(3, "fragments of other items per canvas", AT_LEAST_0)
+
+
+@DATASETS.register
+class Cluttered(DatasetPlugin):
+    name = "cluttered-fashion-mnist"
+    description = "a Fashion-MNIST item at a random place on a canvas among fragments of others; mask: its footprint"
+    Options = ClutteredOptions
+    masks = ("object",)
+
+    @classmethod
+    def load(cls, config: DataConfig, options: ClutteredOptions) -> DataBundle:
+        return load_cluttered(config, options)
+
+
+def load_cluttered(config: DataConfig, options: ClutteredOptions) -> DataBundle:
     arrays, source = load_arrays(config.root)
     side = int(arrays["train_images"].shape[-1])
-    if config.canvas < side:
-        raise UserError(f"data.canvas must be at least the item size ({side}), got {config.canvas}")
-    if config.distractors < 0:
-        raise UserError(f"data.distractors must be >= 0, got {config.distractors}")
-    full_train = ClutteredFashionMNIST(arrays["train_images"], arrays["train_labels"], config, "train", [0.0], [1.0])
+    if options.canvas < side:
+        raise UserError(f"data.canvas must be at least the item size ({side}), got {options.canvas}")
+    full_train = ClutteredFashionMNIST(arrays["train_images"], arrays["train_labels"], config, options, "train",
+                                       [0.0], [1.0])
     train, val = split_train_val(full_train, config.val_fraction, config.seed)
     if config.mean is None or config.std is None:
         mean, std = canvas_stats(full_train, train.indices)
@@ -144,7 +164,7 @@ def load_cluttered(config: DataConfig) -> DataBundle:
     full_train.mean, full_train.std = float(mean[0]), float(std[0])  # train and val are Subsets of it
     if config.limit_train:
         train = Subset(full_train, train.indices[: config.limit_train])
-    test = ClutteredFashionMNIST(arrays["test_images"], arrays["test_labels"], config, "test", mean, std)
+    test = ClutteredFashionMNIST(arrays["test_images"], arrays["test_labels"], config, options, "test", mean, std)
     return DataBundle("cluttered-fashion-mnist", train, val, test, num_classes=10, in_chans=1,
-                      img_size=config.img_size, mean=mean, std=std, class_names=CLASS_NAMES, has_masks=True,
+                      img_size=config.img_size, mean=mean, std=std, class_names=CLASS_NAMES, masks=("object",),
                       source=source)

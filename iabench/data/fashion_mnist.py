@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from ..config import DataConfig
+from ..contract import NoOptions
 from ..errors import UserError
-from . import DATASETS, DataBundle, split_train_val
+from . import DATASETS, DataBundle, DatasetPlugin, split_train_val
 from .tensor_dataset import ImageTensorDataset, channel_stats
 
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -107,7 +108,16 @@ def load_arrays(root: str) -> tuple[dict[str, torch.Tensor], str]:
     return arrays, str(files["train_images"].parent)
 
 
-@DATASETS.register("fashion-mnist")
+@DATASETS.register
+class FashionMNIST(DatasetPlugin):
+    name = "fashion-mnist"
+    description = "Fashion-MNIST (Xiao et al. 2017): 60,000 training and 10,000 test 28x28 grey garments, 10 classes"
+
+    @classmethod
+    def load(cls, config: DataConfig, options: NoOptions) -> DataBundle:
+        return load_fashion_mnist(config)
+
+
 def load_fashion_mnist(config: DataConfig) -> DataBundle:
     arrays, source = load_arrays(config.root)
     train_images, train_labels = arrays["train_images"], arrays["train_labels"]

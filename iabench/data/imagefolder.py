@@ -16,8 +16,9 @@ from torch.utils.data import Subset
 from torchvision import datasets
 
 from ..config import DataConfig
+from ..contract import NoOptions
 from ..errors import UserError
-from . import DATASETS, DataBundle, split_train_val
+from . import DATASETS, DataBundle, DatasetPlugin, split_train_val
 from .torchvision_sets import LAYOUT, build_transform, bundle, open_dataset, root_of, stats_of
 
 IMAGEFOLDER_TEST_FRACTION = 0.2
@@ -38,7 +39,16 @@ def check_readable(paths: Iterable[str]) -> None:
 
 
 
-@DATASETS.register("imagefolder")
+@DATASETS.register
+class ImageFolder(DatasetPlugin):
+    name = "imagefolder"
+    description = "your own images, one folder per class: train/ and test/ (and val/), or one tree split by seed"
+
+    @classmethod
+    def load(cls, config: DataConfig, options: NoOptions) -> DataBundle:
+        return load_imagefolder(config)
+
+
 def load_imagefolder(config: DataConfig) -> DataBundle:
     """ImageFolder (e.g. dogs vs cats): train/ + test/ and/or val/ subfolders, or one class tree."""
     root = root_of(config)

@@ -2,15 +2,19 @@
 random position on a noise background; the mask is the glyph's square.
 
 For tests and quick demos (``data.name=synthetic``): deterministic from ``DataConfig.seed``, any image
-size and channel count, and the ground-truth mask is the square, so localisation metrics apply.
+size and channel count (option ``channels``), and the ground-truth mask is the square, so localisation metrics apply.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..config import DataConfig
-from . import DATASETS, DataBundle
+from ..contract import Options, option
+from ..ranges import AT_LEAST_1
+from . import DATASETS, DataBundle, DatasetPlugin
 from .tensor_dataset import ImageTensorDataset, channel_stats
 
 SIZES = {"train": 2000, "val": 200, "test": 400}
@@ -37,19 +41,35 @@ def make_split(count: int, size: int, channels: int, seed: int) -> tuple[torch.T
     return images, labels, masks
 
 
-@DATASETS.register("synthetic")
-def load_synthetic(config: DataConfig) -> DataBundle:
-    splits = {name: make_split(count, config.img_size, config.channels, config.seed * 3 + offset)
+@dataclass(frozen=True)
+class SyntheticOptions(Options):
+    channels: int = option(1, "image channels", AT_LEAST_1)
+
+
+@DATASETS.register
+class Synthetic(DatasetPlugin):
+    name = "synthetic"
+    description = "glyph k on noise is class k; the mask is the glyph's square (tests and quick demos)"
+    Options = SyntheticOptions
+    masks = ("glyph",)
+
+    @classmethod
+    def load(cls, config: DataConfig, options: SyntheticOptions) -> DataBundle:
+        return load_synthetic(config, options.channels)
+
+
+def load_synthetic(config: DataConfig, channels: int) -> DataBundle:
+    splits = {name: make_split(count, config.img_size, channels, config.seed * 3 + offset)
               for offset, (name, count) in enumerate(SIZES.items())}
     if config.mean is None or config.std is None:
         mean, std = channel_stats(splits["train"][0])
     else:
         mean, std = config.mean, config.std
-    datasets = {name: ImageTensorDataset(images, labels, mean, std, config.img_size, masks=masks)
+    datasets = {name: ImageTensorDataset(images, labels, mean, std, config.img_size, masks={"glyph": masks})
                 for name, (images, labels, masks) in splits.items()}
     train = datasets["train"]
     if config.limit_train:
         train = torch.utils.data.Subset(train, list(range(min(config.limit_train, len(train)))))
     return DataBundle("synthetic", train, datasets["val"], datasets["test"], num_classes=NUM_CLASSES,
-                      in_chans=config.channels, img_size=config.img_size, mean=mean, std=std,
-                      class_names=[f"square {k}" for k in range(NUM_CLASSES)], has_masks=True, source="generated")
+                      in_chans=channels, img_size=config.img_size, mean=mean, std=std,
+                      class_names=[f"square {k}" for k in range(NUM_CLASSES)], masks=("glyph",), source="generated")

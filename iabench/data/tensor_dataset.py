@@ -8,14 +8,15 @@ from torch.utils.data import Dataset
 
 
 class ImageTensorDataset(Dataset):
-    """Images (N, C, H, W) uint8 and labels (N,), served normalised as float32 (C, S, S).
+    """Images (N, C, H, W) uint8 and labels (N,), served normalised as float32 (C, S, S), with masks (N, H, W) by
+    name when given (items are then (image, label, {name: mask})).
 
     Small datasets (Fashion-MNIST: 47 MB) are kept as one uint8 tensor: indexing it is far cheaper
     than decoding files per item, which matters for CPU training.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, mean: list[float], std: list[float],
-                 img_size: int | None = None, masks: torch.Tensor | None = None) -> None:
+                 img_size: int | None = None, masks: dict[str, torch.Tensor] | None = None) -> None:
         if images.ndim == 3:
             images = images[:, None]
         self.images = images
@@ -36,11 +37,12 @@ class ImageTensorDataset(Dataset):
         image = (image - self.mean) / self.std
         if self.masks is None:
             return image, int(self.labels[index])
-        mask = self.masks[index]
-        if mask.shape[-1] != self.img_size:
-            mask = F.interpolate(mask[None, None].float(), size=(self.img_size, self.img_size),
-                                 mode="nearest")[0, 0] > 0.5
-        return image, int(self.labels[index]), mask
+        return image, int(self.labels[index]), {name: self._resized(masks[index]) for name, masks in self.masks.items()}
+
+    def _resized(self, mask: torch.Tensor) -> torch.Tensor:
+        if mask.shape[-1] == self.img_size:
+            return mask
+        return F.interpolate(mask[None, None].float(), size=(self.img_size, self.img_size), mode="nearest")[0, 0] > 0.5
 
 
 def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:

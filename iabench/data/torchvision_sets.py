@@ -1,5 +1,5 @@
-"""CIFAR-10/100, STL-10 and CelebA through torchvision's own dataset classes, from local files (and the helpers
-``imagefolder`` shares).
+"""What the torchvision-backed datasets share (``cifar``, ``stl10``, ``celeba``, ``imagefolder``): where their
+files are, their normalisation, transforms and splits. Each reads its files through torchvision's own dataset class.
 
 Nothing is downloaded (``download=False``): the files must be under ``DataConfig.root`` (``--data-root``;
 the dataset's own folder, e.g. ``cifar-10-batches-py``, is accepted too), or else under
@@ -10,7 +10,7 @@ the dataset's own folder, e.g. ``cifar-10-batches-py``, is accepted too), or els
 - stl10: ``ROOT/stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin[, class_names.txt]}`` (no unlabeled)
 - celeba: ``ROOT/celeba/{img_align_celeba/*.jpg, list_attr_celeba.txt, list_eval_partition.txt,
   identity_CelebA.txt, list_bbox_celeba.txt, list_landmarks_align_celeba.txt}`` (torchvision reads all five
-  lists); the label is the binary attribute ``DataConfig.attribute`` (default Gray_Hair, as the IA-ViT notebook)
+  lists); the label is the binary attribute of option ``attribute`` (default Gray_Hair, as the IA-ViT notebook)
 
 Splits: CIFAR/STL-10 train -> train/val by ``split_train_val(seed)``, test = the test split; CelebA: its
 own train/valid/test partition; ImageFolder: see ``imagefolder``. Augmentation (``DataConfig.augment``) applies to
@@ -34,11 +34,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from torch.utils.data import Dataset, Subset
-from torchvision import datasets, transforms
+from torchvision import transforms
 
 from ..config import DataConfig
-from ..errors import UserError, unknown
-from . import DATASETS, DataBundle, split_train_val
+from ..errors import UserError
+from . import DataBundle, split_train_val
 
 STATS = {
     "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
@@ -59,29 +59,6 @@ STL10_CLASSES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monk
 AUGMENT_SCALE = (0.05, 1.0)  # RandomResizedCrop area range of the ViT fine-tuning recipe ("inception crop")
 # what torchvision raises on missing or unreadable files (truncated pickles, wrongly-sized binaries, missing keys)
 READ_ERRORS = (RuntimeError, OSError, EOFError, ValueError, KeyError, IndexError, pickle.UnpicklingError)
-
-
-class _CIFAR10(datasets.CIFAR10):
-    train_list = [[name, None] for name, _ in datasets.CIFAR10.train_list]
-    test_list = [[name, None] for name, _ in datasets.CIFAR10.test_list]
-    meta = {**datasets.CIFAR10.meta, "md5": None}
-
-
-class _CIFAR100(datasets.CIFAR100):
-    train_list = [[name, None] for name, _ in datasets.CIFAR100.train_list]
-    test_list = [[name, None] for name, _ in datasets.CIFAR100.test_list]
-    meta = {**datasets.CIFAR100.meta, "md5": None}
-
-
-class _STL10(datasets.STL10):
-    # the unlabeled split (2.7 GB) is not needed for classification; train_list[0:2] stay train_X/train_y
-    train_list = [[name, None] for name, _ in datasets.STL10.train_list if not name.startswith("unlabeled")]
-    test_list = [[name, None] for name, _ in datasets.STL10.test_list]
-
-
-class _CelebA(datasets.CelebA):
-    # the .zip entry is never checked by torchvision (only the extracted img_align_celeba/ folder)
-    file_list = [(file_id, None, name) for file_id, _, name in datasets.CelebA.file_list]
 
 
 def root_of(config: DataConfig, base_folder: str = "") -> Path:
@@ -140,61 +117,4 @@ def bundle(config: DataConfig, train_aug: Dataset, train_eval: Dataset, test: Da
                       img_size=config.img_size, mean=mean, std=std, class_names=list(classes), source=str(source))
 
 
-def _cifar(cls: type[datasets.CIFAR10], name: str) -> Callable[[DataConfig], DataBundle]:
-    def load(config: DataConfig) -> DataBundle:
-        root = root_of(config, cls.base_folder)
-
-        def open_(train_split: bool, augment: bool) -> datasets.CIFAR10:
-            transform = build_transform(config, augment)
-            return open_dataset(name, root, lambda: cls(str(root), train=train_split, transform=transform,
-                                                        download=False))
-
-        train_eval = open_(True, False)
-        return bundle(config, open_(True, True), train_eval, open_(False, False), train_eval.classes, root)
-
-    load.__doc__ = f"{name} from the python pickles; train -> train/val by seed, test = the test batch."
-    return load
-
-
-load_cifar10 = DATASETS.register("cifar10")(_cifar(_CIFAR10, "cifar10"))
-load_cifar100 = DATASETS.register("cifar100")(_cifar(_CIFAR100, "cifar100"))
-
-
-@DATASETS.register("stl10")
-def load_stl10(config: DataConfig) -> DataBundle:
-    """STL-10's labelled splits (5,000 train, 8,000 test, 96x96): train -> train/val by seed."""
-    root = root_of(config, _STL10.base_folder)
-
-    def open_(split: str, augment: bool) -> datasets.STL10:
-        transform = build_transform(config, augment)
-        return open_dataset("stl10", root, lambda: _STL10(str(root), split=split, transform=transform, download=False))
-
-    train_eval = open_("train", False)
-    classes = getattr(train_eval, "classes", STL10_CLASSES)  # class_names.txt is optional
-    return bundle(config, open_("train", True), train_eval, open_("test", False), classes, root)
-
-
-@DATASETS.register("celeba")
-def load_celeba(config: DataConfig) -> DataBundle:
-    """CelebA with its own train/valid/test partition; label = the binary attribute ``config.attribute``."""
-    root = root_of(config, _CelebA.base_folder)
-
-    def open_(split: str, augment: bool) -> datasets.CelebA:
-        transform = build_transform(config, augment)
-        return open_dataset("celeba", root, lambda: _CelebA(str(root), split=split, target_type="attr",
-                                                            transform=transform, download=False))
-
-    parts = {"train": open_("train", True), "valid": open_("valid", False), "test": open_("test", False)}
-    names = [n for n in parts["train"].attr_names if n]
-    if config.attribute not in names:
-        raise unknown("CelebA attribute", config.attribute, names)
-    index = names.index(config.attribute)
-    for part in parts.values():
-        # torchvision maps the file's -1/1 to 0/1; keep only the chosen attribute, as an int class
-        part.target_transform = lambda attrs, i=index: int(attrs[i])
-    return bundle(config, parts["train"], parts["train"], parts["test"],
-                   [f"not {config.attribute}", config.attribute], root, val=parts["valid"])
-
-
-__all__ = ["LAYOUT", "STATS", "build_transform", "bundle", "load_celeba", "load_cifar10", "load_cifar100",
-           "load_stl10", "open_dataset", "root_of", "stats_of"]
+__all__ = ["LAYOUT", "STATS", "build_transform", "bundle", "open_dataset", "root_of", "stats_of"]

@@ -26,7 +26,7 @@ from ..targets import explained_targets
 from .explain import Explanations
 from .models import Trained
 from .plan import Samples, applies
-from .records import explainer_record, records_of_metric
+from .records import dataset_record, explainer_record, records_of_metric
 
 TRAINING_COLUMNS = ["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align", "val_acc",
                     "val_inter_acc", "val_agreement"]
@@ -131,7 +131,8 @@ def write_manifest(run_dir: Path, suite: Suite, run_id: str, config_hash: str, d
     write_json(run_dir / "manifest.json", dict(
         suite=suite.name, run_id=run_id, config_hash=config_hash, config=to_dict(suite), versions=versions(),
         git_commit=git_commit(), device=str(device), torch_threads=torch.get_num_threads(),
-        timings={k: round(v, 2) for k, v in timings.items()}, dataset=data.describe(), samples=len(samples.indices),
+        timings={k: round(v, 2) for k, v in timings.items()}, dataset=dataset_record(data, suite.data).to_json(),
+        samples=len(samples.indices),
         models={f"{name}/seed{seed}": dict(checkpoint=str(t.checkpoint), cached=t.cached,
                                             train_seconds=round(t.seconds, 1), metrics=t.metrics)
                 for (seed, name), t in sorted(trained.items())},

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ..config import DataConfig, VerdictConfig, config_hash
-from ..data import DataBundle
+from ..data import DataBundle, dataset_options, evidence_mask
 from ..device import batch_size_for
 from ..errors import UserError
 from ..metrics import METRICS
@@ -68,7 +68,10 @@ class WorkItem:
 
 
 def hashable_data(config: DataConfig) -> DataConfig:
-    return dataclasses.replace(config, root="")  # where the files live does not change what they are
+    """What a cache key holds of the data: not where the files live (that does not change what they are), and every
+    option of the dataset, defaults included (one key however the options were spelled)."""
+    options = dataclasses.asdict(dataset_options(config))
+    return dataclasses.replace(config, root="", options=options)
 
 
 def suite_hash(suite: Suite) -> str:
@@ -100,7 +103,7 @@ def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
 
 def draw_samples(dataset: object, count: int, seed: int, where: str) -> Samples:
     """``count`` items of ``dataset`` drawn without replacement from ``seed``, in ascending index order; items are
-    (image, label) or (image, label, mask)."""
+    (image, label) or (image, label, masks by name), see ``iabench.data``."""
     n = len(dataset)  # type: ignore[arg-type]
     if not 0 < count <= n:
         raise UserError(f"--samples {count} is more than {where} holds ({n}); use at most {n}" if count > n else
@@ -109,7 +112,7 @@ def draw_samples(dataset: object, count: int, seed: int, where: str) -> Samples:
     items = [dataset[i] for i in order]  # type: ignore[index]
     images = torch.stack([item[0] for item in items])
     labels = torch.tensor([int(item[1]) for item in items])
-    masks = torch.stack([torch.as_tensor(item[2]) for item in items]).bool() if len(items[0]) > 2 else None
+    masks = torch.stack([evidence_mask(item) for item in items]).bool() if len(items[0]) > 2 else None
     return Samples(order, images, labels, masks)
 
 

@@ -1,6 +1,6 @@
-"""The records a run writes of its explainers and metrics (explainers.json, metrics.json), built from the registered
-classes: the one place that turns a class into its ``ExplainerRecord`` / ``MetricRecord`` (``iabench.records``), for
-the run (``artifacts``) and for ``iabench refresh`` alike."""
+"""The records a run writes of its explainers and metrics (explainers.json, metrics.json) and its dataset (the
+manifest), built from the registered classes: the one place that turns a class into its record
+(``iabench.records``), for the run (``artifacts``) and for ``iabench refresh`` alike."""
 
 from __future__ import annotations
 
@@ -9,9 +9,21 @@ from typing import Any
 
 from ..baselines import FAMILIES as EXPLAINER_FAMILIES
 from ..baselines import matched_control
+from ..config import DataConfig
+from ..data import DataBundle, dataset_class, dataset_options
 from ..metrics import FAMILIES as METRIC_FAMILIES
-from ..records import ExplainerRecord, MetricRecord
+from ..records import DatasetRecord, ExplainerRecord, MetricRecord
 from ..suites import MethodSpec
+
+
+def dataset_record(bundle: DataBundle, config: DataConfig) -> DatasetRecord:
+    """The loaded dataset's record: its plugin's declaration, its validated options and the bundle's figures."""
+    cls = dataset_class(config.name)
+    return DatasetRecord(
+        name=bundle.name, description=cls.description, options=dataclasses.asdict(dataset_options(config)),
+        masks=bundle.masks, num_classes=bundle.num_classes, in_chans=bundle.in_chans, img_size=bundle.img_size,
+        mean=tuple(bundle.mean), std=tuple(bundle.std), source=bundle.source,
+        sizes=dict(train=len(bundle.train), val=len(bundle.val), test=len(bundle.test)))  # type: ignore[arg-type]
 
 
 def explainer_record(cls: type) -> ExplainerRecord:

@@ -16,6 +16,7 @@ import yaml
 
 from ..baselines import EXPLAINERS
 from ..config import DataConfig, ModelConfig, Preset, TrainConfig, VerdictConfig, from_dict
+from ..data.config_options import data_config
 from ..errors import UserError, unknown
 from ..metrics import METRICS
 from ..models import get_preset
@@ -92,7 +93,7 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
         if key not in SUITE_KEYS:
             raise unknown(f"key in {where}", str(key), SUITE_KEYS)
     preset: Preset = get_preset(str(raw.get("preset", "vit-tiny-fmnist")))
-    data = from_dict(DataConfig, raw.get("data"), "data", preset.data)
+    data = data_config(raw.get("data"), preset.data)
     model = from_dict(ModelConfig, raw.get("model"), "model", preset.model)
     train = from_dict(TrainConfig, raw.get("train"), "train", preset.train)
     if "img_size" in (raw.get("data") or {}) and "img_size" not in (raw.get("model") or {}):

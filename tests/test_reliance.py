@@ -1,0 +1,99 @@
+"""Reliance checks with known answers: models written by hand that read exactly what they are said to read, on
+canvases whose garments never reach the motifs' intensity (so a motif is found from its pixels alone)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from support import write_idx
+from torch import nn
+
+import iabench.data.fashion_mnist as fm
+from iabench.data import load_dataset
+from iabench.data.config_options import data_config
+from iabench.data.evidence import CLASSES, INK, motif_shapes
+from iabench.pipeline.reliance import CHANCE, reliance_checks, relies
+
+N_TEST = 2000  # enough images for the label ceiling's TOST (90 % half-width about 0.011 at p = 0.1)
+
+
+def garment_class(items: np.ndarray) -> np.ndarray:
+    """The garment's class as a function of its pixels: the garments' labels are made to be this."""
+    return (items.astype(np.int64).sum((-1, -2)) // 7) % CLASSES
+
+
+class Reader(nn.Module):
+    """Predicts the class motif read from the pixels (``use_motif``) and otherwise the garment's class (``use_garment``)
+    or class 0."""
+
+    def __init__(self, mean: float, std: float, use_motif: bool, use_garment: bool) -> None:
+        super().__init__()
+        self.mean, self.std, self.use_motif, self.use_garment = mean, std, use_motif, use_garment
+        self.shapes = torch.from_numpy(motif_shapes(6)[:CLASSES]).float()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        pixels = torch.round((images[:, 0] * self.std + self.mean) * 255)
+        ink = (pixels == INK).float()[:, None]
+        # +1 on a shape's lit pixels, -1 elsewhere: a window scores 18 exactly where it holds that shape and no more
+        kernels = (2 * self.shapes - 1)[:, None]
+        hits = nn.functional.conv2d(ink, kernels).flatten(2).amax(2) == self.shapes[0].sum()  # (B, classes)
+        garment = torch.where(pixels == INK, 0, pixels).sum((1, 2)).long() // 7 % CLASSES
+        predicted = garment if self.use_garment else torch.zeros(len(images), dtype=torch.long)
+        if self.use_motif:
+            predicted = torch.where(hits.any(1), hits.float().argmax(1), predicted)
+        return nn.functional.one_hot(predicted, CLASSES).float()
+
+
+@pytest.fixture
+def canvases(tmp_path, no_system_fmnist):
+    rng = np.random.default_rng(0)
+
+    def items(n: int) -> np.ndarray:
+        x = np.zeros((n, 28, 28), dtype=np.uint8)
+        for i in range(n):
+            t, left, h, w = rng.integers(2, 8), rng.integers(2, 8), rng.integers(12, 19), rng.integers(12, 19)
+            x[i, t:t + h, left:left + w] = rng.integers(1, 201, (h, w))  # never the motifs' 255
+        return x
+
+    train, test = items(40), items(N_TEST)
+    for stem, array in zip(fm.FILES.values(), (train, garment_class(train), test, garment_class(test))):
+        write_idx(tmp_path / stem, array, compress=True)
+
+    def load(task: str):
+        bundle = load_dataset(data_config({"name": "evidence-fashion-mnist", "root": str(tmp_path), "task": task,
+                                           "img_size": 56}))
+        return bundle.test, bundle.mean[0], bundle.std[0]
+
+    return load
+
+
+def _checks(canvases, task: str, **reads: bool):
+    data, mean, std = canvases(task)
+    return reliance_checks(Reader(mean, std, **reads), data, range(N_TEST), torch.device("cpu")), data
+
+
+def test_a_motif_reader_relies_on_the_motif(canvases) -> None:
+    checks, data = _checks(canvases, "motif", use_motif=True, use_garment=False)
+    assert [c.check for c in checks] == ["accuracy", "accuracy without the motif", "prediction follows a swapped motif"]
+    assert checks[0].value == 1.0 and checks[2].value == 1.0
+    labels = np.array([data.label(i) for i in range(N_TEST)])
+    hit = (labels == 0).astype(float)  # erased: the reader says class 0, right exactly on the class-0 motifs
+    assert checks[1].value == pytest.approx(hit.mean(), abs=1e-12)
+    low, high = stats.t.interval(0.90, N_TEST - 1, loc=hit.mean(), scale=stats.sem(hit))
+    assert checks[1].passed == (CHANCE - 0.02 < low and high < CHANCE + 0.02) and checks[1].passed
+    assert relies(checks)
+
+
+def test_a_garment_reader_fails_the_motif_task(canvases) -> None:
+    checks, _ = _checks(canvases, "motif", use_motif=False, use_garment=True)
+    assert checks[0].value < 0.2 and not checks[0].passed and not checks[2].passed and not relies(checks)
+
+
+def test_garment_models_must_ignore_the_motif(canvases) -> None:
+    honest, _ = _checks(canvases, "garment", use_motif=False, use_garment=True)
+    assert [c.value for c in honest] == [1.0, 0.0, 0.0] and relies(honest)
+    cheat, _ = _checks(canvases, "garment", use_motif=True, use_garment=True)
+    assert cheat[0].value < 0.2  # it reads the motif, which is independent of the garment's label
+    assert cheat[2].value > 0.95 and not cheat[2].passed and not relies(cheat)
