@@ -83,9 +83,17 @@ class Explainer:
         ``shuffled``) a subclass carrying that explainer's needs and resolution."""
         return cls
 
-    def attribute(self, inputs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
-        """Saliency (B, H, W), float32, on ``inputs.device``. ``target`` None = the predicted class."""
-        saliency = self.native(inputs, target)
+    def attribute(self, inputs: torch.Tensor, target: torch.Tensor | None = None,
+                  masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Saliency (B, H, W), float32, on ``inputs.device``. ``target`` None = the predicted class; ``masks``
+        (B, H, W), the ground truth, read only by an explainer that declares ``needs.masks`` (an oracle)."""
+        if self.needs.masks:
+            if masks is None:
+                raise ValueError(f"{self.name} needs the ground-truth masks of the explained images (a dataset that "
+                                 "declares masks, e.g. evidence-fashion-mnist)")
+            saliency = self.from_masks(inputs, masks)
+        else:
+            saliency = self.native(inputs, target)
         if saliency.shape[-2:] != inputs.shape[-2:]:
             saliency = upsample_patch_map(saliency, inputs.shape[-2:])
         return saliency.detach().to(device=inputs.device, dtype=torch.float32)
@@ -107,6 +115,10 @@ class Explainer:
         return saliency.sum(dim=1) if saliency.ndim == 4 else saliency  # (B, C, H, W) attributions: sum channels
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def from_masks(self, inputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The map of an explainer that reads the ground truth (``needs.masks``)."""
         raise NotImplementedError
 
     def relevance_budget(self, inputs: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor] | None:
@@ -161,8 +173,10 @@ def check_explainer(cls: type[Explainer]) -> None:
         problems.append(f"resolution {cls.resolution!r} is not one of {', '.join(RESOLUTIONS)}")
     if not cls.description or cls.description.endswith(".") or not cls.reference or not cls.cost:
         problems.append("it needs a description (one line, no trailing period), a reference and a cost")
-    if any((cls.needs.saliency, cls.needs.masks, cls.needs.explain_fn, cls.needs.decomposition)):
-        problems.append("an explainer's needs are ia_vit and target only")
+    if any((cls.needs.saliency, cls.needs.explain_fn, cls.needs.decomposition)):
+        problems.append("an explainer's needs are ia_vit, target and masks only")
+    if cls.needs.masks and cls.from_masks is Explainer.from_masks:
+        problems.append("an explainer that needs masks implements from_masks")
     problems += options_class_problems(cls.Options)
     if problems:
         raise TypeError(f"explainer {cls.name}: " + "; ".join(problems))

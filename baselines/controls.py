@@ -100,3 +100,26 @@ class CentreSaliency(Explainer):
         xs = (torch.arange(width, device=inputs.device, dtype=torch.float32) - (width - 1) / 2) / (sigma * width)
         gaussian = torch.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2))
         return gaussian.expand(inputs.shape[0], -1, -1).clone()
+
+
+@EXPLAINERS.register
+class EvidenceOracle(Explainer):
+    """The ground-truth mask itself, as a map: the upper control of the ground-truth scores (a map cannot put more
+    of its mass on the evidence). Pixel level, 1 on evidence and 0 elsewhere; pooled to the patch grid like any map
+    when a score is taken per patch. It reads the masks, not the model: on the perturbation protocols it shows what
+    a perfect localiser of the planted evidence scores there."""
+
+    name = "evidence-oracle"
+    display_name = "Evidence oracle (control)"
+    family = "control"
+    needs = Needs(masks=True)  # reads the ground truth; ignores the model and the target
+    reference = "the ground truth of planted evidence (Clark et al. 2024, XAI-TRIS; Zhou et al. 2022, AAAI)"
+    description = "the ground-truth evidence mask as the map (1 on evidence, 0 elsewhere): the upper control"
+    signed = False
+    cost = "none (no model pass)"
+
+    def from_masks(self, inputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        if masks.shape != (inputs.shape[0], *inputs.shape[-2:]):
+            raise ValueError(f"{self.name}: masks must be (B, H, W) = {(inputs.shape[0], *inputs.shape[-2:])}, got "
+                             f"{tuple(masks.shape)}")
+        return masks.to(device=inputs.device, dtype=torch.float32)

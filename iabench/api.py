@@ -18,7 +18,8 @@ from torch.utils.data import DataLoader, Dataset
 from .data import evidence_mask
 from .errors import UserError
 from .pipeline.explain import Explanations, FailureLog
-from .pipeline.plan import Samples, WorkItem, applies, draw_samples, explainer_classes
+from .pipeline.plan import WorkItem, applies, explainer_classes
+from .pipeline.samples import Samples, draw_samples
 from .pipeline.score import Scorer, Subject
 from .store import RESULT_COLUMNS
 

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .commands import cmd_list, cmd_merge, cmd_refresh, cmd_report, cmd_run, cmd_train
+from .commands import cmd_contrast, cmd_list, cmd_merge, cmd_refresh, cmd_report, cmd_run, cmd_train
 from .errors import UserError
 
 log = logging.getLogger("iabench")
@@ -27,6 +27,8 @@ EXAMPLES = """examples:
   python -m iabench list
   python -m iabench list --markdown                   the explainer, metric and dataset tables of the docs
   python -m iabench report reports/faithfulness/<run-id>
+  python -m iabench run --suite ground-truth          planted evidence: reliance checks, which protocol tells the truth
+  python -m iabench contrast reports/ground-truth/<id> reports/ground-truth-garment/<id>   model contrast
 """
 
 
@@ -126,6 +128,15 @@ def _add_others(sub: argparse._SubParsersAction) -> None:
     p_refresh.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/faithfulness/<run-id>")
     p_refresh.add_argument("--debug", action="store_true", help="show tracebacks")
 
+    p_contrast = sub.add_parser("contrast", help="model contrast on planted evidence: a motif run against a garment",
+                                description="Evidence mass on the motif under the motif model minus under the garment "
+                                "model, on the same canvases (two runs of evidence-fashion-mnist differing in task "
+                                "only), per model and explainer: contrast.csv and contrast.md in the motif run, whose "
+                                "report is rebuilt with them.")
+    p_contrast.add_argument("motif_run", type=Path, help="the run folder with data.task motif")
+    p_contrast.add_argument("garment_run", type=Path, help="the run folder with data.task garment")
+    p_contrast.add_argument("--debug", action="store_true", help="show tracebacks")
+
 
 def _setup_logging(quiet: bool) -> None:
     """INFO lines on stderr (warnings only with --quiet); the run's log file gets INFO lines either way."""
@@ -143,7 +154,7 @@ def _setup_logging(quiet: bool) -> None:
 
 
 COMMANDS = {"run": cmd_run, "train": cmd_train, "list": cmd_list, "report": cmd_report, "merge": cmd_merge,
-            "refresh": cmd_refresh}
+            "refresh": cmd_refresh, "contrast": cmd_contrast}
 
 
 def main(argv: list[str] | None = None) -> int:

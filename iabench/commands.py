@@ -110,3 +110,18 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     added = refresh(args.run_dir)
     print(f"{args.run_dir}: added {', '.join(added)}" if added else f"{args.run_dir}: its records are complete")
     return 0
+
+
+def cmd_contrast(args: argparse.Namespace) -> int:
+    from .reporting import build_report
+    from .reporting.contrast import CONTRAST_FILE, contrast_markdown, model_contrast
+    from .reporting.run_files import RunFiles
+
+    motif, garment = RunFiles.read(args.motif_run), RunFiles.read(args.garment_run)
+    contrast = model_contrast(motif, garment)
+    contrast.to_csv(motif.path / CONTRAST_FILE, index=False)
+    text = contrast_markdown(contrast)
+    (motif.path / "contrast.md").write_text(f"# Model contrast: {motif.path} against {garment.path}\n\n{text}\n")
+    build_report(motif.path)
+    print(text)
+    return 0

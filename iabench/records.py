@@ -74,8 +74,9 @@ class MetricRecord(Record):
     needs_decomposition: bool = False
     black_value: tuple[float, ...] | float | None = None  # the black substrate's value per channel
     extra_of: str | None = None  # a metric's extra score: the label of the metric that computes it
+    mask: str | None = None  # a ground-truth score: the dataset's mask it scores against (None: the evidence mask)
 
-    OPTIONAL = ("black_value", "extra_of")
+    OPTIONAL = ("black_value", "extra_of", "mask")
 
     @property
     def lower_is_better(self) -> bool:
@@ -159,6 +160,8 @@ def metric_of(records: Mapping[str, Any] | None, label: str) -> MetricRecord:
 # each evaluated model's per-image correctness on the test split: arrays "<model>__seed<S>__index" (the images'
 # indices in the split) and "<model>__seed<S>__correct" (1 = the predictor was right), uint8 / int64
 CORRECTNESS_FILE = "test_correctness.npz"
+# each model's reliance checks on planted evidence (iabench.pipeline.reliance), read by the report
+RELIANCE_FILE = "reliance.csv"
 
 
 def correctness_key(model: str, seed: int | str, part: str) -> str:

@@ -31,10 +31,10 @@ from .pipeline.plan import (
     explainer_classes,
     fit_metrics,
     prepare_run_dir,
-    select_samples,
     suite_hash,
 )
 from .pipeline.reliance import write_reliance
+from .pipeline.samples import select_samples
 from .pipeline.shards import Shard, discard_scores, finish, merge, wait_for_all
 from .runlog import run_log
 from .suites import Suite, load_suite
@@ -79,7 +79,7 @@ class Run:
         else:
             self.suite = fit_to_data(self.suite, self.data)  # the channels and classes of the data, once
         suite = self.suite
-        fit_metrics(self.metrics, self.data, suite.name)
+        fit_metrics(self.metrics, self.data, suite.name, self.explainer_classes)
         self.samples = select_samples(self.data, suite.split, suite.samples, suite.data.seed)
         self.costs = CostBook.open(self.cache_dir)
         self.evaluation = Evaluation(suite, self.run_dir, self.run_id, self.explainer_classes, self.metrics,

@@ -58,3 +58,14 @@ def check_map(images: torch.Tensor, saliency: torch.Tensor | None, who: str) -> 
     check_shapes(images, saliency, who)
     if not torch.isfinite(saliency).all():
         raise ValueError(f"{who}: saliency has NaN or inf values")
+
+
+def evidence_grid(magnitude: torch.Tensor, masks: torch.Tensor, model: nn.Module,
+                  resolution: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A map's |s| (B, H, W) and its masks (B, H, W) as the ground-truth scores read them: per pixel ((B, H*W), the
+    mask 0/1), or per patch of the model's grid ((B, P): each patch's sum of |s| and its share of evidence pixels),
+    so that a patch map is judged at its own resolution."""
+    if resolution == "pixel":
+        return magnitude.double().flatten(1), masks.double().flatten(1)
+    patch = model_patch(model)
+    return patch_sums(magnitude, patch), patch_sums(masks.double(), patch) / (patch[0] * patch[1])

@@ -18,19 +18,25 @@ that sample, with a RuntimeWarning naming the samples.
 Reference: the energy-based pointing game of Wang et al. 2020, Score-CAM, CVPR Workshops, and the relevance
 mass accuracy of Arras et al. 2022, CLEVR-XAI, Information Fusion 81; here normalised by the object's area
 so that 1 = chance and objects of different sizes are comparable.
-"""
+
+With ``unit: patch`` (short form ``foreground-mass[patch]``) the same ratio is taken on the model's patch grid: each
+patch's sum of |s| against its share of object pixels, ``(sum_p S_p m_p / sum_p S_p) / mean_p m_p``, so that a patch
+map is judged at its own resolution. On a map constant within each patch the two resolutions give the same score; a
+pixel map scores higher per patch than per pixel when its mass lands beside the object but inside the object's
+patches. On planted evidence (``evidence-fashion-mnist``) this is the *evidence mass*."""
 
 from __future__ import annotations
 
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 
 from iabench.contract import Context, Options, option
 from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics._checks import check_map
+from iabench.metrics._checks import check_map, evidence_grid
 from iabench.ranges import AT_LEAST_0
 
 
@@ -43,6 +49,9 @@ def foreground(images: torch.Tensor, tol: float) -> torch.Tensor:
 @dataclass(frozen=True)
 class ForegroundOptions(Options):
     tol: float = option(1e-6, "how far above the image's minimum a pixel counts as the object", AT_LEAST_0)
+    unit: Literal["pixel", "patch"] = option("pixel", "score per pixel, or per patch of the model's grid "
+                                                   "(|s| summed per patch, the object as each patch's share of it)")
+    mask: str = option("", "the dataset's mask to score against, by name (e.g. motif); '' = its evidence mask")
 
 
 @METRICS.register
@@ -59,6 +68,14 @@ class ForegroundMass(Metric):
     # masks are optional: without them the image's non-background pixels stand in for the object
     Options = ForegroundOptions
 
+    def protocol(self) -> dict[str, Any]:
+        """The unit scored (pixel or patch), recorded as a curve metric's unit is, and the mask scored against."""
+        return {**super().protocol(), "unit": self.options.unit, "mask": self.options.mask or None}
+
+    def title(self) -> str:
+        title = f"{self.display_name} (per patch)" if self.options.unit == "patch" else self.display_name
+        return f"{title} on {self.options.mask}" if self.options.mask else title
+
     @torch.no_grad()
     def score(self, ctx: Context) -> MetricResult:
         images, saliency, masks = ctx.images, ctx.saliency, ctx.masks
@@ -70,8 +87,7 @@ class ForegroundMass(Metric):
             fg = masks.detach().bool().cpu()
         else:
             fg = foreground(images.detach().double().cpu(), self.options.tol)
-        magnitude = saliency.detach().double().abs().cpu().flatten(1)
-        fg = fg.flatten(1)
+        magnitude, fg = evidence_grid(saliency.detach().double().abs().cpu(), fg, ctx.model, self.options.unit)
         total = magnitude.sum(1)
         share = fg.double().mean(1)
         scores = (magnitude * fg).sum(1) / total / share

@@ -129,10 +129,11 @@ def test_declared_signedness_holds_on_random_models_and_inputs(name: str, random
     generator = torch.Generator().manual_seed(2)
     images = torch.randn(3, TINY.in_chans, TINY.img_size, TINY.img_size, generator=generator)
     targets = torch.tensor([0, 1, 2])
+    masks = torch.rand(3, TINY.img_size, TINY.img_size, generator=generator) > 0.5  # read by an oracle only
     for kind, model in random_models.items():
         if cls.needs.ia_vit and kind != "ia-vit":
             continue
-        saliency = create_explainer(name, model, **options).attribute(images, targets)
+        saliency = create_explainer(name, model, **options).attribute(images, targets, masks)
         if cls.signed:  # on these random inputs every signed method has negative values (checked for each)
             assert (saliency < 0).any(), f"{name} on {kind}: declared signed but no negative value"
         else:

@@ -17,7 +17,7 @@ from iabench.config import DataConfig, ModelConfig, TrainConfig
 from iabench.data import load_dataset
 from iabench.models import create_model
 from iabench.pipeline.given import config_from_state
-from iabench.pipeline.plan import select_samples
+from iabench.pipeline.samples import select_samples
 from iabench.training.checkpoint import save_checkpoint
 
 ARCH = "vit_tiny_patch16_224"

@@ -16,7 +16,8 @@ from iabench.pipeline.costs import CostBook, cost_key, duration
 from iabench.pipeline.estimate import Estimate, models_part, train_key
 from iabench.pipeline.evaluation import Evaluation
 from iabench.pipeline.explain import FailureLog
-from iabench.pipeline.plan import Samples, explainer_classes
+from iabench.pipeline.plan import explainer_classes
+from iabench.pipeline.samples import Samples
 from iabench.pipeline.shards import Shard
 from iabench.store import ResultStore
 from iabench.suites import load_suite

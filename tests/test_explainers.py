@@ -69,6 +69,11 @@ def _names_for(kind: str) -> list[str]:
     return [n for n in EXPLAINERS.names() if kind == "ia-vit" or not EXPLAINERS.get(n).needs.ia_vit]
 
 
+def _masks(images: torch.Tensor) -> torch.Tensor:
+    """Ground-truth masks for the explainers that read them (the evidence oracle); the others ignore them."""
+    return torch.rand(images.shape[0], *images.shape[-2:], generator=torch.Generator().manual_seed(5)) > 0.7
+
+
 def test_registry_has_every_method_with_metadata() -> None:
     assert REQUIRED <= set(EXPLAINERS.names())
     for name in EXPLAINERS.names():
@@ -90,13 +95,14 @@ def test_contract_shape_dtype_determinism_batch_invariance(kind: str) -> None:
     for name in _names_for(kind):
         before = _snapshot(model)
         explainer = create_explainer(name, model, **FAST.get(name, {}))
-        saliency = explainer.attribute(images, target)
+        masks = _masks(images)
+        saliency = explainer.attribute(images, target, masks)
         assert saliency.shape == (3, 28, 28) and saliency.dtype == torch.float32, name
         assert saliency.device == images.device and torch.isfinite(saliency).all(), name
         flat = saliency.flatten(1)
         assert (flat.amax(1) > flat.amin(1)).all(), f"{name}: constant map"
-        assert torch.equal(explainer.attribute(images, target), saliency), f"{name}: not deterministic"
-        alone = torch.cat([explainer.attribute(images[i:i + 1], target[i:i + 1]) for i in range(3)])
+        assert torch.equal(explainer.attribute(images, target, masks), saliency), f"{name}: not deterministic"
+        alone = torch.cat([explainer.attribute(images[i:i + 1], target[i:i + 1], masks[i:i + 1]) for i in range(3)])
         scale = saliency.abs().amax().item()
         torch.testing.assert_close(alone, saliency, rtol=1e-5, atol=1e-5 * scale, msg=f"{name}: batch")
         _assert_unchanged(before, _snapshot(model))
@@ -110,7 +116,7 @@ def test_frozen_model_and_no_grad_context(models: dict[str, nn.Module]) -> None:
     images = _images(2)
     with torch.no_grad():
         for name in _names_for("ia-vit"):
-            saliency = create_explainer(name, model, **FAST.get(name, {})).attribute(images)
+            saliency = create_explainer(name, model, **FAST.get(name, {})).attribute(images, None, _masks(images))
             flat = saliency.flatten(1)
             assert torch.isfinite(saliency).all() and (flat.amax(1) > flat.amin(1)).all(), name
     assert not any(p.requires_grad for p in model.parameters())
@@ -264,7 +270,7 @@ def test_vit_b16_shape(kind: str) -> None:
     heavy = {"rise", "smoothgrad", "integrated-gradients[blur]", "integrated-gradients[uniform]",
              "integrated-gradients[mean]"}
     for name in [n for n in _names_for(kind) if n != "occlusion" and (kind == "ia-vit" or n not in heavy)]:
-        saliency = create_explainer(name, model, **FAST.get(name, {})).attribute(images)
+        saliency = create_explainer(name, model, **FAST.get(name, {})).attribute(images, None, _masks(images))
         assert saliency.shape == (1, 224, 224) and saliency.dtype == torch.float32, name
         assert torch.isfinite(saliency).all(), name
 
@@ -279,5 +285,5 @@ def test_raw_timm_vit_with_a_non_square_grid() -> None:
     images = torch.randn(2, 3, 16, 24)
     assert missing_rules(model) == []
     for name in _names_for("vit"):
-        saliency = create_explainer(name, model, **FAST.get(name, {})).attribute(images)
+        saliency = create_explainer(name, model, **FAST.get(name, {})).attribute(images, None, _masks(images))
         assert saliency.shape == (2, 16, 24) and torch.isfinite(saliency).all(), name

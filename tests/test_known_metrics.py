@@ -62,7 +62,8 @@ ELSEWHERE = {"accuracy", "agreement", "entropy", "foreground-mass", "rank-correl
              "random-logit", "conservation"}
 
 
-LOCALISATION = ["auc", "pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy"]
+LOCALISATION = ["auc", "pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "evidence-auc",
+                "evidence-pointing"]
 
 
 @pytest.mark.parametrize("name", LOCALISATION)

@@ -355,7 +355,8 @@ def test_every_metric_declares_its_contract() -> None:
     assert {name for name in METRICS.names() if METRICS.get(name).needs.ia_vit} == {"agreement"}
     # the localisation metrics need ground-truth masks (foreground-mass takes them when given)
     needs_masks = {name for name in METRICS.names() if METRICS.get(name).needs.masks}
-    assert needs_masks == {"pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "auc"}
+    assert needs_masks == {"pointing-game", "relevance-mass-accuracy", "relevance-rank-accuracy", "auc", "evidence-auc",
+                           "evidence-pointing"}
     # the sanity and robustness checks re-explain a changed model or input
     needs_explain = {name for name in METRICS.names() if METRICS.get(name).needs.explain_fn}
     assert needs_explain == {"max-sensitivity", "mprt", "random-logit", "conservation"}

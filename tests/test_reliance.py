@@ -3,7 +3,10 @@ canvases whose garments never reach the motifs' intensity (so a motif is found f
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import stats
@@ -14,7 +17,9 @@ import iabench.data.fashion_mnist as fm
 from iabench.data import load_dataset
 from iabench.data.config_options import data_config
 from iabench.data.evidence import CLASSES, INK, motif_shapes
-from iabench.pipeline.reliance import CHANCE, reliance_checks, relies
+from iabench.pipeline.reliance import CHANCE, Check, reliance_checks, relies
+from iabench.records import RELIANCE_FILE
+from iabench.reporting.reliance import reliance_markdown, without_ground_truth
 
 N_TEST = 2000  # enough images for the label ceiling's TOST (90 % half-width about 0.011 at p = 0.1)
 
@@ -97,3 +102,24 @@ def test_garment_models_must_ignore_the_motif(canvases) -> None:
     cheat, _ = _checks(canvases, "garment", use_motif=True, use_garment=True)
     assert cheat[0].value < 0.2  # it reads the motif, which is independent of the garment's label
     assert cheat[2].value > 0.95 and not cheat[2].passed and not relies(cheat)
+
+
+def test_the_report_names_the_models_without_ground_truth(tmp_path) -> None:
+    assert reliance_markdown(tmp_path) == ""  # no planted evidence, no section
+    rows = [Check("accuracy", 0.9994, ">= 0.97", True, 10_000), Check("accuracy without the motif", 0.1006,
+            "0.10 +- 0.02 (TOST, 90 %)", True, 10_000), Check("prediction follows a swapped motif", 0.999, ">= 0.95",
+                                                              True, 10_000)]
+    frame = pd.DataFrame([dict(model="vit", seed=0, **dataclasses.asdict(c)) for c in rows] +
+                         [dict(model="ia-vit", seed=1, **dataclasses.asdict(dataclasses.replace(c, passed=i != 1,
+                                                                                                value=0.31)))
+                          for i, c in enumerate(rows)])
+    frame.to_csv(tmp_path / RELIANCE_FILE, index=False)
+    text = reliance_markdown(tmp_path)
+    assert "| vit | 0 | accuracy | 0.9994 | >= 0.97 | yes | 10,000 |" in text
+    assert "| ia-vit | 1 | accuracy without the motif | 0.3100 | 0.10 +- 0.02 (TOST, 90 %) | **no** | 10,000 |" in text
+    assert text.endswith("1 of 2 models pass every check. No ground truth for ia-vit/seed1 (accuracy without the "
+                         "motif): their ground-truth scores say nothing about what they use.")
+    assert without_ground_truth(tmp_path) == {("ia-vit", 1)}
+    frame.assign(passed=True).to_csv(tmp_path / RELIANCE_FILE, index=False)
+    assert without_ground_truth(tmp_path) == set()
+    assert reliance_markdown(tmp_path).endswith("Every model passes every check (2 of 2): each has ground truth.")

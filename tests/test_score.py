@@ -17,7 +17,8 @@ from iabench.metrics import create_metric
 from iabench.models import create_model
 from iabench.pipeline import score
 from iabench.pipeline.costs import CostBook, cost_key
-from iabench.pipeline.plan import Samples, WorkItem
+from iabench.pipeline.plan import WorkItem
+from iabench.pipeline.samples import Samples
 from iabench.pipeline.score import Scorer, Subject, method_cost_key, pending_images
 from iabench.suites import MethodSpec
 
@@ -47,7 +48,7 @@ class Maps:
         self.specs: dict = {}
         self.computed, self.failures = False, None
 
-    def __call__(self, model, key, label, images, targets, idx, seed, model_name) -> torch.Tensor:
+    def __call__(self, model, key, label, images, targets, idx, seed, model_name, masks=None) -> torch.Tensor:
         return self.maps[label][[i - 10 for i in idx]]  # the samples' dataset indices are 10..15
 
     def reference_label(self, metric, kind) -> str | None:

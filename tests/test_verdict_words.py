@@ -32,7 +32,7 @@ def test_the_comparator_and_the_rows_counted() -> None:
     two = [rows(), rows(comparison="ia-vit/ia-vit vs ia-vit/shuffled:ia-vit on deletion"),
            rows(protocol="deletion, zeros, patch unit"), rows(protocol="deletion, zeros, patch unit",
                                                                comparison="ia-vit/ia-vit vs ia-vit/x on d")]
-    assert counted(two) == "4 rows (2 protocols × 3 comparators)"
+    assert counted(two) == "4 rows"  # not every protocol with every comparator: no product to name
     assert counted([rows()]) == "1 protocol" and counted([rows(), rows(protocol="p")]) == "2 protocols"
 
 

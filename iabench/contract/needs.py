@@ -12,6 +12,6 @@ class Needs:
     ia_vit: bool = False  # runs on IA-ViTs only (the interpreter's map, its agreement)
     target: bool = False  # explainer: its map depends on the explained class (else no forward predicts one)
     saliency: bool = False  # metric: scores an explainer's maps (else a model-level metric, e.g. accuracy)
-    masks: bool = False  # metric: ground-truth masks
+    masks: bool = False  # ground-truth masks: a metric scores against them, an explainer reads them (an oracle)
     explain_fn: bool = False  # metric: explains again (sanity, robustness) or asks the explainer (conservation)
     decomposition: bool = False  # metric: scores only maps that decompose the target logit (Explainer.decomposes_logit)

@@ -25,8 +25,9 @@ from ..suites import MethodSpec, Suite
 from ..targets import explained_targets
 from .explain import Explanations
 from .models import Trained
-from .plan import Samples, applies
+from .plan import applies
 from .records import dataset_record, explainer_record, records_of_metric
+from .samples import Samples
 
 TRAINING_COLUMNS = ["seed", "model", "epoch", "step", "seconds", "loss", "ce", "kd", "align", "val_acc",
                     "val_inter_acc", "val_agreement"]

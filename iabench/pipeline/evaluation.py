@@ -20,7 +20,8 @@ from .costs import CostBook, shape_key
 from .estimate import Estimate, scoring_part
 from .explain import Explanations, FailureLog
 from .parts import fold_parts, score_in_parts
-from .plan import Samples, work_items
+from .plan import work_items
+from .samples import Samples
 from .score import Scorer, Subject
 from .shards import Shard
 

@@ -100,8 +100,9 @@ class Explanations:
         self.computed = False  # whether the last map was computed (False: read from the cache)
 
     def __call__(self, model: nn.Module, model_key: str, label: str, images: torch.Tensor, targets: torch.Tensor,
-                 idx: list[int], seed: int, name: str) -> torch.Tensor:
-        """Saliency (B, H, W) of explainer ``label`` for one chunk; ``model_key`` names the model's weights."""
+                 idx: list[int], seed: int, name: str, masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Saliency (B, H, W) of explainer ``label`` for one chunk; ``model_key`` names the model's weights; ``masks``
+        the chunk's ground truth (read by an oracle only)."""
         spec = self.specs[label]
         path = None
         if self.cache_dir is not None:
@@ -116,7 +117,7 @@ class Explanations:
                     path.unlink(missing_ok=True)
         self.computed = True
         try:
-            saliency = self.classes[label](model, **spec.options).attribute(images, targets)
+            saliency = self.classes[label](model, **spec.options).attribute(images, targets, masks)
         except Exception as err:  # recorded per sample and reported; the run goes on
             log.warning("%s on %s failed: %s", label, name, err)
             saliency = torch.full(images.shape[:1] + images.shape[-2:], float("nan"), device=images.device)

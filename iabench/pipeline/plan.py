@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +12,11 @@ from typing import Any
 import torch
 
 from ..config import DataConfig, VerdictConfig, config_hash
-from ..data import DataBundle, dataset_options, evidence_mask
+from ..data import DataBundle, dataset_options
 from ..device import batch_size_for
 from ..errors import UserError
 from ..metrics import METRICS
 from ..suites import MethodSpec, Suite
-
-log = logging.getLogger("iabench")
 
 
 def default_cache_dir() -> Path:
@@ -41,21 +38,6 @@ class RunOptions:
     model: str = ""  # with checkpoint: evaluate this model (ARCH or ia-vit:ARCH) instead of training the suite's
     checkpoint: str = ""
     shard: str = ""  # "I/N": explain and score shard I of N only (without torchrun; `iabench merge` joins them)
-
-
-@dataclass
-class Samples:
-    """The evaluated images of one split: dataset indices, normalised images, labels, masks."""
-
-    indices: list[int]
-    images: torch.Tensor
-    labels: torch.Tensor
-    masks: torch.Tensor | None
-
-    def chunks(self, size: int) -> list[tuple[int, int]]:
-        """(start, stop) of consecutive chunks of at most ``size`` samples."""
-        n = len(self.indices)
-        return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 @dataclass(frozen=True)
@@ -101,32 +83,6 @@ def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
     return run_dir, run_id
 
 
-def draw_samples(dataset: object, count: int, seed: int, where: str) -> Samples:
-    """``count`` items of ``dataset`` drawn without replacement from ``seed``, in ascending index order; items are
-    (image, label) or (image, label, masks by name), see ``iabench.data``."""
-    n = len(dataset)  # type: ignore[arg-type]
-    if not 0 < count <= n:
-        raise UserError(f"--samples {count} is more than {where} holds ({n}); use at most {n}" if count > n else
-                        f"--samples {count}: use 1 to {n}")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:count].sort().values.tolist()
-    items = [dataset[i] for i in order]  # type: ignore[index]
-    images = torch.stack([item[0] for item in items])
-    labels = torch.tensor([int(item[1]) for item in items])
-    masks = torch.stack([evidence_mask(item) for item in items]).bool() if len(items[0]) > 2 else None
-    return Samples(order, images, labels, masks)
-
-
-def select_samples(data: DataBundle, split: str, count: int, seed: int) -> Samples:
-    """``count`` images of ``split`` drawn from ``seed`` (see ``draw_samples``); every image of the split, with
-    one log line saying so, when it holds fewer."""
-    dataset = data.test if split == "test" else data.val
-    available = len(dataset)  # type: ignore[arg-type]
-    if count > available > 0:
-        log.info("--samples %d: the %s split holds %d images; evaluating all %d", count, split, available, available)
-        count = available
-    return draw_samples(dataset, count, seed, f"the {split} split")
-
-
 def create_metrics(suite: Suite, device: torch.device) -> dict[str, Any]:
     """label -> metric, built from the suite's options (and, on CUDA, the batch size free memory allows)."""
     return {s.label: METRICS.create(s.name, **metric_options(s, suite, device)) for s in suite.metrics}
@@ -146,9 +102,19 @@ def metric_options(spec: MethodSpec, suite: Suite, device: torch.device) -> dict
     return options
 
 
-def fit_metrics(metrics: dict[str, Any], data: DataBundle, suite_name: str) -> None:
-    """Refuse localisation metrics on data without masks (one line); fit the metrics that read the data's
-    normalisation (the 'black' substrate: a black pixel is -mean/std)."""
+def fit_metrics(metrics: dict[str, Any], data: DataBundle, suite_name: str,
+                explainers: dict[str, type] | None = None) -> None:
+    """Refuse localisation metrics and oracle explainers on data without masks (one line); fit the metrics that
+    read the data's normalisation (the 'black' substrate: a black pixel is -mean/std)."""
+    for label, metric in metrics.items():
+        mask = getattr(metric.options, "mask", "")
+        if mask and mask not in data.masks:
+            raise UserError(f"metric {label} scores against mask '{mask}' but dataset '{data.name}' declares "
+                            f"{', '.join(data.masks) or 'no masks'}")
+    oracles = [label for label, cls in (explainers or {}).items() if cls.needs.masks]  # type: ignore[attr-defined]
+    if oracles and not data.has_masks:
+        raise UserError(f"explainer {oracles[0]} reads ground-truth masks but dataset '{data.name}' has none; use "
+                        "data.name=evidence-fashion-mnist (or another dataset with masks, see iabench list)")
     if any(m.needs.masks for m in metrics.values()) and not data.has_masks:
         raise UserError(f"suite '{suite_name}' has localisation metrics but dataset '{data.name}' has no "
                         "ground-truth masks; use data.name=cluttered-fashion-mnist")
@@ -178,7 +144,9 @@ def explainer_classes(specs: list) -> dict[str, type]:
 def scores_maps_of(metric: object, explainer_class: type) -> bool:
     """Whether ``metric`` scores the maps of ``explainer_class``: a metric that needs maps decomposing the target
     logit (``needs.decomposition``, e.g. conservation) skips the explainers whose maps do not
-    (``Explainer.decomposes_logit`` False, e.g. attention)."""
+    (``Explainer.decomposes_logit`` False, e.g. attention); a metric that explains again skips an oracle."""
+    if metric.needs.explain_fn and explainer_class.needs.masks:  # type: ignore[attr-defined]
+        return False  # an oracle cannot explain again: the changed model or input has no ground truth of its own
     return not metric.needs.decomposition or explainer_class.decomposes_logit  # type: ignore[attr-defined]
 
 

@@ -30,9 +30,9 @@ from torch import nn
 
 from ..data import DataBundle
 from ..data.evidence import CLASSES, EvidenceCanvases
+from ..records import RELIANCE_FILE
 
 log = logging.getLogger("iabench")
-RELIANCE_FILE = "reliance.csv"
 CHANCE = 1.0 / CLASSES
 THRESHOLDS = dict(accuracy=0.97, ceiling_margin=0.02, swap_moves=0.95, erase_change=0.01, swap_changes=0.02)
 SWAP_SEED = 20231  # which other class each image's motif is swapped to: fixed, the same for every model

@@ -22,8 +22,9 @@ from ..suites import MethodSpec
 from ..targets import explained_targets
 from .costs import CostBook, cost_key
 from .explain import Explanations
-from .plan import Samples, WorkItem, applies, scores_maps_of
+from .plan import WorkItem, applies, scores_maps_of
 from .precision import scoring
+from .samples import Samples
 from .shards import Shard
 
 
@@ -76,7 +77,7 @@ class Scorer:
                         self._add(item, label, idx[:n], metric.score(Context(subject.model, images[:n], labels[:n])))
                     self._count_cost("metric", label, subject, time.perf_counter() - started, n)
             else:
-                masks = self.samples.masks[start:stop].to(self.device) if self.samples.masks is not None else None
+                masks = {name: m.to(self.device) for name, m in self.samples.masks_of(start, stop).items()}
                 counts = {label: self.count(label, start, stop) for label in todo}
                 self._explained(item, subject, todo, idx, images, labels, masks, counts)
 
@@ -86,12 +87,15 @@ class Scorer:
         return stop - start if limit is None else max(0, min(stop, limit) - start)
 
     def _explained(self, item: WorkItem, subject: Subject, todo: dict[str, Any], idx: list[int],
-                   images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor | None,
+                   images: torch.Tensor, labels: torch.Tensor, masks: dict[str, torch.Tensor],
                    counts: dict[str, int]) -> None:
+        """Explain one chunk and score it with every metric of ``todo``; ``masks``: the chunk's masks by name (""
+        the evidence mask), each metric given the one its ``mask`` option names."""
         explain = self.explanations
         started = time.perf_counter()
         targets = explained_targets(subject.model, images, labels, self.target)
-        saliency = explain(subject.model, subject.key, item.explainer, images, targets, idx, item.seed, item.model)
+        saliency = explain(subject.model, subject.key, item.explainer, images, targets, idx, item.seed, item.model,
+                           masks.get(""))
         if explain.computed:  # a map read from the cache costs nothing to count
             self._count_cost("explain", item.explainer, subject, time.perf_counter() - started, len(idx))
         finite = torch.isfinite(saliency.flatten(1)).all(1)
@@ -104,7 +108,7 @@ class Scorer:
             result = MetricResult(np.full(n, np.nan))
             started = time.perf_counter()
             if len(keep):
-                ctx = Context(subject.model, images, targets, saliency, masks,
+                ctx = Context(subject.model, images, targets, saliency, masks.get(getattr(metric.options, "mask", "")),
                               explainer=explain.handle(item.explainer) if metric.needs.explain_fn else None)
                 reference = getattr(metric, "reference_spec", None)
                 if reference is not None:  # the reference explainer; its map of this chunk when the suite runs it

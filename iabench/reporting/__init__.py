@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import VerdictConfig, from_dict
-from ..records import metric_of
+from ..records import RELIANCE_FILE, metric_of
 from ..store import CURVE_COLUMNS
 from .bias import baseline_is_substrate
+from .contrast import CONTRAST_FILE, stored_contrast_markdown
 from .critical_difference import critical_difference
 from .family_tables import column_title
 from .headline import headline_figure
@@ -26,11 +27,13 @@ from .opening import answer, run_lines
 from .page import facts, sections, write_reports
 from .plots import auc_bars, curve_plots, heatmap_grid, training_plots
 from .protocols import control_markdown, unit_markdown, with_protocols
+from .reliance import reliance_markdown, without_ground_truth
 from .run_files import RunFiles, read_long_csv
 from .stability import stability
 from .stats import significance, summarise
 from .tables import summary_tex
 from .trust import trust_lines, trust_markdown
+from .truth import protocol_truth, truth_figure, truth_markdown
 from .verdict import variants, verdict
 from .verdict_text import verdict_markdown
 
@@ -57,11 +60,18 @@ def build_report(run_dir: Path) -> list[Path]:
     if cd_paths:
         written += [run.write_csv(cd_table, "critical_difference.csv"), *cd_paths]
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
+    truth = protocol_truth(run.results, run.metrics, run.explainers, without_ground_truth(run.path))
+    if not truth.empty:
+        written.append(run.write_csv(truth, "truth.csv"))
     claims, verdict_md, verdict_files = _verdict(run)
     figures = _figures(run, summary)
+    if not truth.empty:
+        figures["truth"] = truth_figure(truth, run.path / "plots")
     written += verdict_files + [p for paths in figures.values() for p in paths]
     protocol_md = {"controls": control_markdown(summary, run.metrics, run.explainers),
-                   "units": unit_markdown(summary, run.metrics, run.explainers)}
+                   "units": unit_markdown(summary, run.metrics, run.explainers),
+                   "reliance": reliance_markdown(run.path), "truth": truth_markdown(truth),
+                   "contrast": stored_contrast_markdown(run.path)}
     page = sections(summary, tests, figures, run.metrics, run.explainers, run.models, run.order, note, verdict_md,
                     trust_md, protocol_md)
     ran = run_lines(run.manifest, run.models, run.metrics, run.explainers)
@@ -90,7 +100,10 @@ def _verdict(run: RunFiles) -> tuple[pd.DataFrame | None, str, list[Path]]:
     if not variants(run.models, set(run.results.model))[0]:
         return None, "", []
     settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
-    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness)
+    planted = (run.path / RELIANCE_FILE).exists()
+    contrast = pd.read_csv(run.path / CONTRAST_FILE) if (run.path / CONTRAST_FILE).exists() else None
+    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness,
+                     without_ground_truth(run.path) if planted else None, contrast)
     verdict_md = verdict_markdown(claims, run.models, settings)
     suite = run.manifest.get("suite", run.path.parent.name)
     (run.path / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")

@@ -19,6 +19,17 @@ SECTION_NOTES = {
                 "maps, random-patch for patch maps), same model and metric; > 0 = better than its control. In "
                 "brackets, for patch maps: against pixel noise, the comparison pixel-unit deletion biases (removing "
                 "scattered pixels damages every patch token at once).",
+    "reliance": "Planted evidence: each model checked by intervention before its maps are scored against the "
+                "evidence (reliance.csv). A motif model must be accurate, fall to chance without the motif and follow "
+                "a swapped motif; a garment model must ignore the motif. A model that fails a check has no ground "
+                "truth.",
+    "truth": "Each perturbation protocol's ranking of the explainers (controls aside) against their ranking by the "
+             "ground truth of the same unit (evidence mass, evidence ROC AUC): Kendall τ per training seed, averaged, "
+             "with a bootstrap interval over seeds (truth.csv). Unreliable: the ground truth itself (evidence-oracle) "
+             "scores worse than an explainer under that protocol.",
+    "contrast": "The same canvases explained for the model that reads the motif and for the one that reads the "
+                "garment (iabench contrast): evidence mass on the motif under the first minus under the second; a map "
+                "that shows what its model uses has a contrast > 0, one that ignores the model 0 (contrast.csv).",
     "units": "The same metric and substrate moving pixels vs whole patches: each explainer's mean and its rank "
              "within the model under each unit (map: the explainer's own resolution).",
     "significance": "Is a method's difference from IA-ViT's interpreter more than image-to-image noise? "
@@ -63,6 +74,9 @@ def figure_caption(path: Path, metrics_info: dict) -> str:
         return f"Model {stem.removeprefix('heatmaps_')}. {HEATMAP_NOTE}"
     if stem == "auc_bars":
         return "Each panel's title says which way is better; error bars are 95% bootstrap CIs."
+    if stem == "truth":
+        return ("Each protocol's Kendall τ with the ground truth's ranking of the explainers, per model; bars: 95% "
+                "bootstrap over training seeds; names in red: the ground truth scores worse than an explainer there.")
     if stem == "training":
         return "Per model: loss terms (left) and validation accuracy / agreement (right); mean over seeds."
     return ""

@@ -22,7 +22,14 @@ from .headline import Headline
 from .markdown import data_uri, markdown_table, renderer
 from .notes import SECTION_NOTES, SIGNIFICANCE_NOTE, SUMMARY_NOTE, figure_caption
 
-FIGURE_TITLES = {"curves": "Curves", "bars": "Scores with intervals", "heatmaps": "Maps", "training": "Training"}
+# the sections written from one markdown text each (when the run has it), in reading order after the summary
+PROTOCOL_SECTIONS = (("reliance", "Does each model use its planted evidence?"),
+                     ("truth", "Which faithfulness protocol tells the truth?"),
+                     ("contrast", "Does the map follow the model? (model contrast)"),
+                     ("controls", "Against the control of its own resolution"),
+                     ("units", "How much the unit moves each score"))
+FIGURE_TITLES = {"curves": "Curves", "bars": "Scores with intervals", "heatmaps": "Maps", "training": "Training",
+                 "truth": "Protocols against the ground truth"}
 
 
 @dataclass
@@ -95,10 +102,8 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
     tables = family_tables(summary, list(metrics_info), metrics_info, explainers_info, models_info)
     out.append(Section("summary", "Summary", SECTION_NOTES["summary"],
                        [("table", t) for t in tables] + [("markdown", note)]))
-    for key, title in (("controls", "Against the control of its own resolution"),
-                       ("units", "How much the unit moves each score")):
-        if (protocol_md or {}).get(key):
-            out.append(Section(key, title, SECTION_NOTES[key], [("markdown", protocol_md[key])]))
+    out += [Section(key, title, SECTION_NOTES[key], [("markdown", text)])
+            for key, title in PROTOCOL_SECTIONS if (text := (protocol_md or {}).get(key))]
     out.append(Section("metrics", "How to read the metrics", SECTION_NOTES["metrics"],
                        [("markdown", "\n".join(f"- {line}" for line in metric_lines(order, metrics_info)))]))
     n_significant = int(tests.significant.sum()) if not tests.empty else 0

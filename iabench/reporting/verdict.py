@@ -4,7 +4,8 @@ Claims after Qiang et al. 2023, "Interpretability-Aware Vision Transformer" (arX
 interpreter's explanation is faithful (it beats a random map of its own resolution); (ii) it beats post hoc
 attention explanations of the same model (last-layer attention; rollout, Abnar & Zuidema 2020); (iii) IA-ViT is
 as accurate as its plain ViT; (iv) per ablation, what a change of the objective does to the interpreter; (v)
-its map is concentrated.
+its map is concentrated; on planted evidence, (vi) its map puts its mass on the evidence the model uses and (vii)
+more than attention and rollout do.
 
 Rules (one row per check; ``effect`` > 0 = the claim's side is better, sign flipped for lower-is-better metrics):
 - Reference IA-ViT R: a models.json variant of kind ia-vit whose baseline P is a plain-ViT variant; ablation A:
@@ -29,6 +30,8 @@ Rules (one row per check; ``effect`` > 0 = the claim's side is better, sign flip
   does not hold when the 95% interval lies entirely beyond the margin; else inconclusive.
 - (v) effect = UNIFORM_THRESHOLD - mean normalised entropy of R/ia-vit: holds when the 95% interval is > 0, does
   not hold when it is < 0, else inconclusive. An "info" row gives the foreground-mass ratio beside R/random's.
+- (vi), (vii) on planted evidence only (``verdict_truth``): the interpreter against its matched controls on every
+  ground-truth score, with its model contrast, by the rules of (i); against attention and rollout, by those of (ii).
 - With >= 3 seeds, (i)-(iii) rows carry the shares of the effect's variance due to seeds, images and their
   interaction (``variance``). A check whose input is missing is one "inconclusive" row saying what is missing.
 """
@@ -41,6 +44,7 @@ from ..config import VerdictConfig
 from ..records import explainer_of, metric_records_of
 from .verdict_claims import accuracy_row, concentration_rows
 from .verdict_rows import ABLATION, COLUMNS, QUESTIONS, RULE, compared, decide, protocol_key, protocol_of, row, series
+from .verdict_truth import truth_protocols, truth_rows
 
 __all__ = ["COLUMNS", "QUESTIONS", "controls", "variants", "verdict"]
 
@@ -94,9 +98,12 @@ def controls(explainers_info: dict, interpreter: str, present: set[str]) -> list
 
 
 def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explainers_info: dict | None = None,
-            settings: VerdictConfig | None = None, correctness: dict[str, pd.Series] | None = None) -> pd.DataFrame:
-    """One row per claim check (COLUMNS), claims in order i..v; empty when the run has no reference IA-ViT.
-    ``correctness``: model -> per-image correctness on the test split, indexed by (seed, image) (claim iii)."""
+            settings: VerdictConfig | None = None, correctness: dict[str, pd.Series] | None = None,
+            without_truth: set[tuple[str, int]] | None = None, contrast: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim check (COLUMNS), claims in order i..vii; empty when the run has no reference IA-ViT.
+    ``correctness``: model -> per-image correctness on the test split, indexed by (seed, image) (claim iii).
+    ``without_truth``: None for a run without planted evidence (no claims vi, vii), else the (model, seed) pairs
+    without ground truth, left out of them; ``contrast``: contrast.csv's rows, when ``iabench contrast`` ran."""
     settings, explainers_info = settings or VerdictConfig(), explainers_info or {}
     records = {label: r for label, r in metric_records_of(metrics_info).items() if label in set(results.metric)}
     labels = {label: r.name for label, r in records.items()}
@@ -116,6 +123,9 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
                                                   for e in ("attention", "rollout")], faith, settings)
         rows += [accuracy_row(results, labels, models_info, ref, base, settings, correctness)]
         rows += concentration_rows(results, labels, ref, settings.alpha)
+        if without_truth is not None:
+            kept = results[[(m, int(s)) not in without_truth for m, s in zip(results.model, results.seed)]]
+            rows += truth_rows(kept, truth_protocols(records), ref, found, settings, contrast)
     ablation_rows: list[dict] = []
     for ablation, base in ablations:
         have = set(zip(results.model, results.explainer))

@@ -22,6 +22,11 @@ QUESTIONS = {
     "iii": "Is IA-ViT as accurate as its plain ViT (within the accuracy margin)?",
     "iv": "What does each change of the objective (ablation) do to the interpreter's faithfulness?",
     "v": "Is the interpreter's map far from uniform (normalised entropy below 0.9)?",
+    "vi": "On planted evidence, does the interpreter's map put its mass on the evidence the model uses (more than a "
+          "random map of its own resolution under every ground-truth score, and more under the model that reads the "
+          "motif than under the one that reads the garment)?",
+    "vii": "On planted evidence, does the interpreter put more of its mass on the evidence than attention and "
+           "rollout?",
 }
 EQUIVALENT = "no effect larger than δ"
 RULE = {"better": "holds", "worse": "does not hold", "equivalent": EQUIVALENT, "undecided": "inconclusive"}

@@ -34,11 +34,14 @@ def names(rows: list) -> str:
 
 
 def counted(rows: list) -> str:
-    """'6 rows (3 protocols × 2 comparators)', or '3 protocols' when the rows have one comparator."""
+    """'6 rows (3 protocols × 2 comparators)', '3 protocols' when the rows have one comparator, 'N rows' when they
+    are not every protocol with every comparator."""
     protocols, comparators = len({r.protocol for r in rows}), len({comparator(r) for r in rows})
     plural = "s" if protocols != 1 else ""
     if comparators == 1:
         return f"{len(rows)} protocol{plural}"
+    if len(rows) != protocols * comparators:  # not a full cross (claim vi: the model contrast is a row of its own)
+        return f"{len(rows)} rows"
     return f"{len(rows)} rows ({protocols} protocol{plural} × {comparators} comparators)"
 
 

@@ -1,0 +1,41 @@
+"""The report's reliance section: each model's reliance checks on planted evidence (``reliance.csv``, written by
+``iabench.pipeline.reliance``), one row per model, seed and check, and which models have no ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..records import RELIANCE_FILE
+
+
+def without_ground_truth(run_dir: Path) -> set[tuple[str, int]]:
+    """The (model, seed) pairs that failed a reliance check: no ground-truth analysis may use them."""
+    path = Path(run_dir) / RELIANCE_FILE
+    if not path.exists():
+        return set()
+    checks = pd.read_csv(path)
+    failed = checks[~checks.passed.astype(bool)]
+    return {(str(model), int(seed)) for model, seed in zip(failed.model, failed.seed)}
+
+
+def reliance_markdown(run_dir: Path) -> str:
+    """The reliance checks as a markdown table and a line naming the models without ground truth; "" when the run
+    wrote none (data without planted evidence)."""
+    path = Path(run_dir) / RELIANCE_FILE
+    if not path.exists():
+        return ""
+    checks = pd.read_csv(path)
+    lines = ["| model | seed | check | value | required | passed | images |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.model} | {r.seed} | {r.check} | {r.value:.4f} | {r.required} | {'yes' if r.passed else '**no**'} "
+              f"| {r.images:,} |" for r in checks.itertuples()]
+    failed = checks[~checks.passed.astype(bool)].groupby(["model", "seed"]).check.apply(list)
+    total = checks.groupby(["model", "seed"]).ngroups
+    if failed.empty:
+        verdict = f"Every model passes every check ({total} of {total}): each has ground truth."
+    else:
+        names = "; ".join(f"{model}/seed{seed} ({', '.join(c)})" for (model, seed), c in failed.items())
+        verdict = (f"{total - len(failed)} of {total} models pass every check. No ground truth for {names}: their "
+                   "ground-truth scores say nothing about what they use.")
+    return "\n".join(lines) + "\n\n" + verdict

@@ -1,0 +1,68 @@
+"""The verdict's ground-truth claims, on planted evidence (a run whose models were checked by ``reliance``):
+
+- (vi) the interpreter's map puts its mass on the evidence the model uses: it beats each random map of its own
+  resolution (``random-patch``, its own shuffled map) on every ground-truth score (evidence mass and evidence ROC AUC,
+  per pixel and per patch), and its model contrast (``iabench contrast``: its mass on the motif under the motif model
+  minus under the garment model) is > 0. The rules of (i): an intersection-union test, "holds" at the unadjusted p
+  when every row holds, "does not hold" after Holm over the claim's rows; without a contrast the claim is not fully
+  checked (an inconclusive row says so).
+- (vii) it puts more of its mass on the evidence than last-layer attention and rollout, the rules of (ii).
+
+Models and seeds without ground truth (they failed a reliance check) are left out of both.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..config import VerdictConfig
+from ..records import MetricRecord
+from .verdict_rows import RULE, compared, decide, row, series
+
+TRUTH_SCORES = {"foreground-mass": "evidence mass", "evidence-auc": "evidence ROC AUC"}
+CONTRAST = "interpreter under the garment model"  # the (vi) contrast row's comparator, as the sentences name it
+
+
+def truth_protocols(records: dict[str, MetricRecord]) -> dict[str, tuple[bool, str]]:
+    """label -> (lower is better, 'evidence mass, pixel unit') of the run's ground-truth scores on its evidence."""
+    return {label: (r.lower_is_better, f"{TRUTH_SCORES[r.name]}, {r.unit or 'pixel'} unit")
+            for label, r in records.items() if r.name in TRUTH_SCORES and r.mask is None}
+
+
+def _contrast_row(contrast: pd.DataFrame | None, ref: str) -> dict:
+    """The (vi) row of the interpreter's model contrast, undecided, or one saying it was not run."""
+    found = None if contrast is None else contrast[(contrast.model == ref) & (contrast.explainer == "ia-vit")]
+    if found is None or found.empty:
+        return row("vi", ref, f"no model contrast of {ref}/ia-vit (iabench contrast MOTIF_RUN GARMENT_RUN)")
+    r = found.iloc[0]
+    return row("vi", ref, f"{ref}/ia-vit vs {ref}(garment)/{CONTRAST} on motif mass", status="",
+               protocol="model contrast, pixel unit", control="the same canvases", effect=float(r.contrast),
+               ci_low=float(r.ci_low), ci_high=float(r.ci_high), p_value=float(r.p_value), unit=str(r.unit),
+               n=int(r.n))
+
+
+def truth_rows(results: pd.DataFrame, truth: dict[str, tuple[bool, str]], ref: str,
+               found: list[tuple[str, str]], settings: VerdictConfig, contrast: pd.DataFrame | None) -> list[dict]:
+    """The rows of (vi) and (vii) for the reference IA-ViT ``ref``; ``found``: its matched controls (label, text)."""
+    if not truth:
+        return [row(claim, ref, "no ground-truth score (foreground-mass, evidence-auc) in this run")
+                for claim in ("vi", "vii")]
+    have, interpreter = set(zip(results.model, results.explainer)), (ref, "ia-vit")
+
+    def rows_of(claim: str, pairs: list[tuple[str, str]]) -> list[dict]:
+        out = []
+        for label, control in pairs:
+            if {interpreter, (ref, label)} - have:
+                out.append(row(claim, ref, f"{ref}/ia-vit or {ref}/{label} has no ground-truth scores"))
+                continue
+            out += [compared(claim, ref, f"{ref}/ia-vit vs {ref}/{label} on {metric}",
+                             series(results, *interpreter, metric), series(results, ref, label, metric),
+                             -1 if lower else 1, settings.delta, settings.alpha, protocol=protocol, control=control)
+                    for metric, (lower, protocol) in truth.items()]
+        return out
+
+    matched = [(label, text) for label, text in found if not text.startswith("not matched")]
+    controls = rows_of("vi", matched) if matched else [row("vi", ref, "no control at the interpreter's resolution")]
+    maps = rows_of("vii", [(e, "same resolution (patch)") for e in ("attention", "rollout")])
+    return (decide(controls + [_contrast_row(contrast, ref)], settings.alpha, RULE, iut=True)
+            + decide(maps, settings.alpha, RULE, iut=True))

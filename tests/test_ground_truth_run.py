@@ -1,0 +1,105 @@
+"""Planted evidence end to end, on tiny Fashion-MNIST files the test writes: both labellings of the same canvases,
+the reliance checks, the oracle's known scores through the pipeline (the motif's mask, the garment's, a named mask),
+and the model contrast, by hand on run folders whose scores are known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from support import write_fmnist
+
+from iabench.cli import main
+from iabench.errors import UserError
+from iabench.records import DatasetRecord, ExplainerRecord, MetricRecord
+from iabench.reporting.contrast import model_contrast
+from iabench.reporting.run_files import RunFiles
+
+SUITE = dict(
+    preset="vit-tiny-fmnist", models=["vit"], seeds=[0], samples=4, batch_size=4,
+    data=dict(name="evidence-fashion-mnist", img_size=56), model=dict(img_size=56, patch_size=8, embed_dim=16,
+                                                                     depth=1, num_heads=2),
+    train=dict(max_steps=2, batch_size=16, eval_batch_size=16),
+    explainers=["evidence-oracle", "random"],
+    metrics=["foreground-mass", "evidence-auc[patch]", {"name": "foreground-mass", "label": "motif-mass",
+                                                         "options": {"mask": "motif"}}, "deletion"])
+
+
+def _run(tmp_path: Path, task: str) -> Path:
+    suite = tmp_path / f"{task}.yaml"
+    suite.write_text(yaml.safe_dump(dict(SUITE, name=f"gt-{task}")))
+    out = tmp_path / "out"
+    assert main(["run", "--suite", str(suite), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet",
+                 "--device", "cpu", "--jobs", "1", "--data-root", str(tmp_path / "fm"), "--set",
+                 f"data.task={task}"]) == 0
+    return next((out / f"gt-{task}").iterdir())
+
+
+def test_both_labellings_end_to_end(tmp_path, no_system_fmnist) -> None:
+    write_fmnist(tmp_path / "fm", n_train=60, n_test=12)
+    motif, garment = _run(tmp_path, "motif"), _run(tmp_path, "garment")
+    reliance = pd.read_csv(motif / "reliance.csv")
+    assert reliance.check.tolist() == ["accuracy", "accuracy without the motif", "prediction follows a swapped motif"]
+    assert (reliance.images == 12).all() and not reliance.passed.all()  # 2 training steps: no ground truth
+    results = {task: pd.read_csv(run / "results.csv") for task, run in (("motif", motif), ("garment", garment))}
+    oracle = {task: r[r.explainer == "evidence-oracle"].set_index(["metric", "sample"]).value
+              for task, r in results.items()}
+    # the oracle's map is the evidence: all its mass on the motif's 18 of 56 x 56 pixels under task motif ...
+    np.testing.assert_allclose(oracle["motif"]["foreground-mass"], 56 * 56 / 18, rtol=1e-12)
+    np.testing.assert_allclose(oracle["motif"]["motif-mass"], 56 * 56 / 18, rtol=1e-12)
+    # ... and on the garment under task garment, which keeps a pixel away from the motif: no mass on the motif
+    np.testing.assert_allclose(oracle["garment"]["motif-mass"], 0.0, atol=0)
+    assert (oracle["garment"]["foreground-mass"] > 2).all()
+    randoms = {task: r[(r.explainer == "random") & (r.metric == "motif-mass")].value.to_numpy()
+               for task, r in results.items()}
+    np.testing.assert_array_equal(randoms["motif"], randoms["garment"])  # the same canvases, the same noise
+    report = (motif / "report.md").read_text()
+    assert "## Does each model use its planted evidence?" in report and "0 of 1 models pass every check" in report
+    assert not (motif / "truth.csv").exists()  # no model with ground truth: no protocol is judged against it
+    assert json.loads((garment / "metrics.json").read_text())["motif-mass"]["mask"] == "motif"
+    assert main(["contrast", str(garment), str(garment)]) == 2  # two garment runs: one line, exit 2
+
+
+def _fake_run(folder: Path, task: str, label: str, scores: dict[tuple[int, str], float],
+              failed_seed: int | None = None) -> RunFiles:
+    """A run folder with ``label`` (the motif mass) per (seed, explainer), the same on 3 samples but for +0.01*k."""
+    folder.mkdir(parents=True)
+    rows = [dict(run="r", seed=seed, model="vit", explainer=e, metric=label, sample=k, value=v + 0.01 * k)
+            for (seed, e), v in scores.items() for k in range(3)]
+    pd.DataFrame(rows).to_csv(folder / "results.csv", index=False)
+    mask = "motif" if task == "garment" else None
+    (folder / "metrics.json").write_text(json.dumps({label: MetricRecord(name="foreground-mass", family="diagnostics",
+                                                                          unit="pixel", mask=mask).to_json()}))
+    (folder / "explainers.json").write_text(json.dumps({e: ExplainerRecord(name=e).to_json() for _, e in scores}))
+    options = {"task": task, "canvas": 56, "motif_size": 6, "decoys": 2, "placement": "cell", "cell": 8}
+    (folder / "manifest.json").write_text(json.dumps(dict(dataset=DatasetRecord(name="evidence-fashion-mnist",
+                                                                                 options=options).to_json())))
+    checks = [dict(model="vit", seed=s, check="accuracy", value=1.0, required="", passed=s != failed_seed, images=3)
+              for s in (0, 1, 2)]
+    pd.DataFrame(checks).to_csv(folder / "reliance.csv", index=False)
+    return RunFiles.read(folder)
+
+
+def test_model_contrast_by_hand(tmp_path) -> None:
+    motif = _fake_run(tmp_path / "m", "motif", "foreground-mass",
+                      {(0, "a"): 5.0, (1, "a"): 6.0, (2, "a"): 7.0, (0, "random"): 1.0, (1, "random"): 1.1,
+                       (2, "random"): 0.9})
+    garment = _fake_run(tmp_path / "g", "garment", "motif-mass",
+                        {(0, "a"): 1.0, (1, "a"): 1.0, (2, "a"): 2.0, (0, "random"): 1.0, (1, "random"): 1.1,
+                         (2, "random"): 0.9})
+    contrast = model_contrast(garment, motif).set_index("explainer")  # either order: the tasks say which is which
+    assert contrast.loc["a"].contrast == pytest.approx((4 + 5 + 5) / 3, abs=1e-12) and contrast.loc["a"].unit == "seed"
+    assert contrast.loc["random", "contrast"] == 0.0 and contrast.loc["random", "n"] == 3
+    assert contrast.loc["a"].motif_model == pytest.approx(6.01, abs=1e-12)
+    without = _fake_run(tmp_path / "g2", "garment", "motif-mass", {(s, "a"): 1.0 for s in (0, 1, 2)}, failed_seed=2)
+    row = model_contrast(motif, without).iloc[0]  # seed 2 has no ground truth in the garment run: 2 seeds, images
+    assert row.unit == "image" and row.n == 6 and row.contrast == pytest.approx(4.5, abs=1e-12)
+    other = _fake_run(tmp_path / "o", "garment", "motif-mass", {(0, "a"): 1.0})
+    (other.path / "manifest.json").write_text(json.dumps(dict(dataset=DatasetRecord(
+        name="evidence-fashion-mnist", options={"task": "garment", "canvas": 60}).to_json())))
+    with pytest.raises(UserError, match="the two runs' canvases differ"):
+        model_contrast(motif, RunFiles.read(other.path))

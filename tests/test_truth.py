@@ -1,0 +1,104 @@
+"""Which protocol tells the truth: Kendall tau of each protocol's ranking against the ground truth's, on planted
+scores whose rankings are known, with the seed-bootstrap interval and the oracle rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iabench.records import metric_records_of
+from iabench.reporting.truth import protocol_truth, truth_figure, truth_markdown
+
+METRICS = metric_records_of({
+    "foreground-mass": {"name": "foreground-mass", "direction": "higher", "family": "diagnostics", "unit": "pixel"},
+    "evidence-auc[patch]": {"name": "evidence-auc", "direction": "higher", "family": "localisation", "unit": "patch"},
+    "deletion": {"name": "deletion", "direction": "lower", "family": "faithfulness", "curve": True, "unit": "pixel"},
+    "insertion": {"name": "insertion", "direction": "higher", "family": "faithfulness", "curve": True,
+                  "unit": "pixel"},
+    "deletion[patch]": {"name": "deletion", "direction": "lower", "family": "faithfulness", "curve": True,
+                        "unit": "patch"},
+})
+EXPLAINERS = {"random": {"name": "random", "family": "control"},
+              "evidence-oracle": {"name": "evidence-oracle", "family": "control"}}
+QUALITY = {"a": 4.0, "b": 3.0, "c": 2.0, "d": 1.0}  # the truth: a best
+
+
+def _results(insertion_order: dict[int, list[str]], oracle_insertion: float) -> pd.DataFrame:
+    """Mass and AUC follow QUALITY on every seed; deletion follows it too (lower = better); insertion ranks the
+    explainers per seed as given (best first); the oracle tops the truth and deletion."""
+    rows = []
+    for seed in (0, 1, 2):
+        for sample in range(4):
+            for explainer, q in {**QUALITY, "random": 0.0, "evidence-oracle": 9.0}.items():
+                rows += [(seed, "m", explainer, "foreground-mass", sample, q + 0.01 * sample),
+                         (seed, "m", explainer, "evidence-auc[patch]", sample, q / 10),
+                         (seed, "m", explainer, "deletion", sample, 1 - q / 10),
+                         (seed, "m", explainer, "deletion[patch]", sample, 1 - q / 10)]
+            order = insertion_order[seed]
+            for explainer in QUALITY:
+                rows.append((seed, "m", explainer, "insertion", sample, 10.0 - order.index(explainer)))
+            rows += [(seed, "m", "evidence-oracle", "insertion", sample, oracle_insertion),
+                     (seed, "m", "random", "insertion", sample, 0.0)]
+    return pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
+
+
+def test_tau_per_seed_averaged_with_a_seed_bootstrap_and_the_oracle_rule() -> None:
+    swapped = ["a", "b", "d", "c"]  # one discordant pair of six: tau = (5 - 1) / 6 = 2/3
+    reversed_ = ["d", "c", "b", "a"]  # tau = -1
+    results = _results({0: list(QUALITY), 1: swapped, 2: reversed_}, oracle_insertion=8.5)
+    truth = protocol_truth(results, METRICS, EXPLAINERS).set_index(["protocol", "truth"])
+    deletion = truth.loc[("deletion", "foreground-mass")]
+    assert (deletion.tau, deletion.low, deletion.high, deletion.seeds, deletion.explainers) == (1.0, 1.0, 1.0, 3, 4)
+    assert deletion.unit == "pixel" and not deletion.unreliable
+    # deletion (lower = better): the oracle's 1 - 0.9 = 0.1 against a's 1 - 0.4 = 0.6, oriented: -0.1 - (-0.6)
+    assert deletion.oracle_gap == pytest.approx(0.5, abs=1e-12)
+    insertion = truth.loc[("insertion", "foreground-mass")]
+    assert insertion.tau == pytest.approx((1 + 2 / 3 - 1) / 3, abs=1e-12)
+    assert insertion.low == pytest.approx(-1.0) and insertion.high == pytest.approx(1.0)  # 1/27 of draws: all -1
+    # a's insertion: 10, 10 and 7 on the three seeds, mean 9 (the best): the oracle's 8.5 is below it
+    assert insertion.unreliable and insertion.oracle_gap == pytest.approx(8.5 - 9.0, abs=1e-12)
+    patch = truth.loc[("deletion[patch]", "evidence-auc[patch]")]  # a protocol meets the truth of its own unit
+    assert patch.tau == 1.0 and ("deletion[patch]", "foreground-mass") not in truth.index
+    assert ("deletion", "evidence-auc[patch]") not in truth.index
+    text = truth_markdown(truth.reset_index())
+    assert "| m | insertion **unreliable** | foreground-mass | +0.22 [-1.00, +1.00] | 3 | 4 | -0.500 |" in text
+    assert text.endswith("Unreliable for these models (the ground truth scores worse than an explainer): "
+                         "insertion (m).")
+
+
+def test_one_seed_has_no_interval_and_no_truth_no_rows() -> None:
+    results = _results({0: list(QUALITY), 1: list(QUALITY), 2: list(QUALITY)}, oracle_insertion=20.0)
+    one = protocol_truth(results[results.seed == 0], METRICS, EXPLAINERS)
+    assert one.seeds.eq(1).all() and one.low.isna().all() and not one.unreliable.any()
+    assert truth_markdown(one).endswith("Under every protocol the ground truth scores at least as well as every "
+                                        "explainer.")
+    no_truth = results[~results.metric.isin(["foreground-mass", "evidence-auc[patch]"])]
+    assert protocol_truth(no_truth, METRICS, EXPLAINERS).empty and truth_markdown(pd.DataFrame()) == ""
+    assert np.isfinite(one.tau).all()
+
+
+def test_the_figure_is_drawn_per_model(tmp_path) -> None:
+    results = _results({0: list(QUALITY), 1: ["a", "b", "d", "c"], 2: ["d", "c", "b", "a"]}, oracle_insertion=8.5)
+    truth = protocol_truth(pd.concat([results, results.assign(model="n")]), METRICS, EXPLAINERS)
+    paths = truth_figure(truth, tmp_path)
+    assert [p.name for p in paths] == ["truth.png", "truth.pdf"] and all(p.stat().st_size > 1000 for p in paths)
+    assert truth_figure(truth.iloc[:0], tmp_path / "none") == [] and not (tmp_path / "none").exists()
+
+
+def test_without_the_oracle_nothing_is_called_reliable() -> None:
+    results = _results({0: list(QUALITY), 1: list(QUALITY), 2: list(QUALITY)}, oracle_insertion=20.0)
+    truth = protocol_truth(results[results.explainer != "evidence-oracle"], METRICS, EXPLAINERS)
+    assert truth.oracle_gap.isna().all() and not truth.unreliable.any()
+    text = truth_markdown(truth)
+    assert "| m | deletion | foreground-mass | +1.00 [+1.00, +1.00] | 3 | 4 | n/a |" in text
+    assert text.endswith("The run has no evidence-oracle: whether a protocol scores the ground truth worse than an "
+                         "explainer was not checked.")
+
+
+def test_models_without_ground_truth_are_left_out() -> None:
+    results = _results({0: list(QUALITY), 1: list(QUALITY), 2: ["d", "c", "b", "a"]}, oracle_insertion=20.0)
+    every = protocol_truth(results, METRICS, EXPLAINERS).set_index(["protocol", "truth"])
+    assert every.loc[("insertion", "foreground-mass")].tau == pytest.approx(1 / 3, abs=1e-12)
+    kept = protocol_truth(results, METRICS, EXPLAINERS, excluded={("m", 2)}).set_index(["protocol", "truth"])
+    assert kept.loc[("insertion", "foreground-mass")].tau == 1.0 and kept.seeds.eq(2).all()
