@@ -17,22 +17,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
-from typing import Any, Literal
 
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from iabench.contract import Context, Needs, Options, option
-from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics._checks import check_map, evidence_grid
-
-
-@dataclass(frozen=True)
-class EvidenceAucOptions(Options):
-    unit: Literal["pixel", "patch"] = option("pixel", "score per pixel, or per patch of the model's grid")
-    mask: str = option("", "the dataset's mask to score against, by name (e.g. motif); '' = its evidence mask")
+from iabench.contract import Context, Needs
+from iabench.metrics._base import METRICS, MetricResult
+from iabench.metrics._evidence import EvidenceScore
 
 
 def soft_auc(scores: np.ndarray, share: np.ndarray) -> float:
@@ -42,7 +34,7 @@ def soft_auc(scores: np.ndarray, share: np.ndarray) -> float:
 
 
 @METRICS.register
-class EvidenceAuc(Metric):
+class EvidenceAuc(EvidenceScore):
     __doc__ = __doc__
     name = "evidence-auc"
     display_name = "Evidence ROC AUC"
@@ -52,23 +44,10 @@ class EvidenceAuc(Metric):
     family = "localisation"
     reference = "Fawcett 2006, Pattern Recognition Letters; Arras et al. 2022, CLEVR-XAI, Information Fusion"
     needs = Needs(saliency=True, masks=True)
-    Options = EvidenceAucOptions
-
-    def protocol(self) -> dict[str, Any]:
-        """The unit scored (pixel or patch), recorded as a curve metric's unit is, and the mask scored against."""
-        return {**super().protocol(), "unit": self.options.unit, "mask": self.options.mask or None}
-
-    def title(self) -> str:
-        title = f"{self.display_name} (per patch)" if self.options.unit == "patch" else self.display_name
-        return f"{title} on {self.options.mask}" if self.options.mask else title
 
     @torch.no_grad()
     def score(self, ctx: Context) -> MetricResult:
-        check_map(ctx.images, ctx.saliency, self.name)
-        if ctx.masks is None:
-            raise ValueError(f"{self.name} needs ground-truth masks")
-        magnitude, share = evidence_grid(ctx.saliency.detach().abs().cpu(), ctx.masks.detach().bool().cpu(),
-                                         ctx.model, self.options.unit)
+        magnitude, share = self.evidence(ctx)
         scores, bad = [], []
         for i, (values, weights) in enumerate(zip(magnitude.numpy(), share.numpy())):
             undefined = values.max() == values.min() or weights.max() == 0 or weights.min() == 1

@@ -30,13 +30,13 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import torch
 
-from iabench.contract import Context, Options, option
-from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics._checks import check_map, evidence_grid
+from iabench.contract import Context, option
+from iabench.metrics._base import METRICS, MetricResult
+from iabench.metrics._checks import check_map
+from iabench.metrics._evidence import EvidenceOptions, EvidenceScore
 from iabench.ranges import AT_LEAST_0
 
 
@@ -47,15 +47,12 @@ def foreground(images: torch.Tensor, tol: float) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class ForegroundOptions(Options):
+class ForegroundOptions(EvidenceOptions):
     tol: float = option(1e-6, "how far above the image's minimum a pixel counts as the object", AT_LEAST_0)
-    unit: Literal["pixel", "patch"] = option("pixel", "score per pixel, or per patch of the model's grid "
-                                                   "(|s| summed per patch, the object as each patch's share of it)")
-    mask: str = option("", "the dataset's mask to score against, by name (e.g. motif); '' = its evidence mask")
 
 
 @METRICS.register
-class ForegroundMass(Metric):
+class ForegroundMass(EvidenceScore):
     __doc__ = __doc__
     name = "foreground-mass"
     display_name = "Foreground mass ratio"
@@ -68,26 +65,11 @@ class ForegroundMass(Metric):
     # masks are optional: without them the image's non-background pixels stand in for the object
     Options = ForegroundOptions
 
-    def protocol(self) -> dict[str, Any]:
-        """The unit scored (pixel or patch), recorded as a curve metric's unit is, and the mask scored against."""
-        return {**super().protocol(), "unit": self.options.unit, "mask": self.options.mask or None}
-
-    def title(self) -> str:
-        title = f"{self.display_name} (per patch)" if self.options.unit == "patch" else self.display_name
-        return f"{title} on {self.options.mask}" if self.options.mask else title
-
     @torch.no_grad()
     def score(self, ctx: Context) -> MetricResult:
-        images, saliency, masks = ctx.images, ctx.saliency, ctx.masks
-        check_map(images, saliency, self.name)
-        if masks is not None:
-            if masks.shape != saliency.shape:
-                raise ValueError(f"{self.name}: masks must be (B, H, W) = {tuple(saliency.shape)}, "
-                                 f"got {tuple(masks.shape)}")
-            fg = masks.detach().bool().cpu()
-        else:
-            fg = foreground(images.detach().double().cpu(), self.options.tol)
-        magnitude, fg = evidence_grid(saliency.detach().double().abs().cpu(), fg, ctx.model, self.options.unit)
+        check_map(ctx.images, ctx.saliency, self.name)
+        masks = ctx.masks if ctx.masks is not None else foreground(ctx.images.detach().double().cpu(), self.options.tol)
+        magnitude, fg = self.evidence(ctx, masks)
         total = magnitude.sum(1)
         share = fg.double().mean(1)
         scores = (magnitude * fg).sum(1) / total / share
