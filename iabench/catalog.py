@@ -124,8 +124,11 @@ def print_catalog(markdown: bool = False) -> None:
     for row in metric_rows():
         print(f"  {row['name']:<26} {row['family']:<13} {row['direction']:<7} {row['description']}")
     print("datasets:  (name, options with their defaults, masks its items carry, what it is)")
-    for row in dataset_rows():
-        print(f"  {row['name']:<26} {row['options']:<40} {row['masks']:<24} {row['description']}")
+    rows = dataset_rows()
+    wide = {key: max(len(r[key]) for r in rows) for key in ("options", "masks")}
+    for row in rows:
+        print(f"  {row['name']:<26} {row['options']:<{wide['options']}} {row['masks']:<{wide['masks']}} "
+              f"{row['description']}")
 
 
 __all__ = ["dataset_rows", "dataset_table", "explainer_rows", "explainer_table", "first_line", "markdown_table",
