@@ -16,7 +16,7 @@ from support import write_fmnist
 from iabench.cli import main
 from iabench.errors import UserError
 from iabench.records import DatasetRecord, ExplainerRecord, MetricRecord
-from iabench.reporting.contrast import model_contrast
+from iabench.reporting.contrast import NO_PAIR, contrast_markdown, model_contrast
 from iabench.reporting.run_files import RunFiles
 
 SUITE = dict(
@@ -98,6 +98,8 @@ def test_model_contrast_by_hand(tmp_path) -> None:
     without = _fake_run(tmp_path / "g2", "garment", "motif-mass", {(s, "a"): 1.0 for s in (0, 1, 2)}, failed_seed=2)
     row = model_contrast(motif, without).iloc[0]  # seed 2 has no ground truth in the garment run: 2 seeds, images
     assert row.unit == "image" and row.n == 6 and row.contrast == pytest.approx(4.5, abs=1e-12)
+    none = _fake_run(tmp_path / "g3", "garment", "motif-mass", {(0, "a"): 1.0}, failed_seed=0)
+    assert model_contrast(motif, none).empty and contrast_markdown(model_contrast(motif, none)) == NO_PAIR
     other = _fake_run(tmp_path / "o", "garment", "motif-mass", {(0, "a"): 1.0})
     (other.path / "manifest.json").write_text(json.dumps(dict(dataset=DatasetRecord(
         name="evidence-fashion-mnist", options={"task": "garment", "canvas": 60}).to_json())))

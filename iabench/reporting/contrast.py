@@ -76,6 +76,10 @@ def model_contrast(motif: RunFiles, garment: RunFiles) -> pd.DataFrame:
     return pd.DataFrame(out, columns=CONTRAST_COLUMNS)
 
 
+NO_PAIR = ("No model contrast: no model and seed has ground truth in both runs (each run's reliance.csv says which "
+           "check failed).")
+
+
 def stored_contrast_markdown(run_dir: Path) -> str:
     """The contrast table of a run folder that holds contrast.csv (else "")."""
     path = Path(run_dir) / CONTRAST_FILE
@@ -83,9 +87,9 @@ def stored_contrast_markdown(run_dir: Path) -> str:
 
 
 def contrast_markdown(contrast: pd.DataFrame) -> str:
-    """The table of model contrasts, largest first per model; "" without rows."""
+    """The table of model contrasts, largest first per model; ``NO_PAIR`` without rows."""
     if contrast.empty:
-        return ""
+        return NO_PAIR
     lines = ["| model | explainer | motif mass: motif model | garment model | contrast [95% CI] | p | unit (n) |",
              "|---|---|---|---|---|---|---|"]
     for r in contrast.sort_values(["model", "contrast"], ascending=[True, False]).itertuples():
