@@ -51,6 +51,9 @@ def test_tau_per_seed_averaged_with_a_seed_bootstrap_and_the_oracle_rule() -> No
     deletion = truth.loc[("deletion", "foreground-mass")]
     assert (deletion.tau, deletion.low, deletion.high, deletion.seeds, deletion.explainers) == (1.0, 1.0, 1.0, 3, 4)
     assert deletion.unit == "pixel" and not deletion.unreliable
+    within = protocol_truth(_results({0: list(QUALITY), 1: list(QUALITY), 2: list(QUALITY)}, oracle_insertion=9.99),
+                            METRICS, EXPLAINERS).set_index(["protocol", "truth"]).loc[("insertion", "foreground-mass")]
+    assert within.oracle_gap == pytest.approx(-0.01, abs=1e-9) and not within.unreliable  # within the margin
     # deletion (lower = better): the oracle's 1 - 0.9 = 0.1 against a's 1 - 0.4 = 0.6, oriented: -0.1 - (-0.6)
     assert deletion.oracle_gap == pytest.approx(0.5, abs=1e-12)
     insertion = truth.loc[("insertion", "foreground-mass")]
@@ -63,8 +66,8 @@ def test_tau_per_seed_averaged_with_a_seed_bootstrap_and_the_oracle_rule() -> No
     assert ("deletion", "evidence-auc[patch]") not in truth.index
     text = truth_markdown(truth.reset_index())
     assert "| m | insertion **unreliable** | foreground-mass | +0.22 [-1.00, +1.00] | 3 | 4 | -0.500 |" in text
-    assert text.endswith("Unreliable for these models (the ground truth scores worse than an explainer): "
-                         "insertion (m).")
+    assert text.endswith("Unreliable for these models (the ground truth scores more than 0.02 worse than an "
+                         "explainer): insertion (m).")
 
 
 def test_one_seed_has_no_interval_and_no_truth_no_rows() -> None:

@@ -9,10 +9,12 @@ rankings, averaged over the seeds, with a percentile-bootstrap interval over the
 (``low``/``high``; none with one seed): seeds are the unit, as in the verdict.
 
 ``unreliable`` marks a protocol under which the ground truth itself (``evidence-oracle``) scores worse than at least
-one explainer that is not a control, on the mean over seeds and images: no map can show the planted evidence better
-than the evidence, so such a protocol rewards something else (``oracle_gap`` = the oracle's score minus the best such
-explainer's, oriented so that < 0 = the oracle worse). The reading of "worse than any non-control explainer" as
-"worse than at least one" is ours.
+one explainer that is not a control by more than ``MARGIN`` (the verdict's δ), on the mean over seeds and images: no
+map can show the planted evidence better than the evidence, so such a protocol rewards something else
+(``oracle_gap`` = the oracle's score minus the best such explainer's, oriented so that < 0 = the oracle worse). The
+margin keeps ties out: the oracle's binary map leaves every pixel off the evidence in raster order, so after the
+evidence is gone another map's ordering of the rest can edge it by a hair. Reading "worse than any non-control
+explainer" as "worse than at least one, by more than δ" is ours.
 
 Reuses the tau of ``reporting.stability`` (the same scipy call, the same orientation by direction).
 """
@@ -31,6 +33,7 @@ from .stability import _goodness, _tau
 TRUTH = ("foreground-mass", "evidence-auc")  # the ground-truth scores protocols are ranked against (registry names)
 ORACLE = "evidence-oracle"
 RESAMPLES = 2000
+MARGIN = 0.02  # the verdict's smallest effect of interest (VerdictConfig.delta): the oracle may trail by less
 TRUTH_COLUMNS = ["model", "protocol", "unit", "truth", "tau", "low", "high", "seeds", "explainers", "oracle_gap",
                  "unreliable"]
 
@@ -76,7 +79,7 @@ def protocol_truth(results: pd.DataFrame, metrics_info: dict, explainers_info: d
                 rows.append(dict(model=model, protocol=label, unit=record.unit or "pixel", truth=truth,
                                  tau=float(np.nanmean(taus)) if np.isfinite(taus).any() else np.nan, low=low,
                                  high=high, seeds=len(seeds), explainers=len(ranked), oracle_gap=gap,
-                                 unreliable=bool(gap < 0) if np.isfinite(gap) else False))
+                                 unreliable=bool(gap < -MARGIN) if np.isfinite(gap) else False))
     return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
 
 
@@ -114,7 +117,8 @@ def truth_markdown(truth: pd.DataFrame) -> str:
                      f"{r.explainers} | {gap} |")
     bad = sorted({f"{r.protocol} ({r.model})" for r in truth.itertuples() if r.unreliable})
     if bad:
-        ending = f"Unreliable for these models (the ground truth scores worse than an explainer): {', '.join(bad)}."
+        ending = (f"Unreliable for these models (the ground truth scores more than {MARGIN:g} worse than an "
+                  f"explainer): {', '.join(bad)}.")
     elif not np.isfinite(truth.oracle_gap.astype(float)).any():
         ending = (f"The run has no {ORACLE}: whether a protocol scores the ground truth worse than an explainer "
                   "was not checked.")

@@ -62,6 +62,8 @@ def _against_maps(model: str, rows: list, missing: list[str], settings: VerdictC
                 f"than δ = {settings.delta:g} (largest: {short(largest.protocol)} vs {comparator(largest)}: "
                 f"{effect_text(largest)}){unchecked}.")
     open_rows = [r for r in rows if r.status == "inconclusive"]
+    if not open_rows:  # every row decided in its favour, but a check could not be made
+        return f"Inconclusive for {model}: better under all {counted(rows)}{unchecked}."
     return (f"Inconclusive for {model}: better under {of(len(better), rows)} and worse under none; the other "
             f"{len(open_rows)}{detectable_text(open_rows)}, and {settle(open_rows)}{unchecked}.")
 
