@@ -134,8 +134,8 @@ def truth_figure(truth: pd.DataFrame, folder: Path) -> list[Path]:
         return []
     models = sorted(set(truth.model))
     protocols = list(dict.fromkeys(truth.protocol))
-    fig, axes = grid_figure(1, len(models), (3.6, 0.28 * len(protocols) + 0.6), (0.4, 0.3), (2.0, 0.2, 0.5, 0.6),
-                            sharey=True)
+    # each panel names its protocols: which are unreliable differs between models
+    fig, axes = grid_figure(1, len(models), (3.6, 0.28 * len(protocols) + 0.6), (2.0, 0.3), (2.0, 0.2, 0.5, 1.0))
     markers = dict(zip(dict.fromkeys(truth.truth), "os^D"))
     for ax, model in zip(axes[0], models):
         rows = truth[truth.model == model]
@@ -150,6 +150,6 @@ def truth_figure(truth: pd.DataFrame, folder: Path) -> list[Path]:
         bad = set(rows[rows.unreliable].protocol)
         for tick in ax.get_yticklabels():
             tick.set_color("#c0392b" if tick.get_text() in bad else "black")
-    axes[0][0].invert_yaxis()
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+        ax.invert_yaxis()
+    axes[0][0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2)
     return save_figure(fig, folder, "truth")
