@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ def predictions(model: nn.Module, dataset: EvidenceCanvases, indices: Sequence[i
             chunk = indices[start:start + batch]
             motifs = swaps[start:start + batch] if isinstance(swaps, list) else [swaps] * len(chunk)
             images = torch.stack([dataset.served(dataset.raw(i, motif=m, **edit)[0]) for i, m in zip(chunk, motifs)])
-            out.append(_logits(model, images.to(device)).argmax(1).cpu().numpy())
+            out.append(model(images.to(device)).argmax(1).cpu().numpy())  # forward: the predictor's logits
     return np.concatenate(out) if out else np.zeros(0, dtype=int)
 
 
@@ -82,12 +82,7 @@ def at_chance(correct: np.ndarray) -> bool:
     return bool(p_value < 0.05)
 
 
-def _logits(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    out = model(images)
-    return out[0] if isinstance(out, tuple) else out
-
-
-def reliance_checks(model: nn.Module | Callable, dataset: EvidenceCanvases, indices: Sequence[int],
+def reliance_checks(model: nn.Module, dataset: EvidenceCanvases, indices: Sequence[int],
                     device: torch.device) -> list[Check]:
     """The reliance checks of one model on the canvases ``indices`` of ``dataset`` (its task decides which)."""
     indices = list(indices)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..data import DataBundle, evidence_mask
+from ..data import DataBundle
 from ..errors import UserError
 
 log = logging.getLogger("iabench")
@@ -44,9 +44,12 @@ def draw_samples(dataset: object, count: int, seed: int, where: str) -> Samples:
     items = [dataset[i] for i in order]  # type: ignore[index]
     images = torch.stack([item[0] for item in items])
     labels = torch.tensor([int(item[1]) for item in items])
-    masks = torch.stack([evidence_mask(item) for item in items]).bool() if len(items[0]) > 2 else None
-    named = {name: torch.stack([item[2][name] for item in items]).bool() for name in items[0][2]} \
-        if len(items[0]) > 2 and isinstance(items[0][2], dict) else {}
+    masks, named = None, {}
+    if len(items[0]) > 2 and isinstance(items[0][2], dict):  # masks by name: the first is the evidence mask
+        named = {name: torch.stack([item[2][name] for item in items]).bool() for name in items[0][2]}
+        masks = next(iter(named.values()))
+    elif len(items[0]) > 2:  # a user's own (image, label, mask) dataset
+        masks = torch.stack([torch.as_tensor(item[2]) for item in items]).bool()
     return Samples(order, images, labels, masks, named)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import VerdictConfig, from_dict
-from ..records import RELIANCE_FILE, metric_of
+from ..records import metric_of
 from ..store import CURVE_COLUMNS
 from .bias import baseline_is_substrate
 from .contrast import CONTRAST_FILE, stored_contrast_markdown
@@ -60,10 +60,11 @@ def build_report(run_dir: Path) -> list[Path]:
     if cd_paths:
         written += [run.write_csv(cd_table, "critical_difference.csv"), *cd_paths]
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
-    truth = protocol_truth(run.results, run.metrics, run.explainers, without_ground_truth(run.path))
+    excluded = without_ground_truth(run.path)  # None: no planted evidence
+    truth = protocol_truth(run.results, run.metrics, run.explainers, excluded)
     if not truth.empty:
         written.append(run.write_csv(truth, "truth.csv"))
-    claims, verdict_md, verdict_files = _verdict(run)
+    claims, verdict_md, verdict_files = _verdict(run, excluded)
     figures = _figures(run, summary)
     if not truth.empty:
         figures["truth"] = truth_figure(truth, run.path / "plots")
@@ -95,15 +96,15 @@ def _summary(run: RunFiles) -> tuple[pd.DataFrame, str, list[Path]]:
     return summary, note, [run.write_csv(summary, "summary.csv"), run.path / "summary.tex"]
 
 
-def _verdict(run: RunFiles) -> tuple[pd.DataFrame | None, str, list[Path]]:
-    """verdict.csv and verdict.md, for a run with a reference IA-ViT (the claims are about it: none, no verdict)."""
+def _verdict(run: RunFiles, excluded: set[tuple[str, int]] | None) -> tuple[pd.DataFrame | None, str, list[Path]]:
+    """verdict.csv and verdict.md, for a run with a reference IA-ViT (the claims are about it: none, no verdict);
+    ``excluded``: the models without ground truth on planted evidence (None: no planted evidence, no claims vi/vii)."""
     if not variants(run.models, set(run.results.model))[0]:
         return None, "", []
     settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
-    planted = (run.path / RELIANCE_FILE).exists()
     contrast = pd.read_csv(run.path / CONTRAST_FILE) if (run.path / CONTRAST_FILE).exists() else None
-    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness,
-                     without_ground_truth(run.path) if planted else None, contrast)
+    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness, excluded,
+                     contrast)
     verdict_md = verdict_markdown(claims, run.models, settings)
     suite = run.manifest.get("suite", run.path.parent.name)
     (run.path / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")

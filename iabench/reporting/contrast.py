@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import UserError
 from ..records import metric_records_of
 from .paired import paired_effect
-from .reliance import without_ground_truth
+from .reliance import with_ground_truth, without_ground_truth
 from .run_files import RunFiles
 
 CONTRAST_FILE = "contrast.csv"  # in the motif run's folder, written by `iabench contrast`
@@ -50,20 +50,19 @@ def motif_mass_label(run: RunFiles, task: str) -> str:
 
 def model_contrast(motif: RunFiles, garment: RunFiles) -> pd.DataFrame:
     """contrast.csv's rows (``CONTRAST_COLUMNS``): motif-run mass minus garment-run mass on the motif."""
-    tasks = {_task(motif)[0]: motif, _task(garment)[0]: garment}
-    if set(tasks) != {"motif", "garment"}:
+    (first, first_options), (second, second_options) = _task(motif), _task(garment)
+    if {first, second} != {"motif", "garment"}:
         raise UserError("model contrast needs one run with task motif and one with task garment, got tasks "
-                        f"{_task(motif)[0]} and {_task(garment)[0]}")
-    if _task(motif)[1] != _task(garment)[1]:
+                        f"{first} and {second}")
+    if first_options != second_options:
         raise UserError("the two runs' canvases differ (their dataset options differ beyond task); run both with "
                         "the same data options")
-    motif, garment = tasks["motif"], tasks["garment"]
+    tasks = {first: motif, second: garment}
     sides = {}
-    for task, run in (("motif", motif), ("garment", garment)):
-        rows = run.results[run.results.metric == motif_mass_label(run, task)]
-        dropped = without_ground_truth(run.path)
-        keep = [(m, int(s)) not in dropped for m, s in zip(rows.model, rows.seed)]
-        sides[task] = rows[keep].set_index(["model", "explainer", "seed", "sample"]).value
+    for task, run in tasks.items():
+        rows = with_ground_truth(run.results[run.results.metric == motif_mass_label(run, task)],
+                                 without_ground_truth(run.path))
+        sides[task] = rows.set_index(["model", "explainer", "seed", "sample"]).value
     out = []
     for (model, explainer), m in sides["motif"].groupby(level=[0, 1]):
         if (model, explainer) not in sides["garment"].index.droplevel([2, 3]):

@@ -10,14 +10,22 @@ import pandas as pd
 from ..records import RELIANCE_FILE
 
 
-def without_ground_truth(run_dir: Path) -> set[tuple[str, int]]:
-    """The (model, seed) pairs that failed a reliance check: no ground-truth analysis may use them."""
+def without_ground_truth(run_dir: Path) -> set[tuple[str, int]] | None:
+    """The (model, seed) pairs that failed a reliance check: no ground-truth analysis may use them; None for a run
+    without planted evidence (no reliance.csv)."""
     path = Path(run_dir) / RELIANCE_FILE
     if not path.exists():
-        return set()
+        return None
     checks = pd.read_csv(path)
     failed = checks[~checks.passed.astype(bool)]
     return {(str(model), int(seed)) for model, seed in zip(failed.model, failed.seed)}
+
+
+def with_ground_truth(results: pd.DataFrame, excluded: set[tuple[str, int]] | None) -> pd.DataFrame:
+    """The rows of ``results`` whose (model, seed) is not in ``excluded`` (see ``without_ground_truth``)."""
+    if not excluded:
+        return results
+    return results[[(m, int(s)) not in excluded for m, s in zip(results.model, results.seed)]]
 
 
 def reliance_markdown(run_dir: Path) -> str:

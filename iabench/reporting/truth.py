@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..records import explainer_of, metric_of
 from .figure_io import grid_figure, save_figure
+from .reliance import with_ground_truth
 from .stability import _goodness, _tau
 
 TRUTH = ("foreground-mass", "evidence-auc")  # the ground-truth scores protocols are ranked against (registry names)
@@ -60,9 +61,7 @@ def protocol_truth(results: pd.DataFrame, metrics_info: dict, explainers_info: d
     """truth.csv's rows (``TRUTH_COLUMNS``), leaving out the ``excluded`` (model, seed) pairs (those that failed a
     reliance check: they have no ground truth); empty when the run has no ground-truth score or no protocol."""
     rows = []
-    if excluded:
-        keep = [(m, int(s)) not in excluded for m, s in zip(results.model, results.seed)]
-        results = results[keep]
+    results = with_ground_truth(results, excluded)
     rng = np.random.default_rng(seed)
     protocols, truths = _protocols(metrics_info, set(results.metric))
     for model, part in results[results.explainer != "-"].groupby("model", sort=True):

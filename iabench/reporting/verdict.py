@@ -42,8 +42,21 @@ import pandas as pd
 
 from ..config import VerdictConfig
 from ..records import explainer_of, metric_records_of
+from .reliance import with_ground_truth
 from .verdict_claims import accuracy_row, concentration_rows
-from .verdict_rows import ABLATION, COLUMNS, QUESTIONS, RULE, compared, decide, protocol_key, protocol_of, row, series
+from .verdict_rows import (
+    ABLATION,
+    COLUMNS,
+    QUESTIONS,
+    RULE,
+    compared,
+    decide,
+    pair_rows,
+    protocol_key,
+    protocol_of,
+    row,
+    series,
+)
 from .verdict_truth import truth_protocols, truth_rows
 
 __all__ = ["COLUMNS", "QUESTIONS", "controls", "variants", "verdict"]
@@ -68,18 +81,8 @@ def _comparisons(results: pd.DataFrame, claim: str, model: str, pairs: list[tupl
     "not matched" makes "info" rows) on every faithfulness protocol of ``faith`` (label -> lower is better)."""
     if not faith:
         return [row(claim, model, "no faithfulness metric (insertion, deletion, morf, lerf) in this run")]
-    have, rows = set(zip(results.model, results.explainer)), []
-    for a, b, control in pairs:
-        missing = [f"{m}/{e}" for m, e in (a, (model, b)) if (m, e) not in have]
-        if missing:
-            rows.append(row(claim, model, f"{' and '.join(missing)} not in this run"))
-            continue
-        status = "info" if control.startswith("not matched") else ""
-        rows += [compared(claim, model, f"{a[0]}/{a[1]} vs {model}/{b} on {metric}", series(results, *a, metric),
-                          series(results, model, b, metric), -1 if lower else 1, settings.delta, settings.alpha,
-                          protocol=protocol, control=control, status=status)
-                 for metric, (lower, protocol) in faith.items()]
-    return decide(rows, settings.alpha, RULE, iut=True)
+    return decide(pair_rows(results, claim, model, pairs, faith, settings.delta, settings.alpha), settings.alpha,
+                  RULE, iut=True)
 
 
 def controls(explainers_info: dict, interpreter: str, present: set[str]) -> list[tuple[str, str]]:
@@ -124,8 +127,8 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
         rows += [accuracy_row(results, labels, models_info, ref, base, settings, correctness)]
         rows += concentration_rows(results, labels, ref, settings.alpha)
         if without_truth is not None:
-            kept = results[[(m, int(s)) not in without_truth for m, s in zip(results.model, results.seed)]]
-            rows += truth_rows(kept, truth_protocols(records), ref, found, settings, contrast)
+            rows += truth_rows(with_ground_truth(results, without_truth), truth_protocols(records), ref, found,
+                               settings, contrast)
     ablation_rows: list[dict] = []
     for ablation, base in ablations:
         have = set(zip(results.model, results.explainer))

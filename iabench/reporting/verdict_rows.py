@@ -62,6 +62,26 @@ def compared(claim: str, model: str, comparison: str, a: pd.Series, b: pd.Series
                **{k: shares.get(k, math.nan) for k in SHARES}, **values)
 
 
+def pair_rows(results: pd.DataFrame, claim: str, model: str, pairs: list[tuple[tuple[str, str], str, str]],
+              protocols: dict[str, tuple[bool, str]], delta: float, alpha: float,
+              absent: str = "not in this run") -> list[dict]:
+    """Undecided rows of ``pairs`` ((model, explainer) a, b's explainer label on ``model``, control text; a control
+    text starting with "not matched" makes "info" rows) on every protocol of ``protocols`` (label -> (lower is
+    better, protocol text)); a pair missing from ``results`` is one row saying so (``absent``: why)."""
+    have, rows = set(zip(results.model, results.explainer)), []
+    for a, b, control in pairs:
+        missing = [f"{m}/{e}" for m, e in (a, (model, b)) if (m, e) not in have]
+        if missing:
+            rows.append(row(claim, model, f"{' and '.join(missing)} {absent}"))
+            continue
+        status = "info" if control.startswith("not matched") else ""
+        rows += [compared(claim, model, f"{a[0]}/{a[1]} vs {model}/{b} on {metric}", series(results, *a, metric),
+                          series(results, model, b, metric), -1 if lower else 1, delta, alpha, protocol=protocol,
+                          control=control, status=status)
+                 for metric, (lower, protocol) in protocols.items()]
+    return rows
+
+
 def holm_mde(mde: float, n: int, alpha: float, family: int) -> float:
     """The effect a row's test detects with 80% power at alpha / ``family``, the level the smallest p of a Holm
     family must pass, from its single-test ``mde`` at ``alpha`` (the same SD of the differences)."""

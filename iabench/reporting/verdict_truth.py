@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config import VerdictConfig
 from ..records import MetricRecord
-from .verdict_rows import RULE, compared, decide, row, series
+from .verdict_rows import RULE, decide, pair_rows, row
 
 TRUTH_SCORES = {"foreground-mass": "evidence mass", "evidence-auc": "evidence ROC AUC"}
 CONTRAST = "interpreter under the garment model"  # the (vi) contrast row's comparator, as the sentences name it
@@ -47,19 +47,10 @@ def truth_rows(results: pd.DataFrame, truth: dict[str, tuple[bool, str]], ref: s
     if not truth:
         return [row(claim, ref, "no ground-truth score (foreground-mass, evidence-auc) in this run")
                 for claim in ("vi", "vii")]
-    have, interpreter = set(zip(results.model, results.explainer)), (ref, "ia-vit")
 
     def rows_of(claim: str, pairs: list[tuple[str, str]]) -> list[dict]:
-        out = []
-        for label, control in pairs:
-            if {interpreter, (ref, label)} - have:
-                out.append(row(claim, ref, f"{ref}/ia-vit or {ref}/{label} has no ground-truth scores"))
-                continue
-            out += [compared(claim, ref, f"{ref}/ia-vit vs {ref}/{label} on {metric}",
-                             series(results, *interpreter, metric), series(results, ref, label, metric),
-                             -1 if lower else 1, settings.delta, settings.alpha, protocol=protocol, control=control)
-                    for metric, (lower, protocol) in truth.items()]
-        return out
+        return pair_rows(results, claim, ref, [((ref, "ia-vit"), label, text) for label, text in pairs], truth,
+                         settings.delta, settings.alpha, absent="has no ground-truth scores")
 
     matched = [(label, text) for label, text in found if not text.startswith("not matched")]
     controls = rows_of("vi", matched) if matched else [row("vi", ref, "no control at the interpreter's resolution")]
