@@ -1,6 +1,6 @@
-"""The LRP of Chefer, Gur & Wolf 2021 (CVPR, Sec. 3) for a timm ViT: relevance from the target class down to
-every block's attention probabilities (R_A), with the rules of the authors' public code (hila-chefer/
-Transformer-Explainability, ``modules/layers_ours.py`` and ``baselines/ViT/ViT_LRP.py``).
+"""The LRP of Chefer, Gur & Wolf 2021 (CVPR, Sec. 3) for a ViT of any family (read through the seam): relevance
+from the target class down to every block's attention probabilities (R_A), with the rules of the authors' public code
+(hila-chefer/Transformer-Explainability, ``modules/layers_ours.py`` and ``baselines/ViT/ViT_LRP.py``).
 
 Rules (relevance R is propagated explicitly, not through autograd's gradient):
 - Linear layers (head, qkv, proj, MLP), LRP-alpha1-beta0 (paper Eq. 4): positive contributions only,
@@ -19,8 +19,8 @@ Rules (relevance R is propagated explicitly, not through autograd's gradient):
 - Every division is the code's ``safe_divide``: a / (b + 1e-9), 0 where b = 0.
 
 Written by hand because no maintained library implements these rules for timm models (Captum's LRP has
-no rule for attention, LayerNorm or GELU). Blocks with LayerScale, q/k norms, a gate or a head width other
-than dim / heads, and models without a single linear class-token head, are refused with a TypeError.
+no rule for attention, LayerNorm or GELU). Blocks with LayerScale, q/k norms, a head width other than
+dim / heads, and models without a single linear class-token head (a distilled DeiT), are refused with a TypeError.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iabench.baselines._vit import eval_mode, split_qkv
-from iabench.models import vit_backbone
+from iabench.baselines._vit import eval_mode
+from iabench.models import Seam, SeamForward, seam_of
+from iabench.models.forward import SeamBlock
+from iabench.models.seam import BlockParts
 
 STABILISER = 1e-9
 
@@ -73,62 +75,64 @@ def clone_relprop(x: torch.Tensor, *branches: torch.Tensor) -> torch.Tensor:
     return x * sum(safe_divide(r, x) for r in branches)
 
 
-def _check(vit: nn.Module) -> None:
-    if vit.global_pool != "token" or not isinstance(vit.fc_norm, nn.Identity) or not isinstance(vit.head, nn.Linear):
-        raise TypeError("Chefer's LRP here needs one linear head on the class token (global_pool='token')")
-    if getattr(vit, "head_dist", None) is not None:
-        raise TypeError("Chefer's LRP here does not cover distilled models (a second head)")
-    for block in vit.blocks:
-        attn = block.attn
-        plain = (block.ls1, block.ls2, attn.q_norm, attn.k_norm, attn.norm, block.mlp.norm)
-        if any(not isinstance(m, nn.Identity) for m in plain) or getattr(attn, "gate", None) is not None:
-            raise TypeError("Chefer's LRP here supports plain ViT blocks only (no LayerScale, q/k norm or gate)")
-        if attn.num_heads * attn.head_dim != attn.qkv.in_features:
+def _check(seam: Seam) -> None:
+    if len(seam.readout) != 1 or seam.readout[0][0] != 0:
+        raise TypeError("Chefer's LRP here needs one linear head on the class token (not a distilled model)")
+    for parts in seam.layers:
+        plain = (parts.ls1, parts.ls2, parts.q_norm, parts.k_norm, parts.context_norm, parts.hidden_norm)
+        if any(m is not None and not isinstance(m, nn.Identity) for m in plain):
+            raise TypeError("Chefer's LRP here supports plain ViT blocks only (no LayerScale or q/k norm)")
+        if parts.num_heads * parts.head_dim != parts.to_out.in_features:
             raise TypeError("Chefer's LRP here needs heads x head width = the model width")
 
 
-def _attention_relprop(attn: nn.Module, x: torch.Tensor, relevance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _attention_relprop(step: SeamBlock, parts: BlockParts, x: torch.Tensor,
+                       relevance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(relevance at the attention's input ``x``, R_A (B, heads, T, T))."""
     batch, tokens, dim = x.shape
-    q, k, v = split_qkv(attn, x)
-    probs = ((q * attn.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
+    q, k, v = step.project_qkv(x)
+    probs = ((q * step.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
     heads_out = (probs @ v).transpose(1, 2).reshape(batch, tokens, dim)
-    relevance = alpha1_beta0(heads_out, attn.proj.weight, relevance)
-    relevance = relevance.reshape(batch, tokens, attn.num_heads, attn.head_dim).transpose(1, 2)
+    relevance = alpha1_beta0(heads_out, parts.to_out.weight, relevance)
+    relevance = relevance.reshape(batch, tokens, step.num_heads, step.head_dim).transpose(1, 2)
     rel_probs, rel_v = product_rule(probs, v, relevance)
     # softmax and scale: unchanged, so the scores' relevance is R_A itself
     rel_q, rel_k_t = product_rule(q, k.transpose(-2, -1), rel_probs)
     rel_qkv = torch.stack([rel_q, rel_k_t.transpose(-2, -1), rel_v]).permute(1, 3, 0, 2, 4).reshape(
         batch, tokens, 3 * dim)
-    return alpha1_beta0(x, attn.qkv.weight, rel_qkv), rel_probs
+    return alpha1_beta0(x, parts.qkv_weight, rel_qkv), rel_probs
 
 
 @torch.no_grad()
 def attention_relevance(model: nn.Module, inputs: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
     """R_A of every block, in forward order, each (B, heads, T, T), for the ``target`` classes (B,)."""
-    vit = vit_backbone(model)
-    _check(vit)
-    with eval_mode(vit):  # dropout and drop-path off, as in the explained forward
-        tokens = vit.norm_pre(vit._pos_embed(vit.patch_embed(inputs)))
+    seam = seam_of(model)
+    _check(seam)
+    forward = SeamForward(seam)
+    with eval_mode(forward):  # dropout and drop-path off, as in the explained forward
+        tokens = forward.tokens(inputs)
         steps = []  # per block: its input, the attention's output, the MLP's hidden activation
-        for block in vit.blocks:
-            attended = block.attn(block.norm1(tokens))
+        for step, parts in zip(forward.steps, seam.layers):
+            # the attention's output as the model computes it (fused where its library fuses it)
+            attended = parts.own_attention(step.pre_attention(tokens)) if parts.own_attention is not None \
+                else step.attend(tokens, forward)
             mid = tokens + attended
-            hidden = block.mlp.act(block.mlp.fc1(block.norm2(mid)))
+            hidden = step.act(step.fc1(step.pre_mlp(mid)))
             steps.append((tokens, attended, hidden))
-            tokens = mid + block.mlp.fc2(hidden)
-        normed = vit.norm(tokens)
+            tokens = mid + step.fc2(hidden)
+        normed = forward.final_norm(tokens)
+        head = seam.readout[0][1]
         relevance = torch.zeros_like(normed)  # the final norm passes it unchanged
-        one_hot = F.one_hot(target, vit.head.out_features).to(normed.dtype)
-        relevance[:, 0] = clone_relprop(normed[:, 0], alpha1_beta0(normed[:, 0], vit.head.weight, one_hot))
+        one_hot = F.one_hot(target, head.out_features).to(normed.dtype)
+        relevance[:, 0] = clone_relprop(normed[:, 0], alpha1_beta0(normed[:, 0], head.weight, one_hot))
         saved: list[torch.Tensor] = []
-        for block, (x, attended, hidden) in zip(reversed(vit.blocks), reversed(steps)):
+        for step, parts, (x, attended, hidden) in zip(reversed(forward.steps), reversed(seam.layers), reversed(steps)):
             mid = x + attended
-            rel_mid, rel_mlp = normalised_add(mid, block.mlp.fc2(hidden), relevance)
-            rel_mlp = alpha1_beta0(hidden, block.mlp.fc2.weight, rel_mlp)  # then GELU: unchanged
-            rel_mlp = alpha1_beta0(block.norm2(mid), block.mlp.fc1.weight, rel_mlp)  # then norm2: unchanged
+            rel_mid, rel_mlp = normalised_add(mid, step.fc2(hidden), relevance)
+            rel_mlp = alpha1_beta0(hidden, step.fc2.weight, rel_mlp)  # then GELU: unchanged
+            rel_mlp = alpha1_beta0(step.pre_mlp(mid), step.fc1.weight, rel_mlp)  # then the norm: unchanged
             rel_x, rel_attn = normalised_add(x, attended, clone_relprop(mid, rel_mid, rel_mlp))
-            rel_attn, r_a = _attention_relprop(block.attn, block.norm1(x), rel_attn)  # then norm1: unchanged
+            rel_attn, r_a = _attention_relprop(step, parts, step.pre_attention(x), rel_attn)  # then the norm
             saved.append(r_a)
             relevance = clone_relprop(x, rel_x, rel_attn)
     return saved[::-1]

@@ -1,35 +1,36 @@
-"""Shared plumbing for the explainers: attention with gradients, patch maps (and the modes of ``iabench.modes``)."""
+"""Shared plumbing for the explainers: attention with gradients, patch maps (and the modes of ``iabench.modes``).
+Everything here reads the model through the seam (``iabench.models.seam``), whatever its family."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from iabench.models import capture_attention, vit_backbone
+from iabench.models import SeamForward, seam_of
 from iabench.modes import eval_mode, explaining
 
 __all__ = ["attention_maps", "attention_with_grads", "cls_row", "eval_mode", "explaining", "grid_of", "prefix_of",
-           "split_qkv", "to_grid"]
+           "to_grid"]
 
 
 def grid_of(model: nn.Module) -> tuple[int, int]:
-    return tuple(vit_backbone(model).patch_embed.grid_size)  # type: ignore[return-value]
+    return seam_of(model).grid
 
 
 def prefix_of(model: nn.Module) -> int:
-    return vit_backbone(model).num_prefix_tokens
+    return seam_of(model).num_prefix_tokens
 
 
 def to_grid(patch_scores: torch.Tensor, model: nn.Module) -> torch.Tensor:
     """(B, P) patch scores -> (B, rows, cols)."""
-    rows, cols = grid_of(model)
-    return patch_scores.reshape(-1, rows, cols)
+    return seam_of(model).to_grid(patch_scores)
 
 
 def attention_maps(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
     """Every block's attention probabilities (B, heads, T, T), no gradients."""
-    with torch.no_grad(), capture_attention(model) as captured:
-        model(inputs)
+    forward = SeamForward(model)
+    with torch.no_grad(), eval_mode(forward), forward.capturing() as captured:
+        forward(inputs)
     return [a.detach() for a in captured]
 
 
@@ -42,18 +43,12 @@ def attention_with_grads(model: nn.Module, inputs: torch.Tensor,
     """
     # The input requires grad so that the attention has a graph even when the model's parameters are frozen.
     inputs = inputs.detach().clone().requires_grad_(True)
-    with explaining(model), capture_attention(model) as captured:
-        logits = model(inputs)
+    forward = model if isinstance(model, SeamForward) else SeamForward(model)
+    with explaining(forward), forward.capturing() as captured:
+        logits = forward(inputs)
         score = logits.gather(1, target[:, None]).sum()
         grads = torch.autograd.grad(score, list(captured))
     return [a.detach() for a in captured], [g.detach() for g in grads]
-
-
-def split_qkv(attn: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """q, k, v (B, heads, T, head width) of timm ``Attention`` ``attn`` on tokens ``x`` (B, T, D), as its forward."""
-    batch, tokens, _ = x.shape
-    qkv = attn.qkv(x).reshape(batch, tokens, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4)
-    return qkv.unbind(0)
 
 
 def cls_row(relevance: torch.Tensor, prefix: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
-"""AttnLRP for timm ViTs (Achtibat et al. 2024, *AttnLRP: Attention-Aware Layer-Wise Relevance Propagation
-for Transformers*, ICML, Sec. 3), on a private copy of the model.
+"""AttnLRP for ViTs of any family (Achtibat et al. 2024, *AttnLRP: Attention-Aware Layer-Wise Relevance
+Propagation for Transformers*, ICML, Sec. 3), on the seam's forward over the model's own parameters.
 
-The copy follows the rules of ``_lrp_rules.py``: epsilon rule on every Linear, Conv2d (patch embedding)
+That forward follows the rules of ``_lrp_rules.py``: epsilon rule on every Linear, Conv2d (patch embedding)
 and LayerNorm affine output; identity rule for the LayerNorm normalisation and GELU; the softmax's own
 Taylor rule (gradient x input); epsilon + uniform rule on q·kᵀ and A·v. Residual sums, the class token and
 the position embedding pass relevance by LRP-0 (the latter two absorb their share, like biases). The map is
@@ -26,10 +26,11 @@ from torch import nn
 
 from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._lrp_rules import epsilon_output, uniform_matmul
-from iabench.baselines._vit import explaining, split_qkv
-from iabench.baselines.lrp import _ConservativeLayerNorm, conservative_copy
+from iabench.baselines._vit import explaining
+from iabench.baselines.lrp import _ConservativeLayerNorm, check_rules, conservative_wrap
 from iabench.contract import Options, option
-from iabench.models import vit_backbone
+from iabench.models import SeamForward
+from iabench.models.forward import SeamBlock
 from iabench.ranges import AT_LEAST_0
 
 
@@ -38,51 +39,63 @@ class _Ledger:
 
     def __init__(self) -> None:
         self.pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.grads: list[tuple[torch.Tensor, torch.Tensor]] = []  # their gradients, once the backward ran
+
+    def tensors(self) -> list[torch.Tensor]:
+        return [t for pair in self.pairs for t in pair]
+
+    def keep_grads(self, grads: list[torch.Tensor]) -> None:
+        self.grads = list(zip(grads[::2], grads[1::2]))
 
     def softmax_absorbed(self) -> torch.Tensor:
         """Per image: relevance into the softmaxes minus relevance out of them, summed over blocks."""
         total = 0
-        for scores, probs in self.pairs:
-            out_rel, in_rel = probs * probs.grad, scores * scores.grad
+        for (scores, probs), (scores_grad, probs_grad) in zip(self.pairs, self.grads):
+            out_rel, in_rel = probs * probs_grad, scores * scores_grad
             total = total + (out_rel - in_rel).flatten(1).sum(1)
         return total
 
 
-class _AttnLRPAttention(nn.Module):
-    """timm ``Attention``'s forward with AttnLRP's rules on the two products (same weights, same output)."""
+# the modules whose outputs take the epsilon rule
+EPSILON_TYPES = (nn.Linear, nn.Conv2d, _ConservativeLayerNorm)
 
-    def __init__(self, attn: nn.Module, epsilon: float, ledger: _Ledger) -> None:
+
+class _Epsilon(nn.Module):
+    """``module``'s output with the epsilon rule in its backward (a Linear, Conv2d or LayerNorm's affine part)."""
+
+    def __init__(self, module: nn.Module, epsilon: float) -> None:
         super().__init__()
-        if getattr(attn, "gate", None) is not None:
-            raise TypeError("AttnLRP has no rule for gated attention")
-        self.attn, self.epsilon, self.ledger = attn, epsilon, ledger
+        self.module, self.epsilon = module, epsilon
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False) -> torch.Tensor:
-        if attn_mask is not None or is_causal:
-            raise TypeError("AttnLRP here supports unmasked self-attention only")
-        attn = self.attn
-        batch, tokens, _ = x.shape
-        q, k, v = split_qkv(attn, x)
-        q, k = attn.q_norm(q), attn.k_norm(k)
-        scores = uniform_matmul(q * attn.scale, k.transpose(-2, -1), self.epsilon)
-        probs = scores.softmax(dim=-1)
-        scores.retain_grad()
-        probs.retain_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return epsilon_output(self.module(x), self.epsilon)
+
+
+class AttnLRPForward(SeamForward):
+    """The conservative forward (LayerNorm std and GELU ratio detached: the identity rules) with the epsilon rule
+    on every linear layer, patch embedding and LayerNorm, and the uniform rule on q·kᵀ and A·v."""
+
+    def __init__(self, model: nn.Module, epsilon: float = 1e-6) -> None:
+        check_rules(model)
+
+        def wrap(module: nn.Module, role: str) -> nn.Module:
+            module = conservative_wrap(module, role, detach_attention=False)
+            return _Epsilon(module, epsilon) if isinstance(module, EPSILON_TYPES) else module
+
+        super().__init__(model, wrap)
+        self.epsilon, self.ledger = epsilon, _Ledger()
+
+    def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return uniform_matmul(a, b, self.epsilon)
+
+    def attend(self, scores: torch.Tensor, step: SeamBlock) -> torch.Tensor:
+        probs = scores.softmax(dim=-1)  # the softmax's own rule is its gradient x input: no change
         self.ledger.pairs.append((scores, probs))
-        out = uniform_matmul(probs, v, self.epsilon).transpose(1, 2).reshape(batch, tokens, -1)
-        return attn.proj(attn.norm(out))
+        return probs
 
-
-def attnlrp_copy(model: nn.Module, epsilon: float = 1e-6) -> tuple[nn.Module, _Ledger]:
-    """A deep copy of ``model`` whose backward pass computes AttnLRP relevance as gradient x input."""
-    clone = conservative_copy(model)  # LayerNorm std and GELU ratio detached: the identity rules
-    ledger = _Ledger()
-    for module in clone.modules():
-        if isinstance(module, nn.Linear | nn.Conv2d | _ConservativeLayerNorm):
-            module.register_forward_hook(lambda mod, args, out: epsilon_output(out, epsilon))
-    for block in vit_backbone(clone).blocks:
-        block.attn = _AttnLRPAttention(block.attn, epsilon, ledger)
-    return clone, ledger
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.ledger.pairs.clear()
+        return super().forward(images)
 
 
 @dataclass(frozen=True)
@@ -101,19 +114,21 @@ class AttnLRP(Explainer):
                    "on q·kᵀ and A·v, identity on LayerNorm and GELU")
     signed = True
     decomposes_logit = True
-    cost = "1 forward + 1 backward, on a copy"
+    cost = "1 forward + 1 backward"
     Options = AttnLRPOptions
 
     def _propagate(self, inputs: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, _Ledger]:
         """(input relevance (B, C, H, W), target logits (B,), the ledger of the softmaxes)."""
-        clone, ledger = attnlrp_copy(self.model, self.options.epsilon)
-        clone.requires_grad_(False)  # relevance only: no parameter gradients (340 MB for ViT-B)
+        forward = AttnLRPForward(self.model, self.options.epsilon)
         x = inputs.detach().clone().requires_grad_(True)
-        with explaining(clone):
-            logits = clone(x)
+        with explaining(forward):
+            logits = forward(x)
             chosen = logits.gather(1, target[:, None].to(logits.device)).flatten()
-            chosen.sum().backward()  # each image's logit depends on that image only
-        return (x * x.grad).detach(), chosen.detach(), ledger
+            # relevance only, no parameter gradients (the user's model is untouched); each image's logit depends
+            # on that image alone, so one backward of the sum serves the batch
+            grads = torch.autograd.grad(chosen.sum(), [x, *forward.ledger.tensors()])
+        forward.ledger.keep_grads(list(grads[1:]))
+        return (x * grads[0]).detach(), chosen.detach(), forward.ledger
 
     def relevance_budget(self, inputs: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per image: the input relevance map (B, C, H, W) and, as (B,) totals, the target ``logit``, the

@@ -15,7 +15,7 @@ from torch import nn
 
 from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining, grid_of, prefix_of
-from iabench.models import vit_backbone
+from iabench.models import seam_of
 
 
 class _TokenGrid(nn.Module):
@@ -26,7 +26,8 @@ class _TokenGrid(nn.Module):
 
 
 def token_layer(model: nn.Module) -> nn.Module:
-    return vit_backbone(model).blocks[-1].norm1
+    """The last block's pre-attention norm, as the model's own forward calls it."""
+    return seam_of(model).layers[-1].pre_attention
 
 
 @EXPLAINERS.register

@@ -3,13 +3,14 @@
 Reference: Bach et al. 2015, *On Pixel-Wise Explanations for Non-Linear Classifier Decisions by Layer-Wise
 Relevance Propagation*, PLoS ONE; Captum's implementation (``captum.attr.LRP``).
 
-Captum's LRP only knows rules for Linear/Conv/pooling/BatchNorm layers and refuses to run on a timm ViT
-(LayerNorm, GELU and Identity have no rule). Here every leaf module of a private copy of the model gets an
-explicit rule: ``IdentityRule`` for LayerNorm, GELU and Dropout; ``EpsilonRule`` for every other leaf: Linear,
-Conv2d, and the pass-through modules Identity and DropPath (they return their input tensor itself, so Captum's
-IdentityRule, which hooks input and output, would hook one tensor twice and fail; epsilon on x -> x passes
-relevance unchanged). The operations that are not modules (the q.k^T and A.v matmuls, the softmax, the
-residual sums, the token reshapes) are differentiated by plain autograd, i.e. not LRP at all. The result runs
+Captum's LRP only knows rules for Linear/Conv/pooling/BatchNorm layers and refuses to run on a ViT (LayerNorm,
+GELU and Identity have no rule). Here every module the seam's forward calls (``iabench.models.forward``) is
+copied and gets an explicit rule: ``IdentityRule`` for the norms and the activation; ``EpsilonRule`` for the
+linear layers, the patch embedding, LayerScale and the module the attention probabilities pass through (a
+dropout in eval or an identity returns its input tensor itself, so Captum's IdentityRule, which hooks input and
+output, would hook one tensor twice and fail; epsilon on x -> x passes relevance unchanged). The operations that
+are not modules (the q.k^T and A.v matmuls, the softmax, the residual sums, the token reshapes) are
+differentiated by plain autograd, i.e. not LRP at all. The result runs
 and is finite, but its sum is far from the target logit (orders of magnitude) and it does not follow the
 model: it is registered so the benchmark can show what a careless LRP gives.
 Use ``lrp`` (CP-LRP) for the real method.
@@ -28,21 +29,19 @@ from torch import nn
 from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
 from iabench.contract import Options, option
+from iabench.models import SeamForward
 from iabench.ranges import AT_LEAST_0
 
 
 def with_naive_rules(model: nn.Module, epsilon: float = 1e-9) -> nn.Module:
-    """A deep copy of ``model`` with a Captum rule attached to every leaf module."""
-    clone = copy.deepcopy(model).eval()
-    for module in clone.modules():
-        if next(module.children(), None) is not None:
-            continue  # Captum's LRP only visits leaf modules
-        # IdentityRule for the shape-preserving non-linear maps; EpsilonRule for Linear/Conv2d and for the
-        # pass-through modules (Identity, DropPath in eval), which return their input tensor itself: Captum's
-        # IdentityRule would then hook one tensor twice and fail, while epsilon on x -> x passes relevance as is.
-        identity = isinstance(module, (nn.LayerNorm, nn.GELU, nn.Dropout))
-        module.rule = IdentityRule() if identity else EpsilonRule(epsilon)
-    return clone
+    """The seam's forward of ``model`` over copies of its modules, a Captum rule attached to each."""
+
+    def ruled(module: nn.Module, role: str) -> nn.Module:
+        module = copy.deepcopy(module).eval()
+        module.rule = IdentityRule() if role in ("norm", "act") else EpsilonRule(epsilon)
+        return module
+
+    return SeamForward(model, ruled)
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class NaiveCaptumLRP(Explainer):
     display_name = "LRP, naive Captum rules (control)"
     family = "control"
     reference = "Bach et al. 2015, Layer-Wise Relevance Propagation, PLoS ONE (Captum LRP, naive rules)"
-    description = "Captum `LRP` with a rule forced on every leaf module: what a careless LRP gives"
+    description = "Captum `LRP` with a rule forced on every module: what a careless LRP gives"
     signed = True
     decomposes_logit = True
     cost = "1 forward + 1 backward, on a copy"

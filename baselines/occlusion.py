@@ -12,7 +12,7 @@ from captum.attr import Occlusion
 from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import eval_mode
 from iabench.contract import Options, option
-from iabench.models import vit_backbone
+from iabench.models import seam_of
 from iabench.ranges import AT_LEAST_1
 
 
@@ -36,7 +36,7 @@ class PatchOcclusion(Explainer):
     Options = OcclusionOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        patch = vit_backbone(self.model).patch_embed.patch_size
+        patch = seam_of(self.model).patch_size
         channels = inputs.shape[1]
         window = (channels, int(patch[0]), int(patch[1]))
         with eval_mode(self.model), torch.no_grad():

@@ -23,7 +23,7 @@ from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._chefer_lrp import attention_relevance
 from iabench.baselines._vit import attention_with_grads, cls_row, prefix_of, to_grid
 from iabench.baselines.generic_attention import accumulate
-from iabench.baselines.lrp import conservative_copy
+from iabench.baselines.lrp import conservative_forward
 
 REFERENCE = "Chefer, Gur & Wolf 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Eq. 13-14"
 
@@ -64,7 +64,8 @@ class TransformerAttributionCP(Explainer):
     resolution = "patch"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        # Gradients of the real model; relevance from a fresh conservative copy (never stale after training).
+        # Gradients of the model; relevance from a fresh conservative forward (never stale after training).
         _, grads = attention_with_grads(self.model, inputs, target)
-        cp_attentions, cp_grads = attention_with_grads(conservative_copy(self.model), inputs, target)
+        cp_attentions, cp_grads = attention_with_grads(conservative_forward(self.model, detach_attention=False),
+                                                        inputs, target)
         return gradient_weighted_rollout(self.model, grads, [a * g for a, g in zip(cp_attentions, cp_grads)])

@@ -6,9 +6,9 @@ batch of random images with every registered explainer (targets = the predicted 
 explainer pays for an extra forward to find them) and times, in the same process, the plain forward of the
 same batch (``model(x)`` in eval mode under ``torch.no_grad``), alternating with each explainer so that the
 ratio is measured under the same load. Timings are medians over >= --repeats rounds after one warm-up.
-Forwards are counted by a hook on the patch embedding (images through it per explained image); hooks travel
-with ``copy.deepcopy``, so the private copies of the LRP methods are counted too. Backward passes are not
-counted: the time ratio includes them.
+Forwards are counted by a hook on the patch projection (images through it per explained image), which both the
+model's own forward and the seam's (the attention and LRP methods) call; hooks travel with ``copy.deepcopy``, so
+the naive LRP's copies are counted too. Backward passes are not counted: the time ratio includes them.
 The issue's target: IA-ViT's explanation costs about one forward (ratio <= 1.2).
 Usage: python benchmarks/bench_explainers.py [--preset vit-tiny-fmnist] [--batch 64] [--repeats 3]
        [--min-seconds 1] [--checkpoint PATH] [--only NAME ...]
@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from iabench.baselines import EXPLAINERS, create_explainer
-from iabench.models import create_model, get_preset, vit_backbone
+from iabench.models import create_model, get_preset, seam_of
 
 OPTIONS: dict[str, dict[str, object]] = {}  # defaults for every explainer (IG: 32 steps)
 
@@ -56,7 +56,7 @@ def forwards_per_image(model: torch.nn.Module, run: Callable[[], object], batch:
         nonlocal images_seen
         images_seen += args[0].shape[0]
 
-    handle = vit_backbone(model).patch_embed.register_forward_hook(count)
+    handle = seam_of(model).patch_proj.register_forward_hook(count)  # the model's own forward and the seam's
     try:
         run()
     finally:

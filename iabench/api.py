@@ -31,12 +31,27 @@ OPTIONS = {"target": "label", "batch_size": 50, "seed": 0, "name": "model", "dev
 def explain(model: nn.Module, images: torch.Tensor, explainer: str, target: torch.Tensor | int | None = None,
             **options: Any) -> torch.Tensor:
     """Saliency maps (B, H, W), float32, of registered explainer ``explainer`` (see ``iabench list``) for
-    ``images`` (B, C, H, W) in the model's input space; ``target`` None = the predicted class."""
+    ``images`` (B, C, H, W) in the model's input space; ``target`` None = the predicted class. ``model``: a timm,
+    Hugging Face transformers or torchvision ViT (or any classifier, for the methods that need no attention)."""
     from .baselines import create_explainer
 
     if isinstance(target, int):
         target = torch.full((images.shape[0],), target, dtype=torch.long)
-    return create_explainer(explainer, model, **options).attribute(images, target)
+    return create_explainer(explainer, classifier(model), **options).attribute(images, target)
+
+
+def classifier(model: nn.Module) -> nn.Module:
+    """``model`` as explainers and metrics take it: a ViT of any family the seam serves (timm, Hugging Face
+    transformers, torchvision) as a module returning logits; any other model as it is (methods that read a ViT's
+    attention then refuse it in one line), except a transformers model the seam cannot serve, refused now."""
+    from .models import UnsupportedModel, as_classifier
+
+    try:
+        return as_classifier(model)
+    except UnsupportedModel:
+        if type(model).__module__.startswith("transformers."):
+            raise
+        return model
 
 
 class _Rows:
@@ -105,6 +120,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     classes = explainer_classes(explainer_specs)
     scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
     kind = "ia-vit" if isinstance(model, IAViT) else "vit"
+    model = classifier(model)
     picked = _samples(data, samples, opts["seed"])
     if any(m.needs.masks for m in scorers.values()) and picked.masks is None:
         raise UserError("a localisation metric needs masks: give items (image, label, mask)")

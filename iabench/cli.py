@@ -74,12 +74,14 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p_run.add_argument("--seed", type=int, default=None, help="training seed (replaces the suite's seeds)")
     p_run.add_argument("--pretrained", default=None,
                        help="backbone weights: 'hub' (timm's pretrained weights) or a local checkpoint file")
-    p_run.add_argument("--model", default="", metavar="ARCH",
-                       help="evaluate an existing checkpoint instead of training the suite's models: a timm ViT/DeiT "
-                            "name (e.g. deit_small_patch16_224), or ia-vit:ARCH for an IA-ViT saved by iabench")
+    p_run.add_argument("--model", default="", metavar="MODEL",
+                       help="evaluate an existing model instead of training the suite's models: a timm ViT/DeiT name "
+                            "(e.g. deit_small_patch16_224) or ia-vit:ARCH (an IA-ViT saved by iabench) with "
+                            "--checkpoint; hf:DIR, a Hugging Face save_pretrained folder (ViT or DeiT, read offline); "
+                            "torchvision[:HEADS] with --checkpoint (heads default to width/64)")
     p_run.add_argument("--checkpoint", default="", metavar="FILE",
-                       help="the weights of --model (a timm state dict or an iabench checkpoint, read with "
-                            "weights_only=True); classes, channels and image size come from it; no training")
+                       help="the weights of --model (a timm or torchvision state dict, or an iabench checkpoint, read "
+                            "with weights_only=True); classes, channels and image size come from it; no training")
     p_run.add_argument("--shard", default="", metavar="I/N",
                        help="explain and score only shard I of N (chunks I, I+N, ...), e.g. one per SLURM array task "
                             "or machine on a shared disk; then `iabench merge RUN_DIR` (torchrun shards by rank)")

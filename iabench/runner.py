@@ -131,7 +131,7 @@ class Run:
 
     def _plan(self) -> None:
         """One line before any work: the models to train or load, what to explain and score, the time expected."""
-        given = f"evaluate the model of {self.options.checkpoint} (no training)" if self.given is not None else ""
+        given = f"evaluate the model of {self.given.given.path} (no training)" if self.given is not None else ""
         log.info("plan: %s", plan_line(self.suite, len(self.data.train), given, self.cache_dir, self.device,
                                        self._jobs(), self.costs, lambda e: self.evaluation.plan(self._parts(), e)))
 

@@ -8,7 +8,7 @@ import warnings
 import torch
 from torch import nn
 
-from iabench.models import vit_backbone
+from iabench.models import patch_size_of
 
 
 def check_saliency(saliency: torch.Tensor, who: str,
@@ -33,12 +33,6 @@ def check_shapes(images: torch.Tensor, saliency: torch.Tensor, who: str) -> None
     if images.dim() != 4 or saliency.shape != (images.shape[0], *images.shape[-2:]):
         raise ValueError(f"{who}: saliency must be (B, H, W) = {(images.shape[0], *images.shape[-2:])} for images "
                          f"{tuple(images.shape)}, got {tuple(saliency.shape)}")
-
-
-def model_patch(model: nn.Module) -> tuple[int, int]:
-    """The (height, width) of the model's patches, for our ViT, IA-ViT or any timm ViT."""
-    size = vit_backbone(model).patch_embed.patch_size
-    return (int(size[0]), int(size[1])) if isinstance(size, tuple | list) else (int(size), int(size))
 
 
 def patch_sums(maps: torch.Tensor, patch: tuple[int, int]) -> torch.Tensor:
@@ -67,5 +61,5 @@ def evidence_grid(magnitude: torch.Tensor, masks: torch.Tensor, model: nn.Module
     so that a patch map is judged at its own resolution."""
     if resolution == "pixel":
         return magnitude.double().flatten(1), masks.double().flatten(1)
-    patch = model_patch(model)
+    patch = patch_size_of(model)
     return patch_sums(magnitude, patch), patch_sums(masks.double(), patch) / (patch[0] * patch[1])

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from iabench.device import batch_size_for
-from iabench.models import vit_backbone
+from iabench.models import UnsupportedModel, seam_of
 from iabench.substrates import Fill
 
 
@@ -89,10 +89,9 @@ def default_max_batch(model: nn.Module, images: torch.Tensor) -> int:
     if images.device.type != "cuda":
         return 64
     try:
-        vit = vit_backbone(model)
-        tokens = int(vit.patch_embed.num_patches) + int(vit.num_prefix_tokens)
-        width, heads = int(vit.embed_dim), int(vit.blocks[0].attn.num_heads)
-    except (TypeError, AttributeError):  # not a ViT: budget by the image size alone
+        seam = seam_of(model)
+        tokens, width, heads = seam.num_tokens, seam.width, seam.num_heads
+    except UnsupportedModel:  # not a ViT: budget by the image size alone
         tokens, width, heads = images[0].numel(), 8, 0
     return batch_size_for(images.device, 128, 4 * (heads * tokens * tokens + 8 * tokens * width))
 

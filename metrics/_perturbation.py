@@ -22,7 +22,7 @@ from iabench.metrics._curve_engine import (
     step_counts,
     unit_ranks,
 )
-from iabench.models import vit_backbone
+from iabench.models import patch_size_of
 from iabench.ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE
 from iabench.substrates import SUBSTRATES, black_value, road_fill, substrate_for
 
@@ -134,7 +134,7 @@ class PerturbationCurve:
 
     def _model_patch(self, model: nn.Module, unit: str) -> int:
         """A patch unit's side: the model's patch (square patches only); 1 for the pixel unit."""
-        sides = tuple(vit_backbone(model).patch_embed.patch_size) if unit == "patch" else (1, 1)
+        sides = patch_size_of(model) if unit == "patch" else (1, 1)
         if sides[0] != sides[1]:  # a unit is a square of patch_size pixels
             raise ValueError(f"{self.name}: unit 'patch' needs square patches, the model's are {sides}; "
                              "set the metric's patch_size or use unit 'pixel'")

@@ -27,7 +27,7 @@ from torch import nn
 from iabench.contract import Context, ExplainFn, Options, option
 from iabench.metrics._base import Metric, MetricResult
 from iabench.metrics._checks import check_saliency, check_shapes
-from iabench.models import vit_backbone
+from iabench.models import patch_size_of
 
 if not hasattr(np, "trapz"):  # Quantus 0.6 (PixelFlipping, IROF, ...) calls np.trapz, removed in NumPy 2.4
     np.trapz = np.trapezoid  # type: ignore[attr-defined]
@@ -70,10 +70,7 @@ def row_features(images: torch.Tensor) -> int:
 
 def model_patch_size(model: nn.Module, default: int) -> int:
     """The ViT's patch size (for region-based Quantus metrics); ``default`` for models that are not ViTs."""
-    try:
-        return int(vit_backbone(model).patch_embed.patch_size[0])
-    except (AttributeError, TypeError, ValueError):
-        return default
+    return patch_size_of(model, default)[0]
 
 
 def refused_by_quantus(saliency: torch.Tensor) -> bool:

@@ -27,7 +27,8 @@ import torch
 
 from iabench.contract import Context, Options, option
 from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics._checks import check_map, model_patch, patch_sums
+from iabench.metrics._checks import check_map, patch_sums
+from iabench.models import patch_size_of
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Entropy(Metric):
         model, images, saliency = ctx.model, ctx.images, ctx.saliency
         check_map(images, saliency, self.name)
         magnitude = saliency.detach().double().abs().cpu()  # abs before summing: signs must not cancel
-        mass = patch_sums(magnitude, model_patch(model)) if self.options.level == "patch" else magnitude.flatten(1)
+        mass = patch_sums(magnitude, patch_size_of(model)) if self.options.level == "patch" else magnitude.flatten(1)
         total = mass.sum(1, keepdim=True)
         p = mass / torch.where(total > 0, total, 1.0)
         entropy = -torch.special.xlogy(p, p).sum(1)  # xlogy(0, 0) = 0

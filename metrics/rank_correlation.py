@@ -35,7 +35,8 @@ from torch import nn
 
 from iabench.contract import Context, Options, option
 from iabench.metrics._base import METRICS, Metric, MetricResult
-from iabench.metrics._checks import check_map, model_patch, patch_sums
+from iabench.metrics._checks import check_map, patch_sums
+from iabench.models import patch_size_of
 
 MEMO_SIZE = 16
 
@@ -100,7 +101,7 @@ class RankCorrelation(Metric):
         maps = [saliency.detach().double().cpu(), reference_map.detach().double().cpu()]
         # signed sums per patch: a map and its negation must stay opposite orderings
         by_patch = self.options.level == "patch"
-        flat = [(patch_sums(m, model_patch(model)) if by_patch else m.flatten(1)).numpy() for m in maps]
+        flat = [(patch_sums(m, patch_size_of(model)) if by_patch else m.flatten(1)).numpy() for m in maps]
         constant = [np.ptp(f, axis=1) == 0 for f in flat]
         scores = np.array([math.nan if constant[0][i] or constant[1][i] else float(spearmanr(a, b)[0])
                            for i, (a, b) in enumerate(zip(*flat))])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything iabench needs on a fresh Debian machine (Python 3.10+), idempotently:
 #   - the Fashion-MNIST files (Debian package dataset-fashion-mnist) when missing and apt is usable;
-#   - a virtual environment in .venv (override with VENV=...) with torch, torchvision and iabench[test,docs].
+#   - a virtual environment in .venv (override with VENV=...) with torch, torchvision and iabench[test,docs,hf]
+#     (hf: Hugging Face transformers, so that the tests of that model family run rather than skip).
 # A second call with nothing changed returns in a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +44,5 @@ esac
 echo "install: $TORCH"
 "$VENV/bin/python" -m pip install -q $TORCH
 echo "install: iabench and its dependencies"
-"$VENV/bin/python" -m pip install -q -e ".[test,docs]"
+"$VENV/bin/python" -m pip install -q -e ".[test,docs,hf]"
 echo "$want" > "$stamp"

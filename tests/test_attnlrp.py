@@ -12,7 +12,7 @@ from timm.models.vision_transformer import VisionTransformer
 
 from iabench.baselines import create_explainer
 from iabench.baselines._lrp_rules import epsilon_output, relevance_of, uniform_matmul
-from iabench.baselines.attnlrp import attnlrp_copy
+from iabench.baselines.attnlrp import AttnLRPForward, _Epsilon
 from iabench.baselines.lrp import _ConservativeGELU, _ConservativeLayerNorm
 from iabench.models import create_model, get_preset
 
@@ -62,7 +62,7 @@ def test_product_rule_conserves_exactly() -> None:
 
 
 def test_layernorm_identity_rule() -> None:
-    norm = _ConservativeLayerNorm(2, eps=0.0, elementwise_affine=False)
+    norm = _ConservativeLayerNorm(torch.nn.LayerNorm(2, eps=0.0, elementwise_affine=False))
     x = torch.tensor([1.0, 3.0], requires_grad=True)  # centred [-1, 1], std 1
     (relevance,) = relevance_of((x,), norm(x), torch.tensor([1.0, 2.0]))
     # the centring is linear: R_j = sum_i x_j (delta_ij - 1/2) R_i / c_i, with c = [-1, 1], R = [1, 2]
@@ -117,9 +117,12 @@ def test_map_is_the_input_relevance_and_differs_from_cp_lrp() -> None:
 def test_epsilon_reaches_every_linear_layer_norm_and_the_patch_embedding() -> None:
     torch.manual_seed(0)
     model = _zero_absorbers(create_model("vit", get_preset("vit-tiny-fmnist").model).eval())
-    clone, _ = attnlrp_copy(model, 0.1)
-    hooked = [m for m in clone.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d | _ConservativeLayerNorm)]
-    assert hooked and all(len(m._forward_hooks) == 1 for m in hooked)
+    forward = AttnLRPForward(model, 0.1)
+    ruled = [m for m in forward.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d | _ConservativeLayerNorm)]
+    wrapped = [m.module for m in forward.modules() if isinstance(m, _Epsilon)]
+    # 4 blocks x (2 norms + qkv, proj, fc1, fc2) + patch embedding + final norm + head, each wrapped once
+    assert len(ruled) == len(wrapped) == 4 * 6 + 3 and all(any(m is w for w in wrapped) for m in ruled)
+    assert all(w.epsilon == 0.1 for w in forward.modules() if isinstance(w, _Epsilon))
     images, target = torch.randn(2, 1, 28, 28), torch.tensor([0, 1])
     budget = create_explainer("attnlrp", model, epsilon=0.1).relevance_budget(images, target)
     # with nothing else absorbing, only the epsilon terms break logit = input + absorbed (exact at epsilon 0)

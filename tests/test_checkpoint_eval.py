@@ -102,7 +102,7 @@ def test_a_checkpoint_that_does_not_fit_is_one_line_naming_the_keys(tmp_path, ca
                  "--suite", str(write_suite(tmp_path / "s.yaml")), "--quiet"])
     assert code == 2 and "expects 3-channel images, dataset 'synthetic' has 1" in capsys.readouterr().err
     code = main(["run", "--checkpoint", str(tmp_path / "rgb.pth"), "--suite", str(tmp_path / "s.yaml"), "--quiet"])
-    assert code == 2 and "--model and --checkpoint go together" in capsys.readouterr().err
+    assert code == 2 and "--checkpoint needs --model" in capsys.readouterr().err
 
 
 def test_an_ia_vit_saved_by_iabench(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ non-finite guard, and integrated gradients' defaults against a direct Captum cal
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import timm
@@ -13,12 +14,7 @@ from torch import nn
 
 import iabench.baselines.lrp_naive as lrp_naive
 from iabench.baselines import create_explainer, upsample_patch_map
-from iabench.baselines.lrp import (
-    _ConservativeGELU,
-    _ConservativeLayerNorm,
-    _DetachedAttentionForward,
-    conservative_copy,
-)
+from iabench.baselines.lrp import _ConservativeGELU, _ConservativeLayerNorm, _Detached, conservative_forward
 from iabench.models import capture_attention, create_model, get_preset, vit_backbone
 
 MICRO = dataclasses.replace(get_preset("vit-tiny-fmnist").model, img_size=8, patch_size=4, in_chans=3,
@@ -33,9 +29,8 @@ def test_conservative_layer_norm_computes_layer_norm_with_its_affine_part() -> N
         original.bias.copy_(torch.randn(6, generator=generator))
     x = torch.randn(4, 6, generator=generator)
     for reference in (original, nn.LayerNorm(6, elementwise_affine=False)):
-        copy = conservative_copy(nn.Sequential(reference))[0]
-        assert isinstance(copy, _ConservativeLayerNorm)
-        torch.testing.assert_close(copy(x), reference(x))
+        conservative = _ConservativeLayerNorm(reference)
+        torch.testing.assert_close(conservative(x), reference(x))
 
 
 def test_conservative_gelu_is_gelu_with_the_ratio_as_its_gradient() -> None:
@@ -50,11 +45,24 @@ def test_conservative_gelu_is_gelu_with_the_ratio_as_its_gradient() -> None:
     torch.testing.assert_close(x.grad, expected)
 
 
-def test_the_softmax_rule_removes_its_hooks() -> None:
+def test_the_conservative_forward_leaves_the_model_alone_and_detaches_the_probabilities() -> None:
+    """CP-LRP's forward wraps the model's modules without changing them: the model's modules, hooks and logits are
+    as before; its attention probabilities pass through the block's attn_drop, detached, and its logits are the
+    model's (the std and GELU ratio are only detached, not changed)."""
     torch.manual_seed(0)
     model = create_model("vit", MICRO).eval()
-    _DetachedAttentionForward(model)(torch.randn(1, 3, 8, 8))
-    assert all(not block.attn.attn_drop._forward_hooks for block in vit_backbone(model).blocks)
+    images = torch.randn(2, 3, 8, 8)
+    before = [type(m) for m in model.modules()]
+    forward = conservative_forward(model)
+    steps = list(forward.steps)
+    assert all(isinstance(step.probabilities, _Detached) for step in steps)
+    blocks = vit_backbone(model).blocks
+    assert all(step.probabilities.module is block.attn.attn_drop for step, block in zip(steps, blocks))
+    assert all(isinstance(step.pre_attention, _ConservativeLayerNorm) and isinstance(step.act, _ConservativeGELU)
+               for step in steps)
+    torch.testing.assert_close(forward(images), model(images), rtol=1e-5, atol=1e-6)
+    assert [type(m) for m in model.modules()] == before
+    assert all(not m._forward_hooks for m in model.modules())
 
 
 def test_naive_lrp_defaults_and_non_finite_relevance_becomes_zero(monkeypatch) -> None:
@@ -98,6 +106,19 @@ def test_occlusion_equals_a_loop_over_rectangular_patch_windows() -> None:
     assert expected.abs().max() > 1e-3
 
 
+def _conservative_copy(model: nn.Module) -> nn.Module:
+    """An independent CP-LRP model for the hand computation: a deep copy of the timm model with its LayerNorms and
+    GELUs replaced in place (iabench computes the same through the seam's forward, without copying)."""
+    clone = copy.deepcopy(model).eval()
+    for module in list(clone.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.LayerNorm):
+                setattr(module, name, _ConservativeLayerNorm(child))
+            elif isinstance(child, nn.GELU):
+                setattr(module, name, _ConservativeGELU(child))
+    return clone
+
+
 def _attention_and_grads(model: nn.Module, images: torch.Tensor, target: int) -> tuple[list, list]:
     with capture_attention(model) as captured:
         logit = model(images)[0, target]
@@ -112,7 +133,7 @@ def test_transformer_attribution_matches_a_hand_computation() -> None:
     model = create_model("vit", MICRO).eval()
     images = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     _, grads = _attention_and_grads(model, images, 2)
-    cp_attentions, cp_grads = _attention_and_grads(conservative_copy(model), images, 2)
+    cp_attentions, cp_grads = _attention_and_grads(_conservative_copy(model), images, 2)
     relevance = torch.eye(5, dtype=torch.float64)
     for g, a_cp, g_cp in zip(grads, cp_attentions, cp_grads):
         step = (g * a_cp * g_cp).clamp(min=0).mean(dim=1)[0].double()

@@ -10,7 +10,8 @@ import timm
 import torch
 
 from iabench.metrics import create_metric
-from iabench.metrics._checks import model_patch, patch_sums
+from iabench.metrics._checks import patch_sums
+from iabench.models import patch_size_of
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def wide_patches() -> torch.nn.Module:
 
 def test_patch_sums_of_rectangular_patches_in_raster_order(wide_patches) -> None:
     maps = torch.arange(24.0).reshape(1, 4, 6)
-    assert model_patch(wide_patches) == (2, 3)
+    assert patch_size_of(wide_patches) == (2, 3)
     # patch (0, 0) holds 0, 1, 2, 6, 7, 8; each patch to its right adds 3 per pixel, each one below 12
     assert patch_sums(maps, (2, 3)).tolist() == [[24.0, 42.0, 96.0, 114.0]]
     for bad in ((1, 4, 5), (1, 3, 6)):  # either side not divisible

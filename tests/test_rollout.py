@@ -76,7 +76,8 @@ def test_rollout_costs_one_forward_without_a_target() -> None:
     torch.manual_seed(0)
     model = create_model("vit", MICRO).eval()
     forwards = []
-    model.register_forward_hook(lambda *_: forwards.append(1))
+    # one pass through the patch embedding = one forward (the seam's own forward does not call model.forward)
+    vit_backbone(model).patch_embed.proj.register_forward_hook(lambda *_: forwards.append(1))
     create_explainer("rollout", model).attribute(torch.randn(2, 3, 8, 8))
     assert len(forwards) == 1
 

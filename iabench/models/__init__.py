@@ -1,4 +1,5 @@
-"""Models: the plain ViT and IA-ViT on a timm backbone, presets, attention capture."""
+"""Models: the plain ViT and IA-ViT on a timm backbone, presets, and the seam through which explainers and metrics
+read a ViT of any family (``seam.py``, ``forward.py``, ``families/``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import unknown
-from .attention import attention_modules, capture_attention, vit_backbone
+from .families.timm_vit import capture_attention, vit_backbone
+from .forward import SeamForward
 from .ia_vit import IAViT, Interpreter
 from .presets import PRESETS, get_preset
+from .seam import Seam, UnsupportedModel, as_classifier, patch_size_of, seam_of
 from .vit import ModelOutput, ViT, build_backbone
 
 MODEL_KINDS = {"vit": ViT, "ia-vit": IAViT}
@@ -22,6 +25,7 @@ def create_model(kind: str, config: ModelConfig) -> nn.Module:
 
 
 __all__ = [
-    "IAViT", "Interpreter", "MODEL_KINDS", "ModelOutput", "PRESETS", "ViT", "attention_modules",
-    "build_backbone", "capture_attention", "create_model", "get_preset", "vit_backbone",
+    "IAViT", "Interpreter", "MODEL_KINDS", "ModelOutput", "PRESETS", "Seam", "SeamForward", "UnsupportedModel", "ViT",
+    "as_classifier", "build_backbone", "capture_attention", "create_model", "get_preset", "patch_size_of", "seam_of",
+    "vit_backbone",
 ]

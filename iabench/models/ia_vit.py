@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .attention import capture_attention
+from .families.timm_vit import capture_attention
+from .seam import seam_of
 from .vit import ModelOutput, ViT
 
 
@@ -52,7 +53,7 @@ class IAViT(ViT):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        num_patches = self.backbone.patch_embed.num_patches
+        num_patches = seam_of(self.backbone).num_patches
         self.interpreter = Interpreter(self.backbone.embed_dim, num_patches, config.num_classes,
                                        scale=config.interpreter_scale)
 

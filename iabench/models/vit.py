@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-import timm
 import torch
 from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
 from ..config import ModelConfig
 from ..errors import UserError
-from .attention import capture_attention
+from .families.timm_vit import capture_attention, create_timm_vit
 
 
 class ModelOutput(NamedTuple):
@@ -50,17 +49,7 @@ def build_backbone(config: ModelConfig) -> VisionTransformer:
         if not Path(pretrained).is_file():
             raise UserError(f"pretrained checkpoint '{pretrained}' does not exist; give a file path or 'hub'")
         kwargs["pretrained_cfg_overlay"] = dict(file=str(pretrained))
-    try:
-        model = timm.create_model(config.arch, pretrained=bool(pretrained), **kwargs)
-    except RuntimeError as err:
-        if "Unknown model" in str(err):
-            raise UserError(f"timm has no model '{config.arch}'; see timm.list_models('vit_*')") from None
-        raise
-    if not isinstance(model, VisionTransformer):
-        raise UserError(f"'{config.arch}' is a {type(model).__name__}, not a timm VisionTransformer")
-    if model.num_prefix_tokens != 1 or model.global_pool != "token":
-        raise UserError(f"'{config.arch}' has no single CLS token head; pick a ViT/DeiT with a class token")
-    return model
+    return create_timm_vit(config.arch, pretrained=bool(pretrained), **kwargs)
 
 
 class ViT(nn.Module):
@@ -76,7 +65,9 @@ class ViT(nn.Module):
     @property
     def grid(self) -> tuple[int, int]:
         """The patch grid (rows, columns)."""
-        return tuple(self.backbone.patch_embed.grid_size)  # type: ignore[return-value]
+        from .seam import seam_of
+
+        return seam_of(self.backbone).grid
 
     @property
     def num_prefix_tokens(self) -> int:

@@ -1,18 +1,16 @@
-"""Stage 2 without training: a model the user brings, as a timm ViT/DeiT checkpoint or an iabench checkpoint.
+"""Stage 2 without training: a model the user brings, of any family the seam serves (``given_spec.py`` parses it).
 
-``--model ARCH --checkpoint FILE`` (a timm state dict, also wrapped in ``state_dict``/``model``, read by timm's
-``load_state_dict`` with ``weights_only=True``) or ``--model ia-vit:ARCH --checkpoint FILE`` (an IA-ViT saved by
-iabench). The classes come from the checkpoint's head, the patch size, channels and image size from its patch
-embedding and position embedding, the normalisation from timm's config of ARCH unless data.mean/std is set.
+A timm state dict (also wrapped in ``state_dict``/``model``, read by timm's ``load_state_dict`` with
+``weights_only=True``), an IA-ViT saved by iabench, a Hugging Face ``save_pretrained`` folder (offline, eager
+attention) or a torchvision state dict. The classes, patch size, channels and image size come from the weights;
+the normalisation from timm's config of ARCH or the folder's preprocessor_config.json unless data.mean/std is set.
 The suite then evaluates that one model: no training.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,44 +22,17 @@ from ..baselines import EXPLAINERS
 from ..config import ModelConfig, from_dict
 from ..errors import UserError
 from ..metrics import METRICS
+from ..models import as_classifier, seam_of
+from ..models.families import hf_vit, torchvision_vit
+from ..models.families.timm_vit import check_arch, shape_from_state
 from ..suites import Suite
 from ..suites.variants import ModelVariant
 from ..training import TrainedModel
 from ..training.checkpoint import FORMAT, load_checkpoint
+from .given_spec import GivenModel
 from .plan import applies
 
 log = logging.getLogger("iabench")
-
-
-@dataclasses.dataclass(frozen=True)
-class GivenModel:
-    """What ``--model`` / ``--checkpoint`` name: the model kind, the timm architecture and the file."""
-
-    kind: str
-    arch: str
-    path: Path
-
-    @classmethod
-    def parse(cls, model: str, checkpoint: str | Path) -> GivenModel:
-        kind, _, arch = model.rpartition(":") if ":" in model else ("vit", "", model)
-        if kind not in ("vit", "ia-vit") or not arch:
-            raise UserError(f"--model '{model}' is not ARCH or ia-vit:ARCH (e.g. deit_small_patch16_224)")
-        path = Path(checkpoint).expanduser()
-        if not path.is_file():
-            raise UserError(f"--checkpoint '{path}' does not exist; give the file of a timm or iabench checkpoint")
-        return cls(kind, arch, path)
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}:{self.arch}" if self.kind == "ia-vit" else self.arch
-
-    def key(self) -> str:
-        """Names the weights (the explanation cache's key): the file's name and a hash of its bytes."""
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return f"{self.path.stem}-{digest.hexdigest()[:16]}"
 
 
 def _is_iabench(path: Path) -> bool:
@@ -73,23 +44,30 @@ def _is_iabench(path: Path) -> bool:
 
 
 def config_from_state(arch: str, state: dict[str, torch.Tensor]) -> ModelConfig:
-    """The ViT's shape read off its weights: classes (head), channels and patch (patch embedding), image size
-    (position embedding; one class token), width, depth and heads left to timm's ARCH unless the weights differ."""
-    needed = ("head.weight", "patch_embed.proj.weight", "pos_embed")
-    missing = [k for k in needed if k not in state]
-    if missing:
-        raise UserError(f"the checkpoint has no {', '.join(missing)}: not a timm ViT/DeiT with a class-token head")
-    width, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
-    positions = state["pos_embed"].shape[1]  # grid + class token, or the grid alone (DeiT III: no_embed_class)
-    side = math.isqrt(positions) if math.isqrt(positions) ** 2 == positions else math.isqrt(positions - 1)
-    depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
-    return ModelConfig(arch=arch, img_size=side * patch, patch_size=patch, in_chans=in_chans,
-                       num_classes=state["head.weight"].shape[0], embed_dim=width, depth=depth)
+    """A timm ViT's config, its shape read off its weights (heads left to ARCH: the weights do not show them)."""
+    shape = shape_from_state(state)
+    if shape is None:
+        raise UserError("the checkpoint has no timm head, patch embedding or position table: not a timm ViT/DeiT "
+                        "with a class-token head (for a torchvision or Hugging Face model see --model's help)")
+    return ModelConfig(arch=arch, **shape)
+
+
+def config_of(given: GivenModel, model: nn.Module) -> ModelConfig:
+    """The config of a model of another family, read through the seam."""
+    seam = seam_of(model)
+    return ModelConfig(arch=given.arch, img_size=seam.grid[0] * seam.patch_size[0], patch_size=seam.patch_size[0],
+                       in_chans=seam.patch_proj.in_channels, num_classes=seam.readout[0][1].out_features,
+                       embed_dim=seam.width, depth=len(seam.layers), num_heads=seam.num_heads)
 
 
 def load_given(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
     """The model in eval mode and its config; a checkpoint that does not fit is one UserError line."""
     from ..models import ViT
+
+    if given.family != "timm":
+        module = as_classifier(hf_vit.load(given.path) if given.family == "hf"
+                               else torchvision_vit.load(given.path, given.num_heads))
+        return module.eval(), config_of(given, module)
 
     if given.kind == "ia-vit" or _is_iabench(given.path):
         model, payload = load_checkpoint(given.path, kind=given.kind)
@@ -98,6 +76,7 @@ def load_given(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
             raise UserError(f"checkpoint '{given.path}' holds a {config.arch}, not {given.arch}; pass --model "
                             f"{given.kind + ':' if given.kind == 'ia-vit' else ''}{config.arch}")
         return model.eval(), config
+    check_arch(given.arch)  # a CNN or a Swin is refused before its weights are read
     logging.getLogger("timm").setLevel(logging.WARNING)  # its "Loaded ... from checkpoint" line repeats ours
     try:
         state = timm.models.load_state_dict(str(given.path), weights_only=True)
@@ -119,19 +98,28 @@ def load_given(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
 
 
 def fit_suite(suite: Suite, run: GivenRun) -> Suite:
-    """The suite that evaluates the given model alone (first seed), on images of its size and, for a timm
-    checkpoint, timm's normalisation of ARCH unless data.mean/std is set."""
+    """The suite that evaluates the given model alone (first seed), on images of its size and with its
+    normalisation (timm's config of ARCH, or an HF folder's preprocessor_config.json) unless data.mean/std is set."""
     given, config, key = run.given, run.config, run.key
     data: dict[str, object] = dict(img_size=config.img_size, eval_only=True)  # nothing trained: a tree is all test
-    pretrained = timm.models.get_pretrained_cfg(given.arch) if given.kind == "vit" else None
-    if suite.data.mean is None and pretrained is not None and len(pretrained.mean) == config.in_chans:
-        data.update(mean=list(pretrained.mean), std=list(pretrained.std))
-    name = f"ia-vit-{given.arch}" if given.kind == "ia-vit" else given.arch
-    # the weights' key in the description: two checkpoints never share a run directory
-    variant = ModelVariant(name=name, kind=given.kind, model=config, train=suite.train, seeds=suite.seeds[:1],
-                           description=f"checkpoint {given.path.name} ({key})")
+    normalisation = _normalisation(given)
+    if suite.data.mean is None and normalisation is not None and len(normalisation[0]) == config.in_chans:
+        data.update(mean=normalisation[0], std=normalisation[1])
+    # the weights' key in the description: two checkpoints never share a run directory; the family is named
+    described = f"checkpoint {given.path.name} ({key})"
+    if given.family != "timm":
+        described = f"{seam_of(run.model).described}, {described}"
+    variant = ModelVariant(name=given.name, kind=given.kind, model=config, train=suite.train, seeds=suite.seeds[:1],
+                           description=described)
     return dataclasses.replace(suite, data=dataclasses.replace(suite.data, **data), model=config,
                                seeds=suite.seeds[:1], models=[variant])
+
+
+def _normalisation(given: GivenModel) -> tuple[list[float], list[float]] | None:
+    if given.family == "hf":
+        return hf_vit.normalisation(given.path)
+    pretrained = timm.models.get_pretrained_cfg(given.arch) if given.family == "timm" and given.kind == "vit" else None
+    return None if pretrained is None else (list(pretrained.mean), list(pretrained.std))
 
 
 def check_fits(data: object, config: ModelConfig, given: GivenModel) -> None:
@@ -155,9 +143,9 @@ class GivenRun:
 
     @classmethod
     def load(cls, model: str, checkpoint: str, device: torch.device) -> GivenRun:
-        """--model ARCH --checkpoint FILE, loaded onto ``device``; one of the two alone is a one-line error."""
-        if not (checkpoint and model):
-            raise UserError("--model and --checkpoint go together: --model ARCH --checkpoint FILE")
+        """--model (with --checkpoint unless hf:DIR), loaded onto ``device``; a missing half is a one-line error."""
+        if not model:
+            raise UserError("--checkpoint needs --model: --model ARCH --checkpoint FILE (or --model hf:DIR alone)")
         given = GivenModel.parse(model, checkpoint)
         module, config = load_given(given)
         return cls(given, module.to(device), config, given.key())

@@ -17,14 +17,17 @@ def _percent(values: list[float]) -> str:
 
 
 def model_lines(models_info: dict) -> list[str]:
-    """One line per model: kind, grid, test accuracy (and the interpreter's accuracy and agreement)."""
+    """One line per model: kind, grid, description (e.g. a given model's family), test accuracy (and the
+    interpreter's accuracy and agreement)."""
     lines = []
     for name, info in models_info.items():
         seeds = list((info.get("seeds") or {}).values())
         accuracy = [s["test_acc"] for s in seeds if "test_acc" in s]
         kind = "IA-ViT" if info.get("kind") == "ia-vit" else "plain ViT"
         text = f"`{name}` ({kind}, {info.get('grid', '?')} patch grid"
-        text += f", {len(seeds)} training seeds)" if len(seeds) > 1 else ")"
+        text += f", {len(seeds)} training seeds" if len(seeds) > 1 else ""
+        # e.g. the family and checkpoint of a model the user brought
+        text += f"; {info['description']})" if info.get("description") else ")"
         if accuracy:
             images = seeds[0].get("test_images")
             text += f": test accuracy {_percent(accuracy)}" + (f" on {int(images):,} images" if images else "")

@@ -23,7 +23,7 @@ from ..config import ModelConfig, TrainConfig
 from ..data import DataBundle
 from ..device import amp_dtype, autocast, backend_for
 from ..errors import UserError
-from ..models import create_model
+from ..models import create_model, vit_backbone
 from .evaluation import TestEvaluation, eval_subset, evaluate, evaluate_test_split
 from .losses import objective
 from .progress import TrainingProgress
@@ -114,8 +114,9 @@ def _optimizer(model: nn.Module, config: TrainConfig, total_steps: int) -> tuple
                                                                                    CosineLRScheduler]:
     """AdamW or SGD, no weight decay on norms, biases and embeddings (timm practice); warm-up + cosine."""
     decay, no_decay = [], []
+    embeddings = tuple(vit_backbone(model).no_weight_decay())  # timm's names: position table, class token
     for param_name, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or param_name.endswith(("pos_embed", "cls_token")) else decay).append(p)
+        (no_decay if p.ndim <= 1 or param_name.endswith(embeddings) else decay).append(p)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if config.optimizer == "sgd":
         optimizer: torch.optim.Optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)

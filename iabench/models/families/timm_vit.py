@@ -1,0 +1,169 @@
+"""The timm family: ``VisionTransformer`` (ViT, DeiT, distilled DeiT, register tokens) and iabench's own ViT and
+IA-ViT, which wrap one as ``.backbone``.
+
+The seam reads the standard pre-norm ``Block`` (``Attention``, ``Mlp``, LayerScale, q/k norms); the attention
+probabilities pass through each block's ``attn_drop``, so a hook there sees them in the seam's forward as in
+timm's unfused one. A distilled DeiT has two prefix tokens: the CLS-row methods read the class token's row, the
+read-out averages the two heads as timm does in eval. Other timm models (Swin, BEiT, pooled heads) are refused.
+
+``capture_attention`` is for training IA-ViT (its alignment loss needs the encoder's attention in the training
+forward itself): it switches timm's fused path off for a ``with`` block and hooks ``attn_drop``'s output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from timm.layers import Mlp
+from timm.models.vision_transformer import Attention, Block, VisionTransformer
+from torch import nn
+
+from ...errors import UserError
+from ..seam import BlockParts, Seam, UnsupportedModel
+
+
+def vit_backbone(model: nn.Module) -> VisionTransformer:
+    """The timm ``VisionTransformer`` inside ``model`` (ours wrap it as ``.backbone``)."""
+    if isinstance(model, VisionTransformer):
+        return model
+    backbone = getattr(model, "backbone", None)
+    if isinstance(backbone, VisionTransformer):
+        return backbone
+    raise UnsupportedModel(f"expected a timm VisionTransformer or a model with .backbone, got {type(model).__name__}")
+
+
+def _refuse_unless(condition: bool, vit: VisionTransformer, what: str) -> None:
+    if not condition:
+        raise UnsupportedModel(f"the timm {type(vit).__name__} has {what}; the seam serves ViTs with a class-token "
+                               "head and standard pre-norm blocks")
+
+
+def _block(block: nn.Module, vit: VisionTransformer) -> BlockParts:
+    _refuse_unless(type(block) is Block and type(block.attn) is Attention and type(block.mlp) is Mlp, vit,
+                   f"{type(block).__name__} blocks")
+    attn, mlp = block.attn, block.mlp
+    _refuse_unless(attn.num_heads * attn.head_dim * 3 == attn.qkv.out_features, vit, "an unusual head width")
+    return BlockParts(pre_attention=block.norm1, to_qkv=(attn.qkv,), to_out=attn.proj, pre_mlp=block.norm2,
+                      fc1=mlp.fc1, act=mlp.act, fc2=mlp.fc2, num_heads=attn.num_heads, probabilities=attn.attn_drop,
+                      q_norm=attn.q_norm, k_norm=attn.k_norm, context_norm=attn.norm, hidden_norm=mlp.norm,
+                      ls1=block.ls1, ls2=block.ls2, own_attention=attn)
+
+
+class TimmSeam(Seam):
+    family = "timm"
+    library = "timm"
+
+    @classmethod
+    def accepts(cls, model: nn.Module) -> nn.Module | None:
+        try:
+            vit_backbone(model)
+        except UnsupportedModel:
+            return None
+        return model
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        vit = self.vit = vit_backbone(model)
+        pooled = getattr(vit, "attn_pool", None) is not None or not isinstance(vit.fc_norm, nn.Identity)
+        _refuse_unless(vit.cls_token is not None and vit.global_pool == "token" and not pooled
+                       and isinstance(vit.head, nn.Linear), vit,
+                       "no single linear head on the class token")
+        _refuse_unless(not vit.dynamic_img_size and isinstance(vit.patch_embed.norm, nn.Identity)
+                       and vit.patch_embed.flatten, vit, "a dynamic size or a normalised patch embedding")
+        self.grid = tuple(vit.patch_embed.grid_size)
+        self.patch_size = tuple(vit.patch_embed.patch_size)
+        self.num_prefix_tokens = vit.num_prefix_tokens
+        self.patch_proj = vit.patch_embed.proj
+        self.pre_norm = None if isinstance(vit.norm_pre, nn.Identity) else vit.norm_pre
+        self.layers = tuple(_block(block, vit) for block in vit.blocks)
+        self.final_norm = vit.norm
+        head_dist = getattr(vit, "head_dist", None)
+        self.readout = ((0, vit.head),) if head_dist is None else ((0, vit.head), (1, head_dist))
+
+    def place_tokens(self, patches: torch.Tensor) -> torch.Tensor:
+        return self.vit._pos_embed(patches)  # timm's own: class, distillation and register tokens, positions
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+    @property
+    def classifier(self) -> nn.Module:
+        return self.model  # timm's forward and ours return the logits
+
+
+SEAM = TimmSeam
+
+
+def create_timm_vit(arch: str, pretrained: bool = False, **kwargs: object) -> VisionTransformer:
+    """``timm.create_model``, refusing in one line an unknown name or a model the seam cannot serve (a CNN, a
+    Swin, a ViT without a class-token head)."""
+    import timm
+
+    from ..seam import SUPPORTED
+
+    try:
+        model = timm.create_model(arch, pretrained=pretrained, **kwargs)
+    except RuntimeError as err:
+        if "Unknown model" in str(err):
+            raise UserError(f"timm has no model '{arch}'; see timm.list_models('vit_*')") from None
+        raise
+    if not isinstance(model, VisionTransformer):
+        raise UnsupportedModel(f"'{arch}' is a {type(model).__name__}, not a ViT: iabench serves {SUPPORTED}")
+    TimmSeam(model)
+    return model
+
+
+def check_arch(arch: str) -> None:
+    """One line refusing a timm architecture the seam cannot serve (built on the meta device: no memory, no time)."""
+    with torch.device("meta"):
+        create_timm_vit(arch)
+
+
+def shape_from_state(state: dict[str, torch.Tensor]) -> dict[str, int] | None:
+    """A timm ViT's shape read off its weights: classes (head), channels and patch (patch embedding), image size
+    (position table, with or without the class token), width, depth and MLP ratio; None when the keys are not
+    timm's."""
+    if not all(k in state for k in ("head.weight", "patch_embed.proj.weight", "pos_embed")):
+        return None
+    width, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
+    positions = state["pos_embed"].shape[1]  # grid + class token, or the grid alone (DeiT III: no_embed_class)
+    side = math.isqrt(positions) if math.isqrt(positions) ** 2 == positions else math.isqrt(positions - 1)
+    depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
+    shape = dict(img_size=side * patch, patch_size=patch, in_chans=in_chans, num_classes=state["head.weight"].shape[0],
+                 embed_dim=width, depth=depth)
+    if "blocks.0.mlp.fc1.weight" in state:  # the MLP's width, which ARCH's default may not be
+        shape["mlp_ratio"] = state["blocks.0.mlp.fc1.weight"].shape[0] / width
+    return shape
+
+
+@contextmanager
+def capture_attention(model: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Yield a list that each forward of the timm model inside the block fills with (B, heads, T, T) attention
+    maps, one per block, in order, for the most recent forward (cleared when the first block runs again)."""
+    modules = [block.attn for block in vit_backbone(model).blocks]
+    for module in modules:
+        if not (hasattr(module, "fused_attn") and isinstance(getattr(module, "attn_drop", None), nn.Module)):
+            raise TypeError(f"{type(module).__name__} is not a timm Attention module with attn_drop")
+    captured: list[torch.Tensor] = []
+    first = modules[0].attn_drop
+
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        if module is first:
+            captured.clear()
+        captured.append(output)
+
+    saved = [m.fused_attn for m in modules]
+    handles = []
+    try:
+        for m in modules:
+            m.fused_attn = False
+            handles.append(m.attn_drop.register_forward_hook(hook))
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
+        for m, fused in zip(modules, saved):
+            m.fused_attn = fused

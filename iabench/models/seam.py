@@ -1,0 +1,198 @@
+"""The model seam: everything an explainer or a metric may ask of a ViT, whatever library made it.
+
+Explainers and metrics never reach into a model's modules by name. They ask ``seam_of(model)`` for the patch
+grid, the prefix tokens, each block's parts (norms, q/k/v, output projection, MLP), the last norm and the
+read-out, and run ``SeamForward`` (``forward.py``) over those parts when they need the attention probabilities
+(captured, detached or re-ruled). Gradient and perturbation methods call ``seam.classifier``, the model's own
+forward returning logits. One file per family in ``families/`` reads a library's model into these parts: the
+pytorch-grad-cam idea (the caller names the layers and the reshape), done once per family instead of per call.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import UserError
+
+
+class UnsupportedModel(UserError, TypeError):
+    """A model no family serves: one line naming the families (exit 2 on the command line; a TypeError in Python)."""
+
+
+@dataclass(frozen=True)
+class BlockParts:
+    """One pre-norm block, read as ``x + ls1(to_out(attention(pre_attention(x))))`` then
+    ``+ ls2(fc2(hidden_norm(act(fc1(pre_mlp(.))))))``; the attention is softmax(q kᵀ · scale) v per head, q and k
+    through ``q_norm``/``k_norm``, the heads' context through ``context_norm``. ``to_qkv`` holds one linear layer
+    (q, k, v stacked in that order) or three. ``probabilities`` is the module the probabilities pass through (the
+    family's attention dropout, or a fresh identity), so a forward hook there sees or replaces them.
+    ``own_attention`` is the family's own attention on the normalised tokens (fused where the library fuses it),
+    for a method that needs its output but not its probabilities."""
+
+    pre_attention: nn.Module
+    to_qkv: tuple[nn.Linear, ...]
+    to_out: nn.Linear
+    pre_mlp: nn.Module
+    fc1: nn.Linear
+    act: nn.Module
+    fc2: nn.Linear
+    num_heads: int
+    probabilities: nn.Module
+    q_norm: nn.Module | None = None
+    k_norm: nn.Module | None = None
+    context_norm: nn.Module | None = None
+    hidden_norm: nn.Module | None = None
+    ls1: nn.Module | None = None
+    ls2: nn.Module | None = None
+    own_attention: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    @property
+    def head_dim(self) -> int:
+        return sum(lin.out_features for lin in self.to_qkv) // (3 * self.num_heads)
+
+    @property
+    def scale(self) -> float:
+        return self.head_dim ** -0.5
+
+    @property
+    def qkv_weight(self) -> torch.Tensor:
+        """(3 D, D): the q, k and v weights stacked (one tensor whatever the family stores)."""
+        return torch.cat([lin.weight for lin in self.to_qkv])
+
+    def modules(self) -> list[nn.Module]:
+        """Every module of the block the seam's forward calls, in order (absent ones left out)."""
+        parts = (self.pre_attention, *self.to_qkv, self.q_norm, self.k_norm, self.probabilities, self.context_norm,
+                 self.to_out, self.ls1, self.pre_mlp, self.fc1, self.act, self.hidden_norm, self.fc2, self.ls2)
+        return [m for m in parts if m is not None]
+
+
+class Seam:
+    """What explainers and metrics may ask of a ViT. A family subclass fills the attributes in ``__init__``
+    from its model and implements ``place_tokens`` and ``logits``."""
+
+    family: str = ""  # short name, e.g. "timm"
+    library: str = ""  # the library's name as the report prints it, e.g. "Hugging Face transformers"
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model  # the model as the user gave it
+        self.grid: tuple[int, int] = (0, 0)
+        self.patch_size: tuple[int, int] = (0, 0)
+        self.num_prefix_tokens = 1  # class token first, then any distillation or register tokens
+        self.patch_proj: nn.Module = nn.Identity()  # images -> (B, D, rows, cols)
+        self.pre_norm: nn.Module | None = None  # on all tokens before the first block
+        self.layers: tuple[BlockParts, ...] = ()
+        self.final_norm: nn.Module = nn.Identity()
+        # the read-out: (token index, linear head) pairs whose outputs are averaged (two for a distilled DeiT)
+        self.readout: tuple[tuple[int, nn.Linear], ...] = ()
+
+    # ---- what every family provides ------------------------------------------------------------------------
+    @classmethod
+    def accepts(cls, model: nn.Module) -> nn.Module | None:
+        """The model this family reads in ``model`` (itself, or e.g. the backbone it wraps), or None."""
+        raise NotImplementedError
+
+    def place_tokens(self, patches: torch.Tensor) -> torch.Tensor:
+        """(B, P, D) patch embeddings -> (B, T, D) tokens: prefix tokens joined, positions added."""
+        raise NotImplementedError
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The model's own forward, its logits as a tensor (whatever the library's output object)."""
+        raise NotImplementedError
+
+    # ---- derived -------------------------------------------------------------------------------------------
+    @property
+    def described(self) -> str:
+        """The library and the model's class, e.g. 'Hugging Face transformers ViTForImageClassification'."""
+        return f"{self.library} {type(self.model).__name__}"
+
+    @property
+    def num_patches(self) -> int:
+        return self.grid[0] * self.grid[1]
+
+    @property
+    def num_tokens(self) -> int:
+        return self.num_patches + self.num_prefix_tokens
+
+    @property
+    def width(self) -> int:
+        return self.layers[0].to_out.out_features
+
+    @property
+    def num_heads(self) -> int:
+        return self.layers[0].num_heads
+
+    @property
+    def classifier(self) -> nn.Module:
+        """A module whose forward returns the logits tensor (Captum's contract): the model itself when its own
+        forward does, else a wrapper."""
+        return self.model if getattr(self.model, "returns_logits", False) else SeamClassifier(self)
+
+    def to_grid(self, patch_scores: torch.Tensor) -> torch.Tensor:
+        """(B, P) patch scores -> (B, rows, cols)."""
+        return patch_scores.reshape(-1, *self.grid)
+
+
+class SeamClassifier(nn.Module):
+    """A model of any family as a classifier whose forward returns logits; its seam is the wrapped model's."""
+
+    returns_logits = True
+
+    def __init__(self, seam: Seam) -> None:
+        super().__init__()
+        self.wrapped = seam.model
+        self.seam = seam  # not a module: the wrapped model is registered once, as ``wrapped``
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.seam.logits(images)
+
+
+# ---- the families -------------------------------------------------------------------------------------------
+# (name, module that defines it, the library module that must already be imported for a model of it to exist)
+_FAMILIES = (("timm", "timm_vit", "timm"), ("hf", "hf_vit", "transformers"), ("torchvision", "torchvision_vit",
+                                                                               "torchvision"))
+SUPPORTED = ("timm VisionTransformer (ViT, DeiT, distilled DeiT), Hugging Face ViTForImageClassification or "
+             "DeiTForImageClassification(WithTeacher), torchvision VisionTransformer")
+
+
+def family_seams() -> list[type[Seam]]:
+    """The seam class of every family whose library is loaded (a model of an unloaded library cannot exist)."""
+    import importlib
+
+    found = []
+    for _, module, library in _FAMILIES:
+        if library in sys.modules:
+            found.append(importlib.import_module(f"{__package__}.families.{module}").SEAM)
+    return found
+
+
+def seam_of(model: nn.Module) -> Seam:
+    """The seam of ``model`` (built afresh: cheap, and never stale after a module is swapped). A model no family
+    serves is an ``UnsupportedModel`` naming the supported ones; one a family half-serves says what it lacks."""
+    held = getattr(model, "seam", None)  # a SeamClassifier or a SeamForward carries its seam
+    if isinstance(held, Seam):
+        return held
+    for seam in family_seams():
+        root = seam.accepts(model)
+        if root is not None:
+            return seam(root)
+    raise UnsupportedModel(f"iabench cannot explain a {type(model).__name__}: it serves {SUPPORTED}")
+
+
+def as_classifier(model: nn.Module) -> nn.Module:
+    """``model`` as explainers and metrics take it: a module whose forward returns logits (checked: served)."""
+    return seam_of(model).classifier
+
+
+def patch_size_of(model: nn.Module, default: int | None = None) -> tuple[int, int]:
+    """The model's patch size (rows, columns); ``default`` (square) for a model the seam does not serve."""
+    try:
+        return seam_of(model).patch_size
+    except UnsupportedModel:
+        if default is None:
+            raise
+        return (default, default)
