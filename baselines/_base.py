@@ -22,6 +22,7 @@ from torch import nn
 
 from iabench.contract import Needs, NoOptions, Options
 from iabench.contract.options import options_class_problems
+from iabench.models import explainable
 from iabench.modes import eval_mode
 from iabench.registry import Registry
 
@@ -69,7 +70,7 @@ class Explainer:
     argument_option: ClassVar[str | None] = None  # `name:ARG` in a suite sets this option (shuffled:ia-vit)
 
     def __init__(self, model: nn.Module, **options: object) -> None:
-        self.model = model
+        self.model = explainable(model)  # a transformers model as a module returning logits
         self.options = self.parse_options(options)
 
     @classmethod
@@ -111,7 +112,8 @@ class Explainer:
         target = torch.as_tensor(target, device=inputs.device).long().reshape(-1)
         if target.shape[0] != inputs.shape[0]:
             raise ValueError(f"{target.shape[0]} targets for {inputs.shape[0]} images")
-        saliency = self._attribute(inputs, target)
+        with eval_mode(self.model):  # dropout off in every module the method calls, the seam's forward included
+            saliency = self._attribute(inputs, target)
         return saliency.sum(dim=1) if saliency.ndim == 4 else saliency  # (B, C, H, W) attributions: sum channels
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

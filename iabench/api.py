@@ -37,21 +37,7 @@ def explain(model: nn.Module, images: torch.Tensor, explainer: str, target: torc
 
     if isinstance(target, int):
         target = torch.full((images.shape[0],), target, dtype=torch.long)
-    return create_explainer(explainer, classifier(model), **options).attribute(images, target)
-
-
-def classifier(model: nn.Module) -> nn.Module:
-    """``model`` as explainers and metrics take it: a ViT of any family the seam serves (timm, Hugging Face
-    transformers, torchvision) as a module returning logits; any other model as it is (methods that read a ViT's
-    attention then refuse it in one line), except a transformers model the seam cannot serve, refused now."""
-    from .models import UnsupportedModel, as_classifier
-
-    try:
-        return as_classifier(model)
-    except UnsupportedModel:
-        if type(model).__module__.startswith("transformers."):
-            raise
-        return model
+    return create_explainer(explainer, model, **options).attribute(images, target)
 
 
 class _Rows:
@@ -107,7 +93,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     from .baselines import EXPLAINERS
     from .device import resolve_device
     from .metrics import METRICS
-    from .models import IAViT
+    from .models import IAViT, explainable
     from .suites import _method_specs
 
     unknown = sorted(set(options) - set(OPTIONS))
@@ -120,7 +106,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     classes = explainer_classes(explainer_specs)
     scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
     kind = "ia-vit" if isinstance(model, IAViT) else "vit"
-    model = classifier(model)
+    model = explainable(model)  # metrics call it too: a module returning logits
     picked = _samples(data, samples, opts["seed"])
     if any(m.needs.masks for m in scorers.values()) and picked.masks is None:
         raise UserError("a localisation metric needs masks: give items (image, label, mask)")

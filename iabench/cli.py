@@ -78,7 +78,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
                        help="evaluate an existing model instead of training the suite's models: a timm ViT/DeiT name "
                             "(e.g. deit_small_patch16_224) or ia-vit:ARCH (an IA-ViT saved by iabench) with "
                             "--checkpoint; hf:DIR, a Hugging Face save_pretrained folder (ViT or DeiT, read offline); "
-                            "torchvision[:HEADS] with --checkpoint (heads default to width/64)")
+                            "torchvision[:HEADS] with --checkpoint (HEADS needed unless the width is that of one of "
+                            "torchvision's builders)")
     p_run.add_argument("--checkpoint", default="", metavar="FILE",
                        help="the weights of --model (a timm or torchvision state dict, or an iabench checkpoint, read "
                             "with weights_only=True); classes, channels and image size come from it; no training")

@@ -112,3 +112,24 @@ def test_without_transformers_the_run_says_what_to_install(tmp_path: Path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["iabench: error: --model hf:DIR needs Hugging Face transformers: pip install 'iabench[hf]' "
                    "(transformers>=4.57,<6)"]
+
+
+def test_an_incomplete_folder_and_unknown_heads_are_one_line(tmp_path: Path) -> None:
+    """A save_pretrained folder missing its head's weights (transformers would fill them at random), and a
+    torchvision checkpoint whose width is not a builder's without HEADS, are refused in one line saying the fix."""
+    from safetensors.torch import load_file, save_file
+
+    from iabench.errors import UserError
+    from iabench.models.families import hf_vit, torchvision_vit
+
+    hf_from_timm(timm_vit()).save_pretrained(tmp_path / "hf")
+    weights = tmp_path / "hf" / "model.safetensors"
+    save_file({k: v for k, v in load_file(weights).items() if not k.startswith("classifier.")}, weights,
+              metadata={"format": "pt"})
+    with pytest.raises(UserError, match="does not hold all the weights .* missing keys classifier") as err:
+        hf_vit.load(tmp_path / "hf")
+    assert "\n" not in str(err.value) and "save_pretrained" in str(err.value)
+    torch.save(torchvision_state(timm_vit()), tmp_path / "tv.pth")
+    with pytest.raises(UserError, match="width-48 model: give it, --model torchvision:HEADS"):
+        torchvision_vit.load(tmp_path / "tv.pth")
+    assert torchvision_vit.load(tmp_path / "tv.pth", num_heads=3).encoder.layers[0].self_attention.num_heads == 3

@@ -121,3 +121,48 @@ def test_the_python_api_takes_a_model_of_any_family(models: dict) -> None:
         num_labels=5))
     with pytest.raises(UnsupportedModel, match="cannot explain a BeitForImageClassification: it serves timm"):
         iabench.explain(beit, IMAGES, "saliency")
+
+
+def test_maps_do_not_depend_on_the_models_mode() -> None:
+    """Dropout everywhere (positions, attention, projections, MLP): a model left in training mode is explained as
+    in eval mode by every explainer, and is left in training mode."""
+    import timm
+
+    torch.manual_seed(0)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=16, patch_size=4, embed_dim=48,
+                              depth=2, num_classes=5, drop_rate=0.3, pos_drop_rate=0.3, attn_drop_rate=0.3,
+                              proj_drop_rate=0.3)
+    for name in _explainers():
+        model.eval()
+        reference = _maps(model, name)
+        model.train()
+        assert torch.equal(_maps(model, name), reference), name
+        assert all(m.training for m in model.modules()), name
+
+
+def test_a_wrapped_model_is_read_afresh_copied_and_pickled(models: dict) -> None:
+    """The classifier around a transformers model holds no seam of its own: a head swapped after wrapping is the
+    head the seam's forward reads, a deep copy's seam reads the copy, and the wrapper pickles."""
+    import copy
+    import io
+
+    wrapped = as_classifier(hf_from_timm(timm_vit()))
+    copied = copy.deepcopy(wrapped)
+    with torch.no_grad():
+        wrapped.wrapped.classifier.weight.mul_(-1)
+        torch.testing.assert_close(SeamForward(wrapped)(IMAGES), wrapped(IMAGES), rtol=0, atol=1e-5)
+        torch.testing.assert_close(SeamForward(copied)(IMAGES), copied(IMAGES), rtol=0, atol=1e-5)
+        assert (copied(IMAGES) - wrapped(IMAGES)).abs().max() > 0.1
+    own = seam_of(copied).layers[0].own_attention
+    torch.testing.assert_close(create_explainer("transformer-attribution", copied).attribute(IMAGES, TARGET),
+                               _maps(models["hf"], "transformer-attribution"), rtol=0, atol=1e-6)
+    assert own.args[0] is copied.wrapped.vit.layers[0].attention if hasattr(copied.wrapped.vit, "layers") \
+        else own.args[0] is copied.wrapped.vit.encoder.layer[0].attention
+    torch.save(wrapped, io.BytesIO())
+
+
+def test_an_explainer_takes_the_transformers_model_itself(models: dict) -> None:
+    hf = models["hf"].wrapped
+    for name in ("saliency", "gradcam", "occlusion"):
+        torch.testing.assert_close(create_explainer(name, hf).attribute(IMAGES, TARGET), _maps(models["timm"], name),
+                                   rtol=0, atol=1e-4 * _maps(models["timm"], name).abs().max().item())

@@ -11,7 +11,7 @@ from .families.timm_vit import capture_attention, vit_backbone
 from .forward import SeamForward
 from .ia_vit import IAViT, Interpreter
 from .presets import PRESETS, get_preset
-from .seam import Seam, UnsupportedModel, as_classifier, patch_size_of, seam_of
+from .seam import Seam, UnsupportedModel, as_classifier, explainable, patch_size_of, seam_of
 from .vit import ModelOutput, ViT, build_backbone
 
 MODEL_KINDS = {"vit": ViT, "ia-vit": IAViT}
@@ -26,6 +26,6 @@ def create_model(kind: str, config: ModelConfig) -> nn.Module:
 
 __all__ = [
     "IAViT", "Interpreter", "MODEL_KINDS", "ModelOutput", "PRESETS", "Seam", "SeamForward", "UnsupportedModel", "ViT",
-    "as_classifier", "build_backbone", "capture_attention", "create_model", "get_preset", "patch_size_of", "seam_of",
-    "vit_backbone",
+    "as_classifier", "build_backbone", "capture_attention", "create_model", "explainable", "get_preset",
+    "patch_size_of", "seam_of", "vit_backbone",
 ]

@@ -145,10 +145,10 @@ class SeamClassifier(nn.Module):
     def __init__(self, seam: Seam) -> None:
         super().__init__()
         self.wrapped = seam.model
-        self.seam = seam  # not a module: the wrapped model is registered once, as ``wrapped``
+        self.family_seam = type(seam)  # the class, not a seam: one is built afresh when asked for, never stale
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.seam.logits(images)
+        return self.family_seam(self.wrapped).logits(images)
 
 
 # ---- the families -------------------------------------------------------------------------------------------
@@ -173,7 +173,9 @@ def family_seams() -> list[type[Seam]]:
 def seam_of(model: nn.Module) -> Seam:
     """The seam of ``model`` (built afresh: cheap, and never stale after a module is swapped). A model no family
     serves is an ``UnsupportedModel`` naming the supported ones; one a family half-serves says what it lacks."""
-    held = getattr(model, "seam", None)  # a SeamClassifier or a SeamForward carries its seam
+    if isinstance(model, SeamClassifier):
+        return model.family_seam(model.wrapped)
+    held = getattr(model, "seam", None)  # a SeamForward carries the seam it was built from
     if isinstance(held, Seam):
         return held
     for seam in family_seams():
@@ -186,6 +188,18 @@ def seam_of(model: nn.Module) -> Seam:
 def as_classifier(model: nn.Module) -> nn.Module:
     """``model`` as explainers and metrics take it: a module whose forward returns logits (checked: served)."""
     return seam_of(model).classifier
+
+
+def explainable(model: nn.Module) -> nn.Module:
+    """``model`` as explainers take it: a ViT of a family the seam serves as a module returning logits; any other
+    model as it is (the methods that read a ViT's parts then refuse it in one line), except a transformers model
+    the seam cannot serve, refused now (its forward returns an output object no method could read)."""
+    try:
+        return as_classifier(model)
+    except UnsupportedModel:
+        if type(model).__module__.startswith("transformers."):
+            raise
+        return model
 
 
 def patch_size_of(model: nn.Module, default: int | None = None) -> tuple[int, int]:

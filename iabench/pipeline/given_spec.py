@@ -3,7 +3,7 @@
 - ``ARCH --checkpoint FILE``: a timm ViT/DeiT state dict; ``ia-vit:ARCH --checkpoint FILE``: an IA-ViT saved by iabench;
 - ``hf:DIR``: a Hugging Face ``save_pretrained`` folder, its own checkpoint (a path may contain ``:``);
 - ``torchvision[:HEADS] --checkpoint FILE``: a torchvision ``VisionTransformer`` state dict; the weights do not show
-  the number of heads: HEADS, or torchvision's width / 64 (or a builder name, e.g. ``torchvision:vit_l_16``).
+  the number of heads: HEADS (or a builder name, e.g. ``torchvision:vit_l_16``), else torchvision's for the width.
 """
 
 from __future__ import annotations

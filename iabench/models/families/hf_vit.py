@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -46,11 +47,13 @@ def _block(layer: nn.Module, config: object) -> BlockParts:
     return BlockParts(pre_attention=layer.layernorm_before, to_qkv=to_qkv, to_out=to_out,
                       pre_mlp=layer.layernorm_after, fc1=fc1, act=_activation(config), fc2=fc2,
                       num_heads=config.num_attention_heads, probabilities=nn.Identity(),
-                      own_attention=lambda x: _output(attention(x)))
+                      own_attention=partial(_own_attention, attention))
 
 
-def _output(out: torch.Tensor | tuple) -> torch.Tensor:
-    """The attention's output: 4.57 returns a tensor, other versions a tuple (output, weights, ...)."""
+def _own_attention(attention: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The attention's output: 4.57 returns a tensor, other versions a tuple (output, weights, ...). A function of
+    the module (not a closure), so a seam deep-copies and pickles with its model."""
+    out = attention(x)
     return out[0] if isinstance(out, tuple) else out
 
 
@@ -123,13 +126,19 @@ def load(folder: str | Path) -> nn.Module:
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # its loading bar would interleave with ours
     try:
-        model = getattr(transformers, name).from_pretrained(folder, local_files_only=True,
-                                                             attn_implementation="eager")
-    except OSError as err:  # no weights file, or a truncated one
-        raise UserError(f"cannot load '{folder}': {str(err).splitlines()[0][:160]}") from None
+        model, info = getattr(transformers, name).from_pretrained(
+            folder, local_files_only=True, attn_implementation="eager", output_loading_info=True)
+    except (OSError, RuntimeError, ValueError) as err:  # no weights file, a truncated one, shapes that differ
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise UserError(f"cannot load '{folder}': {(lines or ['?'])[-1][:160]}") from None
     finally:
         if bars:
             hf_logging.enable_progress_bar()
+    problems = {k: info.get(k) for k in ("missing_keys", "unexpected_keys", "mismatched_keys") if info.get(k)}
+    if problems:  # transformers would fill missing weights at random with a warning; a benchmark must not
+        named = "; ".join(f"{k.replace('_', ' ')} {', '.join(map(str, list(v)[:4]))}" for k, v in problems.items())
+        raise UserError(f"'{folder}' does not hold all the weights of its {name}: {named}; save it again with "
+                        "save_pretrained")
     return model.eval()
 
 

@@ -6,13 +6,14 @@ timm's ``qkv``) through a fresh identity module. A head with a ``pre_logits`` la
 
 ``load`` builds the model from a checkpoint's weights alone: patch size and width from ``conv_proj``, depth from
 the layer count, MLP width from the first MLP layer, image size from the position table, classes from the head.
-The weights do not show the number of heads: ``num_heads`` (default width / 64, torchvision's own ratio for
-vit_b and vit_l) says it.
+The weights do not show the number of heads: ``num_heads`` says it; without it, torchvision's own for the widths
+of its builders (768: 12, 1024: 16, 1280: 16), and any other width is refused in one line asking for it.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -35,11 +36,16 @@ def _packed_linear(attention: nn.MultiheadAttention) -> nn.Linear:
     return linear
 
 
+def _self_attention(attention: nn.MultiheadAttention, x: torch.Tensor) -> torch.Tensor:
+    """The block's own attention on its normalised tokens (a function of the module, so it deep-copies and pickles)."""
+    return attention(x, x, x, need_weights=False)[0]
+
+
 def _block(block: nn.Module) -> BlockParts:
     attention, mlp = block.self_attention, block.mlp
     return BlockParts(pre_attention=block.ln_1, to_qkv=(_packed_linear(attention),), to_out=attention.out_proj,
                       pre_mlp=block.ln_2, fc1=mlp[0], act=mlp[1], fc2=mlp[3], num_heads=attention.num_heads,
-                      probabilities=nn.Identity(), own_attention=lambda x: attention(x, x, x, need_weights=False)[0])
+                      probabilities=nn.Identity(), own_attention=partial(_self_attention, attention))
 
 
 class TorchvisionSeam(Seam):
@@ -74,6 +80,8 @@ class TorchvisionSeam(Seam):
 
 
 SEAM = TorchvisionSeam
+# the heads of torchvision's builders by width (vit_b_*: 768, vit_l_*: 1024, vit_h_14: 1280)
+BUILDER_HEADS = {768: 12, 1024: 16, 1280: 16}
 
 
 def grid_side(positions: int, prefix: int) -> int:
@@ -100,9 +108,13 @@ def load(checkpoint: str | Path, num_heads: int | None = None) -> nn.Module:
         raise UserError(f"'{path}' has no {', '.join(missing)}: not the state dict of a torchvision VisionTransformer")
     width, _, patch, _ = state["conv_proj.weight"].shape
     side = grid_side(state["encoder.pos_embedding"].shape[1], 1)
-    heads = num_heads or max(width // 64, 1)
+    heads = num_heads or BUILDER_HEADS.get(width)
+    if heads is None:
+        raise UserError(f"the weights do not show the number of heads of a width-{width} model: give it, "
+                        "--model torchvision:HEADS")
     if width % heads:
-        raise UserError(f"width {width} is not divisible by {heads} heads; set model.num_heads to the model's heads")
+        raise UserError(f"width {width} is not divisible by {heads} heads: give the model's heads, "
+                        "--model torchvision:HEADS")
     model = VisionTransformer(
         image_size=side * patch, patch_size=patch, hidden_dim=width, num_heads=heads,
         num_layers=len({k.split(".")[2] for k in state if k.startswith("encoder.layers.")}),
