@@ -90,7 +90,7 @@ def default_max_batch(model: nn.Module, images: torch.Tensor) -> int:
         return 64
     try:
         seam = seam_of(model)
-        tokens, width, heads = seam.num_tokens, seam.width, seam.num_heads
+        tokens, width, heads = seam.num_patches + seam.num_prefix_tokens, seam.width, seam.num_heads
     except UnsupportedModel:  # not a ViT: budget by the image size alone
         tokens, width, heads = images[0].numel(), 8, 0
     return batch_size_for(images.device, 128, 4 * (heads * tokens * tokens + 8 * tokens * width))

@@ -64,12 +64,6 @@ class BlockParts:
         """(3 D, D): the q, k and v weights stacked (one tensor whatever the family stores)."""
         return torch.cat([lin.weight for lin in self.to_qkv])
 
-    def modules(self) -> list[nn.Module]:
-        """Every module of the block the seam's forward calls, in order (absent ones left out)."""
-        parts = (self.pre_attention, *self.to_qkv, self.q_norm, self.k_norm, self.probabilities, self.context_norm,
-                 self.to_out, self.ls1, self.pre_mlp, self.fc1, self.act, self.hidden_norm, self.fc2, self.ls2)
-        return [m for m in parts if m is not None]
-
 
 class Seam:
     """What explainers and metrics may ask of a ViT. A family subclass fills the attributes in ``__init__``
@@ -90,7 +84,6 @@ class Seam:
         # the read-out: (token index, linear head) pairs whose outputs are averaged (two for a distilled DeiT)
         self.readout: tuple[tuple[int, nn.Linear], ...] = ()
 
-    # ---- what every family provides ------------------------------------------------------------------------
     @classmethod
     def accepts(cls, model: nn.Module) -> nn.Module | None:
         """The model this family reads in ``model`` (itself, or e.g. the backbone it wraps), or None."""
@@ -104,7 +97,6 @@ class Seam:
         """The model's own forward, its logits as a tensor (whatever the library's output object)."""
         raise NotImplementedError
 
-    # ---- derived -------------------------------------------------------------------------------------------
     @property
     def described(self) -> str:
         """The library and the model's class, e.g. 'Hugging Face transformers ViTForImageClassification'."""
@@ -113,10 +105,6 @@ class Seam:
     @property
     def num_patches(self) -> int:
         return self.grid[0] * self.grid[1]
-
-    @property
-    def num_tokens(self) -> int:
-        return self.num_patches + self.num_prefix_tokens
 
     @property
     def width(self) -> int:
@@ -151,7 +139,6 @@ class SeamClassifier(nn.Module):
         return self.family_seam(self.wrapped).logits(images)
 
 
-# ---- the families -------------------------------------------------------------------------------------------
 # (name, module that defines it, the library module that must already be imported for a model of it to exist)
 _FAMILIES = (("timm", "timm_vit", "timm"), ("hf", "hf_vit", "transformers"), ("torchvision", "torchvision_vit",
                                                                                "torchvision"))
