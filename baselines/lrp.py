@@ -137,8 +137,9 @@ def check_rules(model: nn.Module) -> None:
 def conservative_forward(model: nn.Module, detach_attention: bool = True) -> SeamForward:
     """The seam's forward of ``model`` with its LayerNorms and GELUs under the CP-LRP identity rules and, when
     ``detach_attention``, its attention probabilities detached; a module type with no rule is a TypeError."""
-    check_rules(model)
-    return SeamForward(model, lambda module, role: conservative_wrap(module, role, detach_attention))
+    forward = SeamForward(model, lambda module, role: conservative_wrap(module, role, detach_attention))
+    check_rules(forward)  # the wrappers have rules and hold the model's modules: an unknown type is still seen
+    return forward
 
 
 @EXPLAINERS.register

@@ -27,7 +27,6 @@ from torch import nn
 from iabench.contract import Context, ExplainFn, Options, option
 from iabench.metrics._base import Metric, MetricResult
 from iabench.metrics._checks import check_saliency, check_shapes
-from iabench.models import patch_size_of
 
 if not hasattr(np, "trapz"):  # Quantus 0.6 (PixelFlipping, IROF, ...) calls np.trapz, removed in NumPy 2.4
     np.trapz = np.trapezoid  # type: ignore[attr-defined]
@@ -66,11 +65,6 @@ def row_features(images: torch.Tensor) -> int:
     channel values (C*H*W features) but requires the step to divide H*W, so on C-channel images a step
     of W features is W channel values: C*H steps per curve."""
     return int(images.shape[-1])
-
-
-def model_patch_size(model: nn.Module, default: int) -> int:
-    """The ViT's patch size (for region-based Quantus metrics); ``default`` for models that are not ViTs."""
-    return patch_size_of(model, default)[0]
 
 
 def refused_by_quantus(saliency: torch.Tensor) -> bool:

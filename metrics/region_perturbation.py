@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from iabench.metrics._base import METRICS
-from iabench.metrics._quantus import QuantusMetric, model_patch_size
+from iabench.metrics._quantus import QuantusMetric
+from iabench.models import patch_size_of
 
 
 @METRICS.register
@@ -34,4 +35,4 @@ class RegionPerturbationMetric(QuantusMetric):
     output = "curve-mean"
 
     def call_defaults(self, model: nn.Module, images: torch.Tensor) -> dict[str, Any]:
-        return {"patch_size": model_patch_size(model, default=8)}
+        return {"patch_size": patch_size_of(model, default=8)[0]}  # 8 for a model that is not a ViT

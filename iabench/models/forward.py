@@ -83,8 +83,6 @@ class SeamForward(nn.Module):
     """Images -> logits through the seam's parts. ``captured`` (a list, when not None) receives each block's
     attention probabilities (B, heads, T, T), graph attached, in forward order."""
 
-    returns_logits = True
-
     def __init__(self, seam: Seam | nn.Module, wrap: Wrap | None = None) -> None:
         super().__init__()
         seam = seam if isinstance(seam, Seam) else seam_of(seam)

@@ -10,6 +10,7 @@ pytorch-grad-cam idea (the caller names the layers and the reshape), done once p
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,10 +68,11 @@ class BlockParts:
 
 class Seam:
     """What explainers and metrics may ask of a ViT. A family subclass fills the attributes in ``__init__``
-    from its model and implements ``place_tokens`` and ``logits``."""
+    from its model and implements ``place_tokens`` (and ``logits_of`` when its forward returns an object)."""
 
     family: str = ""  # short name, e.g. "timm"
     library: str = ""  # the library's name as the report prints it, e.g. "Hugging Face transformers"
+    forward_gives_logits = True  # the model's own forward returns the logits tensor (else ``logits_of`` reads them)
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model  # the model as the user gave it
@@ -93,9 +95,13 @@ class Seam:
         """(B, P, D) patch embeddings -> (B, T, D) tokens: prefix tokens joined, positions added."""
         raise NotImplementedError
 
+    @staticmethod
+    def logits_of(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+        """The model's own forward's logits as a tensor (static: ``SeamClassifier`` builds no parts per forward)."""
+        return model(images)
+
     def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """The model's own forward, its logits as a tensor (whatever the library's output object)."""
-        raise NotImplementedError
+        return self.logits_of(self.model, images)
 
     @property
     def described(self) -> str:
@@ -118,7 +124,7 @@ class Seam:
     def classifier(self) -> nn.Module:
         """A module whose forward returns the logits tensor (Captum's contract): the model itself when its own
         forward does, else a wrapper."""
-        return self.model if getattr(self.model, "returns_logits", False) else SeamClassifier(self)
+        return self.model if self.forward_gives_logits else SeamClassifier(self)
 
     def to_grid(self, patch_scores: torch.Tensor) -> torch.Tensor:
         """(B, P) patch scores -> (B, rows, cols)."""
@@ -128,15 +134,13 @@ class Seam:
 class SeamClassifier(nn.Module):
     """A model of any family as a classifier whose forward returns logits; its seam is the wrapped model's."""
 
-    returns_logits = True
-
     def __init__(self, seam: Seam) -> None:
         super().__init__()
         self.wrapped = seam.model
         self.family_seam = type(seam)  # the class, not a seam: one is built afresh when asked for, never stale
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.family_seam(self.wrapped).logits(images)
+        return self.family_seam.logits_of(self.wrapped, images)
 
 
 # (name, module that defines it, the library module that must already be imported for a model of it to exist)
@@ -148,13 +152,8 @@ SUPPORTED = ("timm VisionTransformer (ViT, DeiT, distilled DeiT), Hugging Face V
 
 def family_seams() -> list[type[Seam]]:
     """The seam class of every family whose library is loaded (a model of an unloaded library cannot exist)."""
-    import importlib
-
-    found = []
-    for _, module, library in _FAMILIES:
-        if library in sys.modules:
-            found.append(importlib.import_module(f"{__package__}.families.{module}").SEAM)
-    return found
+    return [importlib.import_module(f"{__package__}.families.{module}").SEAM
+            for _, module, library in _FAMILIES if library in sys.modules]
 
 
 def seam_of(model: nn.Module) -> Seam:
@@ -174,7 +173,7 @@ def seam_of(model: nn.Module) -> Seam:
 
 def as_classifier(model: nn.Module) -> nn.Module:
     """``model`` as explainers and metrics take it: a module whose forward returns logits (checked: served)."""
-    return seam_of(model).classifier
+    return model if isinstance(model, SeamClassifier) else seam_of(model).classifier
 
 
 def explainable(model: nn.Module) -> nn.Module:

@@ -24,15 +24,15 @@ from ..seam import SUPPORTED, BlockParts, Seam, UnsupportedModel
 CLASSES = ("ViTForImageClassification", "DeiTForImageClassification", "DeiTForImageClassificationWithTeacher")
 # the tested range (setup.cfg's `hf` extra says the same): 4.57 (the 4.x layout) and 5.25 (the 5.x one) are tested
 VERSIONS = ">=4.57,<6"
-ACTIVATIONS = {"gelu": nn.GELU(), "gelu_pytorch_tanh": nn.GELU(approximate="tanh"),
-               "gelu_new": nn.GELU(approximate="tanh")}
+# HF's activation name -> nn.GELU's approximation
+ACTIVATIONS = {"gelu": "none", "gelu_pytorch_tanh": "tanh", "gelu_new": "tanh"}
 
 
 def _activation(config: object) -> nn.Module:
     act = getattr(config, "hidden_act", None)
     if act not in ACTIVATIONS:  # HF's GELU modules compute these; anything else is refused rather than guessed
         raise UnsupportedModel(f"hidden_act '{act}' is not one of {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[act]
+    return nn.GELU(approximate=ACTIVATIONS[act])
 
 
 def _block(layer: nn.Module, config: object) -> BlockParts:
@@ -60,6 +60,7 @@ def _own_attention(attention: nn.Module, x: torch.Tensor) -> torch.Tensor:
 class HFSeam(Seam):
     family = "hf"
     library = "Hugging Face transformers"
+    forward_gives_logits = False  # an ImageClassifierOutput
 
     @classmethod
     def accepts(cls, model: nn.Module) -> nn.Module | None:
@@ -91,8 +92,9 @@ class HFSeam(Seam):
         prefix = [token.expand(patches.shape[0], -1, -1) for token in self.prefix]
         return torch.cat([*prefix, patches], dim=1) + self.positions
 
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(pixel_values=images).logits
+    @staticmethod
+    def logits_of(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+        return model(pixel_values=images).logits
 
 
 SEAM = HFSeam

@@ -86,13 +86,6 @@ class TimmSeam(Seam):
     def place_tokens(self, patches: torch.Tensor) -> torch.Tensor:
         return self.vit._pos_embed(patches)  # timm's own: class, distillation and register tokens, positions
 
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
-
-    @property
-    def classifier(self) -> nn.Module:
-        return self.model  # timm's forward and ours return the logits
-
 
 SEAM = TimmSeam
 

@@ -71,13 +71,6 @@ class TorchvisionSeam(Seam):
         token = self.model.class_token.expand(patches.shape[0], -1, -1)
         return torch.cat([token, patches], dim=1) + self.model.encoder.pos_embedding
 
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
-
-    @property
-    def classifier(self) -> nn.Module:
-        return self.model  # its forward returns the logits
-
 
 SEAM = TorchvisionSeam
 # the heads of torchvision's builders by width (vit_b_*: 768, vit_l_*: 1024, vit_h_14: 1280)
