@@ -14,7 +14,7 @@ from support import models_json, write_run
 from iabench.refresh import metric_records
 from iabench.reporting import build_report
 from iabench.reporting.headline import headline_figure
-from iabench.reporting.stats import SUMMARY_COLUMNS
+from iabench.reporting.summary import SUMMARY_COLUMNS
 
 METRICS = metric_records({"deletion[patch]": {"name": "deletion", "direction": "lower", "unit": "patch"},
                           "insertion": {"name": "insertion", "direction": "higher"}})

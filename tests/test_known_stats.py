@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from iabench.reporting.paired import paired_effect
-from iabench.reporting.stats import bootstrap_ci, holm, significance, summarise, t_interval
+from iabench.reporting.summary import significance, summarise
+from iabench.stats import bootstrap_ci, holm, paired_effect, t_interval
 
 
 @pytest.fixture(autouse=True)
@@ -239,7 +239,7 @@ def test_all_zero_scores_over_seeds_are_no_effect() -> None:
 
 
 def test_significant_means_p_holm_strictly_below_alpha(monkeypatch: pytest.MonkeyPatch) -> None:
-    import iabench.reporting.stats as module
+    import iabench.reporting.summary as module
 
     def at(p: float):  # one real comparison (vit/rollout); the pivot's empty model x explainer columns have n = 0
         return lambda method, reference: dict(unit="image", n=int(method.notna().sum()), effect=0.1, ci_low=0.0,

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOORS = [
     ("base", ["iabench.errors", "iabench.seeding", "iabench.registry", "iabench.device", "iabench.store",
               "iabench.runlog", "iabench.pipe_table", "iabench.modes", "iabench.ranges"]),
+    ("statistics", ["iabench.stats"]),  # below the pipeline and the report, which both test with it
     ("config", ["iabench.typed", "iabench.config", "iabench.records", "iabench.targets"]),
     ("shared by the plugins", ["iabench.substrates", "iabench.contract"]),  # datasets are plugins too
     ("data and models", ["iabench.data", "iabench.models"]),

@@ -1,4 +1,4 @@
-"""Paired comparisons (iabench.reporting.paired): the mean, its test and its interval agree; TOST against
+"""Paired comparisons (iabench.stats.paired): the mean, its test and its interval agree; TOST against
 statsmodels' own paired TOST; the minimum detectable effect against a simulation."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.weightstats import ttost_paired
 
-from iabench.reporting.paired import mean_test, orient, paired_effect
+from iabench.stats.paired import mean_test, orient, paired_effect
 
 
 def _pairs(differences: np.ndarray, seeds: int = 1) -> tuple[pd.Series, pd.Series]:
@@ -107,7 +107,7 @@ def test_the_power_integral_where_scipy_fails_equals_scipy_where_it_does_not(mon
                                                                              effect: float) -> None:
     """The fallback (the noncentral t's tail as an integral over the variance) against scipy's noncentral t on the
     same tail, where scipy's is finite: few degrees of freedom and many (where the integrand is a narrow peak)."""
-    from iabench.reporting import paired
+    from iabench.stats import paired
 
     expected = paired.power(effect, n, 0.01)
     monkeypatch.setattr(paired.stats.nct, "sf", lambda *args: math.nan)  # as scipy does far in its tails

@@ -125,7 +125,7 @@ def test_curve_captions_come_from_the_run_records(tmp_path) -> None:
 
 
 def test_a_cell_whose_every_score_failed_counts_them_against_all() -> None:
-    from iabench.reporting.stats import summarise
+    from iabench.reporting.summary import summarise
 
     results = pd.DataFrame([dict(run="r", seed=0, model="vit", explainer="rollout", metric="deletion", sample=s,
                                  value=float("nan")) for s in range(4)])

@@ -1,4 +1,4 @@
-"""Seed x image variance components (iabench.reporting.variance): a hand-computed 2 x 3 layout, a simulation
+"""Seed x image variance components (iabench.stats.variance): a hand-computed 2 x 3 layout, a simulation
 with known components, and the balanced part of an unbalanced design."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iabench.reporting.variance import components, crossed_shares
+from iabench.stats.variance import components, crossed_shares
 
 
 def test_two_seeds_three_images_by_hand() -> None:

@@ -14,7 +14,7 @@ from support import models_json
 
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting import build_report
-from iabench.reporting.stats import significance, summarise
+from iabench.reporting.summary import significance, summarise
 from iabench.reporting.verdict import COLUMNS
 from iabench.reporting.verdict import verdict as run_verdict
 from iabench.reporting.verdict_text import overall, verdict_markdown

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from statsmodels.stats.weightstats import DescrStatsW
 from torch import nn
 
 from ..data import DataBundle
 from ..data.evidence import CLASSES, EvidenceCanvases
 from ..records import RELIANCE_FILE
+from ..stats import ALPHA, mean_test
 
 log = logging.getLogger("iabench")
 CHANCE = 1.0 / CLASSES
@@ -74,12 +74,11 @@ def predictions(model: nn.Module, dataset: EvidenceCanvases, indices: Sequence[i
 
 def at_chance(correct: np.ndarray) -> bool:
     """TOST of the mean per-image correctness against chance +- the margin: the 90 % t-interval inside it (the
-    verdict's equivalence rule, ``reporting.paired.mean_test``, which the pipeline may not import)."""
-    if correct.size < 2 or correct.std() == 0:
+    verdict's equivalence rule, ``stats.mean_test``); with one image, or all alike, the mean itself inside it."""
+    test = mean_test(correct - CHANCE, THRESHOLDS["ceiling_margin"])
+    if not np.isfinite(test["tost_p"]):  # fewer than two images: no interval
         return bool(abs(correct.mean() - CHANCE) < THRESHOLDS["ceiling_margin"])
-    p_value = DescrStatsW(correct).ttost_mean(CHANCE - THRESHOLDS["ceiling_margin"],
-                                              CHANCE + THRESHOLDS["ceiling_margin"])[0]
-    return bool(p_value < 0.05)
+    return bool(test["tost_p"] < ALPHA)
 
 
 def reliance_checks(model: nn.Module, dataset: EvidenceCanvases, indices: Sequence[int],

@@ -30,7 +30,7 @@ from .protocols import control_markdown, unit_markdown, with_protocols
 from .reliance import reliance_markdown, without_ground_truth
 from .run_files import RunFiles, read_long_csv
 from .stability import stability
-from .stats import significance, summarise
+from .summary import significance, summarise
 from .tables import summary_tex
 from .trust import trust_lines, trust_markdown
 from .truth import protocol_truth, truth_figure, truth_markdown

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..records import metric_records_of
-from .paired import paired_effect
+from ..stats import paired_effect
 from .reliance import with_ground_truth, without_ground_truth
 from .run_files import RunFiles
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..records import metric_of
+from ..stats import MIN_SEEDS
 from .figure_io import plt, save_figure
 from .opening import headline_metric
-from .paired import MIN_SEEDS
 from .palette import OKABE_ITO
 
 BANDS = ("random-patch", "shuffled:ia-vit")  # the interpreter's matched controls

@@ -10,9 +10,7 @@ import math
 import pandas as pd
 
 from ..records import metric_of
-from .paired import detectable, mean_test, orient, paired_differences
-from .stats import holm
-from .variance import SHARES, crossed_shares
+from ..stats import SHARES, crossed_shares, holm, holm_mde, mean_test, orient, paired_differences
 
 COLUMNS = ["claim", "question", "model", "comparison", "protocol", "control", "status", "effect", "ci_low", "ci_high",
            "ci90_low", "ci90_high", "p_value", "p_holm", "tost_p_holm", "mde", "mde_holm", "unit", "n", *SHARES]
@@ -81,13 +79,6 @@ def pair_rows(results: pd.DataFrame, claim: str, model: str, pairs: list[tuple[t
                  for metric, (lower, protocol) in protocols.items()]
     return rows
 
-
-def holm_mde(mde: float, n: int, alpha: float, family: int) -> float:
-    """The effect a row's test detects with 80% power at alpha / ``family``, the level the smallest p of a Holm
-    family must pass, from its single-test ``mde`` at ``alpha`` (the same SD of the differences)."""
-    if not family or n < 2 or not math.isfinite(mde):
-        return math.nan
-    return mde * detectable(n, alpha / family) / detectable(n, alpha)
 
 
 def decide(rows: list[dict], alpha: float, names: dict[str, str], iut: bool) -> list[dict]:

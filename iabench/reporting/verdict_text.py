@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config import VerdictConfig
+from ..stats import SHARES
 from .markdown import markdown_table
-from .variance import SHARES
 from .verdict import QUESTIONS
 from .verdict_claims import UNIFORM_THRESHOLD
 from .verdict_rows import EQUIVALENT

@@ -1,5 +1,7 @@
 """Summary statistics and significance tests over per-sample results.
 
+The statistics themselves are ``iabench.stats``'s.
+
 - Summary: mean, std and a 95% percentile-bootstrap CI of the mean (``scipy.stats.bootstrap``, Efron &
   Tibshirani 1993) per (model, explainer, metric) over all images and seeds pooled, NaN values excluded and
   counted as failures; beside it the uncertainty due to training: the per-seed means (mean over that seed's
@@ -7,7 +9,7 @@
   seed). Images of one trained model are not independent replicates of training, so only the seed interval
   says how much the number would move with another training run.
 - Significance: every (model, explainer) against IA-ViT's interpreter on the same (seed, sample), by
-  ``paired.paired_effect``: the mean difference with its t-interval and t-test, the unit the seed with >= 3
+  ``stats.paired_effect``: the mean difference with its t-interval and t-test, the unit the seed with >= 3
   common seeds, else the image. Holm-corrected (Holm 1979) within each metric's family of comparisons (the
   ``family`` column says which); the verdict groups its comparisons by claim instead (see verdict.py).
 """
@@ -18,43 +20,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .paired import ALPHA, MIN_SEEDS, paired_effect  # noqa: F401 - MIN_SEEDS: part of this module's API
+from ..stats import ALPHA, bootstrap_ci, holm, paired_effect, t_interval
 
 REFERENCE = ("ia-vit", "ia-vit")  # (model, explainer): IA-ViT's interpreter, what every method is tested against
 SUMMARY_COLUMNS = ["model", "explainer", "metric", "direction", "mean", "std", "ci_low", "ci_high", "n", "n_failed",
                    "n_seeds", "seed_mean", "seed_ci_low", "seed_ci_high"]
 SIGNIFICANCE_COLUMNS = ["metric", "model", "explainer", "reference", "unit", "n", "mean_diff", "ci_low", "ci_high",
                         "statistic", "p_value", "p_holm", "significant", "better", "family"]
-
-
-def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, resamples: int = 2000,
-                 seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (scipy.stats.bootstrap with a fixed rng: deterministic).
-
-    A single value or constant data has no spread to resample (scipy would warn and return NaN for BCa,
-    a degenerate interval for percentile): it gives [mean, mean]."""
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    if values.size < 2 or np.ptp(values) == 0:
-        return mean, mean
-    result = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=resamples,
-                             method="percentile", rng=np.random.default_rng(seed))
-    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-    # the percentile interval always holds the sample mean up to float rounding; clamp that rounding away
-    return min(low, mean), max(high, mean)
-
-
-def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """Student-t CI of the mean (Student 1908): mean +- t_{(1+c)/2, n-1} * s / sqrt(n), s with ddof=1.
-    NaN with fewer than two values (no spread to estimate)."""
-    values = np.asarray(values, dtype=float)
-    if values.size < 2:
-        return math.nan, math.nan
-    mean = float(values.mean())
-    half = float(stats.t.ppf((1 + confidence) / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
-    return mean - half, mean + half
 
 
 def summarise(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
@@ -81,28 +54,11 @@ def summarise(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm-Bonferroni step-down adjusted p-values (Holm 1979): sorted ascending, p_(i) * (m - i + 1), made
-    monotone with a running maximum, capped at 1. By hand because scipy has none
-    (``false_discovery_control`` is Benjamini-Hochberg) and statsmodels is only a test dependency (the tests
-    check this function against its ``multipletests``). NaN p-values
-    (no test possible) stay NaN and do not count in m."""
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    valid = np.flatnonzero(np.isfinite(p))
-    m = valid.size
-    running = 0.0
-    for rank, index in enumerate(valid[np.argsort(p[valid], kind="stable")]):
-        running = max(running, (m - rank) * p[index])
-        adjusted[index] = min(1.0, running)
-    return adjusted
-
-
 def significance(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFrame:
     """Every (model, explainer) against IA-ViT's interpreter, per metric, paired by (seed, sample).
 
     The plain ViT's explainers are compared on the same (seed, sample): both models are explained on the
-    same test images. ``unit`` and ``n``: seeds or image pairs (see ``paired.paired_effect``); ``mean_diff`` [ci_low,
+    same test images. ``unit`` and ``n``: seeds or image pairs (see ``stats.paired_effect``); ``mean_diff`` [ci_low,
     ci_high] is the mean over the unit of method - reference with its 95% t-interval and ``p_value`` its t-test;
     ``p_holm`` is Holm-adjusted over the ``family`` (one metric's comparisons with the interpreter); ``better``
     names the side the metric's direction favours by ``mean_diff`` ("method", "reference" or "tie"), significant
