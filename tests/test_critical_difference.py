@@ -14,7 +14,7 @@ from support import CD_EXPLAINERS as EXPLAINERS
 from support import CD_INFO as INFO
 from support import planted
 
-from iabench.reporting.critical_difference import CONDITIONAL, blocks, critical_difference, family_table
+from iabench.reporting.figures.critical_difference import CONDITIONAL, blocks, critical_difference, family_table
 
 FAITHFUL = {k: v for k, v in INFO.items() if k != "sparseness"}
 
@@ -114,9 +114,10 @@ def test_with_unequal_seeds_every_seed_set_has_its_diagram(tmp_path) -> None:
 
 
 def test_each_method_is_drawn_in_its_explainers_colour(tmp_path, monkeypatch) -> None:
-    from iabench.reporting.palette import explainer_styles
+    from iabench.reporting.figures.palette import explainer_styles
 
-    module = importlib.import_module("iabench.reporting.critical_difference")  # the package re-exports the function
+    # the package re-exports the function
+    module = importlib.import_module("iabench.reporting.figures.critical_difference")
     drawn = {}
     real = module.posthocs.critical_difference_diagram
     monkeypatch.setattr(module.posthocs, "critical_difference_diagram",

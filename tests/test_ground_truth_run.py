@@ -16,7 +16,7 @@ from support import write_fmnist
 from iabench.cli import main
 from iabench.errors import UserError
 from iabench.records import DatasetRecord, ExplainerRecord, MetricRecord
-from iabench.reporting.contrast import NO_PAIR, contrast_markdown, model_contrast
+from iabench.reporting.ground_truth.contrast import NO_PAIR, contrast_markdown, model_contrast
 from iabench.reporting.run_files import RunFiles
 
 SUITE = dict(

@@ -1,4 +1,4 @@
-"""The report's first figure (iabench.reporting.headline) from a hand-made summary with known answers: which model
+"""The report's first figure (iabench.reporting.figures.headline) from a hand-made summary with known answers: which model
 and explainers it shows, in what order, with which interval, the controls as bands, the interpreter marked, its alt
 text; and in report.html under "What it says"."""
 
@@ -13,7 +13,7 @@ from support import models_json, write_run
 
 from iabench.refresh import metric_records
 from iabench.reporting import build_report
-from iabench.reporting.headline import headline_figure
+from iabench.reporting.figures.headline import headline_figure
 from iabench.reporting.summary import SUMMARY_COLUMNS
 
 METRICS = metric_records({"deletion[patch]": {"name": "deletion", "direction": "lower", "unit": "patch"},

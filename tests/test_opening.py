@@ -1,11 +1,12 @@
-"""The report's opening (iabench/reporting/opening.py): what was run and what it says, from hand-made run files."""
+"""The report's opening (iabench/reporting/page/opening.py): what was run and what it says, from hand-made run files."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from iabench.refresh import metric_records
-from iabench.reporting.opening import accuracy_sentence, answer, headline_metric, model_lines, protocol_line, run_lines
+from iabench.reporting.page.opening import accuracy_sentence, answer, model_lines, protocol_line, run_lines
+from iabench.reporting.protocols import headline_metric
 
 MODELS = {"ia-vit": {"kind": "ia-vit", "baseline": "vit", "grid": "7x7",
                      "seeds": {"0": {"test_acc": 0.8408, "test_inter_acc": 0.8373, "test_agreement": 0.9745,

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from iabench.reporting import curves as curve_module
-from iabench.reporting import heatmaps, palette, plots
+from iabench.reporting.figures import curves as curve_module
+from iabench.reporting.figures import heatmaps, palette, plots
 
 INFO = {"rollout": dict(name="rollout", family="attention", signed=False),
         "attention": dict(name="attention", family="attention", signed=False),

@@ -19,7 +19,7 @@ from iabench.data.config_options import data_config
 from iabench.data.evidence import CLASSES, INK, motif_shapes
 from iabench.pipeline.reliance import CHANCE, Check, reliance_checks, relies
 from iabench.records import RELIANCE_FILE
-from iabench.reporting.reliance import reliance_markdown, without_ground_truth
+from iabench.reporting.ground_truth.reliance import reliance_markdown, without_ground_truth
 
 N_TEST = 2000  # enough images for the label ceiling's TOST (90 % half-width about 0.011 at p = 0.1)
 

@@ -11,9 +11,9 @@ from iabench.baselines import EXPLAINERS
 from iabench.metrics import FAMILIES as METRIC_FAMILIES
 from iabench.metrics import METRICS
 from iabench.refresh import explainer_records, metric_records
-from iabench.reporting.family_tables import FAMILIES, family_tables
 from iabench.reporting.markdown import markdown_table, renderer
-from iabench.reporting.page import explainer_table, metric_lines
+from iabench.reporting.page.family_tables import FAMILIES, family_tables
+from iabench.reporting.page.render import explainer_table, metric_lines
 
 
 def row(model, explainer, metric, mean, direction="higher", n_failed=0, n=10) -> dict:
@@ -115,7 +115,7 @@ def test_texts_come_from_the_run_records_alone() -> None:
 
 
 def test_curve_captions_come_from_the_run_records(tmp_path) -> None:
-    from iabench.reporting.notes import figure_caption
+    from iabench.reporting.page.notes import figure_caption
 
     caption = figure_caption(tmp_path / "curves_deletion.png", metric_records({"deletion": {"name": "deletion"}}))
     assert caption == f"deletion: {METRICS.get('deletion').description}; a lower curve is better."

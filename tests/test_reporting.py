@@ -17,8 +17,8 @@ from iabench.cli import main
 from iabench.errors import UserError
 from iabench.refresh import metric_records
 from iabench.reporting import build_report, read_long_csv
+from iabench.reporting.page.tables import escape, summary_tex
 from iabench.reporting.summary import significance
-from iabench.reporting.tables import escape, summary_tex
 from iabench.stats import bootstrap_ci, holm
 
 

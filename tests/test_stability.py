@@ -59,7 +59,7 @@ def test_krippendorff_alpha_across_images() -> None:
 
 
 def test_trust_lines_follow_the_rules() -> None:
-    from iabench.reporting.trust import trust_lines
+    from iabench.reporting.page.trust import trust_lines
 
     lines = {line.split(":")[0]: line for line in trust_lines(stability(planted(), INFO), INFO)}
     assert set(lines) == {"m / deletion", "m / deletion-blur", "m / insertion", "m / sparseness"}
@@ -91,8 +91,8 @@ def test_kendall_axis_is_the_one_protocol_part_that_differs() -> None:
 
 
 def test_seed_pairs_are_summarised_and_subset_metrics_stay_out_of_the_diagrams(tmp_path) -> None:
-    from iabench.reporting.critical_difference import critical_difference
-    from iabench.reporting.trust import kendall_table
+    from iabench.reporting.figures.critical_difference import critical_difference
+    from iabench.reporting.page.trust import kendall_table
 
     frame = planted(seeds=(0, 1, 2, 3))
     frame = pd.concat([frame, *[frame.assign(model=m) for m in ("m2", "m3")]], ignore_index=True)

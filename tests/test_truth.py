@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from iabench.records import metric_records_of
-from iabench.reporting.truth import protocol_truth, truth_figure, truth_markdown
+from iabench.reporting.ground_truth.truth import protocol_truth
+from iabench.reporting.ground_truth.truth_figure import truth_figure
+from iabench.reporting.ground_truth.truth_text import truth_markdown
 
 METRICS = metric_records_of({
     "foreground-mass": {"name": "foreground-mass", "direction": "higher", "family": "diagnostics", "unit": "pixel"},

@@ -15,9 +15,9 @@ from support import models_json
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting import build_report
 from iabench.reporting.summary import significance, summarise
-from iabench.reporting.verdict import COLUMNS
-from iabench.reporting.verdict import verdict as run_verdict
-from iabench.reporting.verdict_text import overall, verdict_markdown
+from iabench.reporting.verdict.rules import COLUMNS
+from iabench.reporting.verdict.rules import verdict as run_verdict
+from iabench.reporting.verdict.text import overall, verdict_markdown
 
 COLUMNS_RESULTS = ["run", "seed", "model", "explainer", "metric", "sample", "value"]
 SAMPLES = 20

@@ -14,8 +14,8 @@ from statsmodels.stats.power import TTestPower
 from support import models_json
 
 from iabench.refresh import explainer_records, metric_records
-from iabench.reporting.verdict import verdict
-from iabench.reporting.verdict_text import verdict_markdown
+from iabench.reporting.verdict.rules import verdict
+from iabench.reporting.verdict.text import verdict_markdown
 from iabench.stats import detectable, holm, mean_test, power
 
 SAMPLES = 20  # per seed; two seeds: the image is the unit, n = 40 pairs

@@ -1,4 +1,4 @@
-"""The verdict as text (iabench.reporting.verdict_text), from hand-made verdict rows with known sentences: the
+"""The verdict as text (iabench.reporting.verdict.text), from hand-made verdict rows with known sentences: the
 ablations' sentence, the lead's margins, the protocols a failing claim lists, and the same text from rows read
 back from verdict.csv (strings that are new objects)."""
 
@@ -9,8 +9,8 @@ import io
 import pandas as pd
 
 from iabench.config import VerdictConfig
-from iabench.reporting.verdict_rows import COLUMNS, row
-from iabench.reporting.verdict_text import verdict_markdown, verdict_paragraphs
+from iabench.reporting.verdict.rows import COLUMNS, row
+from iabench.reporting.verdict.text import verdict_markdown, verdict_paragraphs
 
 INFO = {"a-10": {"description": "lambda 10"}, "a-kd": {"description": "no KD"}, "a-half": {"description": "half"}}
 
@@ -76,7 +76,7 @@ def test_rows_read_back_from_verdict_csv_give_the_same_text() -> None:
 
 
 def test_info_rows_never_decide_a_claim() -> None:
-    from iabench.reporting.verdict_text import overall
+    from iabench.reporting.verdict.text import overall
 
     info = "".join(["in", "fo"])  # as read from verdict.csv: equal to "info", not the same object
     assert overall(pd.Series(["holds", info])) == "holds"

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from iabench.refresh import explainer_records, metric_records
-from iabench.reporting.verdict import verdict
-from iabench.reporting.verdict_text import verdict_markdown
+from iabench.reporting.verdict.rules import verdict
+from iabench.reporting.verdict.text import verdict_markdown
 
 METRICS = metric_records({
     "foreground-mass": {"name": "foreground-mass", "direction": "higher", "unit": "pixel"},

@@ -1,11 +1,11 @@
-"""The verdict's words (iabench.reporting.verdict_words) with known answers: numbers without float noise, ranges,
+"""The verdict's words (iabench.reporting.verdict.words) with known answers: numbers without float noise, ranges,
 the comparator a row names, row counts, what would settle an open row, what it could detect."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from iabench.reporting.verdict_words import comparator, counted, detectable_text, num, settle, span
+from iabench.reporting.verdict.words import comparator, counted, detectable_text, num, settle, span
 
 
 def rows(**fields: object) -> SimpleNamespace:

@@ -3,8 +3,8 @@
 ``build_report(run_dir)`` reads results.csv, metrics.json (required), curves.csv, explainers.json, training.csv,
 heatmaps.npz, manifest.json, models.json and test_correctness.npz (optional; see run_files.py), and writes
 summary.csv, summary.tex, significance.csv, stability.csv (ranking reliability, see stability.py), verdict.csv and
-verdict.md (when the run has a reference IA-ViT, see verdict.py), plots/*.png|pdf, and report.md and a
-self-contained report.html from the Jinja2 templates in templates/ (see page.py; the verdict first). No model is
+verdict.md (when the run has a reference IA-ViT, see verdict/), plots/*.png|pdf, and report.md and a
+self-contained report.html from the Jinja2 templates in templates/ (see page/; the verdict first). No model is
 loaded and nothing is recomputed; the CSV, TeX and Markdown outputs are byte-identical for the same inputs.
 """
 
@@ -18,24 +18,25 @@ import pandas as pd
 from ..config import VerdictConfig, from_dict
 from ..records import metric_of
 from ..store import CURVE_COLUMNS
-from .bias import baseline_is_substrate
-from .contrast import CONTRAST_FILE, stored_contrast_markdown
-from .critical_difference import critical_difference
-from .family_tables import column_title
-from .headline import headline_figure
-from .opening import answer, run_lines
-from .page import facts, sections, write_reports
-from .plots import auc_bars, curve_plots, heatmap_grid, training_plots
+from . import verdict
+from .figures.critical_difference import critical_difference
+from .figures.headline import headline_figure
+from .figures.plots import auc_bars, curve_plots, heatmap_grid, training_plots
+from .ground_truth.contrast import CONTRAST_FILE, stored_contrast_markdown
+from .ground_truth.reliance import reliance_markdown, without_ground_truth
+from .ground_truth.truth import protocol_truth
+from .ground_truth.truth_figure import truth_figure
+from .ground_truth.truth_text import truth_markdown
+from .page.bias import baseline_is_substrate
+from .page.family_tables import column_title
+from .page.opening import answer, run_lines
+from .page.render import facts, sections, write_reports
+from .page.tables import summary_tex
+from .page.trust import trust_lines, trust_markdown
 from .protocols import control_markdown, unit_markdown, with_protocols
-from .reliance import reliance_markdown, without_ground_truth
 from .run_files import RunFiles, read_long_csv
 from .stability import stability
 from .summary import significance, summarise
-from .tables import summary_tex
-from .trust import trust_lines, trust_markdown
-from .truth import protocol_truth, truth_figure, truth_markdown
-from .verdict import variants, verdict
-from .verdict_text import verdict_markdown
 
 __all__ = ["build_report", "read_long_csv"]
 
@@ -99,13 +100,13 @@ def _summary(run: RunFiles) -> tuple[pd.DataFrame, str, list[Path]]:
 def _verdict(run: RunFiles, excluded: set[tuple[str, int]] | None) -> tuple[pd.DataFrame | None, str, list[Path]]:
     """verdict.csv and verdict.md, for a run with a reference IA-ViT (the claims are about it: none, no verdict);
     ``excluded``: the models without ground truth on planted evidence (None: no planted evidence, no claims vi/vii)."""
-    if not variants(run.models, set(run.results.model))[0]:
+    if not verdict.variants(run.models, set(run.results.model))[0]:
         return None, "", []
     settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
     contrast = pd.read_csv(run.path / CONTRAST_FILE) if (run.path / CONTRAST_FILE).exists() else None
-    claims = verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness, excluded,
+    claims = verdict.verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness, excluded,
                      contrast)
-    verdict_md = verdict_markdown(claims, run.models, settings)
+    verdict_md = verdict.verdict_markdown(claims, run.models, settings)
     suite = run.manifest.get("suite", run.path.parent.name)
     (run.path / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
     return claims, verdict_md, [run.write_csv(claims, "verdict.csv"), run.path / "verdict.md"]

@@ -7,13 +7,15 @@
   worse than it is; the second number of a patch-level row is that biased comparison.
 - How much the unit moves each explainer's score: every metric run under both units (the same metric name and
   substrate, pixel and patch), its mean per explainer under each and the explainer's rank within its model.
+
+And the metric the report's opening and its first figure quote (``headline_metric``).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ..records import explainer_of, metric_of
+from ..records import explainer_of, metric_of, metric_records_of
 from .markdown import markdown_table
 
 
@@ -108,3 +110,16 @@ def unit_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info: di
         parts.append(f"**{name}, {substrate}** ({pixel} vs {patch}; rank 1 = best within the model; places: + = up "
                      f"the ranking at the patch unit): {summary_line}.\n\n{markdown_table(shown)}")
     return "\n\n".join(parts)
+
+
+def headline_metric(summary: pd.DataFrame, metrics_info: dict) -> str | None:
+    """The metric the answer quotes: deletion moving patches (fair to patch and pixel maps alike), else the first
+    deletion, else the first curve metric of the run."""
+    records = metric_records_of(metrics_info)
+    present = [m for m in records if m in set(summary.metric) and records[m].curve]
+    for wanted in (lambda r: r.name == "deletion" and r.unit == "patch", lambda r: r.name == "deletion",
+                   lambda r: True):
+        found = [m for m in present if wanted(records[m])]
+        if found:
+            return found[0]
+    return None

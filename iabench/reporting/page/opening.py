@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..records import explainer_of, explainer_records_of, metric_of, metric_records_of
-from .verdict_text import overall
+from ...records import explainer_of, explainer_records_of, metric_of, metric_records_of
+from ..protocols import headline_metric
+from ..verdict.text import overall
 
 
 def _percent(values: list[float]) -> str:
@@ -66,18 +67,6 @@ def run_lines(manifest: dict, models_info: dict, metrics_info: dict, explainers_
         lines.append(f"Protocols: {protocols}")
     return lines
 
-
-def headline_metric(summary: pd.DataFrame, metrics_info: dict) -> str | None:
-    """The metric the answer quotes: deletion moving patches (fair to patch and pixel maps alike), else the first
-    deletion, else the first curve metric of the run."""
-    records = metric_records_of(metrics_info)
-    present = [m for m in records if m in set(summary.metric) and records[m].curve]
-    for wanted in (lambda r: r.name == "deletion" and r.unit == "patch", lambda r: r.name == "deletion",
-                   lambda r: True):
-        found = [m for m in present if wanted(records[m])]
-        if found:
-            return found[0]
-    return None
 
 
 def accuracy_sentence(models_info: dict, claims: pd.DataFrame | None) -> str:

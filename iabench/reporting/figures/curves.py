@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..records import metric_of
+from ...records import metric_of
 from .figure_io import grid_figure, plt, save_figure
 from .palette import CONTROL, explainer_family, explainer_styles, family_order, with_labels
 

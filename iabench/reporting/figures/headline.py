@@ -1,5 +1,5 @@
 """The report's first figure, under "What it says": every explainer of IA-ViT on the run's headline metric
-(``opening.headline_metric``) with its 95% interval, the two controls of the interpreter's own resolution as
+(``protocols.headline_metric``) with its 95% interval, the two controls of the interpreter's own resolution as
 reference bands, the interpreter marked. One static figure (PNG + PDF, like the others) with alt text written from
 the same numbers.
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..records import metric_of
-from ..stats import MIN_SEEDS
+from ...records import metric_of
+from ...stats import MIN_SEEDS
+from ..protocols import headline_metric
 from .figure_io import plt, save_figure
-from .opening import headline_metric
 from .palette import OKABE_ITO
 
 BANDS = ("random-patch", "shuffled:ia-vit")  # the interpreter's matched controls

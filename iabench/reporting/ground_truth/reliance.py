@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..records import RELIANCE_FILE
+from ...records import RELIANCE_FILE
 
 
 def without_ground_truth(run_dir: Path) -> set[tuple[str, int]] | None:

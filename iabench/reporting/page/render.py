@@ -15,11 +15,11 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from ..records import explainer_records_of, metric_of
+from ...records import explainer_records_of, metric_of
+from ..figures.headline import Headline
+from ..markdown import data_uri, markdown_table, renderer
 from .bias import NOTE as BIAS_NOTE
 from .family_tables import family_tables
-from .headline import Headline
-from .markdown import data_uri, markdown_table, renderer
 from .notes import SECTION_NOTES, SIGNIFICANCE_NOTE, SUMMARY_NOTE, figure_caption
 
 # the sections written from one markdown text each (when the run has it), in reading order after the summary

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..records import explainer_of, metric_of
+from ...records import explainer_of, metric_of
+from ..markdown import markdown_table
+from ..protocols import is_curve, protocol
 from .bias import MARK
-from .markdown import markdown_table
-from .protocols import is_curve, protocol
 from .tables import DECIMALS, best_rows
 
 # family -> (heading, one line on how to read its table); tables follow the order the run recorded

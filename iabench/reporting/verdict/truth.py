@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import VerdictConfig
-from ..records import MetricRecord
-from .verdict_rows import RULE, decide, pair_rows, row
+from ...config import VerdictConfig
+from ...records import MetricRecord
+from .rows import RULE, decide, pair_rows, row
 
 TRUTH_SCORES = {"foreground-mass": "evidence mass", "evidence-auc": "evidence ROC AUC"}
 CONTRAST = "interpreter under the garment model"  # the (vi) contrast row's comparator, as the sentences name it

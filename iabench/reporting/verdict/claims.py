@@ -6,9 +6,9 @@ import math
 
 import pandas as pd
 
-from ..config import VerdictConfig
-from ..stats import MIN_SEEDS, SHARES, crossed_shares, paired_differences, paired_effect
-from .verdict_rows import RULE, compared, decide, row, series
+from ...config import VerdictConfig
+from ...stats import MIN_SEEDS, SHARES, crossed_shares, paired_differences, paired_effect
+from .rows import RULE, compared, decide, row, series
 
 UNIFORM_THRESHOLD = 0.9  # "far from uniform" = at least 10% below the maximum normalised entropy (1 = uniform)
 

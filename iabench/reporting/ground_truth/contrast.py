@@ -18,11 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import UserError
-from ..records import metric_records_of
-from ..stats import paired_effect
+from ...errors import UserError
+from ...records import metric_records_of
+from ...stats import paired_effect
+from ..run_files import RunFiles
 from .reliance import with_ground_truth, without_ground_truth
-from .run_files import RunFiles
 
 CONTRAST_FILE = "contrast.csv"  # in the motif run's folder, written by `iabench contrast`
 CONTRAST_COLUMNS = ["model", "explainer", "contrast", "ci_low", "ci_high", "p_value", "unit", "n", "motif_model",

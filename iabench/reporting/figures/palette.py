@@ -7,7 +7,7 @@ label looks the same in every figure of a run whatever subset a figure shows.
 
 from __future__ import annotations
 
-from ..records import explainer_of, explainer_records_of
+from ...records import explainer_of, explainer_records_of
 
 # Okabe-Ito, yellow (#F0E442) left out: blue, orange, bluish green, vermillion, reddish purple, sky blue, black
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")

@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import VerdictConfig
-from ..records import explainer_of, metric_records_of
-from .reliance import with_ground_truth
-from .verdict_claims import accuracy_row, concentration_rows
-from .verdict_rows import (
+from ...config import VerdictConfig
+from ...records import explainer_of, metric_records_of
+from ..ground_truth.reliance import with_ground_truth
+from .claims import accuracy_row, concentration_rows
+from .rows import (
     ABLATION,
     COLUMNS,
     QUESTIONS,
@@ -57,7 +57,7 @@ from .verdict_rows import (
     row,
     series,
 )
-from .verdict_truth import truth_protocols, truth_rows
+from .truth import truth_protocols, truth_rows
 
 __all__ = ["COLUMNS", "QUESTIONS", "controls", "variants", "verdict"]
 

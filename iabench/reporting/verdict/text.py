@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import VerdictConfig
-from ..stats import SHARES
-from .markdown import markdown_table
-from .verdict import QUESTIONS
-from .verdict_claims import UNIFORM_THRESHOLD
-from .verdict_rows import EQUIVALENT
-from .verdict_words import (
-    comparator,
-    counted,
-    detectable_text,
-    effect_text,
-    names,
-    num,
-    of,
-    p_text,
-    settle,
-    short,
-    span,
-)
+from ...config import VerdictConfig
+from ...stats import SHARES
+from ..markdown import markdown_table
+from .claims import UNIFORM_THRESHOLD
+from .rows import EQUIVALENT
+from .rules import QUESTIONS
+from .words import comparator, counted, detectable_text, effect_text, names, num, of, p_text, settle, short, span
 
 DECIDED_AGAINST = ("does not hold", EQUIVALENT)
 

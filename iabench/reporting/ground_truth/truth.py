@@ -21,15 +21,12 @@ Reuses the tau of ``reporting.stability`` (the same scipy call, the same orienta
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ..records import explainer_of, metric_of
-from .figure_io import grid_figure, save_figure
+from ...records import explainer_of, metric_of
+from ..stability import _goodness, _tau
 from .reliance import with_ground_truth
-from .stability import _goodness, _tau
 
 TRUTH = ("foreground-mass", "evidence-auc")  # the ground-truth scores protocols are ranked against (registry names)
 ORACLE = "evidence-oracle"
@@ -99,56 +96,3 @@ def _oracle_gap(part: pd.DataFrame, label: str, direction: str, ranked: list[str
     if ORACLE not in means or not set(ranked) & set(means.index):
         return np.nan
     return float(means[ORACLE] - means[means.index.isin(ranked)].max())
-
-
-def truth_markdown(truth: pd.DataFrame) -> str:
-    """The report's section: one row per model, protocol and ground truth, and a line naming the unreliable
-    protocols; "" without rows."""
-    if truth.empty:
-        return ""
-    lines = ["| model | protocol | ground truth | Kendall τ [95% seed-bootstrap] | seeds | explainers "
-             "| oracle − best |", "|---|---|---|---|---|---|---|"]
-    for r in truth.itertuples():
-        interval = f" [{r.low:+.2f}, {r.high:+.2f}]" if np.isfinite(r.low) else ""
-        mark = " **unreliable**" if r.unreliable else ""
-        gap = f"{r.oracle_gap:+.3f}" if np.isfinite(r.oracle_gap) else "n/a"
-        lines.append(f"| {r.model} | {r.protocol}{mark} | {r.truth} | {r.tau:+.2f}{interval} | {r.seeds} | "
-                     f"{r.explainers} | {gap} |")
-    bad = sorted({f"{r.protocol} ({r.model})" for r in truth.itertuples() if r.unreliable})
-    if bad:
-        ending = (f"Unreliable for these models (the ground truth scores more than {MARGIN:g} worse than an "
-                  f"explainer): {', '.join(bad)}.")
-    elif not np.isfinite(truth.oracle_gap.astype(float)).any():
-        ending = (f"The run has no {ORACLE}: whether a protocol scores the ground truth worse than an explainer "
-                  "was not checked.")
-    else:
-        ending = "Under every protocol the ground truth scores at least as well as every explainer."
-    return "\n".join(lines) + "\n\n" + ending
-
-
-def truth_figure(truth: pd.DataFrame, folder: Path) -> list[Path]:
-    """plots/truth.png/pdf: each protocol's mean tau against each ground truth with its seed interval, one panel per
-    model; unreliable protocols' names in red. [] without rows."""
-    if truth.empty:
-        return []
-    models = sorted(set(truth.model))
-    protocols = list(dict.fromkeys(truth.protocol))
-    # each panel names its protocols: which are unreliable differs between models
-    fig, axes = grid_figure(1, len(models), (3.6, 0.28 * len(protocols) + 0.6), (2.0, 0.3), (2.0, 0.2, 0.5, 1.0))
-    markers = dict(zip(dict.fromkeys(truth.truth), "os^D"))
-    for ax, model in zip(axes[0], models):
-        rows = truth[truth.model == model]
-        for k, (label, part) in enumerate(rows.groupby("truth", sort=False)):
-            y = np.array([protocols.index(p) for p in part.protocol]) + 0.15 * (k - 0.5)
-            err = np.vstack([part.tau - part.low, part.high - part.tau]).clip(min=0)
-            ax.errorbar(part.tau, y, xerr=np.where(np.isfinite(err), err, 0), fmt=markers[label], ms=4, capsize=2,
-                        label=label)
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set(xlim=(-1.05, 1.05), title=model, xlabel="Kendall τ with the ground truth")
-        ax.set_yticks(range(len(protocols)), protocols)
-        bad = set(rows[rows.unreliable].protocol)
-        for tick in ax.get_yticklabels():
-            tick.set_color("#c0392b" if tick.get_text() in bad else "black")
-        ax.invert_yaxis()
-    axes[0][0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2)
-    return save_figure(fig, folder, "truth")

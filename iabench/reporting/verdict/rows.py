@@ -9,8 +9,8 @@ import math
 
 import pandas as pd
 
-from ..records import metric_of
-from ..stats import SHARES, crossed_shares, holm, holm_mde, mean_test, orient, paired_differences
+from ...records import metric_of
+from ...stats import SHARES, crossed_shares, holm, holm_mde, mean_test, orient, paired_differences
 
 COLUMNS = ["claim", "question", "model", "comparison", "protocol", "control", "status", "effect", "ci_low", "ci_high",
            "ci90_low", "ci90_high", "p_value", "p_holm", "tost_p_holm", "mde", "mde_holm", "unit", "n", *SHARES]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..records import metric_of
+from ...records import metric_of
 
 ALPHA_TENTATIVE = 0.667
 TOP = 3
@@ -98,7 +98,7 @@ def kendall_table(kendall: pd.DataFrame) -> pd.DataFrame:
 def trust_markdown(lines: list[str], stability: pd.DataFrame, diagrams: list, run_dir) -> str:
     """The body of the section "How far to trust this ranking" in markdown (its diagrams linked relative to
     ``run_dir``); an empty string when there is nothing."""
-    from .markdown import markdown_table
+    from ..markdown import markdown_table
 
     if not lines and not diagrams:
         return ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..records import explainer_of, metric_of
+from ...records import explainer_of, metric_of
 
 MARK = "†"
 NOTE = ("† the explainer's own baseline is this metric's substrate (e.g. integrated gradients from zeros under "

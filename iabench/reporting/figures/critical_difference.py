@@ -37,8 +37,8 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as posthocs  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from ..records import metric_records_of  # noqa: E402
-from ..stats import MIN_SEEDS  # noqa: E402
+from ...records import metric_records_of  # noqa: E402
+from ...stats import MIN_SEEDS  # noqa: E402
 from .palette import explainer_styles, with_labels  # noqa: E402
 
 FAMILIES = ("faithfulness", "localisation")  # the metric families (metrics.json "family") ranked in CD diagrams
