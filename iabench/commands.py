@@ -113,8 +113,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_contrast(args: argparse.Namespace) -> int:
+    from .records import CONTRAST_FILE
     from .reporting import build_report
-    from .reporting.ground_truth.contrast import CONTRAST_FILE, contrast_markdown, model_contrast
+    from .reporting.ground_truth.contrast import contrast_markdown, model_contrast
     from .reporting.run_files import RunFiles
 
     motif, garment = RunFiles.read(args.motif_run), RunFiles.read(args.garment_run)

@@ -13,10 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
-
-from .errors import UserError
 
 R = TypeVar("R", bound="Record")
 
@@ -130,31 +127,52 @@ class DatasetRecord(Record):
     sizes: Mapping[str, int] = dataclasses.field(default_factory=dict)  # train, val, test
 
 
-MetricRecords = dict[str, MetricRecord]
-ExplainerRecords = dict[str, ExplainerRecord]
+class _Records(dict[str, R]):
+    """label -> record of one run, typed once; ``of`` answers for a label the run recorded nothing for."""
+
+    RECORD: type[Record] = Record
+
+    def of(self, label: str) -> R:
+        """The record of ``label``, or one with the defaults when the run recorded nothing for it."""
+        record = self.get(label)
+        return record if record is not None else self.RECORD(name=label)  # type: ignore[call-arg, return-value]
+
+
+class MetricRecords(_Records[MetricRecord]):
+    """label -> MetricRecord (a run's metrics.json)."""
+
+    RECORD = MetricRecord
+
+
+class ExplainerRecords(_Records[ExplainerRecord]):
+    """label -> ExplainerRecord (a run's explainers.json)."""
+
+    RECORD = ExplainerRecord
 
 
 def metric_records_of(infos: Mapping[str, Any] | None) -> MetricRecords:
     """label -> MetricRecord of metrics.json entries (or records: returned as they are)."""
-    return {label: MetricRecord.read(label, entry) for label, entry in (infos or {}).items()}
+    return MetricRecords({label: MetricRecord.read(label, entry) for label, entry in (infos or {}).items()})
 
 
 def explainer_records_of(infos: Mapping[str, Any] | None) -> ExplainerRecords:
     """label -> ExplainerRecord of explainers.json entries (or records: returned as they are)."""
-    return {label: ExplainerRecord.read(label, entry) for label, entry in (infos or {}).items()}
+    return ExplainerRecords({label: ExplainerRecord.read(label, entry) for label, entry in (infos or {}).items()})
 
 
-def explainer_of(records: Mapping[str, Any] | None, label: str) -> ExplainerRecord:
-    """The record of ``label`` (from records or JSON entries), or one with the defaults when the run recorded nothing
-    for it."""
-    entry = (records or {}).get(label)
-    return ExplainerRecord.read(label, entry) if entry is not None else ExplainerRecord(name=label)
+@dataclass(frozen=True)
+class RunRecords:
+    """What a run recorded about its methods and models, typed: metrics.json, explainers.json, models.json."""
 
+    metrics: MetricRecords = dataclasses.field(default_factory=MetricRecords)
+    explainers: ExplainerRecords = dataclasses.field(default_factory=ExplainerRecords)
+    models: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # models.json: name -> kind, baseline, seeds
 
-def metric_of(records: Mapping[str, Any] | None, label: str) -> MetricRecord:
-    """The record of metric ``label``, or one with the defaults when the run recorded nothing for it."""
-    entry = (records or {}).get(label)
-    return MetricRecord.read(label, entry) if entry is not None else MetricRecord(name=label)
+    @classmethod
+    def read(cls, metrics: Mapping[str, Any] | None = None, explainers: Mapping[str, Any] | None = None,
+             models: Mapping[str, Any] | None = None) -> RunRecords:
+        """The records of JSON entries (or of records, kept as they are)."""
+        return cls(metric_records_of(metrics), explainer_records_of(explainers), dict(models or {}))
 
 
 # each evaluated model's per-image correctness on the test split: arrays "<model>__seed<S>__index" (the images'
@@ -162,23 +180,10 @@ def metric_of(records: Mapping[str, Any] | None, label: str) -> MetricRecord:
 CORRECTNESS_FILE = "test_correctness.npz"
 # each model's reliance checks on planted evidence (iabench.pipeline.reliance), read by the report
 RELIANCE_FILE = "reliance.csv"
+# the model contrast of planted evidence, in the run folder `iabench contrast` was given first
+CONTRAST_FILE = "contrast.csv"
 
 
 def correctness_key(model: str, seed: int | str, part: str) -> str:
     """The array name of ``part`` ("index" or "correct") of ``model``'s seed ``seed`` in CORRECTNESS_FILE."""
     return f"{model}__seed{seed}__{part}"
-
-
-def missing_fields(infos: dict, fields: tuple[str, ...]) -> list[str]:
-    """The fields of ``fields`` that some entry of ``infos`` lacks (in the order of ``fields``)."""
-    return [f for f in fields if any(f not in info for info in infos.values())]
-
-
-def check_records(run_dir: Path, metrics: dict, explainers: dict) -> None:
-    """Refuse, in one line naming the command that completes them, records written by an earlier iabench."""
-    lacking = [f"metrics.json lacks {', '.join(m)}" for m in [missing_fields(metrics, MetricRecord.required())] if m]
-    lacking += [f"explainers.json lacks {', '.join(e)}"
-                for e in [missing_fields(explainers, ExplainerRecord.required())] if e]
-    if lacking:
-        raise UserError(f"'{run_dir}' was written by an earlier iabench ({'; '.join(lacking)}); run `iabench refresh "
-                        f"{run_dir}` once, then report it")

@@ -14,6 +14,8 @@ from support import CD_EXPLAINERS as EXPLAINERS
 from support import CD_INFO as INFO
 from support import planted
 
+from iabench.records import explainer_records_of
+from iabench.records import metric_records_of as typed
 from iabench.reporting.figures.critical_difference import CONDITIONAL, blocks, critical_difference, family_table
 
 FAITHFUL = {k: v for k, v in INFO.items() if k != "sparseness"}
@@ -23,7 +25,7 @@ def test_critical_difference_ranks_and_friedman_with_images_as_blocks(tmp_path, 
     titles = []
     monkeypatch.setattr("matplotlib.axes.Axes.set_title", lambda self, text, **kw: titles.append(text))
     frame = planted()  # two seeds: too few to be the unit, so images are the blocks, said to be conditional
-    paths, table = critical_difference(frame, INFO, tmp_path)
+    paths, table = critical_difference(frame, typed(INFO), tmp_path)
     assert [p.name for p in paths] == ["critical-difference-faithfulness.png"] and paths[0].stat().st_size > 0
     ranks = table.set_index("method").mean_rank
     # deletion and insertion agree (a best ... d worst); deletion-blur reverses it: mean ranks over 3 metrics
@@ -36,13 +38,14 @@ def test_critical_difference_ranks_and_friedman_with_images_as_blocks(tmp_path, 
     direct = stats.friedmanchisquare(*[np.concatenate(goodness[i * 3:(i + 1) * 3]) for i in range(4)])
     assert table.friedman_p.iloc[0] == pytest.approx(direct.pvalue) and table.blocks.iloc[0] == 240
     assert set(table.unit) == {"image"} and CONDITIONAL in titles[0]
-    assert critical_difference(frame[frame.explainer.isin(["a", "b"])], INFO, tmp_path)[0] == []  # < 3 methods
+    fewer = frame[frame.explainer.isin(["a", "b"])]
+    assert critical_difference(fewer, typed(INFO), tmp_path)[0] == []  # < 3 methods
 
 
 def test_with_three_seeds_each_seed_is_one_block_of_its_mean_ranks(tmp_path) -> None:
     frame = planted(seeds=(0, 1, 2))
     frame.loc[(frame.explainer == "a") & (frame.metric == "insertion") & (frame.seed == 1), "value"] -= 0.25
-    _, table = critical_difference(frame, FAITHFUL, tmp_path)
+    _, table = critical_difference(frame, typed(FAITHFUL), tmp_path)
     # per seed: the ranks of the image means per metric, averaged over deletion, insertion and deletion-blur: a 2,
     # b 7/3, c 8/3, d 3. Seed 1's insertion puts a third (0.25, between c's 0.3 and d's 0.2): there a (1 + 3 + 4) / 3,
     # b (2 + 1 + 3) / 3, c (3 + 2 + 2) / 3, d (4 + 4 + 1) / 3, so the block ranks b, c, a, d
@@ -82,12 +85,12 @@ def test_a_seed_where_a_method_failed_on_every_image_is_counted_not_moved(tmp_pa
     frame = planted(seeds=tuple(range(10)), images=10)
     frame = frame[frame.metric.isin(["deletion", "insertion"]) & frame.explainer.isin(["a", "b", "c"])].copy()
     frame.loc[(frame.explainer == "c") & (frame.seed == 9), "value"] = np.nan
-    paths, table = critical_difference(frame, FAITHFUL, tmp_path)
+    paths, table = critical_difference(frame, typed(FAITHFUL), tmp_path)
     assert [p.name for p in paths] == ["critical-difference-faithfulness.png"]  # one diagram, unsuffixed
     assert set(table.seeds) == {"0-9"} and set(table.blocks) == {9} and len(table) == 3
     assert set(table.dropped) == {2 * 10} and set(table.dropped_seeds) == {"9"}  # 2 metrics x 10 images of seed 9
     assert "20 images with a failed score left out; seed 9 left out (no complete image)" in titles[0]
-    table_, scored = family_table(frame, FAITHFUL, "faithfulness")
+    table_, scored = family_table(frame, typed(FAITHFUL), "faithfulness")
     assert scored["c"] == tuple(range(10))  # a failed score still counts as scored
 
 
@@ -100,7 +103,7 @@ def test_with_unequal_seeds_every_seed_set_has_its_diagram(tmp_path) -> None:
     frame = pd.concat([frame, frame[frame.seed < 2].assign(model="q")], ignore_index=True)
     frame.loc[(frame.model == "q") & (frame.explainer == "b") & (frame.seed == 1) & (frame["sample"] == 3)
               & (frame.metric == "insertion"), "value"] = np.nan
-    paths, table = critical_difference(frame, FAITHFUL, tmp_path)
+    paths, table = critical_difference(frame, typed(FAITHFUL), tmp_path)
     assert [p.name for p in paths] == ["critical-difference-faithfulness.png",
                                        "critical-difference-faithfulness-seeds-0-1.png"]
     widest = table[table.seeds == "0-2"]
@@ -123,6 +126,6 @@ def test_each_method_is_drawn_in_its_explainers_colour(tmp_path, monkeypatch) ->
     monkeypatch.setattr(module.posthocs, "critical_difference_diagram",
                         lambda *args, **kwargs: drawn.update(kwargs["color_palette"]) or real(*args, **kwargs))
     info = {"a": {"family": "gradient"}, "b": {"family": "attention"}, "c": {"family": "control"}}
-    module.critical_difference(planted(), INFO, tmp_path, info)
-    styles = explainer_styles({**info, "d": {}})  # d is not in explainers.json: styled all the same
+    module.critical_difference(planted(), typed(INFO), tmp_path, explainer_records_of(info))
+    styles = explainer_styles(explainer_records_of({**info, "d": {}}))  # d is not in explainers.json: styled alike
     assert drawn == {label: styles[label]["color"] for label in EXPLAINERS}

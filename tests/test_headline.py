@@ -1,6 +1,6 @@
-"""The report's first figure (iabench.reporting.figures.headline) from a hand-made summary with known answers: which model
-and explainers it shows, in what order, with which interval, the controls as bands, the interpreter marked, its alt
-text; and in report.html under "What it says"."""
+"""The report's first figure (iabench.reporting.figures.headline) from a hand-made summary with known answers: which
+model and explainers it shows, in what order, with which interval, the controls as bands, the interpreter marked, its
+alt text; and in report.html under "What it says"."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import pytest
 from matplotlib.axes import Axes
 from support import models_json, write_run
 
+from iabench.records import metric_records_of
 from iabench.refresh import metric_records
 from iabench.reporting import build_report
 from iabench.reporting.figures.headline import headline_figure
 from iabench.reporting.summary import SUMMARY_COLUMNS
 
-METRICS = metric_records({"deletion[patch]": {"name": "deletion", "direction": "lower", "unit": "patch"},
-                          "insertion": {"name": "insertion", "direction": "higher"}})
+METRICS = metric_records_of(metric_records({
+    "deletion[patch]": {"name": "deletion", "direction": "lower", "unit": "patch"},
+    "insertion": {"name": "insertion", "direction": "higher"}}))
 
 
 def summary(n_seeds: int = 1) -> pd.DataFrame:

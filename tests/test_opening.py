@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from iabench.records import RunRecords, metric_records_of
 from iabench.refresh import metric_records
 from iabench.reporting.page.opening import accuracy_sentence, answer, model_lines, protocol_line, run_lines
 from iabench.reporting.protocols import headline_metric
+from iabench.reporting.run_files import RunFiles
 
 MODELS = {"ia-vit": {"kind": "ia-vit", "baseline": "vit", "grid": "7x7",
                      "seeds": {"0": {"test_acc": 0.8408, "test_inter_acc": 0.8373, "test_agreement": 0.9745,
@@ -33,6 +37,11 @@ SUMMARY = summary([("ia-vit", "ia-vit", "deletion[patch]", 0.277), ("ia-vit", "r
                    ("ia-vit", "ia-vit", "deletion", 0.3), ("ia-vit", "random-patch", "deletion", 0.35)])
 
 
+def run(models: dict, manifest: dict | None = None) -> RunFiles:
+    """A run folder's files as the report reads them: these records, no results needed."""
+    return RunFiles(Path("run"), pd.DataFrame(), RunRecords.read(METRICS, EXPLAINERS, models), manifest or {})
+
+
 def test_what_was_run_names_models_images_and_protocols() -> None:
     assert model_lines(MODELS) == [
         "`ia-vit` (IA-ViT, 7x7 patch grid): test accuracy 84.1 % on 10,000 images; its interpreter 83.7 %, agreeing "
@@ -40,22 +49,23 @@ def test_what_was_run_names_models_images_and_protocols() -> None:
         "`vit` (plain ViT, 7x7 patch grid): test accuracy 85.3 % on 10,000 images"]
     several = {"vit": {"kind": "vit", "grid": "7x7", "seeds": {"0": {"test_acc": 0.85}, "1": {"test_acc": 0.87}}}}
     assert model_lines(several) == ["`vit` (plain ViT, 7x7 patch grid, 2 training seeds): test accuracy 86.0 ± 1.4 %"]
-    assert protocol_line(METRICS) == "deletion (zeros substrate, moving pixels); deletion, morf (zeros substrate, " \
-                                     "moving patches)"
+    assert protocol_line(metric_records_of(METRICS)) == ("deletion (zeros substrate, moving pixels); deletion, morf "
+                                                         "(zeros substrate, moving patches)")
     manifest = {"samples": 200, "dataset": {"name": "fashion-mnist"}, "config": {"target": "label", "split": "test"}}
-    assert run_lines(manifest, MODELS, METRICS, EXPLAINERS)[2] == (
+    assert run_lines(run(MODELS, manifest))[2] == (
         "Images: 200 from the test split of fashion-mnist, each explained for its true label (the paper's "
         "protocol); 5 explainers (2 of them controls)")
 
 
 def test_what_it_says_quotes_the_headline_metric_the_accuracy_gap_and_the_claims() -> None:
-    assert headline_metric(SUMMARY, METRICS) == "deletion[patch]"  # patches before pixels, deletion first
-    assert headline_metric(SUMMARY[SUMMARY.metric == "deletion"], METRICS) == "deletion"
+    records = metric_records_of(METRICS)
+    assert headline_metric(SUMMARY, records) == "deletion[patch]"  # patches before pixels, deletion first
+    assert headline_metric(SUMMARY[SUMMARY.metric == "deletion"], records) == "deletion"
     claims = pd.DataFrame({"claim": ["i", "i", "ii", "iv", "v"], "status": ["holds", "holds", "does not hold",
                                                                             "inconclusive", "inconclusive"],
                            "unit": ["image", "image", "image", "", ""], "model": "ia-vit", "comparison": "",
                            "effect": float("nan"), "n": 0})
-    text = answer(SUMMARY, METRICS, EXPLAINERS, claims, MODELS)
+    text = answer(SUMMARY, run(MODELS), claims)
     assert text == (
         "By `deletion[patch]` (lower is better), IA-ViT's interpreter scores 0.277 against 0.407 for `random-patch`, "
         "random maps of its own resolution: better by this mean. The most faithful maps by this metric: `rollout` on "
@@ -82,10 +92,10 @@ def test_the_accuracy_gap_is_the_verdicts_number_where_it_decided_one() -> None:
 
 def test_without_an_ia_vit_it_says_what_it_can() -> None:
     plain = SUMMARY[SUMMARY.model == "vit"]
-    text = answer(plain, METRICS, EXPLAINERS, None, {"vit": MODELS["vit"]})
+    text = answer(plain, run({"vit": MODELS["vit"]}), None)
     assert text.startswith("The most faithful maps by this metric: `rollout` on `vit` (0.250).")
     assert "interpreter" not in text and "verdict" not in text
     favoured = pd.concat([plain, summary([("vit", "integrated-gradients", "deletion[patch]", 0.08)])])
-    assert answer(favoured, METRICS, EXPLAINERS, None, {}).startswith(
+    assert answer(favoured, run({}), None).startswith(
         "The most faithful maps by this metric: `integrated-gradients` on `vit` (0.080, favoured: its own baseline is "
         "this metric's substrate).")

@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
+from iabench.records import MetricRecords
+from iabench.records import explainer_records_of as typed
 from iabench.reporting.figures import curves as curve_module
 from iabench.reporting.figures import heatmaps, palette, plots
 
@@ -38,7 +40,7 @@ def _curves(labels, metrics=("deletion",), models=("vit",)) -> pd.DataFrame:
 # -- styles ------------------------------------------------------------------------------------------
 def test_styles_are_unique_colour_blind_and_controls_alone_are_dashed() -> None:
     info = {f"m{i:02d}": dict(family="control" if i % 5 == 0 else "gradient") for i in range(20)}
-    styles = palette.explainer_styles(info)
+    styles = palette.explainer_styles(typed(info))
     assert set(styles) == set(info)
     assert len({(s["color"], s["linestyle"]) for s in styles.values()}) == 20
     assert {s["color"] for s in styles.values()} <= set(palette.OKABE_ITO)
@@ -48,13 +50,13 @@ def test_styles_are_unique_colour_blind_and_controls_alone_are_dashed() -> None:
 
 def test_a_label_keeps_its_style_whatever_order_explainers_json_lists_it() -> None:
     reordered = dict(reversed(list(INFO.items())))
-    assert palette.explainer_styles(reordered) == palette.explainer_styles(INFO)
+    assert palette.explainer_styles(typed(reordered)) == palette.explainer_styles(typed(INFO))
 
 
 def test_labels_of_one_family_and_the_controls_get_distinct_colours() -> None:
     info = {f"{family}-{i}": dict(family=family) for family in ("attention", "gradient", "relevance")
             for i in range(4)} | {f"control-{i}": dict(family="control") for i in range(3)}
-    styles = palette.explainer_styles(info)
+    styles = palette.explainer_styles(typed(info))
     for family in ("attention", "gradient", "relevance"):  # each shares a curve panel with the controls
         shown = [label for label in info if label.startswith((family, "control"))]
         assert len({styles[label]["color"] for label in shown}) == 7, family
@@ -63,14 +65,14 @@ def test_labels_of_one_family_and_the_controls_get_distinct_colours() -> None:
 def test_family_and_signedness_come_from_the_run_files_alone() -> None:
     # the report never reads the registries: what explainers.json lacks is unknown, not the class's
     info = {"occ": dict(name="occlusion"), "own": dict(name="occlusion", family="gradient", signed=True)}
-    assert palette.explainer_family(info, "occ") == "other" and not palette.explainer_signed(info, "occ")
-    assert palette.explainer_family(info, "own") == "gradient" and palette.explainer_signed(info, "own")
+    assert palette.explainer_family(typed(info), "occ") == "other" and not palette.explainer_signed(typed(info), "occ")
+    assert palette.explainer_family(typed(info), "own") == "gradient" and palette.explainer_signed(typed(info), "own")
 
 
 def test_families_follow_the_recorded_order_then_the_alphabet() -> None:
     info = {"a": dict(family="relevance", family_rank=2), "b": dict(family="attention", family_rank=1),
             "c": dict(family="intrinsic", family_rank=0)}
-    assert palette.family_order({"relevance", "attention", "intrinsic", "zeta", "beta"}, info) == [
+    assert palette.family_order({"relevance", "attention", "intrinsic", "zeta", "beta"}, typed(info)) == [
         "intrinsic", "attention", "relevance", "beta", "zeta"]
 
 
@@ -79,7 +81,7 @@ def test_curve_band_is_the_mean_plus_minus_1_96_standard_errors(closing) -> None
     values = {0.0: [1.0, 0.8, 0.9, 0.5], 1.0: [0.2, 0.0, 0.1, 0.3]}
     curves = pd.DataFrame([dict(model="vit", explainer="rollout", metric="deletion", sample=i, x=x, value=v)
                            for x, vs in values.items() for i, v in enumerate(vs)])
-    closing.append(fig := curve_module._curve_figure(curves, "deletion", INFO, {}))
+    closing.append(fig := curve_module._curve_figure(curves, "deletion", typed(INFO), MetricRecords()))
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [np.mean(values[0.0]), np.mean(values[1.0])])
     band = ax.collections[0].get_paths()[0].vertices
@@ -91,7 +93,7 @@ def test_curve_band_is_the_mean_plus_minus_1_96_standard_errors(closing) -> None
 
 def test_curve_panels_hold_one_family_plus_the_dashed_controls(closing) -> None:
     closing.append(fig := curve_module._curve_figure(_curves(list(INFO), models=("ia-vit", "vit")), "deletion",
-                                                     INFO, {}))
+                                                     typed(INFO), MetricRecords()))
     assert len(fig.axes) == 4  # rows: ia-vit, vit; columns: attention, gradient (no column for the controls)
     shown = {ax.get_title(): {line.get_label(): line for line in ax.lines} for ax in fig.axes}
     assert set(shown["vit: attention"]) == {"rollout", "attention", "random", "centre"}
@@ -106,15 +108,15 @@ def test_a_label_has_one_colour_in_every_curve_figure(closing) -> None:
     colours = []
     for metric, labels in (("deletion", list(INFO)), ("insertion", ["saliency", "random"])):
         part = data[(data.metric == metric) & data.explainer.isin(labels)]
-        closing.append(fig := curve_module._curve_figure(part, metric, INFO, {}))
+        closing.append(fig := curve_module._curve_figure(part, metric, typed(INFO), MetricRecords()))
         colours.append({line.get_label(): to_hex(line.get_color()) for ax in fig.axes for line in ax.lines})
-    styles = palette.explainer_styles(INFO)
+    styles = palette.explainer_styles(typed(INFO))
     for label in ("saliency", "random"):
         assert colours[0][label] == colours[1][label] == styles[label]["color"].lower()
 
 
 def test_curve_plots_writes_one_file_pair_per_metric(tmp_path) -> None:
-    paths = plots.curve_plots(_curves(["rollout", "random"], metrics=("morf", "lerf")), tmp_path, INFO)
+    paths = plots.curve_plots(_curves(["rollout", "random"], metrics=("morf", "lerf")), tmp_path, typed(INFO))
     assert sorted(p.name for p in paths) == ["curves_lerf.pdf", "curves_lerf.png", "curves_morf.pdf",
                                              "curves_morf.png"]
 
@@ -134,7 +136,7 @@ def test_bar_chart_has_one_legend_of_the_models_above_the_panels(closing, monkey
 def _heatmap_figure(maps: dict, info: dict):
     images = np.full((1, 1, 2, 2), 0.5)
     return heatmaps._heatmap_figure(images, np.array([3]), {k: np.asarray(v, float)[None] for k, v in maps.items()},
-                                    "vit", info)
+                                    "vit", typed(info))
 
 
 def _colour_bar_labels(fig) -> set[str]:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 
+from iabench.records import explainer_records_of, metric_records_of
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting.protocols import control_markdown, unit_markdown, with_protocols
 
-METRICS_INFO = metric_records({
+# what a run recorded, as the report reads it
+METRICS_INFO = metric_records_of(metric_records({
     "deletion": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "pixel"},
-                "deletion[patch]": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "patch"},
-                "insertion": {"name": "insertion", "direction": "higher", "substrate": "zeros", "unit": "pixel"},
-                "accuracy": {"name": "accuracy", "direction": "higher", "substrate": None}})
-EXPLAINERS_INFO = explainer_records({"ia-vit": {"family": "intrinsic", "resolution": "patch"},
-                   "saliency": {"family": "gradient", "resolution": "pixel"},
-                   "random": {"family": "control", "resolution": "pixel"},
-                   "random-patch": {"family": "control", "resolution": "patch"}})
+    "deletion[patch]": {"name": "deletion", "direction": "lower", "substrate": "zeros", "unit": "patch"},
+    "insertion": {"name": "insertion", "direction": "higher", "substrate": "zeros", "unit": "pixel"},
+    "accuracy": {"name": "accuracy", "direction": "higher", "substrate": None}}))
+EXPLAINERS_INFO = explainer_records_of(explainer_records({
+    "ia-vit": {"family": "intrinsic", "resolution": "patch"}, "saliency": {"family": "gradient", "resolution": "pixel"},
+    "random": {"family": "control", "resolution": "pixel"},
+    "random-patch": {"family": "control", "resolution": "patch"}}))
 MEANS = {  # (explainer, metric) -> mean, on model m
     ("ia-vit", "deletion"): 0.30, ("random-patch", "deletion"): 0.40, ("random", "deletion"): 0.25,
     ("saliency", "deletion"): 0.20, ("ia-vit", "insertion"): 0.50, ("random-patch", "insertion"): 0.42,

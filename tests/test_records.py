@@ -12,7 +12,7 @@ from iabench.baselines import EXPLAINERS
 from iabench.metrics import METRICS
 from iabench.pipeline.artifacts import explainers_info, metrics_info
 from iabench.pipeline.records import explainer_record
-from iabench.records import ExplainerRecord, MetricRecord, explainer_of, metric_of
+from iabench.records import ExplainerRecord, MetricRecord, explainer_records_of, metric_records_of
 from iabench.refresh import complete_records
 from iabench.reporting.run_files import RunFiles
 from iabench.suites.methods import MethodSpec
@@ -39,10 +39,10 @@ def test_every_metrics_record_reads_back_as_written_with_its_scope_and_extras() 
         assert record.to_json() == entry, label
         assert set(MetricRecord.required()) <= set(entry) <= set(MetricRecord.required()) | {"black_value",
                                                                                              "extra_of"}
-    assert metric_of(written, "deletion").samples == 50 and metric_of(written, "deletion").explainers == (
-        "ia-vit", "rollout")
-    assert metric_of(written, "deletion[black]").black_value == (-1.0,)
-    extra = metric_of(written, "conservation-softmax")
+    records = metric_records_of(written)
+    assert records.of("deletion").samples == 50 and records.of("deletion").explainers == ("ia-vit", "rollout")
+    assert records.of("deletion[black]").black_value == (-1.0,)
+    extra = records.of("conservation-softmax")
     assert extra.extra_of == "conservation" and extra.display_name == "Conservation gap (softmax)"
 
 
@@ -56,9 +56,10 @@ def test_refresh_fills_a_field_with_what_a_run_would_have_written() -> None:
 
 
 def test_nothing_recorded_reads_as_the_defaults() -> None:
-    assert explainer_of({}, "mine") == ExplainerRecord(name="mine")
-    assert explainer_of({"mine": {"name": None, "family": None}}, "mine").family == "other"
-    assert metric_of({"m": {"direction": "lower"}}, "m") == MetricRecord(name="m", direction="lower")
+    assert explainer_records_of({}).of("mine") == ExplainerRecord(name="mine")
+    assert explainer_records_of({"mine": {"name": None, "family": None}}).of("mine").family == "other"
+    assert metric_records_of({"m": {"direction": "lower"}}).of("m") == MetricRecord(name="m", direction="lower")
+    assert metric_records_of({"m": {"direction": "lower"}}).of("n") == MetricRecord(name="n")  # not recorded
     assert MetricRecord(name="m", direction="lower").lower_is_better
     with pytest.raises(TypeError):
         MetricRecord(name="m", direction="lower", unknown=1)  # the fields are the record's, no other

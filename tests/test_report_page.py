@@ -10,6 +10,7 @@ import pandas as pd
 from iabench.baselines import EXPLAINERS
 from iabench.metrics import FAMILIES as METRIC_FAMILIES
 from iabench.metrics import METRICS
+from iabench.records import RunRecords, explainer_records_of, metric_records_of
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting.markdown import markdown_table, renderer
 from iabench.reporting.page.family_tables import FAMILIES, family_tables
@@ -39,8 +40,7 @@ EXPLAINERS_INFO = explainer_records({
 
 
 def tables():
-    return {t.anchor: t for t in family_tables(SUMMARY, ["deletion", "insertion", "accuracy", "agreement"],
-                                               METRICS_INFO, EXPLAINERS_INFO, MODELS)}
+    return {t.anchor: t for t in family_tables(SUMMARY, RunRecords.read(METRICS_INFO, EXPLAINERS_INFO, MODELS))}
 
 
 def texts(table) -> list[list[str]]:
@@ -104,11 +104,11 @@ def test_markdown_table_has_no_empty_cell() -> None:
 
 def test_texts_come_from_the_run_records_alone() -> None:
     recorded = metric_records({"agreement": {"name": "agreement", "direction": "higher"}})
-    lines = metric_lines(["agreement", "deletion"], {**recorded, "deletion": {"direction": "lower"}})
+    lines = metric_lines(["agreement", "deletion"], metric_records_of({**recorded, "deletion": {"direction": "lower"}}))
     assert lines[0].startswith(f"**agreement** ↑: {METRICS.get('agreement').description}.")
     assert lines[1] == "**deletion** ↓: deletion."  # nothing recorded: the report does not ask the registry
-    table = explainer_table({**explainer_records({"lrp": {"name": "lrp"}}),
-                             "rollout": {"name": "rollout", "description": "given"}})
+    table = explainer_table(explainer_records_of({**explainer_records({"lrp": {"name": "lrp"}}),
+                                                  "rollout": {"name": "rollout", "description": "given"}}))
     assert table.loc["lrp", "signed"] == "yes" and table.loc["rollout", "signed"] == "no"
     assert table.loc["lrp", "what it computes"] == EXPLAINERS.get("lrp").description
     assert table.loc["rollout", "what it computes"] == "given"
@@ -117,11 +117,12 @@ def test_texts_come_from_the_run_records_alone() -> None:
 def test_curve_captions_come_from_the_run_records(tmp_path) -> None:
     from iabench.reporting.page.notes import figure_caption
 
-    caption = figure_caption(tmp_path / "curves_deletion.png", metric_records({"deletion": {"name": "deletion"}}))
+    caption = figure_caption(tmp_path / "curves_deletion.png",
+                             metric_records_of(metric_records({"deletion": {"name": "deletion"}})))
     assert caption == f"deletion: {METRICS.get('deletion').description}; a lower curve is better."
     stored = {"lerf[blur]": {"name": "lerf", "direction": "higher", "description": "as stored"}}
     expected = "lerf[blur]: as stored; a higher curve is better."
-    assert figure_caption(tmp_path / "curves_lerf[blur].png", stored) == expected
+    assert figure_caption(tmp_path / "curves_lerf[blur].png", metric_records_of(stored)) == expected
 
 
 def test_a_cell_whose_every_score_failed_counts_them_against_all() -> None:
@@ -130,8 +131,8 @@ def test_a_cell_whose_every_score_failed_counts_them_against_all() -> None:
     results = pd.DataFrame([dict(run="r", seed=0, model="vit", explainer="rollout", metric="deletion", sample=s,
                                  value=float("nan")) for s in range(4)])
     summary = summarise(results, {"deletion": "lower"})  # n counts finite values: 0 here
-    table = family_tables(summary, ["deletion"], {"deletion": {"name": "deletion"}},
-                          explainer_records({"rollout": {"name": "rollout"}}), MODELS)[0]
+    table = family_tables(summary, RunRecords.read({"deletion": {"name": "deletion"}},
+                                                   explainer_records({"rollout": {"name": "rollout"}}), MODELS))[0]
     assert texts(table) == [["vit", "rollout", "patch", "failed (4 of 4)"]]
 
 
@@ -139,14 +140,14 @@ def test_cells_say_when_a_map_is_no_decomposition_or_an_extra_is_not_reported() 
     summary = pd.DataFrame([row("vit", "attnlrp", "conservation", 0.3, "lower"),
                             row("vit", "attnlrp", "conservation-softmax", 0.2, "lower"),
                             row("vit", "lrp", "conservation", 0.1, "lower"), row("vit", "rollout", "deletion", 0.3)])
-    metrics_info = {"conservation": {"name": "conservation", "family": "diagnostics", "needs_decomposition": True},
+    metrics_info = {"deletion": {"name": "deletion", "family": "faithfulness"},
+                    "conservation": {"name": "conservation", "family": "diagnostics", "needs_decomposition": True},
                     "conservation-softmax": {"name": "conservation", "family": "diagnostics",
-                                             "needs_decomposition": True, "extra_of": "conservation"},
-                    "deletion": {"name": "deletion", "family": "faithfulness"}}
+                                             "needs_decomposition": True, "extra_of": "conservation"}}
     explainers_info = {"attnlrp": {"decomposes_logit": True}, "lrp": {"decomposes_logit": True},
                        "rollout": {"decomposes_logit": False}}
-    found = {t.anchor: t for t in family_tables(summary, ["deletion", "conservation", "conservation-softmax"],
-                                                metrics_info, explainers_info, MODELS)}
+    records = RunRecords.read(metrics_info, explainers_info, MODELS)
+    found = {t.anchor: t for t in family_tables(summary, records)}
     rows = {(r[0], r[1]): r[3:] for r in texts(found["summary-diagnostics-explainers"])}  # after model, explainer, map
     assert rows[("vit", "lrp")][1] == "n/a: not reported by this explainer"
     assert rows[("vit", "rollout")] == ["n/a: map does not decompose the logit"] * 2

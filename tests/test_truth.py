@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iabench.records import metric_records_of
+from iabench.records import explainer_records_of, metric_records_of
 from iabench.reporting.ground_truth.truth import protocol_truth
 from iabench.reporting.ground_truth.truth_figure import truth_figure
 from iabench.reporting.ground_truth.truth_text import truth_markdown
@@ -21,8 +21,8 @@ METRICS = metric_records_of({
     "deletion[patch]": {"name": "deletion", "direction": "lower", "family": "faithfulness", "curve": True,
                         "unit": "patch"},
 })
-EXPLAINERS = {"random": {"name": "random", "family": "control"},
-              "evidence-oracle": {"name": "evidence-oracle", "family": "control"}}
+EXPLAINERS = explainer_records_of({"random": {"name": "random", "family": "control"},
+                                   "evidence-oracle": {"name": "evidence-oracle", "family": "control"}})
 QUALITY = {"a": 4.0, "b": 3.0, "c": 2.0, "d": 1.0}  # the truth: a best
 
 

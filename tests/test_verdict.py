@@ -12,6 +12,7 @@ from scipy import stats
 from statsmodels.stats.power import TTestPower
 from support import models_json
 
+from iabench.records import RunRecords
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting import build_report
 from iabench.reporting.summary import significance, summarise
@@ -34,9 +35,10 @@ RECORDED_EXPLAINERS = explainer_records({label: {"name": label} for label in (
     "ia-vit", "random-patch", "random", "attention", "rollout", "integrated-gradients", "occlusion")})
 
 
-def verdict(results, metrics_info, models_info, explainers_info=None, settings=None):  # noqa: ANN001, ANN201
+def verdict(results, metrics_info, models_info, explainers_info=None, settings=None, correctness=None):  # noqa: ANN001, ANN201
     """The verdict with the run's explainer records (these tests' explainers, unless given)."""
-    return run_verdict(results, metrics_info, models_info, explainers_info or RECORDED_EXPLAINERS, settings)
+    records = RunRecords.read(metrics_info, explainers_info or RECORDED_EXPLAINERS, models_info)
+    return run_verdict(results, records, settings, correctness)
 
 
 # the interpreter far better than every other map of the same model (deletion: lower is better); random-patch is
@@ -223,14 +225,14 @@ def test_accuracy_with_one_seed_is_decided_on_the_whole_test_split_image_by_imag
              for s in range(SAMPLES)]  # on the explained images the two differ by 100 points: not what is decided
     results = pd.concat([results, pd.DataFrame(wrong, columns=COLUMNS_RESULTS)], ignore_index=True)
     models = models_json(seeds=(0,), acc_ia=(0.85,), acc_vit=(0.86,))
-    row = rows_of(run_verdict(results, METRICS_INFO, models, RECORDED_EXPLAINERS, None, correctness), "iii").iloc[0]
+    row = rows_of(verdict(results, METRICS_INFO, models, RECORDED_EXPLAINERS, None, correctness), "iii").iloc[0]
     assert row.comparison == "ia-vit vs vit: per-image correctness on the 1,000 test images"
     assert row.unit == "image" and row.n == 1000 and row.effect == pytest.approx(-0.01)
     d = np.r_[np.zeros(850), -np.ones(10), np.zeros(140)]  # the paired differences, by hand
     half = stats.t.ppf(0.95, 999) * d.std(ddof=1) / np.sqrt(1000)
     assert (row.ci90_low, row.ci90_high) == pytest.approx((-0.01 - half, -0.01 + half))
     assert row.status == "inconclusive"  # the 90% interval [-1.5, -0.5] points straddles the -1 point margin
-    text = verdict_markdown(run_verdict(results, METRICS_INFO, models, RECORDED_EXPLAINERS, None, correctness),
+    text = verdict_markdown(verdict(results, METRICS_INFO, models, RECORDED_EXPLAINERS, None, correctness),
                             models)
     assert ("-1.00 points against its plain ViT on the 1,000 test images (n = 1,000 image pairs: a statement about "
             "these trained models, not across training runs)") in text

@@ -13,8 +13,9 @@ from scipy import stats
 from statsmodels.stats.power import TTestPower
 from support import models_json
 
+from iabench.records import RunRecords
 from iabench.refresh import explainer_records, metric_records
-from iabench.reporting.verdict.rules import verdict
+from iabench.reporting.verdict.rules import verdict as run_verdict
 from iabench.reporting.verdict.text import verdict_markdown
 from iabench.stats import detectable, holm, mean_test, power
 
@@ -23,6 +24,11 @@ N = 2 * SAMPLES
 INSERTION = metric_records({"insertion": {"name": "insertion", "direction": "higher", "auc": "trapezoid"}})
 BOTH = {**INSERTION, **metric_records({"deletion": {"name": "deletion", "direction": "lower", "auc": "trapezoid"}})}
 EXPLAINERS = explainer_records({label: {"name": label} for label in ("ia-vit", "random-patch")})
+
+
+def verdict(results, metrics, models, explainers, settings=None, correctness=None):  # noqa: ANN001, ANN201
+    """The verdict of a run that recorded these metrics, models and explainers (JSON entries)."""
+    return run_verdict(results, RunRecords.read(metrics, explainers, models), settings, correctness)
 
 
 def exact(n: int, mean: float, sd: float) -> np.ndarray:

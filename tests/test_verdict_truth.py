@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from iabench.records import RunRecords
 from iabench.refresh import explainer_records, metric_records
-from iabench.reporting.verdict.rules import verdict
+from iabench.reporting.verdict.rules import verdict as run_verdict
 from iabench.reporting.verdict.text import verdict_markdown
 
 METRICS = metric_records({
@@ -21,6 +22,12 @@ EXPLAINERS = explainer_records({
     "rollout": {"name": "rollout", "resolution": "patch"},
     "random-patch": {"name": "random-patch", "family": "control", "resolution": "patch"}})
 MODELS = {"vit": {"kind": "vit", "baseline": ""}, "ia-vit": {"kind": "ia-vit", "baseline": "vit"}}
+
+
+def verdict(results, metrics, models, explainers, without_truth=None, contrast=None):  # noqa: ANN001, ANN201
+    """The verdict of a run that recorded these metrics, models and explainers (JSON entries)."""
+    return run_verdict(results, RunRecords.read(metrics, explainers, models), without_truth=without_truth,
+                       contrast=contrast)
 SEEDS, SAMPLES = (0, 1, 2), 10
 
 

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..config import VerdictConfig, from_dict
-from ..records import metric_of
-from ..store import CURVE_COLUMNS
+from ..records import MetricRecords
 from . import verdict
 from .figures.critical_difference import critical_difference
 from .figures.headline import headline_figure
 from .figures.plots import auc_bars, curve_plots, heatmap_grid, training_plots
-from .ground_truth.contrast import CONTRAST_FILE, stored_contrast_markdown
+from .ground_truth.contrast import contrast_markdown
 from .ground_truth.reliance import reliance_markdown, without_ground_truth
 from .ground_truth.truth import protocol_truth
 from .ground_truth.truth_figure import truth_figure
@@ -30,7 +28,7 @@ from .ground_truth.truth_text import truth_markdown
 from .page.bias import baseline_is_substrate
 from .page.family_tables import column_title
 from .page.opening import answer, run_lines
-from .page.render import facts, sections, write_reports
+from .page.render import Findings, sections, write_reports
 from .page.tables import summary_tex
 from .page.trust import trust_lines, trust_markdown
 from .protocols import control_markdown, unit_markdown, with_protocols
@@ -41,10 +39,10 @@ from .summary import significance, summarise
 __all__ = ["build_report", "read_long_csv"]
 
 
-def auc_note(metrics_info: dict, metrics: list[str]) -> str:
+def auc_note(metrics_info: MetricRecords, metrics: list[str]) -> str:
     """Which AUC the curve metrics report (metrics.json "auc"): trapezoid area or mean of step scores."""
     kinds = {"trapezoid": "trapezoid AUC", "mean": "mean of step scores"}
-    shown = [f"{m} = {kinds.get(auc, auc)}" for m in metrics for auc in [metric_of(metrics_info, m).auc] if auc]
+    shown = [f"{m} = {kinds.get(auc, auc)}" for m in metrics for auc in [metrics_info.of(m).auc] if auc]
     return f"Curve metrics: {', '.join(shown)}." if shown else ""
 
 
@@ -61,7 +59,7 @@ def build_report(run_dir: Path) -> list[Path]:
     if cd_paths:
         written += [run.write_csv(cd_table, "critical_difference.csv"), *cd_paths]
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
-    excluded = without_ground_truth(run.path)  # None: no planted evidence
+    excluded = without_ground_truth(run.reliance)  # None: no planted evidence
     truth = protocol_truth(run.results, run.metrics, run.explainers, excluded)
     if not truth.empty:
         written.append(run.write_csv(truth, "truth.csv"))
@@ -72,17 +70,12 @@ def build_report(run_dir: Path) -> list[Path]:
     written += verdict_files + [p for paths in figures.values() for p in paths]
     protocol_md = {"controls": control_markdown(summary, run.metrics, run.explainers),
                    "units": unit_markdown(summary, run.metrics, run.explainers),
-                   "reliance": reliance_markdown(run.path), "truth": truth_markdown(truth),
-                   "contrast": stored_contrast_markdown(run.path)}
-    page = sections(summary, tests, figures, run.metrics, run.explainers, run.models, run.order, note, verdict_md,
-                    trust_md, protocol_md)
-    ran = run_lines(run.manifest, run.models, run.metrics, run.explainers)
-    says = answer(summary, run.metrics, run.explainers, claims, run.models)
+                   "reliance": reliance_markdown(run.reliance), "truth": truth_markdown(truth),
+                   "contrast": contrast_markdown(run.contrast) if run.contrast is not None else ""}
+    page = sections(run, Findings(summary, tests, figures, note, verdict_md, trust_md, protocol_md))
     headline = headline_figure(summary, run.metrics, run.path / "plots")
     written += headline.paths if headline else []
-    written += write_reports(run.path, str(run.manifest.get("suite", run.path.parent.name)),
-                             facts(run.manifest, run.path), run.manifest.get("config") or {}, page, ran, says,
-                             headline)
+    written += write_reports(run, page, run_lines(run), answer(summary, run, claims), headline)
     return written
 
 
@@ -103,30 +96,22 @@ def _verdict(run: RunFiles, excluded: set[tuple[str, int]] | None) -> tuple[pd.D
     if not verdict.variants(run.models, set(run.results.model))[0]:
         return None, "", []
     settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
-    contrast = pd.read_csv(run.path / CONTRAST_FILE) if (run.path / CONTRAST_FILE).exists() else None
-    claims = verdict.verdict(run.results, run.metrics, run.models, run.explainers, settings, run.correctness, excluded,
-                     contrast)
+    claims = verdict.verdict(run.results, run.records, settings, run.correctness, excluded, run.contrast)
     verdict_md = verdict.verdict_markdown(claims, run.models, settings)
-    suite = run.manifest.get("suite", run.path.parent.name)
-    (run.path / "verdict.md").write_text(f"# Verdict: {suite}\n\n{verdict_md}")
+    (run.path / "verdict.md").write_text(f"# Verdict: {run.suite}\n\n{verdict_md}")
     return claims, verdict_md, [run.write_csv(claims, "verdict.csv"), run.path / "verdict.md"]
 
 
 def _figures(run: RunFiles, summary: pd.DataFrame) -> dict[str, list[Path]]:
     """The figures, each only when its input exists and holds something to draw."""
     plots, figures = run.path / "plots", {}
-    if (run.path / "curves.csv").exists():
-        curves = read_long_csv(run.path / "curves.csv", CURVE_COLUMNS).dropna(subset=["value"])
-        if not curves.empty:
-            figures["curves"] = curve_plots(curves, plots, run.explainers, run.metrics)
+    if run.curves is not None and not run.curves.empty:
+        figures["curves"] = curve_plots(run.curves, plots, run.explainers, run.metrics)
     bar_metrics = [m for m in run.order if run.metrics[m].curve or run.metrics[m].auc]
     if bar_metrics:
         figures["bars"] = auc_bars(summary, plots, bar_metrics)
-    if (run.path / "heatmaps.npz").exists():
-        with np.load(run.path / "heatmaps.npz") as archive:
-            figures["heatmaps"] = heatmap_grid({k: archive[k] for k in archive.files}, plots, run.explainers)
-    if (run.path / "training.csv").exists():
-        training = pd.read_csv(run.path / "training.csv")
-        if not training.empty and "model" in training:
-            figures["training"] = training_plots(training, plots)
+    if run.heatmaps:
+        figures["heatmaps"] = heatmap_grid(run.heatmaps, plots, run.explainers)
+    if run.training is not None and not run.training.empty and "model" in run.training:
+        figures["training"] = training_plots(run.training, plots)
     return {kind: paths for kind, paths in figures.items() if paths}

@@ -15,54 +15,55 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..records import explainer_of, metric_of, metric_records_of
+from ..records import ExplainerRecords, MetricRecords
 from .markdown import markdown_table
 
 
-def protocol(label: str, metrics_info: dict) -> tuple[str, str, str]:
+def protocol(label: str, metrics_info: MetricRecords) -> tuple[str, str, str]:
     """(metric name, substrate, unit) of a curve metric label, from metrics.json."""
-    info = metric_of(metrics_info, label)
+    info = metrics_info.of(label)
     return info.name, info.substrate or "zeros", info.unit or "pixel"
 
 
-def is_curve(label: str, metrics_info: dict) -> bool:
+def is_curve(label: str, metrics_info: MetricRecords) -> bool:
     """Whether metrics.json records ``label`` as a perturbation curve (insertion, deletion, MoRF, LeRF, ...)."""
-    return metric_of(metrics_info, label).curve
+    return metrics_info.of(label).curve
 
 
-def with_protocols(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict) -> pd.DataFrame:
+def with_protocols(summary: pd.DataFrame, metrics_info: MetricRecords,
+                   explainers_info: ExplainerRecords) -> pd.DataFrame:
     """summary.csv's protocol columns: each curve metric's substrate and unit, each explainer's map resolution
     ('' where they do not apply)."""
     curve = {m: protocol(m, metrics_info) for m in metrics_info if is_curve(m, metrics_info)}
-    resolution = {e: explainer_of(explainers_info, e).resolution for e in set(summary.explainer)
-                  if e in (explainers_info or {})}  # '' for an explainer the run did not record
+    resolution = {e: explainers_info.of(e).resolution for e in set(summary.explainer)
+                  if e in explainers_info}  # '' for an explainer the run did not record
     return summary.assign(substrate=summary.metric.map(lambda m: curve[m][1] if m in curve else ""),
                           unit=summary.metric.map(lambda m: curve[m][2] if m in curve else ""),
                           resolution=summary.explainer.map(lambda e: resolution.get(e, "")))
 
 
-def _curve_labels(summary: pd.DataFrame, metrics_info: dict) -> list[str]:
+def _curve_labels(summary: pd.DataFrame, metrics_info: MetricRecords) -> list[str]:
     return [m for m in metrics_info if m in set(summary.metric) and is_curve(m, metrics_info)]
 
 
-def _control_of(explainer: str, explainers_info: dict) -> tuple[str, str]:
-    resolution = explainer_of(explainers_info, explainer).resolution
+def _control_of(explainer: str, explainers_info: ExplainerRecords) -> tuple[str, str]:
+    resolution = explainers_info.of(explainer).resolution
     return resolution, "random-patch" if resolution == "patch" else "random"
 
 
-def control_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict) -> str:
+def control_markdown(summary: pd.DataFrame, metrics_info: MetricRecords, explainers_info: ExplainerRecords) -> str:
     """The section's table (rows: model / explainer; a cell: difference from the matched control, and for patch
     maps from the pixel control in brackets) and one line on how often the pixel control would flip the sign."""
     labels = _curve_labels(summary, metrics_info)
     means = summary.set_index(["model", "explainer", "metric"])["mean"]
     rows, flipped, patch_cells = [], 0, 0
     for model, explainer in sorted(set(zip(summary.model, summary.explainer))):
-        if explainer == "-" or explainer_of(explainers_info, explainer).is_control:
+        if explainer == "-" or explainers_info.of(explainer).is_control:
             continue
         resolution, control = _control_of(explainer, explainers_info)
         row = {"model": model, "explainer": explainer, "map": resolution, "control": control}
         for label in labels:
-            sign = -1.0 if metric_of(metrics_info, label).lower_is_better else 1.0
+            sign = -1.0 if metrics_info.of(label).lower_is_better else 1.0
             own, matched = means.get((model, explainer, label)), means.get((model, control, label))
             if own is None or matched is None or pd.isna(own) or pd.isna(matched):
                 row[label] = ""
@@ -84,7 +85,7 @@ def control_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info:
     return "\n\n".join(t for t in (markdown_table(frame), line) if t)
 
 
-def unit_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict) -> str:
+def unit_markdown(summary: pd.DataFrame, metrics_info: MetricRecords, explainers_info: ExplainerRecords) -> str:
     """A table per metric measured under both units: mean and rank (within the model) at each unit; ''
     when no metric of the run has both."""
     labels = _curve_labels(summary, metrics_info)
@@ -94,14 +95,14 @@ def unit_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info: di
     parts = []
     for name, substrate in pairs:
         pixel, patch = by_protocol[(name, substrate, "pixel")], by_protocol[(name, substrate, "patch")]
-        lower = metric_of(metrics_info, pixel).lower_is_better
+        lower = metrics_info.of(pixel).lower_is_better
         part = summary[summary.metric.isin([pixel, patch]) & (summary.explainer != "-")]
         table = part.pivot_table(index=["model", "explainer"], columns="metric", values="mean").dropna()
         if table.empty:
             continue
         ranks = table.groupby(level="model").rank(ascending=lower).astype(int)
         shown = pd.DataFrame({
-            "map": [explainer_of(explainers_info, e).resolution for _, e in table.index],
+            "map": [explainers_info.of(e).resolution for _, e in table.index],
             "pixel unit": table[pixel].map(lambda v: f"{v:.3f}"), "patch unit": table[patch].map(lambda v: f"{v:.3f}"),
             "patch - pixel": (table[patch] - table[pixel]).map(lambda v: f"{v:+.3f}"),
             "rank: pixel → patch": [f"{a} → {b}" for a, b in zip(ranks[pixel], ranks[patch])]}, index=table.index)
@@ -112,10 +113,10 @@ def unit_markdown(summary: pd.DataFrame, metrics_info: dict, explainers_info: di
     return "\n\n".join(parts)
 
 
-def headline_metric(summary: pd.DataFrame, metrics_info: dict) -> str | None:
+def headline_metric(summary: pd.DataFrame, metrics_info: MetricRecords) -> str | None:
     """The metric the answer quotes: deletion moving patches (fair to patch and pixel maps alike), else the first
     deletion, else the first curve metric of the run."""
-    records = metric_records_of(metrics_info)
+    records = metrics_info
     present = [m for m in records if m in set(summary.metric) and records[m].curve]
     for wanted in (lambda r: r.name == "deletion" and r.unit == "patch", lambda r: r.name == "deletion",
                    lambda r: True):

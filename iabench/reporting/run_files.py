@@ -1,10 +1,12 @@
-"""A run folder's stored files, read once for the report: results.csv (required), metrics.json (required),
-explainers.json, models.json, manifest.json and each model's per-image test correctness (test_correctness.npz)."""
+"""A run folder's stored files, each read once for the report: results.csv (required), metrics.json (required),
+explainers.json, models.json, manifest.json, each model's per-image test correctness (test_correctness.npz), the
+reliance checks and the model contrast of planted evidence, training.csv, curves.csv and heatmaps.npz."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +14,16 @@ import pandas as pd
 
 from ..errors import UserError
 from ..records import (
+    CONTRAST_FILE,
     CORRECTNESS_FILE,
+    RELIANCE_FILE,
+    ExplainerRecord,
     ExplainerRecords,
+    MetricRecord,
     MetricRecords,
-    check_records,
-    explainer_records_of,
-    metric_records_of,
+    RunRecords,
 )
-from ..store import RESULT_COLUMNS
+from ..store import CURVE_COLUMNS, RESULT_COLUMNS
 
 FLOAT_FORMAT = "%.10g"  # fixed text for floats: deterministic files, ample precision for re-analysis
 
@@ -40,6 +44,21 @@ def read_long_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     return frame
 
 
+def missing_fields(infos: dict, fields: tuple[str, ...]) -> list[str]:
+    """The fields of ``fields`` that some entry of ``infos`` lacks (in the order of ``fields``)."""
+    return [f for f in fields if any(f not in info for info in infos.values())]
+
+
+def check_records(run_dir: Path, metrics: dict, explainers: dict) -> None:
+    """Refuse, in one line naming the command that completes them, records written by an earlier iabench."""
+    lacking = [f"metrics.json lacks {', '.join(m)}" for m in [missing_fields(metrics, MetricRecord.required())] if m]
+    lacking += [f"explainers.json lacks {', '.join(e)}"
+                for e in [missing_fields(explainers, ExplainerRecord.required())] if e]
+    if lacking:
+        raise UserError(f"'{run_dir}' was written by an earlier iabench ({'; '.join(lacking)}); run `iabench refresh "
+                        f"{run_dir}` once, then report it")
+
+
 def _read_json(path: Path) -> dict:
     if not path.exists():
         return {}
@@ -51,15 +70,17 @@ def _read_json(path: Path) -> dict:
 
 @dataclass
 class RunFiles:
-    """What a run folder stores, read once: results and the run's records."""
+    """What a run folder stores, each file read once (the large ones, curves and maps, when first asked for): the
+    report's only reader of a run."""
 
     path: Path
     results: pd.DataFrame
-    metrics: MetricRecords  # metrics.json
-    explainers: ExplainerRecords  # explainers.json
-    models: dict  # models.json
-    manifest: dict  # manifest.json
+    records: RunRecords = field(default_factory=RunRecords)  # metrics.json, explainers.json, models.json
+    manifest: dict = field(default_factory=dict)  # manifest.json
     correctness: dict[str, pd.Series] = field(default_factory=dict)  # test_correctness.npz, see read_correctness
+    reliance: pd.DataFrame | None = None  # reliance.csv: a run on planted evidence (None: none)
+    contrast: pd.DataFrame | None = None  # contrast.csv, once `iabench contrast` ran
+    training: pd.DataFrame | None = None  # training.csv
 
     @classmethod
     def read(cls, run_dir: Path) -> RunFiles:
@@ -78,9 +99,22 @@ class RunFiles:
             raise UserError(f"metrics.json has no entry (direction) for {', '.join(unknown)}; re-run the suite")
         explainers = _read_json(run_dir / "explainers.json")
         check_records(run_dir, metrics, explainers)
-        return cls(run_dir, results, metric_records_of(metrics), explainer_records_of(explainers),
-                   _read_json(run_dir / "models.json"),
-                   _read_json(run_dir / "manifest.json"), read_correctness(run_dir / CORRECTNESS_FILE))
+        records = RunRecords.read(metrics, explainers, _read_json(run_dir / "models.json"))
+        return cls(run_dir, results, records, _read_json(run_dir / "manifest.json"),
+                   read_correctness(run_dir / CORRECTNESS_FILE), _read_csv(run_dir / RELIANCE_FILE),
+                   _read_csv(run_dir / CONTRAST_FILE), _read_csv(run_dir / "training.csv"))
+
+    @property
+    def metrics(self) -> MetricRecords:
+        return self.records.metrics
+
+    @property
+    def explainers(self) -> ExplainerRecords:
+        return self.records.explainers
+
+    @property
+    def models(self) -> dict:
+        return self.records.models  # type: ignore[return-value]
 
     @property
     def order(self) -> list[str]:
@@ -90,11 +124,31 @@ class RunFiles:
     def directions(self) -> dict[str, str]:
         return {name: record.direction for name, record in self.metrics.items()}
 
+    @property
+    def suite(self) -> str:
+        return str(self.manifest.get("suite", self.path.parent.name))
+
+    @cached_property
+    def curves(self) -> pd.DataFrame | None:
+        """curves.csv without its failed steps (None: the run wrote none)."""
+        path = self.path / "curves.csv"
+        return read_long_csv(path, CURVE_COLUMNS).dropna(subset=["value"]) if path.exists() else None
+
+    @cached_property
+    def heatmaps(self) -> dict[str, np.ndarray]:
+        """heatmaps.npz's arrays by name ({} without it)."""
+        if not (self.path / "heatmaps.npz").exists():
+            return {}
+        with np.load(self.path / "heatmaps.npz") as archive:
+            return {k: archive[k] for k in archive.files}
+
     def write_csv(self, frame: pd.DataFrame, name: str) -> Path:
         frame.to_csv(self.path / name, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
         return self.path / name
 
 
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.exists() else None
 
 
 def read_correctness(path: Path) -> dict[str, pd.Series]:

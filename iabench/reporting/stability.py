@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..records import metric_of, metric_records_of
+from ..records import MetricRecords
 from .protocols import protocol
 
 AXES = ("property", "substrate", "unit")  # what differs between two curve metrics: name, substrate, unit
@@ -52,14 +52,14 @@ def _kendall_row(axis: str, model: str, metric: str, a: str, b: str, first: pd.S
     return dict(kind="kendall", axis=axis, model=model, metric=metric, a=a, b=b, value=tau, low=p, n=n)
 
 
-def kendall_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
+def kendall_rows(results: pd.DataFrame, metrics_info: MetricRecords) -> list[dict]:
     rows = []
-    direction = {m: record.direction for m, record in metric_records_of(metrics_info).items()}
+    direction = {m: record.direction for m, record in metrics_info.items()}
     saliency = results[results.explainer != "-"]
     for model, part in saliency.groupby("model", sort=True):
         labels = [m for m in metrics_info if m in set(part.metric)]
         means = {m: _goodness(part[part.metric == m].groupby("explainer").value.mean(), direction[m]) for m in labels}
-        curve = [m for m in labels if metric_of(metrics_info, m).curve]
+        curve = [m for m in labels if metrics_info.of(m).curve]
         for a, b in itertools.combinations(curve, 2):
             differs = [axis for axis, x, y in zip(AXES, protocol(a, metrics_info), protocol(b, metrics_info))
                        if x != y]
@@ -78,7 +78,7 @@ def kendall_rows(results: pd.DataFrame, metrics_info: dict) -> list[dict]:
     return rows
 
 
-def rank_and_alpha_rows(results: pd.DataFrame, metrics_info: dict, resamples: int = 1000,
+def rank_and_alpha_rows(results: pd.DataFrame, metrics_info: MetricRecords, resamples: int = 1000,
                         seed: int = 0) -> list[dict]:
     """Per model and metric, from one (seed, sample) x explainer table (images with any NaN dropped): each
     explainer's rank with its bootstrap interval, then Krippendorff's alpha of the per-image ranks."""
@@ -89,7 +89,7 @@ def rank_and_alpha_rows(results: pd.DataFrame, metrics_info: dict, resamples: in
                                  aggfunc="first").dropna()
         if table.shape[1] < 2 or table.shape[0] < 2:
             continue
-        values = _goodness(table.to_numpy(dtype=float), metric_of(metrics_info, metric).direction)
+        values = _goodness(table.to_numpy(dtype=float), metrics_info.of(metric).direction)
         ranks = stats.rankdata(-values.mean(0))
         draws = rng.integers(0, values.shape[0], (resamples, values.shape[0]))
         boot = stats.rankdata(-values[draws].mean(1), axis=1)  # (resamples, explainers)
@@ -107,7 +107,7 @@ def rank_and_alpha_rows(results: pd.DataFrame, metrics_info: dict, resamples: in
     return rank_rows + alpha_rows
 
 
-def stability(results: pd.DataFrame, metrics_info: dict) -> pd.DataFrame:
+def stability(results: pd.DataFrame, metrics_info: MetricRecords) -> pd.DataFrame:
     """Every row of stability.csv (empty when the run has no saliency metric)."""
     rows = kendall_rows(results, metrics_info) + rank_and_alpha_rows(results, metrics_info)
     return pd.DataFrame(rows, columns=STABILITY_COLUMNS)

@@ -37,7 +37,7 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as posthocs  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from ...records import metric_records_of  # noqa: E402
+from ...records import ExplainerRecords, MetricRecords  # noqa: E402
 from ...stats import MIN_SEEDS  # noqa: E402
 from .palette import explainer_styles, with_labels  # noqa: E402
 
@@ -47,10 +47,11 @@ CD_COLUMNS = ["family", "seeds", "unit", "method", "mean_rank", "friedman_statis
 CONDITIONAL = "conditional on these trained models: images as blocks, nothing said across training runs"
 
 
-def family_table(results: pd.DataFrame, metrics_info: dict, family: str) -> tuple[pd.DataFrame, dict[str, tuple]]:
+def family_table(results: pd.DataFrame, metrics_info: MetricRecords,
+                 family: str) -> tuple[pd.DataFrame, dict[str, tuple]]:
     """(rows (metric, seed, sample) x methods of one family, as goodness (higher = better), NaN where a method has
     no score or a failed one; the seeds each method was scored on, failed scores included)."""
-    records = metric_records_of(metrics_info)
+    records = metrics_info
     labels = [m for m, r in records.items() if r.family == family and not r.scoped]  # a subset's: never complete
     part = results[results.metric.isin(labels) & (results.explainer != "-")]
     if part.empty:
@@ -96,8 +97,10 @@ def seeds_text(seeds: tuple | list) -> str:
     return ",".join(str(s) for s in seeds)
 
 
-def _title(family: str, seeds: tuple, unit: str, table: pd.DataFrame, p: float, dropped: int, lost: list,
+def _title(family: str, seeds: tuple, unit: str, blocked: tuple[pd.DataFrame, int, list], p: float,
            subsets: list[str]) -> str:
+    """The diagram's title; ``blocked``: what ``blocks`` returned (the blocks, rows left out, seeds lost)."""
+    table, dropped, lost = blocked
     over = (f"{len(table)} seeds (each: the mean over metrics of the ranks of the image means)" if unit == "seed"
             else f"{len(table)} blocks (metric x seed x image; {CONDITIONAL})")
     text = f"{family}, seeds {seeds_text(seeds)}: mean rank over {over}; Friedman p = {p:.2g}"
@@ -110,19 +113,20 @@ def _title(family: str, seeds: tuple, unit: str, table: pd.DataFrame, p: float, 
     return text + (f"; not ranked (scored on a subset): {', '.join(subsets)}" if subsets else "")
 
 
-def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path,
-                        explainers_info: dict | None = None) -> tuple[list[Path], pd.DataFrame]:
+def critical_difference(results: pd.DataFrame, metrics_info: MetricRecords, run_dir: Path,
+                        explainers_info: ExplainerRecords | None = None) -> tuple[list[Path], pd.DataFrame]:
     paths, rows = [], []
     labels = set(results.explainer) - {"-"}  # each method in its explainer's colour, as in every figure
-    styles = explainer_styles(with_labels(explainers_info or {}, labels))
+    styles = explainer_styles(with_labels(explainers_info or ExplainerRecords(), labels))
     for family in FAMILIES:
         full, scored = family_table(results, metrics_info, family)
-        subsets = [m for m, r in metric_records_of(metrics_info).items() if r.family == family and r.scoped
+        subsets = [m for m, r in metrics_info.items() if r.family == family and r.scoped
                    and m in set(results.metric)]
         drawn = 0
         for seeds, group in seed_groups(full, scored) if not full.empty else []:
             unit = "seed" if len(seeds) >= MIN_SEEDS else "image"
-            table, dropped, lost = blocks(group, unit)
+            blocked = blocks(group, unit)
+            table, dropped, lost = blocked
             if table.shape[1] < 3 or table.shape[0] < 2:
                 continue  # the test needs three methods and two blocks
             friedman = stats.friedmanchisquare(*table.to_numpy().T)
@@ -132,7 +136,7 @@ def critical_difference(results: pd.DataFrame, metrics_info: dict, run_dir: Path
             fig, ax = plt.subplots(figsize=(9, 1.4 + 0.28 * len(ranks)))
             colours = {method: styles[method.split("/", 1)[-1]]["color"] for method in ranks.index}
             posthocs.critical_difference_diagram(ranks, nemenyi, ax=ax, color_palette=colours)
-            ax.set_title(_title(family, seeds, unit, table, friedman.pvalue, dropped, lost, subsets), fontsize=9)
+            ax.set_title(_title(family, seeds, unit, blocked, friedman.pvalue, subsets), fontsize=9)
             suffix = "" if drawn == 0 else f"-seeds-{seeds_text(seeds).replace(',', '_')}"
             path = run_dir / f"critical-difference-{family}{suffix}.png"
             fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})

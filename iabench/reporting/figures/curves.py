@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...records import metric_of
+from ...records import ExplainerRecords, MetricRecords
 from .figure_io import grid_figure, plt, save_figure
 from .palette import CONTROL, explainer_family, explainer_styles, family_order, with_labels
 
@@ -37,12 +37,13 @@ def _draw(ax: plt.Axes, values: pd.DataFrame, label: str, style: dict, control: 
                         linewidth=0)
 
 
-def _columns(families: dict[str, str], explainers_info: dict) -> list[str]:
+def _columns(families: dict[str, str], explainers_info: ExplainerRecords) -> list[str]:
     """The families shown as columns: every non-control family present (controls alone: one column)."""
     return family_order({f for f in families.values() if f != CONTROL}, explainers_info) or [CONTROL]
 
 
-def _curve_figure(data: pd.DataFrame, metric: str, explainers_info: dict, metrics_info: dict) -> plt.Figure:
+def _curve_figure(data: pd.DataFrame, metric: str, explainers_info: ExplainerRecords,
+                  metrics_info: MetricRecords) -> plt.Figure:
     """The figure of one curve metric (``data``: the rows of curves.csv for it)."""
     labels = sorted(data.explainer.unique())
     info = with_labels(explainers_info, labels)
@@ -50,7 +51,7 @@ def _curve_figure(data: pd.DataFrame, metric: str, explainers_info: dict, metric
     families = {label: explainer_family(info, label) for label in labels}
     controls = [label for label in labels if families[label] == CONTROL]
     columns, models = _columns(families, info), sorted(data.model.unique())
-    xlabel, ylabel = metric_of(metrics_info, metric).curve_axes or ("fraction moved", "score")
+    xlabel, ylabel = metrics_info.of(metric).curve_axes or ("fraction moved", "score")
     legend_rows = max(sum(f == family for f in families.values()) for family in columns) + len(controls)
     fig, axes = grid_figure(len(models), len(columns), PANEL, gaps=(0.2, 0.45),
                             margins=(0.75, 0.2, 0.6, 0.75 + 0.2 * legend_rows), sharex=True, sharey=True)
@@ -82,13 +83,14 @@ def _curve_figure(data: pd.DataFrame, metric: str, explainers_info: dict, metric
     return fig
 
 
-def curve_plots(curves: pd.DataFrame, folder: Path, explainers_info: dict | None = None,
-                metrics_info: dict | None = None) -> list[Path]:
+def curve_plots(curves: pd.DataFrame, folder: Path, explainers_info: ExplainerRecords | None = None,
+                metrics_info: MetricRecords | None = None) -> list[Path]:
     """One figure per curve metric, ``curves_<metric>.png/.pdf``: a row per model, a column per explainer
     family (the controls in every panel), mean curve per explainer with its 95% band (mean +- 1.96 standard
     errors over samples and seeds at each x); the axes as metrics.json names them."""
     paths = []
     for metric in sorted(curves.metric.unique()):
-        fig = _curve_figure(curves[curves.metric == metric], metric, explainers_info or {}, metrics_info or {})
+        fig = _curve_figure(curves[curves.metric == metric], metric, explainers_info or ExplainerRecords(),
+                             metrics_info or MetricRecords())
         paths += save_figure(fig, folder, f"curves_{metric}")
     return paths

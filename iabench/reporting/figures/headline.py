@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...records import metric_of
+from ...records import MetricRecords
 from ...stats import MIN_SEEDS
 from ..protocols import headline_metric
 from .figure_io import plt, save_figure
@@ -66,7 +66,7 @@ def _alt(metric: str, lower: bool, model: str, points: pd.DataFrame, bands: pd.D
     return text
 
 
-def headline_figure(summary: pd.DataFrame, metrics_info: dict, folder: Path) -> Headline | None:
+def headline_figure(summary: pd.DataFrame, metrics_info: MetricRecords, folder: Path) -> Headline | None:
     """The figure, or None when the run has no curve metric or no explainer to show."""
     metric, model = headline_metric(summary, metrics_info), _model(summary)
     if metric is None or model is None:
@@ -75,7 +75,7 @@ def headline_figure(summary: pd.DataFrame, metrics_info: dict, folder: Path) -> 
         subset=["mean"])
     if rows.empty:
         return None
-    lower = metric_of(metrics_info, metric).lower_is_better
+    lower = metrics_info.of(metric).lower_is_better
     values, interval = _intervals(rows)
     bands = values[values.explainer.isin(BANDS)].sort_values("explainer")
     points = values[~values.explainer.isin(BANDS)].sort_values("mean", ascending=lower, kind="stable")

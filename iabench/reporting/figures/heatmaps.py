@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
+from ...records import ExplainerRecords
 from .figure_io import grid_figure, plt, save_figure
 from .palette import explainer_family, explainer_signed, family_order, with_labels
 
@@ -31,7 +32,7 @@ def _normalise(saliency: np.ndarray, signed: bool) -> np.ndarray:
     return saliency / scale if scale > 0 else np.zeros_like(saliency)
 
 
-def _column_order(labels: list[str], explainers_info: dict) -> list[str]:
+def _column_order(labels: list[str], explainers_info: ExplainerRecords) -> list[str]:
     """Labels grouped by family (controls last), alphabetically within a family."""
     families = {label: explainer_family(explainers_info, label) for label in labels}
     rank = {family: i for i, family in enumerate(family_order(set(families.values()), explainers_info))}
@@ -59,7 +60,7 @@ def _colour_bars(fig: plt.Figure, axes: np.ndarray, kinds: list[bool]) -> None:
 
 
 def _heatmap_figure(images: np.ndarray, classes: np.ndarray | None, maps: dict[str, np.ndarray], model: str,
-                    explainers_info: dict) -> plt.Figure:
+                    explainers_info: ExplainerRecords) -> plt.Figure:
     """Rows: images; columns: the image, then each explainer's map alone (``maps``: label -> (N, h, w))."""
     info = with_labels(explainers_info, maps)
     labels = _column_order(list(maps), info)
@@ -89,7 +90,8 @@ def _heatmap_figure(images: np.ndarray, classes: np.ndarray | None, maps: dict[s
     return fig
 
 
-def heatmap_grid(heatmaps: dict[str, np.ndarray], folder: Path, explainers_info: dict | None = None) -> list[Path]:
+def heatmap_grid(heatmaps: dict[str, np.ndarray], folder: Path,
+                 explainers_info: ExplainerRecords | None = None) -> list[Path]:
     """One figure per model, ``heatmaps_<model>.png/.pdf``. Maps at another resolution than the image (a
     patch grid) are stretched over it."""
     if "images" not in heatmaps:
@@ -100,6 +102,6 @@ def heatmap_grid(heatmaps: dict[str, np.ndarray], folder: Path, explainers_info:
     paths = []
     for model in sorted({key.split("__")[0] for key in heatmaps if "__" in key}):
         maps = {key.split("__", 1)[1]: heatmaps[key] for key in heatmaps if key.startswith(f"{model}__")}
-        fig = _heatmap_figure(images, heatmaps.get("labels"), maps, model, explainers_info or {})
+        fig = _heatmap_figure(images, heatmaps.get("labels"), maps, model, explainers_info or ExplainerRecords())
         paths += save_figure(fig, folder, f"heatmaps_{model}")
     return paths

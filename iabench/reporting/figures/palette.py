@@ -7,7 +7,7 @@ label looks the same in every figure of a run whatever subset a figure shows.
 
 from __future__ import annotations
 
-from ...records import explainer_of, explainer_records_of
+from ...records import ExplainerRecord, ExplainerRecords
 
 # Okabe-Ito, yellow (#F0E442) left out: blue, orange, bluish green, vermillion, reddish purple, sky blue, black
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
@@ -26,25 +26,25 @@ def _linestyle(round_: int, control: bool) -> str | tuple:
     return (0, (3, 1) + (1, 1) * (round_ - len(EXPLAINER_LINESTYLES) + 1))
 
 
-def explainer_family(explainers_info: dict, label: str) -> str:
+def explainer_family(explainers_info: ExplainerRecords, label: str) -> str:
     """The family of ``label`` (attention, gradient, ..., control; 'other' when unknown)."""
-    return explainer_of(explainers_info, label).family
+    return explainers_info.of(label).family
 
 
-def explainer_signed(explainers_info: dict, label: str) -> bool:
+def explainer_signed(explainers_info: ExplainerRecords, label: str) -> bool:
     """Whether the maps of ``label`` hold meaningful negative values."""
-    return explainer_of(explainers_info, label).signed
+    return explainers_info.of(label).signed
 
 
-def with_labels(explainers_info: dict, labels: object) -> dict:
+def with_labels(explainers_info: ExplainerRecords, labels: object) -> dict:
     """``explainers_info`` plus an (empty) entry for each label a figure shows that it lacks."""
-    return {**{str(label): {} for label in labels}, **explainers_info}
+    return ExplainerRecords({**{str(label): ExplainerRecord(name=str(label)) for label in labels}, **explainers_info})
 
 
-def family_order(families: object, explainers_info: dict) -> list[str]:
+def family_order(families: object, explainers_info: ExplainerRecords) -> list[str]:
     """The families in the order the run recorded (explainers.json ``family_rank``: the registry's), then any
     others alphabetically."""
-    rank = {r.family: r.family_rank for r in explainer_records_of(explainers_info).values()
+    rank = {r.family: r.family_rank for r in explainers_info.values()
             if r.family_rank is not None}
     return sorted(set(families), key=lambda f: (rank.get(f) is None, rank.get(f, 0), f))
 
@@ -57,7 +57,7 @@ def _pick(used: set, avoid: set, n_rounds: int) -> tuple[str, str | tuple]:
     return next((pair for pair in free if pair[0] not in avoid), free[0])
 
 
-def explainer_styles(explainers_info: dict) -> dict[str, dict]:
+def explainer_styles(explainers_info: ExplainerRecords) -> dict[str, dict]:
     """{label: {"color", "linestyle"}} for every label of explainers.json.
 
     Controls (family 'control') take the palette's colours from its end, dashed ('--'). Non-controls, in

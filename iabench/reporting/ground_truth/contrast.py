@@ -13,18 +13,15 @@ without ground truth in either run (``reliance.csv``) are left out. The statisti
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ...errors import UserError
-from ...records import metric_records_of
 from ...stats import paired_effect
 from ..run_files import RunFiles
 from .reliance import with_ground_truth, without_ground_truth
 
-CONTRAST_FILE = "contrast.csv"  # in the motif run's folder, written by `iabench contrast`
 CONTRAST_COLUMNS = ["model", "explainer", "contrast", "ci_low", "ci_high", "p_value", "unit", "n", "motif_model",
                     "garment_model"]
 
@@ -40,7 +37,7 @@ def _task(run: RunFiles) -> tuple[str, dict[str, Any]]:
 
 def motif_mass_label(run: RunFiles, task: str) -> str:
     """The label of the run's pixel-level evidence mass on the motif's pixels."""
-    for label, record in metric_records_of(run.metrics).items():
+    for label, record in run.metrics.items():
         on_motif = record.mask == "motif" or (record.mask is None and task == "motif")
         if record.name == "foreground-mass" and (record.unit or "pixel") == "pixel" and on_motif:
             return label
@@ -61,7 +58,7 @@ def model_contrast(motif: RunFiles, garment: RunFiles) -> pd.DataFrame:
     sides = {}
     for task, run in tasks.items():
         rows = with_ground_truth(run.results[run.results.metric == motif_mass_label(run, task)],
-                                 without_ground_truth(run.path))
+                                 without_ground_truth(run.reliance))
         sides[task] = rows.set_index(["model", "explainer", "seed", "sample"]).value
     out = []
     for (model, explainer), m in sides["motif"].groupby(level=[0, 1]):
@@ -77,12 +74,6 @@ def model_contrast(motif: RunFiles, garment: RunFiles) -> pd.DataFrame:
 
 NO_PAIR = ("No model contrast: no model and seed has ground truth in both runs (each run's reliance.csv says which "
            "check failed).")
-
-
-def stored_contrast_markdown(run_dir: Path) -> str:
-    """The contrast table of a run folder that holds contrast.csv (else "")."""
-    path = Path(run_dir) / CONTRAST_FILE
-    return contrast_markdown(pd.read_csv(path)) if path.exists() else ""
 
 
 def contrast_markdown(contrast: pd.DataFrame) -> str:

@@ -1,22 +1,17 @@
 """The report's reliance section: each model's reliance checks on planted evidence (``reliance.csv``, written by
-``iabench.pipeline.reliance``), one row per model, seed and check, and which models have no ground truth."""
+``iabench.pipeline.reliance``, read by ``RunFiles``), one row per model, seed and check, and which models have no
+ground truth."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from ...records import RELIANCE_FILE
 
-
-def without_ground_truth(run_dir: Path) -> set[tuple[str, int]] | None:
-    """The (model, seed) pairs that failed a reliance check: no ground-truth analysis may use them; None for a run
-    without planted evidence (no reliance.csv)."""
-    path = Path(run_dir) / RELIANCE_FILE
-    if not path.exists():
+def without_ground_truth(checks: pd.DataFrame | None) -> set[tuple[str, int]] | None:
+    """The (model, seed) pairs that failed a reliance check (``checks``: reliance.csv's rows): no ground-truth
+    analysis may use them; None for a run without planted evidence (no reliance.csv)."""
+    if checks is None:
         return None
-    checks = pd.read_csv(path)
     failed = checks[~checks.passed.astype(bool)]
     return {(str(model), int(seed)) for model, seed in zip(failed.model, failed.seed)}
 
@@ -28,13 +23,11 @@ def with_ground_truth(results: pd.DataFrame, excluded: set[tuple[str, int]] | No
     return results[[(m, int(s)) not in excluded for m, s in zip(results.model, results.seed)]]
 
 
-def reliance_markdown(run_dir: Path) -> str:
-    """The reliance checks as a markdown table and a line naming the models without ground truth; "" when the run
-    wrote none (data without planted evidence)."""
-    path = Path(run_dir) / RELIANCE_FILE
-    if not path.exists():
+def reliance_markdown(checks: pd.DataFrame | None) -> str:
+    """The reliance checks (reliance.csv's rows) as a markdown table and a line naming the models without ground
+    truth; "" when the run wrote none (data without planted evidence)."""
+    if checks is None:
         return ""
-    checks = pd.read_csv(path)
     lines = ["| model | seed | check | value | required | passed | images |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r.model} | {r.seed} | {r.check} | {r.value:.4f} | {r.required} | {'yes' if r.passed else '**no**'} "
               f"| {r.images:,} |" for r in checks.itertuples()]

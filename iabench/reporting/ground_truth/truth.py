@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...records import explainer_of, metric_of
+from ...records import ExplainerRecords, MetricRecords
 from ..stability import _goodness, _tau
 from .reliance import with_ground_truth
 
@@ -42,18 +42,18 @@ def _per_seed(part: pd.DataFrame, label: str, direction: str, explainers: list[s
     return {int(seed): _goodness(g.groupby("explainer").value.mean(), direction) for seed, g in rows.groupby("seed")}
 
 
-def _protocols(metrics_info: dict, present: set[str]) -> tuple[list[str], dict[str, list[str]]]:
+def _protocols(metrics_info: MetricRecords, present: set[str]) -> tuple[list[str], dict[str, list[str]]]:
     """(the faithfulness protocols, unit -> the ground-truth labels of that unit) among the run's metrics."""
-    protocols = [m for m in metrics_info if m in present and metric_of(metrics_info, m).family == "faithfulness"]
+    protocols = [m for m in metrics_info if m in present and metrics_info.of(m).family == "faithfulness"]
     truths: dict[str, list[str]] = {}
     for label in [m for m in metrics_info if m in present]:
-        record = metric_of(metrics_info, label)
+        record = metrics_info.of(label)
         if record.name in TRUTH:
             truths.setdefault(record.unit or "pixel", []).append(label)
     return protocols, truths
 
 
-def protocol_truth(results: pd.DataFrame, metrics_info: dict, explainers_info: dict,
+def protocol_truth(results: pd.DataFrame, metrics_info: MetricRecords, explainers_info: ExplainerRecords,
                    excluded: set[tuple[str, int]] | None = None, seed: int = 0) -> pd.DataFrame:
     """truth.csv's rows (``TRUTH_COLUMNS``), leaving out the ``excluded`` (model, seed) pairs (those that failed a
     reliance check: they have no ground truth); empty when the run has no ground-truth score or no protocol."""
@@ -62,13 +62,13 @@ def protocol_truth(results: pd.DataFrame, metrics_info: dict, explainers_info: d
     rng = np.random.default_rng(seed)
     protocols, truths = _protocols(metrics_info, set(results.metric))
     for model, part in results[results.explainer != "-"].groupby("model", sort=True):
-        ranked = sorted(e for e in set(part.explainer) if not explainer_of(explainers_info, e).is_control)
+        ranked = sorted(e for e in set(part.explainer) if not explainers_info.of(e).is_control)
         for label in protocols:
-            record = metric_of(metrics_info, label)
+            record = metrics_info.of(label)
             scores = _per_seed(part, label, record.direction, ranked)
             gap = _oracle_gap(part, label, record.direction, ranked)
             for truth in truths.get(record.unit or "pixel", []):
-                reference = _per_seed(part, truth, metric_of(metrics_info, truth).direction, ranked)
+                reference = _per_seed(part, truth, metrics_info.of(truth).direction, ranked)
                 seeds = sorted(set(scores) & set(reference))
                 taus = np.array([_tau(scores[s], reference[s])[0] for s in seeds], dtype=float)
                 low, high = _seed_interval(taus, rng)

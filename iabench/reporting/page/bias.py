@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...records import explainer_of, metric_of
+from ...records import ExplainerRecords, MetricRecords
 
 MARK = "†"
 NOTE = ("† the explainer's own baseline is this metric's substrate (e.g. integrated gradients from zeros under "
         "zeros deletion): the score is biased in its favour (Rong et al. 2022).")
 
 
-def baseline_is_substrate(summary: pd.DataFrame, explainers_info: dict, metrics_info: dict) -> pd.Series:
+def baseline_is_substrate(summary: pd.DataFrame, explainers_info: ExplainerRecords,
+                          metrics_info: MetricRecords) -> pd.Series:
     """One boolean per summary row."""
     def flagged(explainer: str, metric: str) -> bool:
-        baseline = explainer_of(explainers_info, explainer).baseline
-        substrate = metric_of(metrics_info, metric).substrate
+        baseline = explainers_info.of(explainer).baseline
+        substrate = metrics_info.of(metric).substrate
         return baseline is not None and baseline == substrate
 
     return pd.Series([flagged(e, m) for e, m in zip(summary.explainer, summary.metric)], index=summary.index,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ...records import explainer_of, metric_of
+from ...records import MetricRecords, RunRecords
 from ..markdown import markdown_table
 from ..protocols import is_curve, protocol
 from .bias import MARK
@@ -84,14 +84,13 @@ def cell_text(row) -> tuple[str, str]:
     return text, note
 
 
-def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict, explainer: str = "-",
-                 explainers_info: dict | None = None) -> str:
+def missing_text(metric: str, model: str, records: RunRecords, explainer: str = "-") -> str:
     """Why a row has no value for a metric."""
-    kind = models_info.get(model, {}).get("kind", model)
-    record = metric_of(metrics_info, metric)
+    kind = records.models.get(model, {}).get("kind", model)
+    record = records.metrics.of(metric)
     if record.needs_ia_vit and kind != "ia-vit":
         return "n/a: IA-ViT only"
-    decomposes = explainer != "-" and explainer_of(explainers_info, explainer).decomposes_logit
+    decomposes = explainer != "-" and records.explainers.of(explainer).decomposes_logit
     if explainer != "-" and record.needs_decomposition and not decomposes:
         return "n/a: map does not decompose the logit"
     if record.extra_of:
@@ -99,22 +98,22 @@ def missing_text(metric: str, model: str, metrics_info: dict, models_info: dict,
     return "n/a: not run"
 
 
-def column_title(label: str, metrics_info: dict) -> str:
+def column_title(label: str, metrics_info: MetricRecords) -> str:
     """A metric's column title: its label, and for a curve metric the protocol ('deletion (zeros, pixel)')."""
     _, substrate, unit = protocol(label, metrics_info)
     return f"{label} ({substrate}, {unit})" if is_curve(label, metrics_info) else label
 
 
-def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: dict, explainers_info: dict,
-                  models_info: dict) -> list[FamilyTable]:
-    """One table per (family, level), families in the recorded order. A metric of the run with no score at all (it
-    needs an IA-ViT the run does not have) still gets its column, every cell saying why."""
+def family_tables(summary: pd.DataFrame, records: RunRecords) -> list[FamilyTable]:
+    """One table per (family, level), families in the recorded order (metrics.json's). A metric of the run with no
+    score at all (it needs an IA-ViT the run does not have) still gets its column, every cell saying why."""
+    metric_order = list(records.metrics)
     scored = set(summary.metric)
     model_level = set(summary.metric[summary.explainer == "-"])
-    records = {m: metric_of(metrics_info, m) for m in metric_order}
-    level_of = {m: m in model_level if m in scored else not records[m].needs_saliency for m in metric_order}
-    families = {m: records[m].family for m in metric_order}
-    rank = {families[m]: records[m].family_rank if records[m].family_rank is not None else len(metric_order)
+    metric = {m: records.metrics.of(m) for m in metric_order}
+    level_of = {m: m in model_level if m in scored else not metric[m].needs_saliency for m in metric_order}
+    families = {m: metric[m].family for m in metric_order}
+    rank = {families[m]: metric[m].family_rank if metric[m].family_rank is not None else len(metric_order)
             for m in metric_order}
     tables = []
     for family in sorted(set(families.values()), key=lambda f: (rank[f], f)):
@@ -123,33 +122,32 @@ def family_tables(summary: pd.DataFrame, metric_order: list[str], metrics_info: 
             metrics = [m for m in metric_order if families[m] == family and level_of[m] == per_model]
             everyone = summary[(summary.explainer == "-") == per_model]
             if metrics and not everyone.empty:  # every row of the level: a metric that does not apply says so
+                columns = [(column_title(m, records.metrics), "↓" if metric[m].lower_is_better else "↑",
+                            metric[m].description) for m in metrics]
+                table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer", "map"],
+                                    columns, anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
                 keys = sorted(set(zip(everyone.model, everyone.explainer)))
-                tables.append(_table(family, title, how, summary[summary.metric.isin(metrics)], keys, metrics,
-                                     per_model, metrics_info, explainers_info, models_info))
+                tables.append(_filled(table, summary[summary.metric.isin(metrics)], keys, metrics, records))
     return tables
 
 
-def _table(family: str, title: str, how: str, part: pd.DataFrame, keys: list[tuple[str, str]], metrics: list[str],
-           per_model: bool, metrics_info: dict, explainers_info: dict, models_info: dict) -> FamilyTable:
-    records = {m: metric_of(metrics_info, m) for m in metrics}
-    columns = [(column_title(m, metrics_info), "↓" if records[m].lower_is_better else "↑", records[m].description)
-               for m in metrics]
-    table = FamilyTable(family, title, how, ["model"] if per_model else ["model", "explainer", "map"], columns,
-                        anchor=f"summary-{family}-{'models' if per_model else 'explainers'}")
+def _filled(table: FamilyTable, part: pd.DataFrame, keys: list[tuple[str, str]], metrics: list[str],
+            records: RunRecords) -> FamilyTable:
+    """``table`` with a row per key (model, explainer) of ``part``'s cells, methods then controls."""
+    per_model = table.row_header == ["model"]
     found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}
     best = {m: best_rows(part, m) for m in metrics}
     controls = {k for k in keys  # model-level rows ('-') are no explainer: no registry lookup for them
-                if k[1] != "-" and explainer_of(explainers_info, k[1]).is_control}
+                if k[1] != "-" and records.explainers.of(k[1]).is_control}
     for members in ([k for k in keys if k not in controls], [k for k in keys if k in controls]):
         rows = []
         for model, explainer in members:
-            resolution = explainer_of(explainers_info, explainer).resolution if explainer != "-" else ""
+            resolution = records.explainers.of(explainer).resolution if explainer != "-" else ""
             cells = [Cell(model)] + ([] if per_model else [Cell(explainer), Cell(resolution)])
             for metric in metrics:
                 row = found.get((model, explainer, metric))
                 if row is None:
-                    why = missing_text(metric, model, metrics_info, models_info, explainer, explainers_info)
-                    cells.append(Cell(why))
+                    cells.append(Cell(missing_text(metric, model, records, explainer)))
                 else:
                     mean = None if pd.isna(row.mean) else float(row.mean)
                     text, note = cell_text(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...records import metric_of
+from ...records import MetricRecords
 
 SECTION_NOTES = {
     "verdict": "The IA-ViT paper's claims, each answered from this run's scores: holds, does not hold or "
@@ -61,12 +61,12 @@ HEATMAP_NOTE = ("Signed maps (their explainers can give negative relevance) use 
                 "sequential colormap from 0, each divided by its maximum. One colour bar per kind.")
 
 
-def figure_caption(path: Path, metrics_info: dict) -> str:
+def figure_caption(path: Path, metrics_info: MetricRecords) -> str:
     """The caption of one figure file, from its name; a curve's from its metric's registered description."""
     stem = path.stem
     if stem.startswith("curves_"):
         metric = stem.removeprefix("curves_")
-        record = metric_of(metrics_info, metric)
+        record = metrics_info.of(metric)
         arrow = "lower" if record.lower_is_better else "higher"
         description = record.description
         return f"{metric}: {description or 'curves'}; a {arrow} curve is better."

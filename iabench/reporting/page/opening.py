@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...records import explainer_of, explainer_records_of, metric_of, metric_records_of
+from ...records import MetricRecords
 from ..protocols import headline_metric
+from ..run_files import RunFiles
 from ..verdict.text import overall
 
 
@@ -40,10 +41,10 @@ def model_lines(models_info: dict) -> list[str]:
     return lines
 
 
-def protocol_line(metrics_info: dict) -> str:
+def protocol_line(metrics_info: MetricRecords) -> str:
     """The curve metrics grouped by substrate and unit: 'insertion, deletion (zeros substrate, moving pixels); ...'."""
     groups: dict[tuple[str, str], list[str]] = {}
-    for info in metric_records_of(metrics_info).values():
+    for info in metrics_info.values():
         if info.curve:
             names = groups.setdefault((info.substrate or "zeros", info.unit or "pixel"), [])
             if info.name not in names:
@@ -52,13 +53,14 @@ def protocol_line(metrics_info: dict) -> str:
                      for (substrate, unit), names in groups.items())
 
 
-def run_lines(manifest: dict, models_info: dict, metrics_info: dict, explainers_info: dict) -> list[str]:
+def run_lines(run: RunFiles) -> list[str]:
     """What was run, as markdown lines."""
+    manifest, metrics_info, explainers_info = run.manifest, run.metrics, run.explainers
     config = manifest.get("config") or {}
     dataset = (manifest.get("dataset") or {}).get("name") or (config.get("data") or {}).get("name", "?")
     target = {"label": "its true label (the paper's protocol)", "predicted": "the class each model predicts"}
-    controls = sum(1 for info in explainer_records_of(explainers_info).values() if info.is_control)
-    lines = [f"Model {line}" for line in model_lines(models_info)]
+    controls = sum(1 for info in explainers_info.values() if info.is_control)
+    lines = [f"Model {line}" for line in model_lines(run.models)]
     lines.append(f"Images: {manifest.get('samples', '?')} from the {config.get('split', 'test')} split of {dataset}, "
                  f"each explained for {target.get(config.get('target', 'label'), config.get('target'))}; "
                  f"{len(explainers_info)} explainers ({controls} of them controls)")
@@ -93,19 +95,19 @@ def accuracy_sentence(models_info: dict, claims: pd.DataFrame | None) -> str:
             f"`{pair[1]}` on the test images above.")
 
 
-def answer(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict, claims: pd.DataFrame | None,
-           models_info: dict) -> str:
+def answer(summary: pd.DataFrame, run: RunFiles, claims: pd.DataFrame | None) -> str:
     """3-5 sentences: the interpreter against its own-resolution control and the best maps under the headline
     metric, the accuracy cost, the verdict's statuses, and how far one run's numbers go."""
+    metrics_info, explainers_info, models_info = run.metrics, run.explainers, run.models
     metric = headline_metric(summary, metrics_info)
     sentences = []
     if metric is not None:
         scores = summary[summary.metric == metric].set_index(["model", "explainer"])["mean"]
-        record = metric_of(metrics_info, metric)
+        record = metrics_info.of(metric)
         lower = record.lower_is_better
         shown = f"`{metric}` ({'lower' if lower else 'higher'} is better)"
         if ("ia-vit", "ia-vit") in scores.index:
-            control = explainer_of(explainers_info, "ia-vit").control if "ia-vit" in explainers_info else (
+            control = explainers_info.of("ia-vit").control if "ia-vit" in explainers_info else (
                 "random-patch")
             own, base = scores[("ia-vit", "ia-vit")], scores.get(("ia-vit", control))
             if base is not None:
@@ -115,11 +117,11 @@ def answer(summary: pd.DataFrame, metrics_info: dict, explainers_info: dict, cla
                                  f"{'better' if better else 'not better'} by this mean.")
         best = []
         for model in dict.fromkeys(scores.index.get_level_values(0)):
-            own = scores[model].drop([e for e in scores[model].index if explainer_of(explainers_info, e).is_control],
+            own = scores[model].drop([e for e in scores[model].index if explainers_info.of(e).is_control],
                                      errors="ignore")
             if not own.empty:
                 top = own.idxmin() if lower else own.idxmax()
-                favoured = explainer_of(explainers_info, top).baseline == record.substrate
+                favoured = explainers_info.of(top).baseline == record.substrate
                 best.append(f"`{top}` on `{model}` ({own[top]:.3f}" + (
                     ", favoured: its own baseline is this metric's substrate)" if favoured else ")"))
         if best:

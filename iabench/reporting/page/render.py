@@ -15,9 +15,10 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from ...records import explainer_records_of, metric_of
+from ...records import ExplainerRecords, MetricRecords
 from ..figures.headline import Headline
 from ..markdown import data_uri, markdown_table, renderer
+from ..run_files import RunFiles
 from .bias import NOTE as BIAS_NOTE
 from .family_tables import family_tables
 from .notes import SECTION_NOTES, SIGNIFICANCE_NOTE, SUMMARY_NOTE, figure_caption
@@ -57,11 +58,11 @@ def facts(manifest: dict, run_dir: Path) -> list[str]:
     return lines
 
 
-def metric_lines(order: list[str], metrics_info: dict) -> list[str]:
+def metric_lines(order: list[str], metrics_info: MetricRecords) -> list[str]:
     """One markdown line per metric: name, arrow, description (from the registered class) and reference."""
     lines = []
     for name in order:
-        info = metric_of(metrics_info, name)
+        info = metrics_info.of(name)
         arrow = "↓" if info.lower_is_better else "↑"
         text, reference = info.description or info.display_name or name, info.reference
         scope = [f"protocol: {info.substrate} substrate, {info.unit or 'pixel'} unit"] if info.substrate else []
@@ -72,19 +73,32 @@ def metric_lines(order: list[str], metrics_info: dict) -> list[str]:
     return lines
 
 
-def explainer_table(explainers_info: dict) -> pd.DataFrame:
+def explainer_table(explainers_info: ExplainerRecords) -> pd.DataFrame:
     rows = []
-    for label, record in explainer_records_of(explainers_info).items():
+    for label, record in explainers_info.items():
         rows.append({"explainer": label, "family": record.family, "signed": "yes" if record.signed else "no",
                      "what it computes": record.description or record.display_name,
                      "reference": record.reference.split("\n")[0], "own baseline": record.baseline or "none"})
     return pd.DataFrame(rows).set_index("explainer")
 
 
-def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list[Path]], metrics_info: dict,
-             explainers_info: dict, models_info: dict, order: list[str], auc_note: str, verdict_md: str,
-             trust_md: str, protocol_md: dict[str, str] | None = None) -> list[Section]:
+@dataclass
+class Findings:
+    """What ``build_report`` computed from a run, for its page."""
+
+    summary: pd.DataFrame
+    tests: pd.DataFrame  # significance.csv
+    figures: dict[str, list[Path]] = field(default_factory=dict)
+    auc_note: str = ""
+    verdict_md: str = ""
+    trust_md: str = ""
+    protocol_md: dict[str, str] = field(default_factory=dict)  # PROTOCOL_SECTIONS' texts by key
+
+
+def sections(run: RunFiles, found: Findings) -> list[Section]:
     """Every section of the report, in reading order (the verdict first when the run has one)."""
+    summary, tests, figures, verdict_md = found.summary, found.tests, found.figures, found.verdict_md
+    metrics_info, explainers_info = run.metrics, run.explainers
     out = []
     if verdict_md:  # the paragraphs, then every comparison behind them, folded
         text, _, table = verdict_md.partition("\n| claim |")
@@ -97,15 +111,15 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
                     f"{int(failed.n_failed.sum())} scores are NaN (failed explanations), excluded from the "
                     "statistics and counted in summary.csv's n_failed: " +
                     ", ".join(f"{r.model}/{r.explainer}/{r.metric} {r.n_failed}" for r in failed.itertuples()))
-    note = " ".join(t for t in (SUMMARY_NOTE, auc_note, BIAS_NOTE if summary.get("baseline_is_substrate", pd.Series(
-        dtype=bool)).any() else "", failure_line) if t)
-    tables = family_tables(summary, list(metrics_info), metrics_info, explainers_info, models_info)
+    own_baseline = summary.get("baseline_is_substrate", pd.Series(dtype=bool)).any()
+    note = " ".join(t for t in (SUMMARY_NOTE, found.auc_note, BIAS_NOTE if own_baseline else "", failure_line) if t)
+    tables = family_tables(summary, run.records)
     out.append(Section("summary", "Summary", SECTION_NOTES["summary"],
                        [("table", t) for t in tables] + [("markdown", note)]))
     out += [Section(key, title, SECTION_NOTES[key], [("markdown", text)])
-            for key, title in PROTOCOL_SECTIONS if (text := (protocol_md or {}).get(key))]
+            for key, title in PROTOCOL_SECTIONS if (text := found.protocol_md.get(key))]
     out.append(Section("metrics", "How to read the metrics", SECTION_NOTES["metrics"],
-                       [("markdown", "\n".join(f"- {line}" for line in metric_lines(order, metrics_info)))]))
+                       [("markdown", "\n".join(f"- {line}" for line in metric_lines(run.order, metrics_info)))]))
     n_significant = int(tests.significant.sum()) if not tests.empty else 0
     blocks = [("markdown", f"{SIGNIFICANCE_NOTE} {n_significant} of {len(tests)} comparisons significant "
                            "(significance.csv).")]
@@ -115,9 +129,9 @@ def sections(summary: pd.DataFrame, tests: pd.DataFrame, figures: dict[str, list
         blocks.append(("details", (f"All {len(tests)} comparisons (click a header to sort)",
                                    markdown_table(shown.set_index(["metric", "model", "explainer"])))))
     out.append(Section("significance", "Significance", SECTION_NOTES["significance"], blocks))
-    if trust_md:
+    if found.trust_md:
         out.append(Section("trust", "How far to trust this ranking", SECTION_NOTES["trust"],
-                           [("markdown", trust_md)]))
+                           [("markdown", found.trust_md)]))
     if explainers_info:
         out.append(Section("explainers", "Explainers", SECTION_NOTES["explainers"],
                            [("markdown", markdown_table(explainer_table(explainers_info)))]))
@@ -137,14 +151,15 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def write_reports(run_dir: Path, title: str, fact_lines: list[str], config: dict,
-                  page_sections: list[Section], ran: list[str] | None = None, says: str = "",
+def write_reports(run: RunFiles, page_sections: list[Section], ran: list[str] | None = None, says: str = "",
                   headline: Headline | None = None) -> list[Path]:
     """Render report.md and report.html from the same sections, opened by what was run (``ran``, markdown lines)
-    and what it says (``says``, with its ``headline`` figure); ``fact_lines`` (versions, timings, hashes) go with
-    the configuration, folded. Returns their paths."""
+    and what it says (``says``, with its ``headline`` figure); the run's facts (versions, timings, hashes) go with
+    its configuration, folded. Returns their paths."""
+    run_dir, config = run.path, run.manifest.get("config") or {}
     env, md = _environment(), renderer(run_dir)
-    context = dict(title=title, facts=fact_lines, sections=page_sections, ran=ran or [], says=says, headline=headline,
+    context = dict(title=run.suite, facts=facts(run.manifest, run_dir), sections=page_sections, ran=ran or [],
+                   says=says, headline=headline,
                    config=yaml.safe_dump(config, sort_keys=False, allow_unicode=True) if config else "")
     relative = lambda path: Path(path).relative_to(run_dir).as_posix()  # noqa: E731
     (run_dir / "report.md").write_text(env.get_template("report.md.j2").render(**context, relative=relative))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...records import metric_of
+from ...records import MetricRecords
 
 ALPHA_TENTATIVE = 0.667
 TOP = 3
@@ -24,7 +24,7 @@ def _top(ranks: pd.DataFrame, model: str, metric: str) -> list[str]:
     return part.explainer.head(TOP).tolist()
 
 
-def trust_lines(stability: pd.DataFrame, metrics_info: dict) -> list[str]:
+def trust_lines(stability: pd.DataFrame, metrics_info: MetricRecords) -> list[str]:
     """Lines for every (model, metric) with rank rows, in metrics.json order."""
     if stability.empty:
         return []
@@ -38,9 +38,9 @@ def trust_lines(stability: pd.DataFrame, metrics_info: dict) -> list[str]:
             top = _top(ranks, model, metric)
             if not top:
                 continue
-            record = metric_of(metrics_info, metric)
-            others = [m for m in order if m != metric and metric_of(metrics_info, m).name == record.name
-                      and metric_of(metrics_info, m).substrate != record.substrate]
+            record = metrics_info.of(metric)
+            others = [m for m in order if m != metric and metrics_info.of(m).name == record.name
+                      and metrics_info.of(m).substrate != record.substrate]
             text = f"{model} / {metric}: top {len(top)} {', '.join(top)}; "
             if not record.substrate:
                 pass  # not a perturbation metric: no substrate to vary

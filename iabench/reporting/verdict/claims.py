@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...config import VerdictConfig
 from ...stats import MIN_SEEDS, SHARES, crossed_shares, paired_differences, paired_effect
-from .rows import RULE, compared, decide, row, series
+from .rows import RULE, Levels, compared, decide, row, series
 
 UNIFORM_THRESHOLD = 0.9  # "far from uniform" = at least 10% below the maximum normalised entropy (1 = uniform)
 
@@ -55,7 +55,8 @@ def accuracy_row(results: pd.DataFrame, labels: dict[str, str], models_info: dic
     else:
         return row("iii", ref, f"no test accuracy of {ref} and {base} (models.json or an accuracy metric)")
     margin = settings.delta_accuracy
-    out = compared("iii", ref, source, a, b, 1, margin, settings.alpha, protocol=f"accuracy, margin ±{margin:g}")
+    out = compared("iii", ref, source, a, b, 1, Levels(margin, settings.alpha),
+                   protocol=f"accuracy, margin ±{margin:g}")
     if out["unit"]:
         inside = out["tost_p_holm"] < settings.alpha  # one test: no adjustment
         beyond = out["ci_high"] < -margin or out["ci_low"] > margin
@@ -78,7 +79,7 @@ def concentration_rows(results: pd.DataFrame, labels: dict[str, str], ref: str, 
         values = series(results, ref, "ia-vit", label).dropna()
         threshold = pd.Series(UNIFORM_THRESHOLD, index=values.index, dtype=float)
         rows.append(compared("v", ref, f"{ref}/ia-vit {label} vs {UNIFORM_THRESHOLD:g} (1 = uniform)", values,
-                             threshold, -1, math.nan, alpha, protocol=label))
+                             threshold, -1, Levels(math.nan, alpha), protocol=label))
     decide(rows, alpha, RULE, iut=False)  # for the Holm p-values; the status is the interval's, below
     for r in rows:
         r["mde_holm"] = math.nan  # decided by its own interval, not after Holm

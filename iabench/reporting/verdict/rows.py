@@ -6,10 +6,11 @@ See ``verdict`` for the claims and the rules in words.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
-from ...records import metric_of
+from ...records import MetricRecords
 from ...stats import SHARES, crossed_shares, holm, holm_mde, mean_test, orient, paired_differences
 
 COLUMNS = ["claim", "question", "model", "comparison", "protocol", "control", "status", "effect", "ci_low", "ci_high",
@@ -45,13 +46,21 @@ def series(results: pd.DataFrame, model: str, explainer: str, metric: str) -> pd
     return part.groupby(["seed", "sample"])["value"].first()
 
 
-def compared(claim: str, model: str, comparison: str, a: pd.Series, b: pd.Series, sign: float, delta: float,
-             alpha: float, **values) -> dict:
+@dataclass(frozen=True)
+class Levels:
+    """A comparison's test levels: the equivalence margin ``delta`` (NaN: no equivalence test) and ``alpha``."""
+
+    delta: float
+    alpha: float
+
+
+def compared(claim: str, model: str, comparison: str, a: pd.Series, b: pd.Series, sign: float, levels: Levels,
+             **values) -> dict:
     """One row: ``a`` - ``b`` oriented by ``sign``, status left empty for ``decide`` (or as given in values)."""
     unit, diff, paired = paired_differences(a, b)
     if not unit:
         return row(claim, model, f"no paired scores for {comparison}")
-    effect = orient(mean_test(diff, delta, alpha), sign)
+    effect = orient(mean_test(diff, levels.delta, levels.alpha), sign)
     shares = crossed_shares(paired) if unit == "seed" else {}
     values = {"status": "", **values}
     return row(claim, model, comparison, effect=effect["effect"], ci_low=effect["ci_low"], ci_high=effect["ci_high"],
@@ -61,8 +70,7 @@ def compared(claim: str, model: str, comparison: str, a: pd.Series, b: pd.Series
 
 
 def pair_rows(results: pd.DataFrame, claim: str, model: str, pairs: list[tuple[tuple[str, str], str, str]],
-              protocols: dict[str, tuple[bool, str]], delta: float, alpha: float,
-              absent: str = "not in this run") -> list[dict]:
+              protocols: dict[str, tuple[bool, str]], levels: Levels, absent: str = "not in this run") -> list[dict]:
     """Undecided rows of ``pairs`` ((model, explainer) a, b's explainer label on ``model``, control text; a control
     text starting with "not matched" makes "info" rows) on every protocol of ``protocols`` (label -> (lower is
     better, protocol text)); a pair missing from ``results`` is one row saying so (``absent``: why)."""
@@ -74,7 +82,7 @@ def pair_rows(results: pd.DataFrame, claim: str, model: str, pairs: list[tuple[t
             continue
         status = "info" if control.startswith("not matched") else ""
         rows += [compared(claim, model, f"{a[0]}/{a[1]} vs {model}/{b} on {metric}", series(results, *a, metric),
-                          series(results, model, b, metric), -1 if lower else 1, delta, alpha, protocol=protocol,
+                          series(results, model, b, metric), -1 if lower else 1, levels, protocol=protocol,
                           control=control, status=status)
                  for metric, (lower, protocol) in protocols.items()]
     return rows
@@ -102,9 +110,9 @@ def decide(rows: list[dict], alpha: float, names: dict[str, str], iut: bool) -> 
 SUBSTRATE_ORDER = ("zeros", "blur", "black", "mean", "noise", "road")
 
 
-def protocol_of(label: str, metrics_info: dict) -> str:
+def protocol_of(label: str, metrics_info: MetricRecords) -> str:
     """'deletion, zeros, pixel unit': a curve metric's name, substrate and unit, from metrics.json."""
-    info = metric_of(metrics_info, label)
+    info = metrics_info.of(label)
     unit = info.unit or ("patch" if info.name in ("morf", "lerf") else "pixel")
     return f"{info.name}, {info.substrate or 'zeros'}, {unit} unit"
 

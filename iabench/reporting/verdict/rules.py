@@ -41,7 +41,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...config import VerdictConfig
-from ...records import explainer_of, metric_records_of
+from ...records import ExplainerRecords, RunRecords
 from ..ground_truth.reliance import with_ground_truth
 from .claims import accuracy_row, concentration_rows
 from .rows import (
@@ -49,6 +49,7 @@ from .rows import (
     COLUMNS,
     QUESTIONS,
     RULE,
+    Levels,
     compared,
     decide,
     pair_rows,
@@ -81,17 +82,17 @@ def _comparisons(results: pd.DataFrame, claim: str, model: str, pairs: list[tupl
     "not matched" makes "info" rows) on every faithfulness protocol of ``faith`` (label -> lower is better)."""
     if not faith:
         return [row(claim, model, "no faithfulness metric (insertion, deletion, morf, lerf) in this run")]
-    return decide(pair_rows(results, claim, model, pairs, faith, settings.delta, settings.alpha), settings.alpha,
-                  RULE, iut=True)
+    levels = Levels(settings.delta, settings.alpha)
+    return decide(pair_rows(results, claim, model, pairs, faith, levels), settings.alpha, RULE, iut=True)
 
 
-def controls(explainers_info: dict, interpreter: str, present: set[str]) -> list[tuple[str, str]]:
+def controls(explainers_info: ExplainerRecords, interpreter: str, present: set[str]) -> list[tuple[str, str]]:
     """(label, control text) of the run's random controls for ``interpreter``: those at its resolution (the
     random control of that resolution, and its own shuffled map) first, then the others as "not matched"."""
-    resolution = explainer_of(explainers_info, interpreter).resolution
+    resolution = explainers_info.of(interpreter).resolution
     out = []
     for label in sorted(present):
-        record = explainer_of(explainers_info, label)
+        record = explainers_info.of(label)
         if record.name in ("random", "random-patch") or record.shuffles == interpreter:
             own = record.resolution
             text = (f"matched ({own})" if own == resolution else f"not matched ({own} control, {resolution} map): "
@@ -100,17 +101,19 @@ def controls(explainers_info: dict, interpreter: str, present: set[str]) -> list
     return sorted(out, key=lambda item: item[1].startswith("not matched"))
 
 
-def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explainers_info: dict | None = None,
-            settings: VerdictConfig | None = None, correctness: dict[str, pd.Series] | None = None,
-            without_truth: set[tuple[str, int]] | None = None, contrast: pd.DataFrame | None = None) -> pd.DataFrame:
+def verdict(results: pd.DataFrame, records: RunRecords, settings: VerdictConfig | None = None,
+            correctness: dict[str, pd.Series] | None = None, without_truth: set[tuple[str, int]] | None = None,
+            contrast: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim check (COLUMNS), claims in order i..vii; empty when the run has no reference IA-ViT.
+    ``records``: the run's metrics, explainers and models (``RunRecords``).
     ``correctness``: model -> per-image correctness on the test split, indexed by (seed, image) (claim iii).
     ``without_truth``: None for a run without planted evidence (no claims vi, vii), else the (model, seed) pairs
     without ground truth, left out of them; ``contrast``: contrast.csv's rows, when ``iabench contrast`` ran."""
-    settings, explainers_info = settings or VerdictConfig(), explainers_info or {}
-    records = {label: r for label, r in metric_records_of(metrics_info).items() if label in set(results.metric)}
-    labels = {label: r.name for label, r in records.items()}
-    faith = {label: (r.lower_is_better, protocol_of(label, metrics_info)) for label, r in records.items() if r.curve}
+    settings = settings or VerdictConfig()
+    metrics_info, explainers_info, models_info = records.metrics, records.explainers, records.models
+    scored = {label: r for label, r in metrics_info.items() if label in set(results.metric)}
+    labels = {label: r.name for label, r in scored.items()}
+    faith = {label: (r.lower_is_better, protocol_of(label, metrics_info)) for label, r in scored.items() if r.curve}
     faith = dict(sorted(faith.items(), key=lambda item: protocol_key(item[1][1])))
     references, ablations = variants(models_info, set(results.model))
     rows: list[dict] = []
@@ -127,7 +130,7 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
         rows += [accuracy_row(results, labels, models_info, ref, base, settings, correctness)]
         rows += concentration_rows(results, labels, ref, settings.alpha)
         if without_truth is not None:
-            rows += truth_rows(with_ground_truth(results, without_truth), truth_protocols(records), ref, found,
+            rows += truth_rows(with_ground_truth(results, without_truth), truth_protocols(scored), ref, found,
                                settings, contrast)
     ablation_rows: list[dict] = []
     for ablation, base in ablations:
@@ -137,7 +140,7 @@ def verdict(results: pd.DataFrame, metrics_info: dict, models_info: dict, explai
             continue
         ablation_rows += [compared("iv", ablation, f"{ablation}/ia-vit vs {base}/ia-vit on {metric}",
                                    series(results, ablation, "ia-vit", metric), series(results, base, "ia-vit", metric),
-                                   -1 if lower else 1, settings.delta, settings.alpha, protocol=protocol)
+                                   -1 if lower else 1, Levels(settings.delta, settings.alpha), protocol=protocol)
                           for metric, (lower, protocol) in faith.items()]
     rows += decide(ablation_rows, settings.alpha, ABLATION, iut=False)  # one family: every ablation's rows
     if references and not ablations:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ...config import VerdictConfig
 from ...records import MetricRecord
-from .rows import RULE, decide, pair_rows, row
+from .rows import RULE, Levels, decide, pair_rows, row
 
 TRUTH_SCORES = {"foreground-mass": "evidence mass", "evidence-auc": "evidence ROC AUC"}
 CONTRAST = "interpreter under the garment model"  # the (vi) contrast row's comparator, as the sentences name it
@@ -50,7 +50,7 @@ def truth_rows(results: pd.DataFrame, truth: dict[str, tuple[bool, str]], ref: s
 
     def rows_of(claim: str, pairs: list[tuple[str, str]]) -> list[dict]:
         return pair_rows(results, claim, ref, [((ref, "ia-vit"), label, text) for label, text in pairs], truth,
-                         settings.delta, settings.alpha, absent="has no ground-truth scores")
+                         Levels(settings.delta, settings.alpha), absent="has no ground-truth scores")
 
     matched = [(label, text) for label, text in found if not text.startswith("not matched")]
     controls = rows_of("vi", matched) if matched else [row("vi", ref, "no control at the interpreter's resolution")]
