@@ -6,9 +6,6 @@ registers itself. See ``_base`` for what an explainer declares and returns.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from iabench.baselines._base import (
     EXPLAINERS,
     FAMILIES,
@@ -21,14 +18,7 @@ from iabench.baselines._base import (
     upsample_patch_map,
 )
 
-
-def _import_all() -> None:
-    """Import every module of this package so that its ``@EXPLAINERS.register`` runs."""
-    for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
-
-
-_import_all()
+EXPLAINERS.discover()  # each module of this package registers its explainer
 
 __all__ = ["EXPLAINERS", "FAMILIES", "MATCHED_CONTROLS", "RESOLUTIONS", "BoundExplainer", "Explainer",
            "create_explainer", "matched_control", "upsample_patch_map"]

@@ -184,7 +184,7 @@ def check_explainer(cls: type[Explainer]) -> None:
         raise TypeError(f"explainer {cls.name}: " + "; ".join(problems))
 
 
-EXPLAINERS: Registry[Explainer] = Registry("explainer", check_explainer)
+EXPLAINERS: Registry[Explainer] = Registry("explainer", check_explainer, package="iabench.baselines")
 
 
 def create_explainer(name: str, model: nn.Module, **options: object) -> Explainer:

@@ -102,9 +102,10 @@ def dataset_table() -> str:
 
 
 def print_catalog(markdown: bool = False) -> None:
-    """`iabench list`: suites, presets, explainers, metrics and datasets (``markdown``: the docs' three generated
-    tables)."""
+    """`iabench list`: suites, presets, explainers, metrics, datasets and model families (``markdown``: the docs'
+    three generated tables)."""
     from .models import PRESETS
+    from .models.families import families
     from .suites import read_suite_yaml, suite_names
 
     if markdown:
@@ -129,6 +130,9 @@ def print_catalog(markdown: bool = False) -> None:
     for row in rows:
         print(f"  {row['name']:<26} {row['options']:<{wide['options']}} {row['masks']:<{wide['masks']}} "
               f"{row['description']}")
+    print("model families:  (name: the --model form; what it serves; what it refuses)")
+    for family in families():
+        print(f"  {family.name:<12} {family.form}; serves {family.serves}; refuses {family.refuses}")
 
 
 __all__ = ["dataset_rows", "dataset_table", "explainer_rows", "explainer_table", "first_line", "markdown_table",

@@ -8,6 +8,8 @@ without a ``name`` (the datasets) register under an explicit name: ``@REGISTRY.r
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -19,11 +21,23 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Maps a public name to a class or factory; unknown names raise a one-line ``UserError``."""
 
-    def __init__(self, kind: str, check: Callable[[Any], None] | None = None) -> None:
-        """``check(cls)`` validates a registered class's declarations (raises on a bad one, at import)."""
+    def __init__(self, kind: str, check: Callable[[Any], None] | None = None, package: str = "") -> None:
+        """``check(cls)`` validates a registered class's declarations (raises on a bad one, at import); ``package``
+        holds the modules that register into it, one per entry (see ``discover``)."""
         self.kind = kind
         self._entries: dict[str, Callable[..., T]] = {}
         self._check = check
+        self.package = package
+        self._discovered = not package
+
+    def discover(self) -> None:
+        """Import every module of ``package`` once, so that each one's ``@register`` runs. Every lookup calls it
+        first: a package that does not call it at import (as ours do) gets a registry that fills when first asked."""
+        if self._discovered:
+            return
+        self._discovered = True  # before the imports: a module that looks an entry up while registering finds it
+        for info in pkgutil.iter_modules(importlib.import_module(self.package).__path__):
+            importlib.import_module(f"{self.package}.{info.name}")
 
     def register(self, target: Any) -> Any:
         """``@register`` on a class with a ``name``, or ``@register("name")`` on any factory."""
@@ -43,6 +57,7 @@ class Registry(Generic[T]):
         return factory
 
     def get(self, name: str) -> Callable[..., T]:
+        self.discover()
         try:
             return self._entries[name]
         except KeyError:
@@ -52,13 +67,16 @@ class Registry(Generic[T]):
         return self.get(name)(**kwargs)
 
     def names(self) -> list[str]:
+        self.discover()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self.discover()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self.discover()
         return len(self._entries)

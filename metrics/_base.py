@@ -99,7 +99,7 @@ def check_metric(cls: type[Metric]) -> None:
         raise TypeError(f"metric {cls.name}: " + "; ".join(problems))
 
 
-METRICS: Registry[Metric] = Registry("metric", check_metric)
+METRICS: Registry[Metric] = Registry("metric", check_metric, package="iabench.metrics")
 
 
 def create_metric(name: str, **options: object) -> Metric:

@@ -18,6 +18,7 @@ from iabench.cli import main
 from iabench.data import DATASETS, dataset_class
 from iabench.metrics import METRICS
 from iabench.models import create_model, get_preset
+from iabench.models.families import FAMILIES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXPLAINER_FAMILIES = {"intrinsic", "attention", "relevance", "gradient", "perturbation", "control"}
@@ -162,8 +163,12 @@ def test_list_prints_family_signedness_direction_and_description(capsys) -> None
         line = next(line for line in metric_lines if line.split()[0] == row["name"])
         assert line.split()[1:3] == [row["family"], row["direction"]], line
         assert line.endswith(row["description"]), line
-    dataset_lines = lines[heads[2] + 1:]
+    families_at = next(i for i, line in enumerate(lines) if line.startswith("model families:"))
+    dataset_lines, family_lines = lines[heads[2] + 1:families_at], lines[families_at + 1:]
     assert [line.split()[0] for line in dataset_lines] == DATASETS.names()
+    assert [line.split()[0] for line in family_lines] == ["timm", "hf", "torchvision"]  # the families' declared order
+    hf = FAMILIES.get("hf")
+    assert family_lines[1] == f"  hf           {hf.form}; serves {hf.serves}; refuses {hf.refuses}"
     evidence = next(line for line in dataset_lines if line.split()[0] == "evidence-fashion-mnist")
     assert "task=motif, canvas=56" in evidence and "evidence, motif, garment" in evidence
     assert evidence.endswith(dataset_class("evidence-fashion-mnist").description)

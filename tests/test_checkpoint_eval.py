@@ -16,7 +16,8 @@ from iabench.cli import main
 from iabench.config import DataConfig, ModelConfig, TrainConfig
 from iabench.data import load_dataset
 from iabench.models import create_model
-from iabench.pipeline.given import config_from_state
+from iabench.models.families import parse_model
+from iabench.models.families.timm_vit import shape_from_state
 from iabench.pipeline.samples import select_samples
 from iabench.training.checkpoint import save_checkpoint
 
@@ -53,7 +54,7 @@ def evaluated(tmp_path_factory):
 
 
 def test_the_shape_is_read_off_the_weights() -> None:
-    config = config_from_state(ARCH, timm_vit().state_dict())
+    config = ModelConfig(arch=ARCH, **shape_from_state(timm_vit().state_dict()))
     assert (config.img_size, config.patch_size, config.in_chans, config.num_classes) == (16, 4, 1, 10)
     assert (config.embed_dim, config.depth) == (48, 2)
 
@@ -120,14 +121,14 @@ def test_an_ia_vit_saved_by_iabench(tmp_path: Path) -> None:
 
 
 def test_a_position_embedding_without_the_class_token(tmp_path) -> None:
-    from iabench.pipeline.given import GivenModel, load_given
+    from iabench.pipeline.given import load_given
 
     deit3 = timm.create_model("deit3_small_patch16_224", img_size=16, patch_size=4, in_chans=1, num_classes=10,
                               embed_dim=48, depth=2, num_heads=3)  # DeiT III: pos_embed holds the 16 patches only
-    config = config_from_state("deit3_small_patch16_224", deit3.state_dict())
-    assert (config.img_size, config.patch_size) == (16, 4)
+    shape = shape_from_state(deit3.state_dict())
+    assert (shape["img_size"], shape["patch_size"]) == (16, 4)
     torch.save(deit3.state_dict(), tmp_path / "deit3.pth")
-    model, _ = load_given(GivenModel.parse("deit3_small_patch16_224", tmp_path / "deit3.pth"))
+    model, _ = load_given(parse_model("deit3_small_patch16_224", tmp_path / "deit3.pth"))
     images = torch.randn(2, 1, 16, 16)
     with torch.no_grad():
         assert torch.allclose(model(images), deit3.eval()(images))

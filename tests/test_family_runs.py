@@ -127,9 +127,9 @@ def test_an_incomplete_folder_and_unknown_heads_are_one_line(tmp_path: Path) -> 
     save_file({k: v for k, v in load_file(weights).items() if not k.startswith("classifier.")}, weights,
               metadata={"format": "pt"})
     with pytest.raises(UserError, match="does not hold all the weights .* missing keys classifier") as err:
-        hf_vit.load(tmp_path / "hf")
+        hf_vit.load_folder(tmp_path / "hf")
     assert "\n" not in str(err.value) and "save_pretrained" in str(err.value)
     torch.save(torchvision_state(timm_vit()), tmp_path / "tv.pth")
     with pytest.raises(UserError, match="width-48 model: give it, --model torchvision:HEADS"):
-        torchvision_vit.load(tmp_path / "tv.pth")
-    assert torchvision_vit.load(tmp_path / "tv.pth", num_heads=3).encoder.layers[0].self_attention.num_heads == 3
+        torchvision_vit.load_file(tmp_path / "tv.pth")
+    assert torchvision_vit.load_file(tmp_path / "tv.pth", num_heads=3).encoder.layers[0].self_attention.num_heads == 3

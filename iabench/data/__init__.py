@@ -13,8 +13,6 @@ declares; the first declared mask is the one localisation metrics score against.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -76,7 +74,7 @@ def check_dataset(cls: Any) -> None:
         raise ValueError(f"dataset {getattr(cls, 'name', cls)!r}: " + "; ".join(problems))
 
 
-DATASETS: Registry[DatasetPlugin] = Registry("dataset", check_dataset)
+DATASETS: Registry[DatasetPlugin] = Registry("dataset", check_dataset, package=__name__)
 
 
 def dataset_class(name: str) -> type[DatasetPlugin]:
@@ -114,12 +112,7 @@ def split_train_val(dataset: Dataset, val_fraction: float, seed: int) -> tuple[S
     return Subset(dataset, sorted(order[n_val:])), Subset(dataset, sorted(order[:n_val]))
 
 
-def _import_all() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
-
-
-_import_all()
+DATASETS.discover()  # each module of this package registers its dataset
 
 __all__ = ["DATASETS", "DataBundle", "DatasetPlugin", "check_dataset", "dataset_class", "dataset_options",
            "evidence_mask", "load_dataset", "split_train_val"]

@@ -7,11 +7,13 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import unknown
-from .families.timm_vit import capture_attention, vit_backbone
+from .families._timm_capture import capture_attention
+from .families.timm_vit import vit_backbone
 from .forward import SeamForward
 from .ia_vit import IAViT, Interpreter
+from .lookup import as_classifier, explainable, patch_size_of, seam_of
 from .presets import PRESETS, get_preset
-from .seam import Seam, UnsupportedModel, as_classifier, explainable, patch_size_of, seam_of
+from .seam import Seam, UnsupportedModel
 from .vit import ModelOutput, ViT, build_backbone
 
 MODEL_KINDS = {"vit": ViT, "ia-vit": IAViT}

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from .seam import BlockParts, Seam, seam_of
+from .lookup import seam_of
+from .seam import BlockParts, Seam
 
 # what a ``wrap`` function is told about each module it may replace
 ROLES = ("conv", "norm", "linear", "act", "scale", "probabilities")

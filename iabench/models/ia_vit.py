@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .families.timm_vit import capture_attention
-from .seam import seam_of
+from .families._timm_capture import capture_attention
+from .lookup import seam_of
 from .vit import ModelOutput, ViT
 
 

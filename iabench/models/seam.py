@@ -10,8 +10,6 @@ pytorch-grad-cam idea (the caller names the layers and the reshape), done once p
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -100,9 +98,6 @@ class Seam:
         """The model's own forward's logits as a tensor (static: ``SeamClassifier`` builds no parts per forward)."""
         return model(images)
 
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.logits_of(self.model, images)
-
     @property
     def described(self) -> str:
         """The library and the model's class, e.g. 'Hugging Face transformers ViTForImageClassification'."""
@@ -141,58 +136,3 @@ class SeamClassifier(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.family_seam.logits_of(self.wrapped, images)
-
-
-# (name, module that defines it, the library module that must already be imported for a model of it to exist)
-_FAMILIES = (("timm", "timm_vit", "timm"), ("hf", "hf_vit", "transformers"), ("torchvision", "torchvision_vit",
-                                                                               "torchvision"))
-SUPPORTED = ("timm VisionTransformer (ViT, DeiT, distilled DeiT), Hugging Face ViTForImageClassification or "
-             "DeiTForImageClassification(WithTeacher), torchvision VisionTransformer")
-
-
-def family_seams() -> list[type[Seam]]:
-    """The seam class of every family whose library is loaded (a model of an unloaded library cannot exist)."""
-    return [importlib.import_module(f"{__package__}.families.{module}").SEAM
-            for _, module, library in _FAMILIES if library in sys.modules]
-
-
-def seam_of(model: nn.Module) -> Seam:
-    """The seam of ``model`` (built afresh: cheap, and never stale after a module is swapped). A model no family
-    serves is an ``UnsupportedModel`` naming the supported ones; one a family half-serves says what it lacks."""
-    if isinstance(model, SeamClassifier):
-        return model.family_seam(model.wrapped)
-    held = getattr(model, "seam", None)  # a SeamForward carries the seam it was built from
-    if isinstance(held, Seam):
-        return held
-    for seam in family_seams():
-        root = seam.accepts(model)
-        if root is not None:
-            return seam(root)
-    raise UnsupportedModel(f"iabench cannot explain a {type(model).__name__}: it serves {SUPPORTED}")
-
-
-def as_classifier(model: nn.Module) -> nn.Module:
-    """``model`` as explainers and metrics take it: a module whose forward returns logits (checked: served)."""
-    return model if isinstance(model, SeamClassifier) else seam_of(model).classifier
-
-
-def explainable(model: nn.Module) -> nn.Module:
-    """``model`` as explainers take it: a ViT of a family the seam serves as a module returning logits; any other
-    model as it is (the methods that read a ViT's parts then refuse it in one line), except a transformers model
-    the seam cannot serve, refused now (its forward returns an output object no method could read)."""
-    try:
-        return as_classifier(model)
-    except UnsupportedModel:
-        if type(model).__module__.startswith("transformers."):
-            raise
-        return model
-
-
-def patch_size_of(model: nn.Module, default: int | None = None) -> tuple[int, int]:
-    """The model's patch size (rows, columns); ``default`` (square) for a model the seam does not serve."""
-    try:
-        return seam_of(model).patch_size
-    except UnsupportedModel:
-        if default is None:
-            raise
-        return (default, default)

@@ -11,7 +11,8 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import UserError
-from .families.timm_vit import capture_attention, create_timm_vit
+from .families._timm_capture import capture_attention
+from .families.timm_vit import create_timm_vit
 
 
 class ModelOutput(NamedTuple):
@@ -65,7 +66,7 @@ class ViT(nn.Module):
     @property
     def grid(self) -> tuple[int, int]:
         """The patch grid (rows, columns)."""
-        from .seam import seam_of
+        from .lookup import seam_of
 
         return seam_of(self.backbone).grid
 

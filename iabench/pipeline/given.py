@@ -1,10 +1,8 @@
-"""Stage 2 without training: a model the user brings, of any family the seam serves (``given_spec.py`` parses it).
-
-A timm state dict (also wrapped in ``state_dict``/``model``, read by timm's ``load_state_dict`` with
-``weights_only=True``), an IA-ViT saved by iabench, a Hugging Face ``save_pretrained`` folder (offline, eager
-attention) or a torchvision state dict. The classes, patch size, channels and image size come from the weights;
-the normalisation from timm's config of ARCH or the folder's preprocessor_config.json unless data.mean/std is set.
-The suite then evaluates that one model: no training.
+"""Stage 2 without training: a model the user brings, of any family the seam serves (``iabench.models.families``
+parses ``--model``, loads the weights and says its normalisation), or an IA-ViT saved by iabench
+(``training.checkpoint``). The classes, patch size, channels and image size come from the weights; the normalisation
+from the family (timm's config of ARCH, a folder's preprocessor_config.json) unless data.mean/std is set. The suite
+then evaluates that one model: no training.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import timm
 import torch
 from torch import nn
 
@@ -22,14 +19,12 @@ from ..baselines import EXPLAINERS
 from ..config import ModelConfig, from_dict
 from ..errors import UserError
 from ..metrics import METRICS
-from ..models import as_classifier, seam_of
-from ..models.families import hf_vit, torchvision_vit
-from ..models.families.timm_vit import check_arch, shape_from_state
+from ..models import seam_of
+from ..models.families import GivenModel, family_of, parse_model
 from ..suites import Suite
 from ..suites.variants import ModelVariant
 from ..training import TrainedModel
 from ..training.checkpoint import FORMAT, load_checkpoint
-from .given_spec import GivenModel
 from .plan import applies
 
 log = logging.getLogger("iabench")
@@ -43,58 +38,16 @@ def _is_iabench(path: Path) -> bool:
     return isinstance(payload, dict) and payload.get("format") == FORMAT
 
 
-def config_from_state(arch: str, state: dict[str, torch.Tensor]) -> ModelConfig:
-    """A timm ViT's config, its shape read off its weights (heads left to ARCH: the weights do not show them)."""
-    shape = shape_from_state(state)
-    if shape is None:
-        raise UserError("the checkpoint has no timm head, patch embedding or position table: not a timm ViT/DeiT "
-                        "with a class-token head (for a torchvision or Hugging Face model see --model's help)")
-    return ModelConfig(arch=arch, **shape)
-
-
-def config_of(given: GivenModel, model: nn.Module) -> ModelConfig:
-    """The config of a model of another family, read through the seam."""
-    seam = seam_of(model)
-    return ModelConfig(arch=given.arch, img_size=seam.grid[0] * seam.patch_size[0], patch_size=seam.patch_size[0],
-                       in_chans=seam.patch_proj.in_channels, num_classes=seam.readout[0][1].out_features,
-                       embed_dim=seam.width, depth=len(seam.layers), num_heads=seam.num_heads)
-
-
 def load_given(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
     """The model in eval mode and its config; a checkpoint that does not fit is one UserError line."""
-    from ..models import ViT
-
-    if given.family != "timm":
-        module = as_classifier(hf_vit.load(given.path) if given.family == "hf"
-                               else torchvision_vit.load(given.path, given.num_heads))
-        return module.eval(), config_of(given, module)
-
-    if given.kind == "ia-vit" or _is_iabench(given.path):
+    if given.kind == "ia-vit" or (given.family == "timm" and _is_iabench(given.path)):
         model, payload = load_checkpoint(given.path, kind=given.kind)
         config = from_dict(ModelConfig, payload["model_config"], "checkpoint.model")
         if config.arch != given.arch:
             raise UserError(f"checkpoint '{given.path}' holds a {config.arch}, not {given.arch}; pass --model "
                             f"{given.kind + ':' if given.kind == 'ia-vit' else ''}{config.arch}")
         return model.eval(), config
-    check_arch(given.arch)  # a CNN or a Swin is refused before its weights are read
-    logging.getLogger("timm").setLevel(logging.WARNING)  # its "Loaded ... from checkpoint" line repeats ours
-    try:
-        state = timm.models.load_state_dict(str(given.path), weights_only=True)
-    except Exception as err:  # noqa: BLE001 - pickles refused by weights_only, truncated files, other formats
-        raise UserError(f"cannot read '{given.path}' as weights ({str(err).splitlines()[0][:120]})") from None
-    config = config_from_state(given.arch, state)
-    heads = dict(num_heads=None)  # timm's ARCH decides the heads; the weights do not show them
-    model = ViT(dataclasses.replace(config, **heads))
-    try:
-        result = model.backbone.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shapes that differ (e.g. another width than ARCH's): torch's first reason
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: {lines[-1][:160]}") from None
-    if result.missing_keys or result.unexpected_keys:
-        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: missing keys "
-                        f"{', '.join(result.missing_keys[:5]) or 'none'}; unexpected keys "
-                        f"{', '.join(result.unexpected_keys[:5]) or 'none'}")
-    return model.eval(), config
+    return family_of(given).load(given)
 
 
 def fit_suite(suite: Suite, run: GivenRun) -> Suite:
@@ -116,10 +69,7 @@ def fit_suite(suite: Suite, run: GivenRun) -> Suite:
 
 
 def _normalisation(given: GivenModel) -> tuple[list[float], list[float]] | None:
-    if given.family == "hf":
-        return hf_vit.normalisation(given.path)
-    pretrained = timm.models.get_pretrained_cfg(given.arch) if given.family == "timm" and given.kind == "vit" else None
-    return None if pretrained is None else (list(pretrained.mean), list(pretrained.std))
+    return family_of(given).normalisation(given)
 
 
 def check_fits(data: object, config: ModelConfig, given: GivenModel) -> None:
@@ -146,7 +96,7 @@ class GivenRun:
         """--model (with --checkpoint unless hf:DIR), loaded onto ``device``; a missing half is a one-line error."""
         if not model:
             raise UserError("--checkpoint needs --model: --model ARCH --checkpoint FILE (or --model hf:DIR alone)")
-        given = GivenModel.parse(model, checkpoint)
+        given = parse_model(model, checkpoint)
         module, config = load_given(given)
         return cls(given, module.to(device), config, given.key())
 

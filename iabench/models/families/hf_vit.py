@@ -18,8 +18,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ...config import ModelConfig
 from ...errors import UserError
-from ..seam import SUPPORTED, BlockParts, Seam, UnsupportedModel
+from ..seam import BlockParts, Seam, UnsupportedModel
+from . import FAMILIES, Family, GivenModel, config_from_seam, supported
 
 CLASSES = ("ViTForImageClassification", "DeiTForImageClassification", "DeiTForImageClassificationWithTeacher")
 # the tested range (setup.cfg's `hf` extra says the same): 4.57 (the 4.x layout) and 5.25 (the 5.x one) are tested
@@ -97,9 +99,6 @@ class HFSeam(Seam):
         return model(pixel_values=images).logits
 
 
-SEAM = HFSeam
-
-
 def _pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
     return (int(value), int(value)) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
@@ -111,7 +110,23 @@ def require_transformers() -> None:
                         f"(transformers{VERSIONS})")
 
 
-def load(folder: str | Path) -> nn.Module:
+def parse(model: str, checkpoint: str | Path) -> GivenModel:
+    """``hf:DIR``: a ``save_pretrained`` folder, its own checkpoint (the path may contain ``:``)."""
+    folder = Path(model.partition(":")[2]).expanduser()
+    if checkpoint:
+        raise UserError(f"--model hf:DIR takes no --checkpoint: the folder '{folder}' holds the weights")
+    if not folder.is_dir():
+        raise UserError(f"--model hf:'{folder}' is not a folder; give the folder save_pretrained wrote")
+    return GivenModel("hf", "vit", f"hf:{folder.name}", folder, f"hf-{folder.name}")
+
+
+def load(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
+    """The folder's model as a classifier returning logits, and its config."""
+    seam = HFSeam(load_folder(given.path))
+    return seam.classifier.eval(), config_from_seam(given.arch, seam)
+
+
+def load_folder(folder: str | Path) -> nn.Module:
     """A ``save_pretrained`` folder's model, offline (no hub access), eager attention, eval mode."""
     require_transformers()
     folder = Path(folder).expanduser()
@@ -121,7 +136,7 @@ def load(folder: str | Path) -> nn.Module:
     architectures = json.loads(config_file.read_text()).get("architectures") or ["?"]
     name = architectures[0]
     if name not in CLASSES:
-        raise UnsupportedModel(f"'{folder}' holds a {name}, which iabench cannot explain: it serves {SUPPORTED}")
+        raise UnsupportedModel(f"'{folder}' holds a {name}, which iabench cannot explain: it serves {supported()}")
     import transformers
     from transformers.utils import logging as hf_logging
 
@@ -144,11 +159,18 @@ def load(folder: str | Path) -> nn.Module:
     return model.eval()
 
 
-def normalisation(folder: str | Path) -> tuple[list[float], list[float]] | None:
+def normalisation(given: GivenModel) -> tuple[list[float], list[float]] | None:
     """The image mean and std of the folder's preprocessor_config.json, when it has them."""
-    path = Path(folder).expanduser() / "preprocessor_config.json"
+    path = given.path / "preprocessor_config.json"
     if not path.is_file():
         return None
     config = json.loads(path.read_text())
     mean, std = config.get("image_mean"), config.get("image_std")
     return (list(mean), list(std)) if mean and std else None
+
+
+FAMILIES.register(Family(
+    name="hf", rank=1, library="transformers", prefix="hf", form="hf:DIR (a save_pretrained folder)",
+    serves="Hugging Face ViTForImageClassification or DeiTForImageClassification(WithTeacher)",
+    refuses=f"other transformers classes, activations other than {', '.join(ACTIVATIONS)}, no classifier head",
+    seam=HFSeam, parse=parse, load=load, normalisation=normalisation))

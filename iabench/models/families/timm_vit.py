@@ -5,24 +5,24 @@ The seam reads the standard pre-norm ``Block`` (``Attention``, ``Mlp``, LayerSca
 probabilities pass through each block's ``attn_drop``, so a hook there sees them in the seam's forward as in
 timm's unfused one. A distilled DeiT has two prefix tokens: the CLS-row methods read the class token's row, the
 read-out averages the two heads as timm does in eval. Other timm models (Swin, BEiT, pooled heads) are refused.
-
-``capture_attention`` is for training IA-ViT (its alignment loss needs the encoder's attention in the training
-forward itself): it switches timm's fused path off for a ``with`` block and hooks ``attn_drop``'s output.
+Training IA-ViT captures the attention in its own forward: ``_timm_capture``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 from timm.layers import Mlp
 from timm.models.vision_transformer import Attention, Block, VisionTransformer
 from torch import nn
 
+from ...config import ModelConfig
 from ...errors import UserError
 from ..seam import BlockParts, Seam, UnsupportedModel
+from . import FAMILIES, Family, GivenModel, checkpoint_file, forms, supported
 
 
 def vit_backbone(model: nn.Module) -> VisionTransformer:
@@ -87,15 +87,10 @@ class TimmSeam(Seam):
         return self.vit._pos_embed(patches)  # timm's own: class, distillation and register tokens, positions
 
 
-SEAM = TimmSeam
-
-
 def create_timm_vit(arch: str, pretrained: bool = False, **kwargs: object) -> VisionTransformer:
     """``timm.create_model``, refusing in one line an unknown name or a model the seam cannot serve (a CNN, a
     Swin, a ViT without a class-token head)."""
     import timm
-
-    from ..seam import SUPPORTED
 
     try:
         model = timm.create_model(arch, pretrained=pretrained, **kwargs)
@@ -104,7 +99,7 @@ def create_timm_vit(arch: str, pretrained: bool = False, **kwargs: object) -> Vi
             raise UserError(f"timm has no model '{arch}'; see timm.list_models('vit_*')") from None
         raise
     if not isinstance(model, VisionTransformer):
-        raise UnsupportedModel(f"'{arch}' is a {type(model).__name__}, not a ViT: iabench serves {SUPPORTED}")
+        raise UnsupportedModel(f"'{arch}' is a {type(model).__name__}, not a ViT: iabench serves {supported()}")
     TimmSeam(model)
     return model
 
@@ -132,31 +127,53 @@ def shape_from_state(state: dict[str, torch.Tensor]) -> dict[str, int] | None:
     return shape
 
 
-@contextmanager
-def capture_attention(model: nn.Module) -> Iterator[list[torch.Tensor]]:
-    """Yield a list that each forward of the timm model inside the block fills with (B, heads, T, T) attention
-    maps, one per block, in order, for the most recent forward (cleared when the first block runs again)."""
-    modules = [block.attn for block in vit_backbone(model).blocks]
-    for module in modules:
-        if not (hasattr(module, "fused_attn") and isinstance(getattr(module, "attn_drop", None), nn.Module)):
-            raise TypeError(f"{type(module).__name__} is not a timm Attention module with attn_drop")
-    captured: list[torch.Tensor] = []
-    first = modules[0].attn_drop
+def parse(model: str, checkpoint: str | Path) -> GivenModel:
+    """``ARCH`` or ``ia-vit:ARCH`` (an IA-ViT saved by iabench), with ``--checkpoint FILE``."""
+    kind, _, arch = model.rpartition(":") if ":" in model else ("vit", "", model)
+    if kind not in ("vit", "ia-vit") or not arch:
+        raise UserError(f"--model '{model}' is not one of: {forms()}")
+    return GivenModel("timm", kind, arch, checkpoint_file(checkpoint, "timm or iabench"),
+                      f"ia-vit-{arch}" if kind == "ia-vit" else arch)
 
-    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        if module is first:
-            captured.clear()
-        captured.append(output)
 
-    saved = [m.fused_attn for m in modules]
-    handles = []
+def load(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
+    """A timm state dict (also wrapped in ``state_dict``/``model``) read by timm's loader with ``weights_only``, into
+    ARCH of the shape its weights show (the heads are ARCH's: the weights do not show them)."""
+    import timm
+
+    check_arch(given.arch)  # a CNN or a Swin is refused before its weights are read
+    logging.getLogger("timm").setLevel(logging.WARNING)  # its "Loaded ... from checkpoint" line repeats ours
     try:
-        for m in modules:
-            m.fused_attn = False
-            handles.append(m.attn_drop.register_forward_hook(hook))
-        yield captured
-    finally:
-        for handle in handles:
-            handle.remove()
-        for m, fused in zip(modules, saved):
-            m.fused_attn = fused
+        state = timm.models.load_state_dict(str(given.path), weights_only=True)
+    except Exception as err:  # noqa: BLE001 - pickles refused by weights_only, truncated files, other formats
+        raise UserError(f"cannot read '{given.path}' as weights ({str(err).splitlines()[0][:120]})") from None
+    shape = shape_from_state(state)
+    if shape is None:
+        raise UserError("the checkpoint has no timm head, patch embedding or position table: not a timm ViT/DeiT "
+                        "with a class-token head (for a torchvision or Hugging Face model see --model's help)")
+    model = create_timm_vit(given.arch, drop_rate=0.0, drop_path_rate=0.0, **shape)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shapes that differ (e.g. another width than ARCH's): torch's first reason
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: {lines[-1][:160]}") from None
+    if result.missing_keys or result.unexpected_keys:
+        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: missing keys "
+                        f"{', '.join(result.missing_keys[:5]) or 'none'}; unexpected keys "
+                        f"{', '.join(result.unexpected_keys[:5]) or 'none'}")
+    return model.eval(), ModelConfig(arch=given.arch, **shape)
+
+
+def normalisation(given: GivenModel) -> tuple[list[float], list[float]] | None:
+    """timm's pretrained config of ARCH (an IA-ViT of iabench's has none)."""
+    import timm
+
+    pretrained = timm.models.get_pretrained_cfg(given.arch) if given.kind == "vit" else None
+    return None if pretrained is None else (list(pretrained.mean), list(pretrained.std))
+
+
+FAMILIES.register(Family(
+    name="timm", rank=0, library="timm", prefix="", form="ARCH or ia-vit:ARCH with --checkpoint FILE (timm)",
+    serves="timm VisionTransformer (ViT, DeiT, distilled DeiT)", refuses="other timm models (Swin, BEiT, CNNs), "
+    "pooled heads, dynamic sizes, normalised patch embeddings", seam=TimmSeam, parse=parse, load=load,
+    normalisation=normalisation))

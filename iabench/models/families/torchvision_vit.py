@@ -20,8 +20,10 @@ import torch
 from torch import nn
 from torchvision.models import VisionTransformer
 
+from ...config import ModelConfig
 from ...errors import UserError
 from ..seam import BlockParts, Seam, UnsupportedModel
+from . import FAMILIES, Family, GivenModel, checkpoint_file, config_from_seam
 
 
 def _packed_linear(attention: nn.MultiheadAttention) -> nn.Linear:
@@ -72,9 +74,10 @@ class TorchvisionSeam(Seam):
         return torch.cat([token, patches], dim=1) + self.model.encoder.pos_embedding
 
 
-SEAM = TorchvisionSeam
-# the heads of torchvision's builders by width (vit_b_*: 768, vit_l_*: 1024, vit_h_14: 1280)
-BUILDER_HEADS = {768: 12, 1024: 16, 1280: 16}
+# torchvision's builders: (width, heads); the weights show the width, not the heads
+BUILDERS = {"vit_b_16": (768, 12), "vit_b_32": (768, 12), "vit_l_16": (1024, 16), "vit_l_32": (1024, 16),
+            "vit_h_14": (1280, 16)}
+HEADS_BY_WIDTH = {width: heads for width, heads in BUILDERS.values()}
 
 
 def grid_side(positions: int, prefix: int) -> int:
@@ -85,7 +88,26 @@ def grid_side(positions: int, prefix: int) -> int:
     raise UserError(f"{positions} position embeddings do not make a square patch grid")
 
 
-def load(checkpoint: str | Path, num_heads: int | None = None) -> nn.Module:
+def parse(model: str, checkpoint: str | Path) -> GivenModel:
+    """``torchvision[:HEADS] --checkpoint FILE``; HEADS a number or a builder's name (its heads)."""
+    path, spec, heads = checkpoint_file(checkpoint, "torchvision"), model.partition(":")[2], None
+    if spec in BUILDERS:
+        heads = BUILDERS[spec][1]
+    elif spec.isdigit() and int(spec) > 0:
+        heads = int(spec)
+    elif spec:
+        raise UserError(f"--model '{model}': after torchvision: give the number of heads or one of "
+                        f"{', '.join(BUILDERS)}")
+    return GivenModel("torchvision", "vit", "torchvision", path, f"torchvision-{path.stem}", heads)
+
+
+def load(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
+    """The checkpoint's model (it returns logits) and its config."""
+    model = load_file(given.path, given.num_heads)
+    return model, config_from_seam(given.arch, TorchvisionSeam(model))
+
+
+def load_file(checkpoint: str | Path, num_heads: int | None = None) -> nn.Module:
     """A torchvision ``VisionTransformer`` of the shape the checkpoint's weights show, with them loaded, eval mode."""
     path = Path(checkpoint).expanduser()
     try:
@@ -101,7 +123,7 @@ def load(checkpoint: str | Path, num_heads: int | None = None) -> nn.Module:
         raise UserError(f"'{path}' has no {', '.join(missing)}: not the state dict of a torchvision VisionTransformer")
     width, _, patch, _ = state["conv_proj.weight"].shape
     side = grid_side(state["encoder.pos_embedding"].shape[1], 1)
-    heads = num_heads or BUILDER_HEADS.get(width)
+    heads = num_heads or HEADS_BY_WIDTH.get(width)
     if heads is None:
         raise UserError(f"the weights do not show the number of heads of a width-{width} model: give it, "
                         "--model torchvision:HEADS")
@@ -119,3 +141,10 @@ def load(checkpoint: str | Path, num_heads: int | None = None) -> nn.Module:
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
         raise UserError(f"'{path}' does not fit a torchvision VisionTransformer: {lines[-1][:160]}") from None
     return model.eval()
+
+
+FAMILIES.register(Family(
+    name="torchvision", rank=2, library="torchvision", prefix="torchvision",
+    form="torchvision[:HEADS] with --checkpoint FILE", serves="torchvision VisionTransformer",
+    refuses="a head with a pre_logits layer, separate q/k/v widths", seam=TorchvisionSeam, parse=parse, load=load,
+    normalisation=lambda given: None))
