@@ -94,15 +94,15 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     from .device import resolve_device
     from .metrics import METRICS
     from .models import IAViT, explainable
-    from .suites import _method_specs
+    from .suites.methods import method_specs
 
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise UserError(f"evaluate() has no option {', '.join(unknown)}; options: {', '.join(OPTIONS)}")
     opts = {**OPTIONS, **options}
     device = resolve_device(opts["device"] or "auto")
-    explainer_specs = _method_specs(list(explainers), "explainer", EXPLAINERS.names())
-    metric_specs = _method_specs(list(metrics), "metric", METRICS.names())
+    explainer_specs = method_specs(list(explainers), "explainer", EXPLAINERS.names())
+    metric_specs = method_specs(list(metrics), "metric", METRICS.names())
     classes = explainer_classes(explainer_specs)
     scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
     kind = "ia-vit" if isinstance(model, IAViT) else "vit"

@@ -131,13 +131,17 @@ def _add_others(sub: argparse._SubParsersAction) -> None:
     p_refresh.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/faithfulness/<run-id>")
     p_refresh.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    p_contrast = sub.add_parser("contrast", help="model contrast on planted evidence: a motif run against a garment",
-                                description="Evidence mass on the motif under the motif model minus under the garment "
-                                "model, on the same canvases (two runs of evidence-fashion-mnist differing in task "
-                                "only), per model and explainer: contrast.csv and contrast.md in the motif run, whose "
-                                "report is rebuilt with them.")
-    p_contrast.add_argument("motif_run", type=Path, help="the run folder with data.task motif")
-    p_contrast.add_argument("garment_run", type=Path, help="the run folder with data.task garment")
+    p_contrast = sub.add_parser("contrast", help="model contrast on planted evidence: the same images under two "
+                                "labellings (e.g. a motif run against a garment run)",
+                                description="The model contrast a planted-evidence dataset declares: evidence mass on "
+                                "the pairing's mask under the model of one labelling minus under the model of the "
+                                "other, on the same images (two runs differing in that labelling only), per model and "
+                                "explainer: contrast.csv and contrast.md in the first run, whose report is rebuilt "
+                                "with them. For evidence-fashion-mnist: the motif run (data.task motif), then the "
+                                "garment run (data.task garment), mass on the motif.")
+    p_contrast.add_argument("subject_run", type=Path,
+                            help="the run of the labelling whose evidence is the pairing's mask (e.g. data.task motif)")
+    p_contrast.add_argument("other_run", type=Path, help="the run of the other labelling (e.g. data.task garment)")
     p_contrast.add_argument("--debug", action="store_true", help="show tracebacks")
 
 

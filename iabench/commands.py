@@ -118,11 +118,11 @@ def cmd_contrast(args: argparse.Namespace) -> int:
     from .reporting.ground_truth.contrast import contrast_markdown, model_contrast
     from .reporting.run_files import RunFiles
 
-    motif, garment = RunFiles.read(args.motif_run), RunFiles.read(args.garment_run)
-    contrast = model_contrast(motif, garment)
-    contrast.to_csv(motif.path / CONTRAST_FILE, index=False)
+    subject, other = RunFiles.read(args.subject_run), RunFiles.read(args.other_run)
+    contrast = model_contrast(subject, other)
+    contrast.to_csv(subject.path / CONTRAST_FILE, index=False)
     text = contrast_markdown(contrast)
-    (motif.path / "contrast.md").write_text(f"# Model contrast: {motif.path} against {garment.path}\n\n{text}\n")
-    build_report(motif.path)
+    (subject.path / "contrast.md").write_text(f"# Model contrast: {subject.path} against {other.path}\n\n{text}\n")
+    build_report(subject.path)
     print(text)
     return 0

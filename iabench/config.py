@@ -35,8 +35,9 @@ class DataConfig:
     limit_train: int = 0  # 0 = all; otherwise the first N training items (quick experiments, tests)
     # True when nothing is trained (--checkpoint): a single <class>/ image tree is then entirely the test split
     eval_only: bool = False
-    # The dataset's own options (its plugin's Options, all values, validated): written flat in a suite's data section
-    options: dict[str, Any] = field(default_factory=dict)
+    # The dataset's own options, written flat in a suite's data section: its plugin's Options once the suite is read
+    # (``data.config_options``, which validates them), a mapping in a config built by hand
+    options: Any = field(default_factory=dict)
 
     HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_only": False}  # added later: old cache keys stay valid
     # Options that were flat DataConfig fields before datasets became plugins: a key holds them (their old defaults
@@ -48,7 +49,7 @@ class DataConfig:
         plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                  if f.name != "options" and not (f.name in self.HASH_NEUTRAL
                                                  and getattr(self, f.name) == self.HASH_NEUTRAL[f.name])}
-        options = dict(self.options)
+        options = dataclasses.asdict(self.options) if dataclasses.is_dataclass(self.options) else dict(self.options)
         plain.update({key: options.pop(key, default) for key, default in self.FLAT_OPTIONS.items()})
         if options:
             plain["options"] = options

@@ -125,6 +125,10 @@ class DatasetRecord(Record):
     std: tuple[float, ...] = ()
     source: str = ""
     sizes: Mapping[str, int] = dataclasses.field(default_factory=dict)  # train, val, test
+    # planted evidence: its labelling, evidence mask and model contrast (``GroundTruth.record``); None: none
+    ground_truth: Mapping[str, Any] | None = None
+
+    OPTIONAL = ("ground_truth",)
 
 
 class _Records(dict[str, R]):
@@ -161,18 +165,15 @@ def explainer_records_of(infos: Mapping[str, Any] | None) -> ExplainerRecords:
 
 
 @dataclass(frozen=True)
-class RunRecords:
-    """What a run recorded about its methods and models, typed: metrics.json, explainers.json, models.json."""
+class ContrastPairing:
+    """A model contrast on planted evidence (after BAM, Yang & Kim 2019), as a dataset declares it and a run records
+    it: two runs whose dataset options differ in ``option`` only, one with ``subject`` (whose evidence is the mask
+    ``mask``) and one with ``other``; the contrast is each run's evidence mass on ``mask``, subject's minus other's."""
 
-    metrics: MetricRecords = dataclasses.field(default_factory=MetricRecords)
-    explainers: ExplainerRecords = dataclasses.field(default_factory=ExplainerRecords)
-    models: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # models.json: name -> kind, baseline, seeds
-
-    @classmethod
-    def read(cls, metrics: Mapping[str, Any] | None = None, explainers: Mapping[str, Any] | None = None,
-             models: Mapping[str, Any] | None = None) -> RunRecords:
-        """The records of JSON entries (or of records, kept as they are)."""
-        return cls(metric_records_of(metrics), explainer_records_of(explainers), dict(models or {}))
+    option: str
+    subject: str
+    other: str
+    mask: str
 
 
 # each evaluated model's per-image correctness on the test split: arrays "<model>__seed<S>__index" (the images'

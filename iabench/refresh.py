@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .baselines import EXPLAINERS
+from .data import DATASETS
 from .errors import UserError
 from .metrics import METRICS
 from .pipeline.artifacts import write_json
@@ -55,7 +56,8 @@ def complete_records(metrics: dict, explainers: dict) -> tuple[dict, dict, list[
 
 
 def refresh(run_dir: Path) -> list[str]:
-    """Complete metrics.json and explainers.json of ``run_dir`` in place; returns the fields added."""
+    """Complete metrics.json, explainers.json and the manifest's dataset record of ``run_dir`` in place; returns the
+    fields added."""
     paths = [Path(run_dir) / name for name in ("metrics.json", "explainers.json")]
     if not paths[0].exists():
         raise UserError(f"'{run_dir}' holds no metrics.json; give a run folder such as reports/faithfulness/<id>")
@@ -63,7 +65,23 @@ def refresh(run_dir: Path) -> list[str]:
     metrics, explainers, added = complete_records(metrics, explainers)
     write_json(paths[0], metrics)
     write_json(paths[1], explainers)
-    return added
+    return added + _complete_ground_truth(Path(run_dir) / "manifest.json")
+
+
+def _complete_ground_truth(path: Path) -> list[str]:
+    """The manifest's dataset ``ground_truth``, from its plugin's declaration, when the dataset plants evidence and the
+    run was written before it was recorded; ["ground_truth"] when it was added."""
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    dataset = manifest.get("dataset") or {}
+    if "ground_truth" in dataset or dataset.get("name") not in DATASETS:
+        return []
+    plugin = DATASETS.get(dataset["name"])
+    if plugin.ground_truth is None:
+        return []
+    options = plugin.Options.parse(dataset.get("options") or {}, f"dataset {dataset['name']}")
+    manifest["dataset"] = {**dataset, "ground_truth": plugin.ground_truth.record(options)}
+    write_json(path, manifest)
+    return ["ground_truth"]
 
 
 def metric_records(infos: dict) -> dict:

@@ -140,7 +140,7 @@ class Run:
         write_run_files(self.run_dir, self.suite, self.metrics, self.explainer_classes, self.trained)
         write_heatmaps(self.run_dir, self.suite, self.data, self.samples, self.trained, self.evaluation.explanations(),
                        self.device)
-        write_reliance(self.run_dir, self.trained, self.data, self.device)  # planted evidence only
+        write_reliance(self.run_dir, self.trained, self.data, self.suite.data, self.device)  # planted evidence only
 
     def _manifest(self) -> None:
         write_manifest(self.run_dir, self.suite, self.run_id, self.config_hash, self.device, self.timings, self.data,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 RESULT_COLUMNS = ["run", "seed", "model", "explainer", "metric", "sample", "value"]
+MODEL_LEVEL = "-"  # the explainer of a model-level score (accuracy, agreement): it explains nothing
 CURVE_COLUMNS = ["run", "seed", "model", "explainer", "metric", "sample", "x", "value"]
 Key = tuple[int, str, str, str, int]  # (seed, model, explainer, metric, sample)
 

@@ -15,16 +15,16 @@ from iabench.metrics._checks import check_map, evidence_grid
 
 
 @dataclass(frozen=True)
-class EvidenceOptions(Options):
+class EvidenceScoreOptions(Options):
     unit: Literal["pixel", "patch"] = option("pixel", "score per pixel, or per patch of the model's grid (|s| "
                                              "summed per patch, the evidence as each patch's share of it)")
     mask: str = option("", "the dataset's mask to score against, by name (e.g. motif); '' = its evidence mask")
 
 
 class EvidenceScore(Metric):
-    """A score of |s| against a ground-truth mask, per pixel or per patch (``EvidenceOptions``)."""
+    """A score of |s| against a ground-truth mask, per pixel or per patch (``EvidenceScoreOptions``)."""
 
-    Options = EvidenceOptions
+    Options = EvidenceScoreOptions
 
     def protocol(self) -> dict[str, Any]:
         """The unit scored (pixel or patch), recorded as a curve metric's unit is, and the mask scored against."""

@@ -36,7 +36,7 @@ import torch
 from iabench.contract import Context, option
 from iabench.metrics._base import METRICS, MetricResult
 from iabench.metrics._checks import check_map
-from iabench.metrics._evidence import EvidenceOptions, EvidenceScore
+from iabench.metrics._evidence import EvidenceScore, EvidenceScoreOptions
 from iabench.ranges import AT_LEAST_0
 
 
@@ -47,7 +47,7 @@ def foreground(images: torch.Tensor, tol: float) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class ForegroundOptions(EvidenceOptions):
+class ForegroundOptions(EvidenceScoreOptions):
     tol: float = option(1e-6, "how far above the image's minimum a pixel counts as the object", AT_LEAST_0)
 
 

@@ -10,9 +10,18 @@ import pytest
 import torch
 from support import write_fmnist
 
-from iabench.config import DataConfig
+from iabench.config import DataConfig, config_hash
 from iabench.contract import NoOptions
-from iabench.data import DATASETS, DataBundle, DatasetPlugin, check_dataset, dataset_class, load_dataset
+from iabench.data import (
+    DATASETS,
+    DataBundle,
+    DatasetPlugin,
+    check_dataset,
+    dataset_class,
+    dataset_options,
+    load_dataset,
+)
+from iabench.data.cluttered import ClutteredOptions
 from iabench.data.config_options import data_config
 from iabench.errors import UserError
 from iabench.pipeline.plan import hashable_data, suite_hash
@@ -55,13 +64,16 @@ def test_a_default_spelled_out_keeps_the_key() -> None:
 
 def test_data_sections_split_into_common_keys_and_options() -> None:
     config = data_config({"name": "cluttered-fashion-mnist", "img_size": 56, "distractors": 5})
-    assert (config.img_size, config.options) == (56, {"canvas": 56, "distractors": 5})
+    assert (config.img_size, config.options) == (56, ClutteredOptions(canvas=56, distractors=5))  # parsed, kept so
+    assert dataset_options(config) is config.options  # not parsed again where the data is loaded, hashed, recorded
+    as_mapping = dataclasses.replace(config, options={"canvas": 56, "distractors": 5})  # a config built by hand
+    assert dataset_options(as_mapping) == config.options and config_hash(as_mapping) == config_hash(config)
     same = data_config({"name": "cluttered-fashion-mnist", "img_size": 56, "options": {"distractors": 5}})
     assert same == config
     switched = data_config({"name": "synthetic"}, config)  # another dataset: the base's options do not carry over
-    assert switched.options == {"channels": 1} and switched.img_size == 56
+    assert dataclasses.asdict(switched.options) == {"channels": 1} and switched.img_size == 56
     kept = data_config({"canvas": 60}, config)
-    assert kept.options == {"canvas": 60, "distractors": 5}
+    assert dataclasses.asdict(kept.options) == {"canvas": 60, "distractors": 5}
     with pytest.raises(UserError, match=r"unknown key 'data.img_sise' \(did you mean 'data.img_size'\?\); "
                                         r"cluttered-fashion-mnist takes canvas, distractors; common keys: name"):
         data_config({"name": "cluttered-fashion-mnist", "img_sise": 56})

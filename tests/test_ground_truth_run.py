@@ -14,6 +14,7 @@ import yaml
 from support import write_fmnist
 
 from iabench.cli import main
+from iabench.data import DATASETS
 from iabench.errors import UserError
 from iabench.records import DatasetRecord, ExplainerRecord, MetricRecord
 from iabench.reporting.ground_truth.contrast import NO_PAIR, contrast_markdown, model_contrast
@@ -64,6 +65,19 @@ def test_both_labellings_end_to_end(tmp_path, no_system_fmnist) -> None:
     assert main(["contrast", str(garment), str(garment)]) == 2  # two garment runs: one line, exit 2
 
 
+def recorded(task: str) -> dict:
+    """What a run of evidence-fashion-mnist with this task records of its planted evidence (by hand)."""
+    return {"labelling": task, "evidence_mask": task,
+            "contrast": {"option": "task", "subject": "motif", "other": "garment", "mask": "motif"}}
+
+
+def test_the_dataset_declares_what_a_run_records_of_its_planted_evidence() -> None:
+    plugin = DATASETS.get("evidence-fashion-mnist")
+    for task in ("motif", "garment"):
+        assert plugin.ground_truth.record(plugin.Options.parse({"task": task}, "test")) == recorded(task)
+    assert DATASETS.get("fashion-mnist").ground_truth is None  # no planted evidence, no reliance checks
+
+
 def _fake_run(folder: Path, task: str, label: str, scores: dict[tuple[int, str], float],
               failed_seed: int | None = None) -> RunFiles:
     """A run folder with ``label`` (the motif mass) per (seed, explainer), the same on 3 samples but for +0.01*k."""
@@ -76,8 +90,8 @@ def _fake_run(folder: Path, task: str, label: str, scores: dict[tuple[int, str],
                                                                           unit="pixel", mask=mask).to_json()}))
     (folder / "explainers.json").write_text(json.dumps({e: ExplainerRecord(name=e).to_json() for _, e in scores}))
     options = {"task": task, "canvas": 56, "motif_size": 6, "decoys": 2, "placement": "cell", "cell": 8}
-    (folder / "manifest.json").write_text(json.dumps(dict(dataset=DatasetRecord(name="evidence-fashion-mnist",
-                                                                                 options=options).to_json())))
+    (folder / "manifest.json").write_text(json.dumps(dict(dataset=DatasetRecord(
+        name="evidence-fashion-mnist", options=options, ground_truth=recorded(task)).to_json())))
     checks = [dict(model="vit", seed=s, check="accuracy", value=1.0, required="", passed=s != failed_seed, images=3)
               for s in (0, 1, 2)]
     pd.DataFrame(checks).to_csv(folder / "reliance.csv", index=False)
@@ -102,6 +116,7 @@ def test_model_contrast_by_hand(tmp_path) -> None:
     assert model_contrast(motif, none).empty and contrast_markdown(model_contrast(motif, none)) == NO_PAIR
     other = _fake_run(tmp_path / "o", "garment", "motif-mass", {(0, "a"): 1.0})
     (other.path / "manifest.json").write_text(json.dumps(dict(dataset=DatasetRecord(
-        name="evidence-fashion-mnist", options={"task": "garment", "canvas": 60}).to_json())))
+        name="evidence-fashion-mnist", options={"task": "garment", "canvas": 60},
+        ground_truth=recorded("garment")).to_json())))
     with pytest.raises(UserError, match="the two runs' canvases differ"):
         model_contrast(motif, RunFiles.read(other.path))

@@ -12,7 +12,8 @@ from torchvision.transforms.functional import gaussian_blur
 
 from iabench.baselines import EXPLAINERS, create_explainer
 from iabench.substrates import substrate_for
-from iabench.suites import _method_specs, apply_overrides
+from iabench.suites import apply_overrides
+from iabench.suites.methods import method_specs
 
 VARIANTS = ["integrated-gradients", "integrated-gradients[blur]", "integrated-gradients[uniform]",
             "integrated-gradients[mean]"]
@@ -124,7 +125,7 @@ def test_zeros_variant_is_unchanged() -> None:
 def test_bracketed_names_resolve() -> None:
     for name in VARIANTS:
         assert type(create_explainer(name, _smooth_net())).name == name
-    specs = _method_specs(VARIANTS[1:], "explainer", EXPLAINERS.names())
+    specs = method_specs(VARIANTS[1:], "explainer", EXPLAINERS.names())
     assert [(s.name, s.label, s.options) for s in specs] == [(n, n, {}) for n in VARIANTS[1:]]
     overrides = apply_overrides({}, ["explainers=integrated-gradients[blur],rise,integrated-gradients[mean]"])
     assert overrides == {"explainers": ["integrated-gradients[blur]", "rise", "integrated-gradients[mean]"]}

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from iabench.records import RunRecords, metric_records_of
+from iabench.records import metric_records_of
 from iabench.refresh import metric_records
 from iabench.reporting.page.opening import accuracy_sentence, answer, model_lines, protocol_line, run_lines
 from iabench.reporting.protocols import headline_metric
-from iabench.reporting.run_files import RunFiles
+from iabench.reporting.run_files import RunFiles, RunRecords
 
 MODELS = {"ia-vit": {"kind": "ia-vit", "baseline": "vit", "grid": "7x7",
                      "seeds": {"0": {"test_acc": 0.8408, "test_inter_acc": 0.8373, "test_agreement": 0.9745,

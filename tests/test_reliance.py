@@ -17,7 +17,8 @@ import iabench.data.fashion_mnist as fm
 from iabench.data import load_dataset
 from iabench.data.config_options import data_config
 from iabench.data.evidence import CLASSES, INK, motif_shapes
-from iabench.pipeline.reliance import CHANCE, Check, reliance_checks, relies
+from iabench.data.evidence_reliance import CHANCE, reliance_checks
+from iabench.data.ground_truth import Check
 from iabench.records import RELIANCE_FILE
 from iabench.reporting.ground_truth.reliance import reliance_markdown, without_ground_truth
 
@@ -88,20 +89,20 @@ def test_a_motif_reader_relies_on_the_motif(canvases) -> None:
     assert checks[1].value == pytest.approx(hit.mean(), abs=1e-12)
     low, high = stats.t.interval(0.90, N_TEST - 1, loc=hit.mean(), scale=stats.sem(hit))
     assert checks[1].passed == (CHANCE - 0.02 < low and high < CHANCE + 0.02) and checks[1].passed
-    assert relies(checks)
+    assert all(c.passed for c in checks)
 
 
 def test_a_garment_reader_fails_the_motif_task(canvases) -> None:
     checks, _ = _checks(canvases, "motif", use_motif=False, use_garment=True)
-    assert checks[0].value < 0.2 and not checks[0].passed and not checks[2].passed and not relies(checks)
+    assert checks[0].value < 0.2 and not checks[0].passed and not checks[2].passed and not all(c.passed for c in checks)
 
 
 def test_garment_models_must_ignore_the_motif(canvases) -> None:
     honest, _ = _checks(canvases, "garment", use_motif=False, use_garment=True)
-    assert [c.value for c in honest] == [1.0, 0.0, 0.0] and relies(honest)
+    assert [c.value for c in honest] == [1.0, 0.0, 0.0] and all(c.passed for c in honest)
     cheat, _ = _checks(canvases, "garment", use_motif=True, use_garment=True)
     assert cheat[0].value < 0.2  # it reads the motif, which is independent of the garment's label
-    assert cheat[2].value > 0.95 and not cheat[2].passed and not relies(cheat)
+    assert cheat[2].value > 0.95 and not cheat[2].passed and not all(c.passed for c in cheat)
 
 
 def test_the_report_names_the_models_without_ground_truth(tmp_path) -> None:

@@ -10,11 +10,12 @@ import pandas as pd
 from iabench.baselines import EXPLAINERS
 from iabench.metrics import FAMILIES as METRIC_FAMILIES
 from iabench.metrics import METRICS
-from iabench.records import RunRecords, explainer_records_of, metric_records_of
+from iabench.records import explainer_records_of, metric_records_of
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting.markdown import markdown_table, renderer
 from iabench.reporting.page.family_tables import FAMILIES, family_tables
 from iabench.reporting.page.render import explainer_table, metric_lines
+from iabench.reporting.run_files import RunRecords
 
 
 def row(model, explainer, metric, mean, direction="higher", n_failed=0, n=10) -> dict:

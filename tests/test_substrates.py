@@ -14,7 +14,7 @@ from iabench.errors import UserError
 from iabench.metrics import create_metric
 from iabench.metrics._perturbation import unit_ranks
 from iabench.substrates import neighbour_matrix, road_impute, substrate_for
-from iabench.suites import _method_specs
+from iabench.suites.methods import method_specs
 
 
 def test_road_imputation_equals_quantus_without_noise() -> None:
@@ -85,7 +85,7 @@ def test_noise_substrate_in_each_images_range_and_deterministic() -> None:
 
 
 def test_short_names_mean_the_substrate_option() -> None:
-    specs = _method_specs(["deletion[blur]", "insertion[road]", "morf[noise]", "deletion"], "metric",
+    specs = method_specs(["deletion[blur]", "insertion[road]", "morf[noise]", "deletion"], "metric",
                           ["deletion", "insertion", "morf"])
     assert [(s.name, s.label, s.options) for s in specs] == [
         ("deletion", "deletion[blur]", {"substrate": "blur"}), ("insertion", "insertion[road]", {"substrate": "road"}),
@@ -93,7 +93,7 @@ def test_short_names_mean_the_substrate_option() -> None:
     with pytest.raises(UserError, match="substrate must be one of"):
         create_metric("deletion", substrate="fog")
     with pytest.raises(UserError, match="unknown metric"):
-        _method_specs(["delection[blur]"], "metric", ["deletion"])
+        method_specs(["delection[blur]"], "metric", ["deletion"])
 
 
 def test_short_names_on_the_command_line() -> None:

@@ -66,7 +66,9 @@ def test_tau_per_seed_averaged_with_a_seed_bootstrap_and_the_oracle_rule() -> No
     patch = truth.loc[("deletion[patch]", "evidence-auc[patch]")]  # a protocol meets the truth of its own unit
     assert patch.tau == 1.0 and ("deletion[patch]", "foreground-mass") not in truth.index
     assert ("deletion", "evidence-auc[patch]") not in truth.index
-    text = truth_markdown(truth.reset_index())
+    wider = protocol_truth(results, METRICS, EXPLAINERS, margin=0.6).set_index(["protocol", "truth"])
+    assert not wider.loc[("insertion", "foreground-mass")].unreliable  # trails by 0.5: within a margin of 0.6
+    text = truth_markdown(truth.reset_index(), 0.02)
     assert "| m | insertion **unreliable** | foreground-mass | +0.22 [-1.00, +1.00] | 3 | 4 | -0.500 |" in text
     assert text.endswith("Unreliable for these models (the ground truth scores more than 0.02 worse than an "
                          "explainer): insertion (m).")
@@ -76,10 +78,10 @@ def test_one_seed_has_no_interval_and_no_truth_no_rows() -> None:
     results = _results({0: list(QUALITY), 1: list(QUALITY), 2: list(QUALITY)}, oracle_insertion=20.0)
     one = protocol_truth(results[results.seed == 0], METRICS, EXPLAINERS)
     assert one.seeds.eq(1).all() and one.low.isna().all() and not one.unreliable.any()
-    assert truth_markdown(one).endswith("Under every protocol the ground truth scores at least as well as every "
+    assert truth_markdown(one, 0.02).endswith("Under every protocol the ground truth scores at least as well as every "
                                         "explainer.")
     no_truth = results[~results.metric.isin(["foreground-mass", "evidence-auc[patch]"])]
-    assert protocol_truth(no_truth, METRICS, EXPLAINERS).empty and truth_markdown(pd.DataFrame()) == ""
+    assert protocol_truth(no_truth, METRICS, EXPLAINERS).empty and truth_markdown(pd.DataFrame(), 0.02) == ""
     assert np.isfinite(one.tau).all()
 
 
@@ -95,7 +97,7 @@ def test_without_the_oracle_nothing_is_called_reliable() -> None:
     results = _results({0: list(QUALITY), 1: list(QUALITY), 2: list(QUALITY)}, oracle_insertion=20.0)
     truth = protocol_truth(results[results.explainer != "evidence-oracle"], METRICS, EXPLAINERS)
     assert truth.oracle_gap.isna().all() and not truth.unreliable.any()
-    text = truth_markdown(truth)
+    text = truth_markdown(truth, 0.02)
     assert "| m | deletion | foreground-mass | +1.00 [+1.00, +1.00] | 3 | 4 | n/a |" in text
     assert text.endswith("The run has no evidence-oracle: whether a protocol scores the ground truth worse than an "
                          "explainer was not checked.")

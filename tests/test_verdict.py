@@ -12,9 +12,9 @@ from scipy import stats
 from statsmodels.stats.power import TTestPower
 from support import models_json
 
-from iabench.records import RunRecords
 from iabench.refresh import explainer_records, metric_records
 from iabench.reporting import build_report
+from iabench.reporting.run_files import RunRecords
 from iabench.reporting.summary import significance, summarise
 from iabench.reporting.verdict.rules import COLUMNS
 from iabench.reporting.verdict.rules import verdict as run_verdict

@@ -13,8 +13,8 @@ from scipy import stats
 from statsmodels.stats.power import TTestPower
 from support import models_json
 
-from iabench.records import RunRecords
 from iabench.refresh import explainer_records, metric_records
+from iabench.reporting.run_files import RunRecords
 from iabench.reporting.verdict.rules import verdict as run_verdict
 from iabench.reporting.verdict.text import verdict_markdown
 from iabench.stats import detectable, holm, mean_test, power

@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iabench.records import RunRecords
+from iabench.records import ContrastPairing
 from iabench.refresh import explainer_records, metric_records
+from iabench.reporting.run_files import RunRecords
 from iabench.reporting.verdict.rules import verdict as run_verdict
 from iabench.reporting.verdict.text import verdict_markdown
+from iabench.reporting.verdict.truth import PlantedEvidence
 
 METRICS = metric_records({
     "foreground-mass": {"name": "foreground-mass", "direction": "higher", "unit": "pixel"},
@@ -22,12 +24,13 @@ EXPLAINERS = explainer_records({
     "rollout": {"name": "rollout", "resolution": "patch"},
     "random-patch": {"name": "random-patch", "family": "control", "resolution": "patch"}})
 MODELS = {"vit": {"kind": "vit", "baseline": ""}, "ia-vit": {"kind": "ia-vit", "baseline": "vit"}}
+PAIRING = ContrastPairing(option="task", subject="motif", other="garment", mask="motif")  # evidence-fashion-mnist's
 
 
 def verdict(results, metrics, models, explainers, without_truth=None, contrast=None):  # noqa: ANN001, ANN201
     """The verdict of a run that recorded these metrics, models and explainers (JSON entries)."""
-    return run_verdict(results, RunRecords.read(metrics, explainers, models), without_truth=without_truth,
-                       contrast=contrast)
+    evidence = None if without_truth is None else PlantedEvidence(without_truth, contrast, PAIRING)
+    return run_verdict(results, RunRecords.read(metrics, explainers, models), evidence=evidence)
 SEEDS, SAMPLES = (0, 1, 2), 10
 
 

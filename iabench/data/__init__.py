@@ -8,7 +8,8 @@ beside the common keys (``data: {name: cluttered-fashion-mnist, canvas: 56}``) a
 Every loader reads local files only (``DataConfig.root``, then the dataset's default places); a dataset that cannot
 be found is one ``UserError`` line saying how to get it. Items are ``(image, label)`` with the image normalised
 (C, H, W) float32, or ``(image, label, masks)`` with ``masks`` a dict of bool (H, W) tensors named as the dataset
-declares; the first declared mask is the one localisation metrics score against.
+declares; the first declared mask is the one localisation metrics score against. A dataset that plants evidence
+also declares its ``ground_truth`` (``iabench.data.ground_truth``: its reliance checks and model contrast).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..config import DataConfig
 from ..contract import NoOptions, Options
 from ..contract.options import options_class_problems
 from ..registry import Registry
+from .ground_truth import GroundTruth
 
 
 @dataclass
@@ -54,6 +56,7 @@ class DatasetPlugin:
     description: ClassVar[str] = ""
     Options: ClassVar[type[Options]] = NoOptions
     masks: ClassVar[tuple[str, ...]] = ()  # names of the masks its items carry; the first is the evidence mask
+    ground_truth: ClassVar[GroundTruth | None] = None  # planted evidence: its reliance checks and model contrast
 
     @classmethod
     def load(cls, config: DataConfig, options: Any) -> DataBundle:
@@ -70,6 +73,8 @@ def check_dataset(cls: Any) -> None:
         problems.append("its masks must be a tuple of names")
     if not getattr(cls, "description", ""):
         problems.append("it declares no description")
+    if not isinstance(getattr(cls, "ground_truth", None), GroundTruth | None):
+        problems.append("its ground_truth must be a GroundTruth (iabench.data.ground_truth) or None")
     if problems:
         raise ValueError(f"dataset {getattr(cls, 'name', cls)!r}: " + "; ".join(problems))
 
@@ -82,8 +87,12 @@ def dataset_class(name: str) -> type[DatasetPlugin]:
 
 
 def dataset_options(config: DataConfig) -> Options:
-    """The validated options of ``config``'s dataset."""
-    return dataset_class(config.name).Options.parse(config.options, f"dataset {config.name}")
+    """The validated options of ``config``'s dataset: as the suite parsed them, or parsed now from a mapping (a
+    config built by hand)."""
+    cls = dataset_class(config.name)
+    if isinstance(config.options, cls.Options):
+        return config.options
+    return cls.Options.parse(config.options, f"dataset {config.name}")
 
 
 def load_dataset(config: DataConfig) -> DataBundle:

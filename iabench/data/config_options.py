@@ -1,6 +1,6 @@
 """A suite's ``data:`` section -> ``DataConfig``: the common keys typed by ``DataConfig``, every other key an option
 of the named dataset, validated by its plugin's ``Options`` (one ``UserError`` line for an unknown key or a bad
-value, naming the closest valid key of either kind)."""
+value, naming the closest valid key of either kind) and kept parsed in ``DataConfig.options``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,6 @@ def data_config(raw: dict[str, Any] | None, base: DataConfig | None = None, wher
             listed = f"; {config.name} takes {', '.join(names)}" if names else f"; {config.name} takes no options"
             raise UserError(f"unknown key '{where}.{key}'{hint}{listed}; common keys: {', '.join(common_keys())}")
     kept = base.options if config.name == base.name else {}
+    kept = dataclasses.asdict(kept) if dataclasses.is_dataclass(kept) else kept
     values = {k: v for k, v in {**kept, **nested, **given}.items() if k in names or k in nested}
-    options = cls.Options.parse(values, f"dataset {config.name}")
-    return dataclasses.replace(config, options=dataclasses.asdict(options))
+    return dataclasses.replace(config, options=cls.Options.parse(values, f"dataset {config.name}"))

@@ -14,7 +14,7 @@ Masks by name: ``evidence`` (the task's: the motif's lit pixels, or the garment'
 
 Canvases are generated lazily from their own seed ``(data.seed, split, index)``, as in ``cluttered``; ``raw`` also
 renders a canvas with its motif erased or replaced by another class's motif in the same place, and with the decoys
-erased: the interventions of the reliance checks (``iabench.pipeline.reliance``).
+erased: the interventions of its reliance checks (``evidence_reliance``).
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ from ..ranges import AT_LEAST_0
 from . import DATASETS, DataBundle, DatasetPlugin, split_train_val
 from .cluttered import SPLIT_CODES, canvas_stats
 from .evidence_layout import CLASSES, Layout, draw_layout, motif_shapes
+from .evidence_reliance import EvidenceGroundTruth
 from .fashion_mnist import CLASS_NAMES, load_arrays
 
 INK = 255  # the intensity of every lit motif and decoy pixel
 
 
 @dataclass(frozen=True)
-class EvidenceOptions(Options):
+class CanvasOptions(Options):
     task: Literal["motif", "garment"] = option("motif", "what the label is: the motif's class or the garment's")
     canvas: int = option(56, "canvas side in pixels", (36, None, True, False))
     motif_size: int = option(6, "side of a motif's square in pixels", (3, 12, True, True))
@@ -54,7 +55,7 @@ class EvidenceCanvases(Dataset):
     """Items (image (1, S, S) normalised float32, label, {evidence, motif, garment} bool (S, S)), generated on access;
     S = ``data.img_size`` (canvas resized bilinearly, masks by nearest neighbour)."""
 
-    def __init__(self, items: torch.Tensor, labels: torch.Tensor, config: DataConfig, options: EvidenceOptions,
+    def __init__(self, items: torch.Tensor, labels: torch.Tensor, config: DataConfig, options: CanvasOptions,
                  split: str, mean: float = 0.0, std: float = 1.0) -> None:
         self.items, self.garment_labels = np.ascontiguousarray(items.numpy()), labels.long()
         self.options, self.seed, self.split_code = options, config.seed, SPLIT_CODES[split]
@@ -116,11 +117,12 @@ class Evidence(DatasetPlugin):
     name = "evidence-fashion-mnist"
     description = ("planted evidence: a garment, a class motif and decoys on a canvas; label = the motif's class "
                    "(task motif) or the garment's (task garment); masks: evidence, motif, garment")
-    Options = EvidenceOptions
+    Options = CanvasOptions
     masks = ("evidence", "motif", "garment")
+    ground_truth = EvidenceGroundTruth()
 
     @classmethod
-    def load(cls, config: DataConfig, options: EvidenceOptions) -> DataBundle:
+    def load(cls, config: DataConfig, options: CanvasOptions) -> DataBundle:
         if options.placement == "cell" and options.cell < options.motif_size:
             raise UserError(f"data.cell = {options.cell} is smaller than data.motif_size = {options.motif_size}; a "
                             "motif must fit inside one cell")

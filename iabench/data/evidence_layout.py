@@ -1,5 +1,5 @@
 """Where the motifs of a planted-evidence canvas go (``iabench.data.evidence``): the fixed motif shapes and one
-canvas's layout, drawn from its own generator. ``options`` is the dataset's ``EvidenceOptions`` (motif_size, canvas,
+canvas's layout, drawn from its own generator. ``options`` is the dataset's ``CanvasOptions`` (motif_size, canvas,
 decoys, placement, cell)."""
 
 from __future__ import annotations

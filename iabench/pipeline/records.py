@@ -18,12 +18,13 @@ from ..suites import MethodSpec
 
 def dataset_record(bundle: DataBundle, config: DataConfig) -> DatasetRecord:
     """The loaded dataset's record: its plugin's declaration, its validated options and the bundle's figures."""
-    cls = dataset_class(config.name)
+    cls, options = dataset_class(config.name), dataset_options(config)
     return DatasetRecord(
-        name=bundle.name, description=cls.description, options=dataclasses.asdict(dataset_options(config)),
+        name=bundle.name, description=cls.description, options=dataclasses.asdict(options),
         masks=bundle.masks, num_classes=bundle.num_classes, in_chans=bundle.in_chans, img_size=bundle.img_size,
         mean=tuple(bundle.mean), std=tuple(bundle.std), source=bundle.source,
-        sizes=dict(train=len(bundle.train), val=len(bundle.val), test=len(bundle.test)))  # type: ignore[arg-type]
+        sizes=dict(train=len(bundle.train), val=len(bundle.val), test=len(bundle.test)),  # type: ignore[arg-type]
+        ground_truth=cls.ground_truth.record(options) if cls.ground_truth is not None else None)
 
 
 def explainer_record(cls: type) -> ExplainerRecord:

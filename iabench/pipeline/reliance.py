@@ -1,130 +1,44 @@
 """Reliance checks on planted evidence: does a trained model use the evidence its task plants, and only that?
 
-A ground-truth score means something only for a model that relies on the evidence (AttributionLab, 2023: a trained
-model need not use all of the planted evidence, so reliance is checked by intervention, not assumed). Each model of
-each seed is checked on the canvases of ``evidence-fashion-mnist`` (``iabench.data.evidence``):
-
-- ``motif`` models: test accuracy >= 97 %; the label ceiling (Zhou et al., AAAI 2022): with the motif erased the
-  accuracy is chance, 10 % +- 2 points by TOST on the 90 % interval; the intervention: with another class's motif in
-  the motif's place, the prediction moves to that class on >= 95 % of the images;
-- ``garment`` models: erasing the motif and the decoys changes the accuracy by < 1 point, and swapping the motif
-  changes the prediction on < 2 % of the images.
-
-A model that fails any check has no ground truth: the ground-truth verdict leaves it out.
+A ground-truth score means something only for a model that relies on the evidence. A dataset that plants evidence
+declares its checks (``DatasetPlugin.ground_truth``, see ``iabench.data.ground_truth``; those of
+``evidence-fashion-mnist`` are in ``iabench.data.evidence_reliance``); this stage runs them on every trained model,
+on the test images it was evaluated on, and writes reliance.csv (model, seed, check, value, required, passed,
+images). A model that fails any check has no ground truth: the ground-truth analyses of the report leave it out.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
-from ..data import DataBundle
-from ..data.evidence import CLASSES, EvidenceCanvases
+from ..config import DataConfig
+from ..data import DataBundle, dataset_class, dataset_options
 from ..records import RELIANCE_FILE
-from ..stats import ALPHA, mean_test
 
 log = logging.getLogger("iabench")
-CHANCE = 1.0 / CLASSES
-THRESHOLDS = dict(accuracy=0.97, ceiling_margin=0.02, swap_moves=0.95, erase_change=0.01, swap_changes=0.02)
-SWAP_SEED = 20231  # which other class each image's motif is swapped to: fixed, the same for every model
 
 
-@dataclass(frozen=True)
-class Check:
-    """One reliance check of one model: its measured value, what it had to be, and whether it was."""
-
-    check: str
-    value: float
-    required: str
-    passed: bool
-    images: int
-
-
-def swap_classes(dataset: EvidenceCanvases, indices: Sequence[int]) -> list[int]:
-    """For each image, another class than its motif's, drawn uniformly from a fixed seed."""
-    rng = np.random.default_rng(SWAP_SEED)
-    return [(dataset.layout(i).motif_class + 1 + int(r)) % CLASSES
-            for i, r in zip(indices, rng.integers(0, CLASSES - 1, len(indices)))]
-
-
-def predictions(model: nn.Module, dataset: EvidenceCanvases, indices: Sequence[int], device: torch.device,
-                batch: int = 256, **edit: object) -> np.ndarray:
-    """The model's predicted class of each canvas, rendered with ``edit`` (see ``EvidenceCanvases.raw``); a per-image
-    ``motif`` may be given as a list."""
-    swaps = edit.pop("motif", None)
-    out = []
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(indices), batch):
-            chunk = indices[start:start + batch]
-            motifs = swaps[start:start + batch] if isinstance(swaps, list) else [swaps] * len(chunk)
-            images = torch.stack([dataset.served(dataset.raw(i, motif=m, **edit)[0]) for i, m in zip(chunk, motifs)])
-            out.append(model(images.to(device)).argmax(1).cpu().numpy())  # forward: the predictor's logits
-    return np.concatenate(out) if out else np.zeros(0, dtype=int)
-
-
-def at_chance(correct: np.ndarray) -> bool:
-    """TOST of the mean per-image correctness against chance +- the margin: the 90 % t-interval inside it (the
-    verdict's equivalence rule, ``stats.mean_test``); with one image, or all alike, the mean itself inside it."""
-    test = mean_test(correct - CHANCE, THRESHOLDS["ceiling_margin"])
-    if not np.isfinite(test["tost_p"]):  # fewer than two images: no interval
-        return bool(abs(correct.mean() - CHANCE) < THRESHOLDS["ceiling_margin"])
-    return bool(test["tost_p"] < ALPHA)
-
-
-def reliance_checks(model: nn.Module, dataset: EvidenceCanvases, indices: Sequence[int],
-                    device: torch.device) -> list[Check]:
-    """The reliance checks of one model on the canvases ``indices`` of ``dataset`` (its task decides which)."""
-    indices = list(indices)
-    labels = np.array([dataset.label(i) for i in indices])
-    plain = predictions(model, dataset, indices, device)
-    swapped_to = swap_classes(dataset, indices)
-    swapped = predictions(model, dataset, indices, device, motif=swapped_to)
-    n, accuracy = len(indices), float((plain == labels).mean())
-    if dataset.options.task == "motif":
-        erased = predictions(model, dataset, indices, device, erase_motif=True)
-        ceiling = (erased == labels).astype(float)
-        moved = float((swapped == np.array(swapped_to)).mean())
-        return [Check("accuracy", accuracy, ">= 0.97", accuracy >= THRESHOLDS["accuracy"], n),
-                Check("accuracy without the motif", float(ceiling.mean()), "0.10 +- 0.02 (TOST, 90 %)",
-                      at_chance(ceiling), n),
-                Check("prediction follows a swapped motif", moved, ">= 0.95", moved >= THRESHOLDS["swap_moves"], n)]
-    bare = predictions(model, dataset, indices, device, erase_motif=True, erase_decoys=True)
-    change = float((bare == labels).mean()) - accuracy
-    changed = float((swapped != plain).mean())
-    return [Check("accuracy", accuracy, "reported", True, n),
-            Check("accuracy change without motif and decoys", change, "|change| < 0.01",
-                  abs(change) < THRESHOLDS["erase_change"], n),
-            Check("prediction changed by a swapped motif", changed, "< 0.02", changed < THRESHOLDS["swap_changes"], n)]
-
-
-def relies(checks: Sequence[Check]) -> bool:
-    """Whether the model passed every check (else it has no ground truth)."""
-    return all(c.passed for c in checks)
-
-
-def write_reliance(run_dir: Path, trained: Mapping[tuple[int, str], Any], data: DataBundle,
+def write_reliance(run_dir: Path, trained: Mapping[tuple[int, str], Any], data: DataBundle, config: DataConfig,
                    device: torch.device) -> None:
-    """reliance.csv (model, seed, check, value, required, passed, images) for a run on planted evidence, on the test
-    images each model was evaluated on; one log line per model says whether it has ground truth."""
-    if not isinstance(data.test, EvidenceCanvases):
+    """reliance.csv for a run on a dataset with planted evidence (``config``'s; nothing for any other); one log line
+    per model says whether it has ground truth."""
+    truth = dataset_class(config.name).ground_truth
+    if truth is None:
         return
-    rows = []
+    labelling, rows = truth.labelling(dataset_options(config)), []
     for (seed, name), model in sorted(trained.items()):
         index = model.test_index
         indices = index.tolist() if index is not None else list(range(len(data.test)))
-        checks = reliance_checks(model.model, data.test, indices, device)
+        checks = truth.checks(model.model, data.test, indices, device)
         failed = [c.check for c in checks if not c.passed]
         log.info("%s/seed%s: %s", name, seed, f"no ground truth (failed: {'; '.join(failed)})" if failed else
-                 f"relies on the {data.test.options.task} ({len(checks)} of {len(checks)} reliance checks passed)")
+                 f"relies on the {labelling} ({len(checks)} of {len(checks)} reliance checks passed)")
         rows += [dict(model=name, seed=seed, **dataclasses.asdict(c)) for c in checks]
     pd.DataFrame(rows).to_csv(run_dir / RELIANCE_FILE, index=False)

@@ -18,6 +18,7 @@ from ..baselines import EXPLAINERS, BoundExplainer
 from ..config import config_hash
 from ..contract import Context
 from ..metrics import MetricResult
+from ..store import MODEL_LEVEL
 from ..suites import MethodSpec
 from ..targets import explained_targets
 from .costs import CostBook, cost_key
@@ -64,7 +65,7 @@ class Scorer:
         for start, stop in self.chunks if chunks is None else chunks:
             idx = self.samples.indices[start:stop]
             todo = {k: m for k, m in wanted.items() if self.store.missing(
-                (item.seed, item.model, item.explainer or "-", k, s) for s in idx[:self.count(k, start, stop)])}
+                (item.seed, item.model, item.explainer or MODEL_LEVEL, k, s) for s in idx[:self.count(k, start, stop)])}
             if not todo:
                 continue
             images = self.samples.images[start:stop].to(self.device)
@@ -127,7 +128,7 @@ class Scorer:
         if self.costs is not None and subject.shape and images:
             self.costs.add(method_cost_key(self, stage, label, subject.shape), seconds, images)
 
-    def _add(self, item: WorkItem, metric: str, idx: list[int], result: Any, explainer: str = "-") -> None:
+    def _add(self, item: WorkItem, metric: str, idx: list[int], result: Any, explainer: str = MODEL_LEVEL) -> None:
         """Store a metric's per-sample scores (and curves), and each extra value as metric '<metric>-<suffix>'."""
         self.store.add(item.seed, item.model, explainer, metric, idx, np.asarray(result.scores, dtype=float),
                        result.curve_x, result.curves)
@@ -139,7 +140,7 @@ def pending_images(scorer: Scorer, item: WorkItem, kind: str) -> dict[str, int]:
     """label -> how many images of ``scorer``'s chunks each metric of ``item`` has still to score."""
     counts = {}
     for label in scorer.wanted(item, kind):
-        counts[label] = sum(len(scorer.store.missing((item.seed, item.model, item.explainer or "-", label, s)
+        counts[label] = sum(len(scorer.store.missing((item.seed, item.model, item.explainer or MODEL_LEVEL, label, s)
                                                    for s in scorer.samples.indices[start:start + scorer.count(
                                                        label, start, stop)])) for start, stop in scorer.chunks)
     return counts

@@ -20,7 +20,7 @@ from . import verdict
 from .figures.critical_difference import critical_difference
 from .figures.headline import headline_figure
 from .figures.plots import auc_bars, curve_plots, heatmap_grid, training_plots
-from .ground_truth.contrast import contrast_markdown
+from .ground_truth.contrast import contrast_markdown, recorded_pairing
 from .ground_truth.reliance import reliance_markdown, without_ground_truth
 from .ground_truth.truth import protocol_truth
 from .ground_truth.truth_figure import truth_figure
@@ -60,17 +60,18 @@ def build_report(run_dir: Path) -> list[Path]:
         written += [run.write_csv(cd_table, "critical_difference.csv"), *cd_paths]
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
     excluded = without_ground_truth(run.reliance)  # None: no planted evidence
-    truth = protocol_truth(run.results, run.metrics, run.explainers, excluded)
+    settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
+    truth = protocol_truth(run.results, run.metrics, run.explainers, excluded, settings.delta)
     if not truth.empty:
         written.append(run.write_csv(truth, "truth.csv"))
-    claims, verdict_md, verdict_files = _verdict(run, excluded)
+    claims, verdict_md, verdict_files = _verdict(run, excluded, settings)
     figures = _figures(run, summary)
     if not truth.empty:
         figures["truth"] = truth_figure(truth, run.path / "plots")
     written += verdict_files + [p for paths in figures.values() for p in paths]
     protocol_md = {"controls": control_markdown(summary, run.metrics, run.explainers),
                    "units": unit_markdown(summary, run.metrics, run.explainers),
-                   "reliance": reliance_markdown(run.reliance), "truth": truth_markdown(truth),
+                   "reliance": reliance_markdown(run.reliance), "truth": truth_markdown(truth, settings.delta),
                    "contrast": contrast_markdown(run.contrast) if run.contrast is not None else ""}
     page = sections(run, Findings(summary, tests, figures, note, verdict_md, trust_md, protocol_md))
     headline = headline_figure(summary, run.metrics, run.path / "plots")
@@ -90,13 +91,15 @@ def _summary(run: RunFiles) -> tuple[pd.DataFrame, str, list[Path]]:
     return summary, note, [run.write_csv(summary, "summary.csv"), run.path / "summary.tex"]
 
 
-def _verdict(run: RunFiles, excluded: set[tuple[str, int]] | None) -> tuple[pd.DataFrame | None, str, list[Path]]:
+def _verdict(run: RunFiles, excluded: set[tuple[str, int]] | None,
+             settings: VerdictConfig) -> tuple[pd.DataFrame | None, str, list[Path]]:
     """verdict.csv and verdict.md, for a run with a reference IA-ViT (the claims are about it: none, no verdict);
     ``excluded``: the models without ground truth on planted evidence (None: no planted evidence, no claims vi/vii)."""
     if not verdict.variants(run.models, set(run.results.model))[0]:
         return None, "", []
-    settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
-    claims = verdict.verdict(run.results, run.records, settings, run.correctness, excluded, run.contrast)
+    pairing = recorded_pairing(run)
+    evidence = None if excluded is None else verdict.PlantedEvidence(excluded, run.contrast, pairing and pairing[2])
+    claims = verdict.verdict(run.results, run.records, settings, run.correctness, evidence)
     verdict_md = verdict.verdict_markdown(claims, run.models, settings)
     (run.path / "verdict.md").write_text(f"# Verdict: {run.suite}\n\n{verdict_md}")
     return claims, verdict_md, [run.write_csv(claims, "verdict.csv"), run.path / "verdict.md"]

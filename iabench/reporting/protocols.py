@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..records import ExplainerRecords, MetricRecords
+from ..store import MODEL_LEVEL
 from .markdown import markdown_table
 
 
@@ -58,7 +59,7 @@ def control_markdown(summary: pd.DataFrame, metrics_info: MetricRecords, explain
     means = summary.set_index(["model", "explainer", "metric"])["mean"]
     rows, flipped, patch_cells = [], 0, 0
     for model, explainer in sorted(set(zip(summary.model, summary.explainer))):
-        if explainer == "-" or explainers_info.of(explainer).is_control:
+        if explainer == MODEL_LEVEL or explainers_info.of(explainer).is_control:
             continue
         resolution, control = _control_of(explainer, explainers_info)
         row = {"model": model, "explainer": explainer, "map": resolution, "control": control}
@@ -96,7 +97,7 @@ def unit_markdown(summary: pd.DataFrame, metrics_info: MetricRecords, explainers
     for name, substrate in pairs:
         pixel, patch = by_protocol[(name, substrate, "pixel")], by_protocol[(name, substrate, "patch")]
         lower = metrics_info.of(pixel).lower_is_better
-        part = summary[summary.metric.isin([pixel, patch]) & (summary.explainer != "-")]
+        part = summary[summary.metric.isin([pixel, patch]) & (summary.explainer != MODEL_LEVEL)]
         table = part.pivot_table(index=["model", "explainer"], columns="metric", values="mean").dropna()
         if table.empty:
             continue

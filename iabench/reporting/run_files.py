@@ -5,9 +5,11 @@ reliance checks and the model contrast of planted evidence, training.csv, curves
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,9 +23,26 @@ from ..records import (
     ExplainerRecords,
     MetricRecord,
     MetricRecords,
-    RunRecords,
+    explainer_records_of,
+    metric_records_of,
 )
 from ..store import CURVE_COLUMNS, RESULT_COLUMNS
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """What a run recorded about its methods and models, typed: metrics.json, explainers.json, models.json."""
+
+    metrics: MetricRecords = field(default_factory=MetricRecords)
+    explainers: ExplainerRecords = field(default_factory=ExplainerRecords)
+    models: Mapping[str, Any] = field(default_factory=dict)  # models.json: name -> kind, baseline, seeds
+
+    @classmethod
+    def read(cls, metrics: Mapping[str, Any] | None = None, explainers: Mapping[str, Any] | None = None,
+             models: Mapping[str, Any] | None = None) -> RunRecords:
+        """The records of JSON entries (or of records, kept as they are)."""
+        return cls(metric_records_of(metrics), explainer_records_of(explainers), dict(models or {}))
+
 
 FLOAT_FORMAT = "%.10g"  # fixed text for floats: deterministic files, ample precision for re-analysis
 

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from ..records import MetricRecords
+from ..store import MODEL_LEVEL
 from .protocols import protocol
 
 AXES = ("property", "substrate", "unit")  # what differs between two curve metrics: name, substrate, unit
@@ -55,7 +56,7 @@ def _kendall_row(axis: str, model: str, metric: str, a: str, b: str, first: pd.S
 def kendall_rows(results: pd.DataFrame, metrics_info: MetricRecords) -> list[dict]:
     rows = []
     direction = {m: record.direction for m, record in metrics_info.items()}
-    saliency = results[results.explainer != "-"]
+    saliency = results[results.explainer != MODEL_LEVEL]
     for model, part in saliency.groupby("model", sort=True):
         labels = [m for m in metrics_info if m in set(part.metric)]
         means = {m: _goodness(part[part.metric == m].groupby("explainer").value.mean(), direction[m]) for m in labels}
@@ -84,7 +85,7 @@ def rank_and_alpha_rows(results: pd.DataFrame, metrics_info: MetricRecords, resa
     explainer's rank with its bootstrap interval, then Krippendorff's alpha of the per-image ranks."""
     rank_rows, alpha_rows = [], []
     rng = np.random.default_rng(seed)
-    for (model, metric), part in results[results.explainer != "-"].groupby(["model", "metric"], sort=True):
+    for (model, metric), part in results[results.explainer != MODEL_LEVEL].groupby(["model", "metric"], sort=True):
         table = part.pivot_table(index=["seed", "sample"], columns="explainer", values="value",
                                  aggfunc="first").dropna()
         if table.shape[1] < 2 or table.shape[0] < 2:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats import ALPHA, bootstrap_ci, holm, paired_effect, t_interval
+from ..store import MODEL_LEVEL
 
 REFERENCE = ("ia-vit", "ia-vit")  # (model, explainer): IA-ViT's interpreter, what every method is tested against
 SUMMARY_COLUMNS = ["model", "explainer", "metric", "direction", "mean", "std", "ci_low", "ci_high", "n", "n_failed",
@@ -64,7 +65,7 @@ def significance(results: pd.DataFrame, directions: dict[str, str]) -> pd.DataFr
     names the side the metric's direction favours by ``mean_diff`` ("method", "reference" or "tie"), significant
     or not."""
     rows = []
-    per_sample = results[results.explainer != "-"]  # model-level metrics have no explainer to compare
+    per_sample = results[results.explainer != MODEL_LEVEL]  # model-level metrics have no explainer to compare
     for metric, frame in per_sample.groupby("metric", sort=True):
         table = frame.pivot_table(index=["seed", "sample"], columns=["model", "explainer"], values="value",
                                   aggfunc="first", dropna=False)

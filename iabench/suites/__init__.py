@@ -25,8 +25,6 @@ from .methods import MethodSpec, check_options, check_scopes, method_specs
 from .overrides import Overrides
 from .variants import ModelVariant, build_variants, check_seeds
 
-_method_specs = method_specs  # the name the API and older tests import
-
 
 @dataclass(frozen=True)
 class Suite:

@@ -19,6 +19,7 @@ from typing import Any
 from ..config import ModelConfig, TrainConfig, from_dict
 from ..errors import UserError, closest, unknown
 from ..models import MODEL_KINDS
+from ..store import MODEL_LEVEL
 
 VARIANT_KEYS = ["kind", "model", "train", "seeds", "baseline", "description", "explainers"]
 
@@ -106,7 +107,7 @@ def build_variants(models: Any, model: ModelConfig, train: TrainConfig, seeds: l
     names = [v.name for v in variants]
     resolved = []
     for variant in variants:
-        if variant.name in ("-", "") or "/" in variant.name or "," in variant.name:
+        if variant.name in (MODEL_LEVEL, "") or "/" in variant.name or "," in variant.name:
             raise UserError(f"model name '{variant.name}' is not allowed (no '/', ',' or '-' alone)")
         if variant.baseline and variant.baseline not in names:
             raise unknown(f"baseline of models.{variant.name}", variant.baseline, names)

@@ -39,6 +39,7 @@ from scipy import stats  # noqa: E402
 
 from ...records import ExplainerRecords, MetricRecords  # noqa: E402
 from ...stats import MIN_SEEDS  # noqa: E402
+from ...store import MODEL_LEVEL
 from .palette import explainer_styles, with_labels  # noqa: E402
 
 FAMILIES = ("faithfulness", "localisation")  # the metric families (metrics.json "family") ranked in CD diagrams
@@ -53,7 +54,7 @@ def family_table(results: pd.DataFrame, metrics_info: MetricRecords,
     no score or a failed one; the seeds each method was scored on, failed scores included)."""
     records = metrics_info
     labels = [m for m, r in records.items() if r.family == family and not r.scoped]  # a subset's: never complete
-    part = results[results.metric.isin(labels) & (results.explainer != "-")]
+    part = results[results.metric.isin(labels) & (results.explainer != MODEL_LEVEL)]
     if part.empty:
         return pd.DataFrame(), {}
     several = part.model.nunique() > 1
@@ -116,7 +117,7 @@ def _title(family: str, seeds: tuple, unit: str, blocked: tuple[pd.DataFrame, in
 def critical_difference(results: pd.DataFrame, metrics_info: MetricRecords, run_dir: Path,
                         explainers_info: ExplainerRecords | None = None) -> tuple[list[Path], pd.DataFrame]:
     paths, rows = [], []
-    labels = set(results.explainer) - {"-"}  # each method in its explainer's colour, as in every figure
+    labels = set(results.explainer) - {MODEL_LEVEL}  # each method in its explainer's colour, as in every figure
     styles = explainer_styles(with_labels(explainers_info or ExplainerRecords(), labels))
     for family in FAMILIES:
         full, scored = family_table(results, metrics_info, family)

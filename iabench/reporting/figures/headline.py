@@ -16,6 +16,7 @@ import pandas as pd
 
 from ...records import MetricRecords
 from ...stats import MIN_SEEDS
+from ...store import MODEL_LEVEL
 from ..protocols import headline_metric
 from .figure_io import plt, save_figure
 from .palette import OKABE_ITO
@@ -37,7 +38,7 @@ class Headline:
 
 def _model(summary: pd.DataFrame) -> str | None:
     """The model shown: the one whose interpreter is explained (IA-ViT), else the first model with explainers."""
-    explained = summary[summary.explainer != "-"]
+    explained = summary[summary.explainer != MODEL_LEVEL]
     with_interpreter = explained[explained.explainer == INTERPRETER].model.unique().tolist()
     models = with_interpreter or sorted(explained.model.unique())
     return ("ia-vit" if "ia-vit" in models else models[0]) if models else None
@@ -71,7 +72,7 @@ def headline_figure(summary: pd.DataFrame, metrics_info: MetricRecords, folder: 
     metric, model = headline_metric(summary, metrics_info), _model(summary)
     if metric is None or model is None:
         return None
-    rows = summary[(summary.metric == metric) & (summary.model == model) & (summary.explainer != "-")].dropna(
+    rows = summary[(summary.metric == metric) & (summary.model == model) & (summary.explainer != MODEL_LEVEL)].dropna(
         subset=["mean"])
     if rows.empty:
         return None

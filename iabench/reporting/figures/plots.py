@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from ...store import MODEL_LEVEL
 from .curves import CURVE_BAND, curve_plots
 from .figure_io import plt, save_figure
 from .heatmaps import heatmap_grid
@@ -31,7 +32,7 @@ TERM_STYLES = {"loss": ("#000000", "o"), "ce": ("#0072B2", "s"), "kd": ("#E69F00
 def auc_bars(summary: pd.DataFrame, folder: Path, metrics: list[str]) -> list[Path]:
     """Horizontal bars of the mean per (model, explainer) with its 95% bootstrap CI (from summary.csv),
     one panel per metric."""
-    data = summary[summary.metric.isin(metrics) & (summary.explainer != "-") & summary["mean"].notna()]
+    data = summary[summary.metric.isin(metrics) & (summary.explainer != MODEL_LEVEL) & summary["mean"].notna()]
     if data.empty:
         return []
     metrics = [m for m in metrics if m in set(data.metric)]

@@ -4,11 +4,13 @@ its mass on the motif under the motif model. ``contrast`` = evidence mass on the
 model minus under the garment model, paired by (seed, image), per model kind and explainer; an explainer that
 ignores the model (a random map seeded by the image) scores 0 exactly.
 
-Two runs of ``evidence-fashion-mnist`` that differ in ``task`` only give the pair (the same data seed and options:
-the same canvases; the same drawn images). Each run's score is its pixel-level evidence mass (``foreground-mass``)
-on the motif: the motif run's evidence mask, the garment run's ``foreground-mass`` with ``mask: motif``. Models
-without ground truth in either run (``reliance.csv``) are left out. The statistics are the verdict's
-(``paired.paired_effect``): seeds as the unit with >= 3 seeds, else images.
+Which runs pair is the dataset's to say (its ``GroundTruth.contrast``), and the report reads it from each run's
+manifest (the dataset's ``ground_truth``): for ``evidence-fashion-mnist``, two runs that differ in ``task`` only (the
+same data seed and options: the same canvases; the same drawn images). Each run's score is its pixel-level evidence
+mass (``foreground-mass``) on the pairing's mask: the motif run's evidence mask, the garment run's
+``foreground-mass`` with ``mask: motif``. The columns keep those names (``motif_model``, ``garment_model``: the
+subject's and the other's). Models without ground truth in either run (``reliance.csv``) are left out. The
+statistics are the verdict's (``stats.paired_effect``): seeds as the unit with >= 3 seeds, else images.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ...errors import UserError
+from ...records import ContrastPairing
 from ...stats import paired_effect
 from ..run_files import RunFiles
 from .reliance import with_ground_truth, without_ground_truth
@@ -26,45 +29,59 @@ CONTRAST_COLUMNS = ["model", "explainer", "contrast", "ci_low", "ci_high", "p_va
                     "garment_model"]
 
 
-def _task(run: RunFiles) -> tuple[str, dict[str, Any]]:
-    dataset = run.manifest.get("dataset") or {}
-    options = dict(dataset.get("options") or {})
-    if dataset.get("name") != "evidence-fashion-mnist" or "task" not in options:
-        raise UserError(f"'{run.path}' is not a run on evidence-fashion-mnist; model contrast compares a run with "
-                        "task motif and one with task garment")
-    return str(options.pop("task")), options
+def recorded_pairing(run: RunFiles) -> tuple[str, str, ContrastPairing] | None:
+    """(the run's labelling, its evidence mask, the contrast its dataset pairs) as the run's manifest recorded its
+    dataset's planted-evidence protocol; None for a run without one."""
+    truth = (run.manifest.get("dataset") or {}).get("ground_truth") or {}
+    if not truth.get("contrast"):
+        return None
+    return str(truth["labelling"]), str(truth["evidence_mask"]), ContrastPairing(**truth["contrast"])
 
 
-def motif_mass_label(run: RunFiles, task: str) -> str:
-    """The label of the run's pixel-level evidence mass on the motif's pixels."""
+def _side(run: RunFiles) -> tuple[str, str, ContrastPairing, dict[str, Any]]:
+    """``recorded_pairing`` of a run that has one, with its dataset options other than the pairing's."""
+    found = recorded_pairing(run)
+    if found is None:
+        raise UserError(f"'{run.path}' is not a run on planted evidence with a model contrast (e.g. "
+                        "evidence-fashion-mnist: a run with task motif and one with task garment); a run written "
+                        f"before runs recorded their dataset's contrast: `iabench refresh {run.path}` once")
+    options = dict((run.manifest.get("dataset") or {}).get("options") or {})
+    options.pop(found[2].option, None)
+    return (*found, options)
+
+
+def mass_label(run: RunFiles, evidence_mask: str, pairing: ContrastPairing) -> str:
+    """The label of the run's pixel-level evidence mass on the pairing's mask: its own evidence mass where its
+    evidence is that mask, else ``foreground-mass`` with ``mask`` set to it."""
     for label, record in run.metrics.items():
-        on_motif = record.mask == "motif" or (record.mask is None and task == "motif")
-        if record.name == "foreground-mass" and (record.unit or "pixel") == "pixel" and on_motif:
+        on_mask = record.mask == pairing.mask or (record.mask is None and evidence_mask == pairing.mask)
+        if record.name == "foreground-mass" and (record.unit or "pixel") == "pixel" and on_mask:
             return label
-    hint = "" if task == "motif" else " (add {name: foreground-mass, label: motif-mass, options: {mask: motif}})"
-    raise UserError(f"'{run.path}' has no pixel-level evidence mass on the motif{hint}")
+    hint = "" if evidence_mask == pairing.mask else (f" (add {{name: foreground-mass, label: {pairing.mask}-mass, "
+                                                     f"options: {{mask: {pairing.mask}}}}})")
+    raise UserError(f"'{run.path}' has no pixel-level evidence mass on the {pairing.mask}{hint}")
 
 
-def model_contrast(motif: RunFiles, garment: RunFiles) -> pd.DataFrame:
-    """contrast.csv's rows (``CONTRAST_COLUMNS``): motif-run mass minus garment-run mass on the motif."""
-    (first, first_options), (second, second_options) = _task(motif), _task(garment)
-    if {first, second} != {"motif", "garment"}:
-        raise UserError("model contrast needs one run with task motif and one with task garment, got tasks "
-                        f"{first} and {second}")
+def model_contrast(first: RunFiles, second: RunFiles) -> pd.DataFrame:
+    """contrast.csv's rows (``CONTRAST_COLUMNS``): the subject run's mass on the pairing's mask minus the other's."""
+    (first_label, first_mask, pairing, first_options), (second_label, second_mask, _, second_options) = (
+        _side(first), _side(second))
+    if {first_label, second_label} != {pairing.subject, pairing.other}:
+        raise UserError(f"model contrast needs one run with {pairing.option} {pairing.subject} and one with "
+                        f"{pairing.option} {pairing.other}, got {pairing.option}s {first_label} and {second_label}")
     if first_options != second_options:
-        raise UserError("the two runs' canvases differ (their dataset options differ beyond task); run both with "
-                        "the same data options")
-    tasks = {first: motif, second: garment}
+        raise UserError(f"the two runs' canvases differ (their dataset options differ beyond {pairing.option}); run "
+                        "both with the same data options")
     sides = {}
-    for task, run in tasks.items():
-        rows = with_ground_truth(run.results[run.results.metric == motif_mass_label(run, task)],
+    for label, mask, run in ((first_label, first_mask, first), (second_label, second_mask, second)):
+        rows = with_ground_truth(run.results[run.results.metric == mass_label(run, mask, pairing)],
                                  without_ground_truth(run.reliance))
-        sides[task] = rows.set_index(["model", "explainer", "seed", "sample"]).value
+        sides[label] = rows.set_index(["model", "explainer", "seed", "sample"]).value
     out = []
-    for (model, explainer), m in sides["motif"].groupby(level=[0, 1]):
-        if (model, explainer) not in sides["garment"].index.droplevel([2, 3]):
+    for (model, explainer), m in sides[pairing.subject].groupby(level=[0, 1]):
+        if (model, explainer) not in sides[pairing.other].index.droplevel([2, 3]):
             continue
-        g = sides["garment"].loc[(model, explainer)]
+        g = sides[pairing.other].loc[(model, explainer)]
         effect = paired_effect(m.droplevel([0, 1]), g)
         out.append(dict(model=model, explainer=explainer, contrast=effect.get("effect"), ci_low=effect.get("ci_low"),
                         ci_high=effect.get("ci_high"), p_value=effect.get("p_value"), unit=effect.get("unit"),

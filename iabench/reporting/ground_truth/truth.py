@@ -3,18 +3,18 @@ by ground truth (planted evidence), as truth.csv.
 
 For each model and each protocol (a faithfulness-family metric: insertion, deletion, MoRF, LeRF under a substrate
 and a unit, faithfulness correlation, ...), the explainers that are not controls are ranked by their mean score on
-each training seed, as are they by each ground-truth score of the same unit (``TRUTH``: evidence mass and evidence
-ROC AUC; a protocol without a unit is compared with the pixel level). ``tau`` is Kendall's tau-b (scipy) of the two
-rankings, averaged over the seeds, with a percentile-bootstrap interval over the seeds resampled with replacement
-(``low``/``high``; none with one seed): seeds are the unit, as in the verdict.
+each training seed, as are they by each ground-truth score of the same unit (``TRUTH_SCORES``: evidence mass and
+evidence ROC AUC; a protocol without a unit is compared with the pixel level). ``tau`` is Kendall's tau-b (scipy) of
+the two rankings, averaged over the seeds, with a percentile-bootstrap interval over the seeds resampled with
+replacement (``low``/``high``; none with one seed): seeds are the unit, as in the verdict.
 
 ``unreliable`` marks a protocol under which the ground truth itself (``evidence-oracle``) scores worse than at least
-one explainer that is not a control by more than ``MARGIN`` (the verdict's δ), on the mean over seeds and images: no
-map can show the planted evidence better than the evidence, so such a protocol rewards something else
-(``oracle_gap`` = the oracle's score minus the best such explainer's, oriented so that < 0 = the oracle worse). The
-margin keeps ties out: the oracle's binary map leaves every pixel off the evidence in raster order, so after the
-evidence is gone another map's ordering of the rest can edge it by a hair. Reading "worse than any non-control
-explainer" as "worse than at least one, by more than δ" is ours.
+one explainer that is not a control by more than ``margin`` (the verdict's δ, ``VerdictConfig.delta``), on the mean
+over seeds and images: no map can show the planted evidence better than the evidence, so such a protocol rewards
+something else (``oracle_gap`` = the oracle's score minus the best such explainer's, oriented so that < 0 = the
+oracle worse). The margin keeps ties out: the oracle's binary map leaves every pixel off the evidence in raster
+order, so after the evidence is gone another map's ordering of the rest can edge it by a hair. Reading "worse than
+any non-control explainer" as "worse than at least one, by more than δ" is ours.
 
 Reuses the tau of ``reporting.stability`` (the same scipy call, the same orientation by direction).
 """
@@ -24,14 +24,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...config import VerdictConfig
 from ...records import ExplainerRecords, MetricRecords
+from ...store import MODEL_LEVEL
 from ..stability import _goodness, _tau
 from .reliance import with_ground_truth
 
-TRUTH = ("foreground-mass", "evidence-auc")  # the ground-truth scores protocols are ranked against (registry names)
+# the ground-truth scores (registry names) protocols are ranked against, and what the verdict calls them
+TRUTH_SCORES = {"foreground-mass": "evidence mass", "evidence-auc": "evidence ROC AUC"}
 ORACLE = "evidence-oracle"
 RESAMPLES = 2000
-MARGIN = 0.02  # the verdict's smallest effect of interest (VerdictConfig.delta): the oracle may trail by less
 TRUTH_COLUMNS = ["model", "protocol", "unit", "truth", "tau", "low", "high", "seeds", "explainers", "oracle_gap",
                  "unreliable"]
 
@@ -48,20 +50,22 @@ def _protocols(metrics_info: MetricRecords, present: set[str]) -> tuple[list[str
     truths: dict[str, list[str]] = {}
     for label in [m for m in metrics_info if m in present]:
         record = metrics_info.of(label)
-        if record.name in TRUTH:
+        if record.name in TRUTH_SCORES:
             truths.setdefault(record.unit or "pixel", []).append(label)
     return protocols, truths
 
 
 def protocol_truth(results: pd.DataFrame, metrics_info: MetricRecords, explainers_info: ExplainerRecords,
-                   excluded: set[tuple[str, int]] | None = None, seed: int = 0) -> pd.DataFrame:
+                   excluded: set[tuple[str, int]] | None = None, margin: float = VerdictConfig().delta,
+                   seed: int = 0) -> pd.DataFrame:
     """truth.csv's rows (``TRUTH_COLUMNS``), leaving out the ``excluded`` (model, seed) pairs (those that failed a
-    reliance check: they have no ground truth); empty when the run has no ground-truth score or no protocol."""
+    reliance check: they have no ground truth); ``margin``: how far the oracle may trail (the verdict's δ). Empty
+    when the run has no ground-truth score or no protocol."""
     rows = []
     results = with_ground_truth(results, excluded)
     rng = np.random.default_rng(seed)
     protocols, truths = _protocols(metrics_info, set(results.metric))
-    for model, part in results[results.explainer != "-"].groupby("model", sort=True):
+    for model, part in results[results.explainer != MODEL_LEVEL].groupby("model", sort=True):
         ranked = sorted(e for e in set(part.explainer) if not explainers_info.of(e).is_control)
         for label in protocols:
             record = metrics_info.of(label)
@@ -75,7 +79,7 @@ def protocol_truth(results: pd.DataFrame, metrics_info: MetricRecords, explainer
                 rows.append(dict(model=model, protocol=label, unit=record.unit or "pixel", truth=truth,
                                  tau=float(np.nanmean(taus)) if np.isfinite(taus).any() else np.nan, low=low,
                                  high=high, seeds=len(seeds), explainers=len(ranked), oracle_gap=gap,
-                                 unreliable=bool(gap < -MARGIN) if np.isfinite(gap) else False))
+                                 unreliable=bool(gap < -margin) if np.isfinite(gap) else False))
     return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .truth import MARGIN, ORACLE
+from .truth import ORACLE
 
 
-def truth_markdown(truth: pd.DataFrame) -> str:
+def truth_markdown(truth: pd.DataFrame, margin: float) -> str:
     """The report's section: one row per model, protocol and ground truth, and a line naming the unreliable
-    protocols; "" without rows."""
+    protocols (by more than ``margin``, the verdict's δ); "" without rows."""
     if truth.empty:
         return ""
     lines = ["| model | protocol | ground truth | Kendall τ [95% seed-bootstrap] | seeds | explainers "
@@ -24,7 +24,7 @@ def truth_markdown(truth: pd.DataFrame) -> str:
                      f"{r.explainers} | {gap} |")
     bad = sorted({f"{r.protocol} ({r.model})" for r in truth.itertuples() if r.unreliable})
     if bad:
-        ending = (f"Unreliable for these models (the ground truth scores more than {MARGIN:g} worse than an "
+        ending = (f"Unreliable for these models (the ground truth scores more than {margin:g} worse than an "
                   f"explainer): {', '.join(bad)}.")
     elif not np.isfinite(truth.oracle_gap.astype(float)).any():
         ending = (f"The run has no {ORACLE}: whether a protocol scores the ground truth worse than an explainer "

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ...records import MetricRecords, RunRecords
+from ...records import MetricRecords
+from ...store import MODEL_LEVEL
 from ..markdown import markdown_table
 from ..protocols import is_curve, protocol
+from ..run_files import RunRecords
 from .bias import MARK
 from .tables import DECIMALS, best_rows
 
@@ -84,14 +86,14 @@ def cell_text(row) -> tuple[str, str]:
     return text, note
 
 
-def missing_text(metric: str, model: str, records: RunRecords, explainer: str = "-") -> str:
+def missing_text(metric: str, model: str, records: RunRecords, explainer: str = MODEL_LEVEL) -> str:
     """Why a row has no value for a metric."""
     kind = records.models.get(model, {}).get("kind", model)
     record = records.metrics.of(metric)
     if record.needs_ia_vit and kind != "ia-vit":
         return "n/a: IA-ViT only"
-    decomposes = explainer != "-" and records.explainers.of(explainer).decomposes_logit
-    if explainer != "-" and record.needs_decomposition and not decomposes:
+    decomposes = explainer != MODEL_LEVEL and records.explainers.of(explainer).decomposes_logit
+    if explainer != MODEL_LEVEL and record.needs_decomposition and not decomposes:
         return "n/a: map does not decompose the logit"
     if record.extra_of:
         return "n/a: not reported by this explainer"
@@ -109,7 +111,7 @@ def family_tables(summary: pd.DataFrame, records: RunRecords) -> list[FamilyTabl
     score at all (it needs an IA-ViT the run does not have) still gets its column, every cell saying why."""
     metric_order = list(records.metrics)
     scored = set(summary.metric)
-    model_level = set(summary.metric[summary.explainer == "-"])
+    model_level = set(summary.metric[summary.explainer == MODEL_LEVEL])
     metric = {m: records.metrics.of(m) for m in metric_order}
     level_of = {m: m in model_level if m in scored else not metric[m].needs_saliency for m in metric_order}
     families = {m: metric[m].family for m in metric_order}
@@ -120,7 +122,7 @@ def family_tables(summary: pd.DataFrame, records: RunRecords) -> list[FamilyTabl
         title, how = FAMILIES.get(family, (family.capitalize(), FAMILIES["other"][1]))
         for per_model in (False, True):
             metrics = [m for m in metric_order if families[m] == family and level_of[m] == per_model]
-            everyone = summary[(summary.explainer == "-") == per_model]
+            everyone = summary[(summary.explainer == MODEL_LEVEL) == per_model]
             if metrics and not everyone.empty:  # every row of the level: a metric that does not apply says so
                 columns = [(column_title(m, records.metrics), "↓" if metric[m].lower_is_better else "↑",
                             metric[m].description) for m in metrics]
@@ -138,11 +140,11 @@ def _filled(table: FamilyTable, part: pd.DataFrame, keys: list[tuple[str, str]],
     found = {(r.model, r.explainer, r.metric): r for r in part.itertuples()}
     best = {m: best_rows(part, m) for m in metrics}
     controls = {k for k in keys  # model-level rows ('-') are no explainer: no registry lookup for them
-                if k[1] != "-" and records.explainers.of(k[1]).is_control}
+                if k[1] != MODEL_LEVEL and records.explainers.of(k[1]).is_control}
     for members in ([k for k in keys if k not in controls], [k for k in keys if k in controls]):
         rows = []
         for model, explainer in members:
-            resolution = records.explainers.of(explainer).resolution if explainer != "-" else ""
+            resolution = records.explainers.of(explainer).resolution if explainer != MODEL_LEVEL else ""
             cells = [Cell(model)] + ([] if per_model else [Cell(explainer), Cell(resolution)])
             for metric in metrics:
                 row = found.get((model, explainer, metric))

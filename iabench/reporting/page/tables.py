@@ -12,6 +12,7 @@ import math
 
 import pandas as pd
 
+from ...store import MODEL_LEVEL
 from .bias import MARK
 from .bias import NOTE as BIAS_NOTE
 
@@ -68,8 +69,8 @@ def summary_tex(summary: pd.DataFrame, metric_order: list[str], auc_note: str = 
     ``labels`` maps a metric to the column title (its name by default)."""
     labels = labels or {}
     present = [m for m in metric_order if m in set(summary.metric)]
-    per_explainer = summary[summary.explainer != "-"]
-    per_model = summary[summary.explainer == "-"]
+    per_explainer = summary[summary.explainer != MODEL_LEVEL]
+    per_model = summary[summary.explainer == MODEL_LEVEL]
     caption_tail = ("Mean $\\pm$ half-width of the 95\\% percentile-bootstrap CI of the mean over samples and "
                     "seeds. $\\uparrow$ higher is better, $\\downarrow$ lower is better; best per column in bold "
                     "(ties at the shown precision all bold).")
@@ -88,7 +89,7 @@ def summary_tex(summary: pd.DataFrame, metric_order: list[str], auc_note: str = 
         lines += [r"\caption{" + caption + "}", r"\label{tab:iabench-explainers}", r"\end{table}", ""]
     if not per_model.empty:
         metrics = [m for m in present if m in set(per_model.metric)]
-        rows = [(model, "-") for model in sorted(per_model.model.unique())]
+        rows = [(model, MODEL_LEVEL) for model in sorted(per_model.model.unique())]
         lines += [r"\begin{table}[t]", r"\centering", r"\small"]
         lines += _tabular(per_model, metrics, labels, rows, ["Model"])
         lines += [r"\caption{Model-level metrics. " + caption_tail + "}", r"\label{tab:iabench-models}",

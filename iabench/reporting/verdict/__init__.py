@@ -3,5 +3,6 @@ written in (claims (vi) and (vii) on planted evidence in ``truth``)."""
 
 from .rules import COLUMNS, QUESTIONS, controls, variants, verdict
 from .text import verdict_markdown
+from .truth import PlantedEvidence
 
-__all__ = ["COLUMNS", "QUESTIONS", "controls", "variants", "verdict", "verdict_markdown"]
+__all__ = ["COLUMNS", "QUESTIONS", "PlantedEvidence", "controls", "variants", "verdict", "verdict_markdown"]

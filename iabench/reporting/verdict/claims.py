@@ -8,6 +8,7 @@ import pandas as pd
 
 from ...config import VerdictConfig
 from ...stats import MIN_SEEDS, SHARES, crossed_shares, paired_differences, paired_effect
+from ...store import MODEL_LEVEL
 from .rows import RULE, Levels, compared, decide, row, series
 
 UNIFORM_THRESHOLD = 0.9  # "far from uniform" = at least 10% below the maximum normalised entropy (1 = uniform)
@@ -37,7 +38,7 @@ def accuracy_row(results: pd.DataFrame, labels: dict[str, str], models_info: dic
     accuracy = [_test_accuracy(models_info, name) for name in (ref, base)]
     common = sorted(set(accuracy[0]) & set(accuracy[1]), key=str)
     per_image = [label for label, name in labels.items() if name == "accuracy"]
-    images = [series(results, name, "-", per_image[0]) for name in (ref, base)] if per_image else []
+    images = [series(results, name, MODEL_LEVEL, per_image[0]) for name in (ref, base)] if per_image else []
     whole = _correct(correctness or {}, ref, base)
     if len(common) >= MIN_SEEDS:
         index = pd.MultiIndex.from_tuples([(s, 0) for s in common])

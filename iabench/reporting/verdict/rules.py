@@ -41,8 +41,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ...config import VerdictConfig
-from ...records import ExplainerRecords, RunRecords
+from ...records import ExplainerRecords
 from ..ground_truth.reliance import with_ground_truth
+from ..run_files import RunRecords
 from .claims import accuracy_row, concentration_rows
 from .rows import (
     ABLATION,
@@ -58,7 +59,7 @@ from .rows import (
     row,
     series,
 )
-from .truth import truth_protocols, truth_rows
+from .truth import PlantedEvidence, truth_protocols, truth_rows
 
 __all__ = ["COLUMNS", "QUESTIONS", "controls", "variants", "verdict"]
 
@@ -102,13 +103,12 @@ def controls(explainers_info: ExplainerRecords, interpreter: str, present: set[s
 
 
 def verdict(results: pd.DataFrame, records: RunRecords, settings: VerdictConfig | None = None,
-            correctness: dict[str, pd.Series] | None = None, without_truth: set[tuple[str, int]] | None = None,
-            contrast: pd.DataFrame | None = None) -> pd.DataFrame:
+            correctness: dict[str, pd.Series] | None = None, evidence: PlantedEvidence | None = None) -> pd.DataFrame:
     """One row per claim check (COLUMNS), claims in order i..vii; empty when the run has no reference IA-ViT.
     ``records``: the run's metrics, explainers and models (``RunRecords``).
     ``correctness``: model -> per-image correctness on the test split, indexed by (seed, image) (claim iii).
-    ``without_truth``: None for a run without planted evidence (no claims vi, vii), else the (model, seed) pairs
-    without ground truth, left out of them; ``contrast``: contrast.csv's rows, when ``iabench contrast`` ran."""
+    ``evidence``: None for a run without planted evidence (no claims vi, vii), else what claims (vi) and (vii) read
+    of it (``truth.PlantedEvidence``: the models without ground truth, left out of them, and the model contrast)."""
     settings = settings or VerdictConfig()
     metrics_info, explainers_info, models_info = records.metrics, records.explainers, records.models
     scored = {label: r for label, r in metrics_info.items() if label in set(results.metric)}
@@ -129,9 +129,9 @@ def verdict(results: pd.DataFrame, records: RunRecords, settings: VerdictConfig 
                                                   for e in ("attention", "rollout")], faith, settings)
         rows += [accuracy_row(results, labels, models_info, ref, base, settings, correctness)]
         rows += concentration_rows(results, labels, ref, settings.alpha)
-        if without_truth is not None:
-            rows += truth_rows(with_ground_truth(results, without_truth), truth_protocols(scored), ref, found,
-                               settings, contrast)
+        if evidence is not None:
+            rows += truth_rows(with_ground_truth(results, evidence.excluded), truth_protocols(scored), ref, found,
+                               settings, evidence)
     ablation_rows: list[dict] = []
     for ablation, base in ablations:
         have = set(zip(results.model, results.explainer))

@@ -13,14 +13,25 @@ Models and seeds without ground truth (they failed a reliance check) are left ou
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pandas as pd
 
 from ...config import VerdictConfig
-from ...records import MetricRecord
+from ...records import ContrastPairing, MetricRecord
+from ..ground_truth.truth import TRUTH_SCORES
 from .rows import RULE, Levels, decide, pair_rows, row
 
-TRUTH_SCORES = {"foreground-mass": "evidence mass", "evidence-auc": "evidence ROC AUC"}
-CONTRAST = "interpreter under the garment model"  # the (vi) contrast row's comparator, as the sentences name it
+
+@dataclass(frozen=True)
+class PlantedEvidence:
+    """A run on planted evidence as claims (vi) and (vii) read it: the (model, seed) pairs without ground truth
+    (they failed a reliance check), and its model contrast (contrast.csv's rows, once ``iabench contrast`` ran)
+    with the pairing its dataset declared."""
+
+    excluded: set[tuple[str, int]] = field(default_factory=set)
+    contrast: pd.DataFrame | None = None
+    pairing: ContrastPairing | None = None
 
 
 def truth_protocols(records: dict[str, MetricRecord]) -> dict[str, tuple[bool, str]]:
@@ -29,20 +40,23 @@ def truth_protocols(records: dict[str, MetricRecord]) -> dict[str, tuple[bool, s
             for label, r in records.items() if r.name in TRUTH_SCORES and r.mask is None}
 
 
-def _contrast_row(contrast: pd.DataFrame | None, ref: str) -> dict:
+def _contrast_row(evidence: PlantedEvidence, ref: str) -> dict:
     """The (vi) row of the interpreter's model contrast, undecided, or one saying it was not run."""
-    found = None if contrast is None else contrast[(contrast.model == ref) & (contrast.explainer == "ia-vit")]
+    contrast, pairing = evidence.contrast, evidence.pairing
+    found = None if contrast is None or pairing is None else contrast[(contrast.model == ref)
+                                                                      & (contrast.explainer == "ia-vit")]
     if found is None or found.empty:
         return row("vi", ref, f"no model contrast of {ref}/ia-vit (iabench contrast MOTIF_RUN GARMENT_RUN)")
-    r = found.iloc[0]
-    return row("vi", ref, f"{ref}/ia-vit vs {ref}(garment)/{CONTRAST} on motif mass", status="",
+    r, other = found.iloc[0], pairing.other
+    return row("vi", ref, f"{ref}/ia-vit vs {ref}({other})/interpreter under the {other} model on {pairing.mask} "
+               "mass", status="",
                protocol="model contrast, pixel unit", control="the same canvases", effect=float(r.contrast),
                ci_low=float(r.ci_low), ci_high=float(r.ci_high), p_value=float(r.p_value), unit=str(r.unit),
                n=int(r.n))
 
 
 def truth_rows(results: pd.DataFrame, truth: dict[str, tuple[bool, str]], ref: str,
-               found: list[tuple[str, str]], settings: VerdictConfig, contrast: pd.DataFrame | None) -> list[dict]:
+               found: list[tuple[str, str]], settings: VerdictConfig, evidence: PlantedEvidence) -> list[dict]:
     """The rows of (vi) and (vii) for the reference IA-ViT ``ref``; ``found``: its matched controls (label, text)."""
     if not truth:
         return [row(claim, ref, "no ground-truth score (foreground-mass, evidence-auc) in this run")
@@ -55,5 +69,5 @@ def truth_rows(results: pd.DataFrame, truth: dict[str, tuple[bool, str]], ref: s
     matched = [(label, text) for label, text in found if not text.startswith("not matched")]
     controls = rows_of("vi", matched) if matched else [row("vi", ref, "no control at the interpreter's resolution")]
     maps = rows_of("vii", [(e, "same resolution (patch)") for e in ("attention", "rollout")])
-    return (decide(controls + [_contrast_row(contrast, ref)], settings.alpha, RULE, iut=True)
+    return (decide(controls + [_contrast_row(evidence, ref)], settings.alpha, RULE, iut=True)
             + decide(maps, settings.alpha, RULE, iut=True))
