@@ -22,10 +22,11 @@ import warnings
 import numpy as np
 import quantus
 import torch
+from timm.layers import use_fused_attn
 
 from iabench.gpucheck.curves import interleaved_best
 from iabench.metrics import create_metric
-from iabench.models import create_model, get_preset, vit_backbone
+from iabench.models import create_model, get_preset
 from iabench.training import load_checkpoint
 
 
@@ -78,7 +79,7 @@ def main() -> None:
                     current[order[i, :k]] = 0.0
                     model(current.view(1, 1, 28, 28)).softmax(1)
 
-    fused = all(block.attn.fused_attn for block in vit_backbone(model).blocks)
+    fused = use_fused_attn()  # timm's own setting, which its blocks take when built
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours_curves = metric(model, images, targets, saliency).curves

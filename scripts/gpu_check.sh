@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The prepared GPU check, in at most ~5 minutes on one H200: the CUDA tests (tests/test_cuda*.py), then
+# The prepared GPU check, in at most ~5 minutes on one H200: the CUDA tests (tests/cuda/), then
 # `python -m iabench.gpucheck` (training, explainers, scores, curves against Quantus; one JSON and a text summary).
 # Usage: scripts/gpu_check.sh [--out DIR] [ARGS of python -m iabench.gpucheck, e.g. --tiny --device cpu]
 # Writes DIR/cuda-tests.txt, DIR/gpu-check.json and DIR/gpu-check.txt (DIR default reports/gpu-check).
@@ -17,7 +17,7 @@ mkdir -p "$out"
 status=0
 if "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
   echo "gpu_check: the CUDA tests"
-  OMP_NUM_THREADS=1 timeout 150 "$PY" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py tests/test_cuda_families.py -rs \
+  OMP_NUM_THREADS=1 timeout 150 "$PY" -m pytest -q -p no:cacheprovider -m cuda tests/cuda/test_cuda.py tests/cuda/test_cuda_families.py -rs \
     2>&1 | tee "$out/cuda-tests.txt"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 else

@@ -33,30 +33,36 @@ from mutation_worker import execute, pytest_args, recheck, run_forked, warm_up
 from scipy.stats import binomtest
 
 ROOT = Path(__file__).resolve().parent.parent
-STATS_TESTS = "tests/test_known_stats.py tests/test_reporting.py -k 'known or edge_cases or pairs_by_seed'"
+STATS_TESTS = ("tests/stats/test_known_stats.py tests/reporting/test_reporting.py "
+               "-k 'known or edge_cases or pairs_by_seed'")
 # known-answer tests first: with -x a mutant they catch costs seconds
-METRIC_TESTS = ("tests/test_known_metrics.py tests/test_model_metrics.py tests/test_diagnostics.py "
-                "tests/test_metrics.py tests/test_quantus_adapter.py tests/test_patch_maps.py")
+METRIC_TESTS = ("tests/metrics/test_known_metrics.py tests/metrics/test_model_metrics.py "
+                "tests/metrics/test_diagnostics.py tests/metrics/test_metrics.py tests/metrics/test_quantus_adapter.py "
+                "tests/metrics/test_patch_maps.py")
 # test_vit_b16_shape checks shapes at ViT-B/16 size (34 of the 40 s) and pins no number: left out
-EXPLAINER_TESTS = ("tests/test_explainer_base.py tests/test_explainer_parts.py tests/test_known_explainers.py "
-                   "tests/test_explainers.py tests/test_rollout.py tests/test_integrated_gradients.py "
+EXPLAINER_TESTS = ("tests/baselines/test_explainer_base.py tests/baselines/test_explainer_parts.py "
+                   "tests/baselines/test_known_explainers.py tests/baselines/test_explainers.py "
+                   "tests/baselines/test_rollout.py tests/baselines/test_integrated_gradients.py "
                    "-k 'not vit_b16_shape'")
 # the scorer is exercised by runs: the micro suite's run, its targets and the local processes' runs
-SCORE_TESTS = "tests/test_score.py tests/test_runner.py tests/test_runner_targets.py tests/test_parts.py"
+SCORE_TESTS = ("tests/pipeline/test_score.py tests/end_to_end/test_runner.py tests/pipeline/test_runner_targets.py "
+               "tests/pipeline/test_parts.py")
 # the verdict: its decision rules pinned (test_verdict_rules.py), its claims and text (test_verdict.py), the paired
 # statistic and the variance components with their known answers
-VERDICT_TESTS = ("tests/test_verdict_rules.py tests/test_verdict_text.py tests/test_verdict_words.py "
-                 "tests/test_paired.py tests/test_variance.py tests/test_verdict.py tests/test_opening.py")
+VERDICT_TESTS = ("tests/reporting/test_verdict_rules.py tests/reporting/test_verdict_text.py "
+                 "tests/reporting/test_verdict_words.py tests/stats/test_paired.py tests/stats/test_variance.py "
+                 "tests/reporting/test_verdict.py tests/reporting/test_opening.py")
 # module -> the tests that exercise it (the whole suite per mutant would take days on 2 cores; these are
 # the tests that pin the module's numbers)
 TARGETS: dict[str, str] = {
-    "iabench/training/losses.py": "tests/test_losses.py",
-    "iabench/reporting/stats.py": STATS_TESTS,
-    **{f"iabench/reporting/{name}.py": VERDICT_TESTS for name in ("paired", "variance", "verdict", "verdict_rows",
-                                                                   "verdict_claims", "verdict_text", "verdict_words")},
-    "iabench/store.py": "tests/test_store.py",
-    "iabench/targets.py": "tests/test_targets.py tests/test_runner_targets.py",
-    "iabench/substrates.py": f"tests/test_substrates.py {METRIC_TESTS}",
+    "iabench/training/losses.py": "tests/models/test_losses.py",
+    **{f"iabench/stats/{name}.py": STATS_TESTS for name in ("holm", "intervals")},
+    "iabench/reporting/summary.py": STATS_TESTS,
+    **{f"iabench/stats/{name}.py": VERDICT_TESTS for name in ("paired", "variance")},
+    **{f"iabench/reporting/verdict/{name}.py": VERDICT_TESTS for name in ("rules", "rows", "claims", "text", "words")},
+    "iabench/store.py": "tests/pipeline/test_store.py",
+    "iabench/targets.py": "tests/pipeline/test_targets.py tests/pipeline/test_runner_targets.py",
+    "iabench/substrates.py": f"tests/metrics/test_substrates.py {METRIC_TESTS}",
     "iabench/pipeline/score.py": SCORE_TESTS,
     **{f"metrics/{p.name}": METRIC_TESTS for p in sorted((ROOT / "metrics").glob("*.py"))},
     **{f"baselines/{p.name}": EXPLAINER_TESTS for p in sorted((ROOT / "baselines").glob("*.py"))},

@@ -2,7 +2,7 @@
 
     python scripts/screenshot.py reports/faithfulness/<run-id> docs/report.png [--height 1400]
 
-The system Chromium is driven by Playwright, as in tests/test_report_browser.py; the top of the page
+The system Chromium is driven by Playwright, as in tests/reporting/test_report_browser.py; the top of the page
 (what was run, what it says, the contents, the verdict) is what the picture shows.
 """
 

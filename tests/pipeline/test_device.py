@@ -1,5 +1,5 @@
 """Device choice and the process group's backend (iabench/device.py), on any machine: CUDA's answers are faked
-where a GPU would be read, so the rules are pinned where no GPU exists (tests/test_cuda.py runs them on one)."""
+where a GPU would be read, so the rules are pinned where no GPU exists (tests/cuda/test_cuda.py runs them on one)."""
 
 from __future__ import annotations
 

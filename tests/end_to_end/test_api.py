@@ -21,7 +21,7 @@ from iabench.errors import UserError
 from iabench.metrics import create_metric
 from iabench.models import create_model
 
-API_PAGE = Path(__file__).resolve().parents[1] / "docs" / "python-api.md"
+API_PAGE = Path(__file__).resolve().parents[2] / "docs" / "python-api.md"
 
 
 def tiny_vit() -> torch.nn.Module:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # bottom -> top; a module may import its own floor or a lower one (setup.cfg maps baselines/ and metrics/ into
 # the package as iabench.baselines and iabench.metrics)
 FLOORS = [

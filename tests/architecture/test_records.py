@@ -13,7 +13,7 @@ from iabench.metrics import METRICS
 from iabench.pipeline.artifacts import explainers_info, metrics_info
 from iabench.pipeline.records import explainer_record
 from iabench.records import ExplainerRecord, MetricRecord, explainer_records_of, metric_records_of
-from iabench.refresh import complete_records
+from iabench.refresh import complete_records, refresh
 from iabench.reporting.run_files import RunFiles
 from iabench.suites.methods import MethodSpec
 
@@ -74,3 +74,18 @@ def test_the_report_reads_typed_records(tmp_path) -> None:
     assert all(isinstance(r, MetricRecord) for r in run.metrics.values())
     assert all(isinstance(r, ExplainerRecord) for r in run.explainers.values())
     assert run.metrics["deletion"].lower_is_better and run.explainers["random"].is_control
+
+
+def test_refresh_records_a_planted_evidence_datasets_protocol_once(tmp_path) -> None:
+    (tmp_path / "metrics.json").write_text("{}")
+    old = {"name": "evidence-fashion-mnist", "options": {"task": "garment", "canvas": 56}}  # written before it existed
+    (tmp_path / "manifest.json").write_text(json.dumps({"dataset": old, "suite": "s"}))
+    assert refresh(tmp_path) == ["ground_truth"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["suite"] == "s" and manifest["dataset"]["ground_truth"] == {
+        "labelling": "garment", "evidence_mask": "garment",
+        "contrast": {"option": "task", "subject": "motif", "other": "garment", "mask": "motif"}}
+    assert refresh(tmp_path) == []  # once
+    (tmp_path / "manifest.json").write_text(json.dumps({"dataset": {"name": "fashion-mnist", "options": {}}}))
+    assert refresh(tmp_path) == [] and "ground_truth" not in json.loads((tmp_path / "manifest.json").read_text())[
+        "dataset"]  # no planted evidence: nothing to record

@@ -20,7 +20,7 @@ from iabench.metrics import METRICS
 from iabench.models import create_model, get_preset
 from iabench.models.families import FAMILIES
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXPLAINER_FAMILIES = {"intrinsic", "attention", "relevance", "gradient", "perturbation", "control"}
 METRIC_FAMILIES = {"faithfulness", "localisation", "robustness", "complexity", "sanity", "model", "agreement",
                    "diagnostics"}

@@ -1,13 +1,13 @@
-"""The seam is the only room that knows a model family's internals: no module of iabench, its explainers or its
-metrics outside ``iabench/models/seam.py``, ``forward.py`` and ``families/`` names one (as an attribute or in a
-string, e.g. a state-dict key)."""
+"""The seam is the only room that knows a model family's internals: no module of iabench, its explainers, its
+metrics or its benchmarks outside ``iabench/models/seam.py``, ``forward.py`` and ``families/`` names one (as an
+attribute or in a string, e.g. a state-dict key)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEAM = {ROOT / "iabench/models/seam.py", ROOT / "iabench/models/forward.py"}
 FAMILIES = ROOT / "iabench/models/families"
 # single attribute names, then dotted chains (checked on the attribute chain and inside strings)
@@ -46,7 +46,8 @@ def violations(source: str) -> list[str]:
 
 
 def _files() -> list[Path]:
-    files = [*ROOT.glob("iabench/**/*.py"), *ROOT.glob("baselines/*.py"), *ROOT.glob("metrics/*.py")]
+    files = [*ROOT.glob("iabench/**/*.py"), *ROOT.glob("baselines/*.py"), *ROOT.glob("metrics/*.py"),
+             *ROOT.glob("benchmarks/*.py")]
     return [f for f in files if f not in SEAM and FAMILIES not in f.parents]
 
 

@@ -16,7 +16,7 @@ from iabench.gpucheck import MAP_TOLERANCE, NOISY_CORRELATION, map_agreement
 from iabench.gpucheck.__main__ import main
 from iabench.suites import load_suite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_tiny_check_on_the_cpu(tmp_path, keep_tf32, capsys) -> None:
