@@ -18,6 +18,12 @@ wait "$study"
 cd "$out/reports"
 for f in $(find . \( -name results.csv -o -name summary.csv -o -name verdict.csv -o -name truth.csv \
              -o -name reliance.csv -o -name contrast.csv \) | sort); do sha256sum "$f"; done
+# faithfulness correlation (Quantus) draws its pixel subsets from numpy's global generator, which nothing seeds: its
+# scores differ between two runs of the same code, so each file is hashed once more without its rows
+for f in $(find . \( -name results.csv -o -name summary.csv \) | sort); do
+  printf '%s  %s (without faithfulness-correlation)\n' "$(grep -v ',faithfulness-correlation,' "$f" | sha256sum \
+    | cut -d' ' -f1)" "$f"
+done
 # report.md without its block of configuration, versions, commit and timings
 for f in $(find . -name report.md | sort); do
   printf '%s  %s\n' "$(awk '/^<details><summary>Configuration/{skip=1} !skip{print} skip&&/^<\/details>/{skip=0}' "$f" \

@@ -55,7 +55,7 @@ def fit_suite(suite: Suite, run: GivenRun) -> Suite:
     normalisation (timm's config of ARCH, or an HF folder's preprocessor_config.json) unless data.mean/std is set."""
     given, config, key = run.given, run.config, run.key
     data: dict[str, object] = dict(img_size=config.img_size, eval_only=True)  # nothing trained: a tree is all test
-    normalisation = _normalisation(given)
+    normalisation = family_of(given).normalisation(given)
     if suite.data.mean is None and normalisation is not None and len(normalisation[0]) == config.in_chans:
         data.update(mean=normalisation[0], std=normalisation[1])
     # the weights' key in the description: two checkpoints never share a run directory; the family is named
@@ -66,10 +66,6 @@ def fit_suite(suite: Suite, run: GivenRun) -> Suite:
                            description=described)
     return dataclasses.replace(suite, data=dataclasses.replace(suite.data, **data), model=config,
                                seeds=suite.seeds[:1], models=[variant])
-
-
-def _normalisation(given: GivenModel) -> tuple[list[float], list[float]] | None:
-    return family_of(given).normalisation(given)
 
 
 def check_fits(data: object, config: ModelConfig, given: GivenModel) -> None:

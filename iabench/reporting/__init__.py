@@ -97,8 +97,7 @@ def _verdict(run: RunFiles, excluded: set[tuple[str, int]] | None,
     ``excluded``: the models without ground truth on planted evidence (None: no planted evidence, no claims vi/vii)."""
     if not verdict.variants(run.models, set(run.results.model))[0]:
         return None, "", []
-    pairing = recorded_pairing(run)
-    evidence = None if excluded is None else verdict.PlantedEvidence(excluded, run.contrast, pairing and pairing[2])
+    evidence = None if excluded is None else verdict.PlantedEvidence(excluded, run.contrast, recorded_pairing(run))
     claims = verdict.verdict(run.results, run.records, settings, run.correctness, evidence)
     verdict_md = verdict.verdict_markdown(claims, run.models, settings)
     (run.path / "verdict.md").write_text(f"# Verdict: {run.suite}\n\n{verdict_md}")

@@ -1,5 +1,4 @@
-"""Statistics: paired tests, TOST, minimum detectable effects, Holm, variance components and intervals (below the
-pipeline and the report, which both use them; numpy, scipy and statsmodels only)."""
+"""Statistics under the pipeline and the report: paired tests, TOST, MDE, Holm, variance components, intervals."""
 
 from .holm import holm, holm_mde
 from .intervals import bootstrap_ci, t_interval

@@ -165,3 +165,9 @@ def test_every_package_is_installed() -> None:
     listed = set(config["options"]["packages"].split())
     packages = {name for name, path in module_files().items() if path.name == "__init__.py"}
     assert packages == listed
+
+
+def test_each_package_of_the_report_and_of_the_statistics_says_in_one_line_what_it_holds() -> None:
+    for package in ("stats", "reporting/figures", "reporting/ground_truth", "reporting/page", "reporting/verdict"):
+        doc = ast.get_docstring(ast.parse((ROOT / "iabench" / package / "__init__.py").read_text()))
+        assert doc and len(doc.splitlines()) == 1, package

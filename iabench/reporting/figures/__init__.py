@@ -1,2 +1,1 @@
-"""The report's figures: saving them (figure_io), one colour and line style per explainer (palette), curves, bars,
-maps and training plots, the headline figure and critical-difference diagrams."""
+"""The report's figures: files, one style per explainer, curves, bars, maps, training, headline, CD diagrams."""

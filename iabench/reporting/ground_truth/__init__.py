@@ -1,2 +1,1 @@
-"""Planted evidence in the report: the reliance section, the model contrast, and which faithfulness protocol ranks
-the explainers as the ground truth does (truth.csv with its figure)."""
+"""Planted evidence in the report: the reliance section, the model contrast, protocols against the ground truth."""

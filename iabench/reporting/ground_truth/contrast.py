@@ -29,25 +29,27 @@ CONTRAST_COLUMNS = ["model", "explainer", "contrast", "ci_low", "ci_high", "p_va
                     "garment_model"]
 
 
-def recorded_pairing(run: RunFiles) -> tuple[str, str, ContrastPairing] | None:
-    """(the run's labelling, its evidence mask, the contrast its dataset pairs) as the run's manifest recorded its
-    dataset's planted-evidence protocol; None for a run without one."""
-    truth = (run.manifest.get("dataset") or {}).get("ground_truth") or {}
-    if not truth.get("contrast"):
-        return None
-    return str(truth["labelling"]), str(truth["evidence_mask"]), ContrastPairing(**truth["contrast"])
+def _recorded(run: RunFiles) -> dict[str, Any]:
+    """What the run's manifest recorded of its dataset's planted-evidence protocol ({} for none)."""
+    return (run.manifest.get("dataset") or {}).get("ground_truth") or {}
+
+
+def recorded_pairing(run: RunFiles) -> ContrastPairing | None:
+    """The model contrast the run's dataset pairs, as its manifest recorded it; None for a run without one."""
+    contrast = _recorded(run).get("contrast")
+    return ContrastPairing(**contrast) if contrast else None
 
 
 def _side(run: RunFiles) -> tuple[str, str, ContrastPairing, dict[str, Any]]:
-    """``recorded_pairing`` of a run that has one, with its dataset options other than the pairing's."""
-    found = recorded_pairing(run)
-    if found is None:
+    """(the run's labelling, its evidence mask, its pairing, its dataset options other than the pairing's)."""
+    pairing = recorded_pairing(run)
+    if pairing is None:
         raise UserError(f"'{run.path}' is not a run on planted evidence with a model contrast (e.g. "
                         "evidence-fashion-mnist: a run with task motif and one with task garment); a run written "
                         f"before runs recorded their dataset's contrast: `iabench refresh {run.path}` once")
     options = dict((run.manifest.get("dataset") or {}).get("options") or {})
-    options.pop(found[2].option, None)
-    return (*found, options)
+    options.pop(pairing.option, None)
+    return str(_recorded(run)["labelling"]), str(_recorded(run)["evidence_mask"]), pairing, options
 
 
 def mass_label(run: RunFiles, evidence_mask: str, pairing: ContrastPairing) -> str:

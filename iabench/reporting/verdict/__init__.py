@@ -1,5 +1,4 @@
-"""The verdict on IA-ViT's claims: its rules, the claims' rows and their decision, and the words and text it is
-written in (claims (vi) and (vii) on planted evidence in ``truth``)."""
+"""The verdict on IA-ViT's claims: rules, claims, rows, words, text, and claims (vi)/(vii) on planted evidence."""
 
 from .rules import COLUMNS, QUESTIONS, controls, variants, verdict
 from .text import verdict_markdown
