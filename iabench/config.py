@@ -16,7 +16,7 @@ from .errors import UserError
 from .typed import from_dict
 
 __all__ = ["DataConfig", "ModelConfig", "Preset", "TrainConfig", "VerdictConfig", "config_hash", "from_dict",
-           "parse_override", "to_dict"]
+           "options_dict", "parse_override", "to_dict"]
 
 
 @dataclass
@@ -49,11 +49,16 @@ class DataConfig:
         plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                  if f.name != "options" and not (f.name in self.HASH_NEUTRAL
                                                  and getattr(self, f.name) == self.HASH_NEUTRAL[f.name])}
-        options = dataclasses.asdict(self.options) if dataclasses.is_dataclass(self.options) else dict(self.options)
+        options = options_dict(self.options)
         plain.update({key: options.pop(key, default) for key, default in self.FLAT_OPTIONS.items()})
         if options:
             plain["options"] = options
         return plain
+
+
+def options_dict(options: Any) -> dict[str, Any]:
+    """A dataset's options as a plain mapping, whether parsed (an ``Options`` dataclass) or as written."""
+    return dataclasses.asdict(options) if dataclasses.is_dataclass(options) else dict(options)
 
 
 @dataclass

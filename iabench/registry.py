@@ -36,8 +36,12 @@ class Registry(Generic[T]):
         if self._discovered:
             return
         self._discovered = True  # before the imports: a module that looks an entry up while registering finds it
-        for info in pkgutil.iter_modules(importlib.import_module(self.package).__path__):
-            importlib.import_module(f"{self.package}.{info.name}")
+        try:
+            for info in pkgutil.iter_modules(importlib.import_module(self.package).__path__):
+                importlib.import_module(f"{self.package}.{info.name}")
+        except BaseException:
+            self._discovered = False  # the next lookup tries again and meets the same error, not a missing name
+            raise
 
     def register(self, target: Any) -> Any:
         """``@register`` on a class with a ``name``, or ``@register("name")`` on any factory."""

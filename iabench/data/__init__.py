@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import torch
 from torch.utils.data import Dataset, Subset
 
-from ..config import DataConfig
+from ..config import DataConfig, options_dict
 from ..contract import NoOptions, Options
 from ..contract.options import options_class_problems
 from ..registry import Registry
@@ -92,7 +92,7 @@ def dataset_options(config: DataConfig) -> Options:
     cls = dataset_class(config.name)
     if isinstance(config.options, cls.Options):
         return config.options
-    return cls.Options.parse(config.options, f"dataset {config.name}")
+    return cls.Options.parse(options_dict(config.options), f"dataset {config.name}")
 
 
 def load_dataset(config: DataConfig) -> DataBundle:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..config import DataConfig, from_dict
+from ..config import DataConfig, from_dict, options_dict
 from ..errors import UserError, closest
 from . import dataset_class
 
@@ -38,7 +38,6 @@ def data_config(raw: dict[str, Any] | None, base: DataConfig | None = None, wher
             hint = closest(str(key), valid).replace("'", f"'{where}.", 1)
             listed = f"; {config.name} takes {', '.join(names)}" if names else f"; {config.name} takes no options"
             raise UserError(f"unknown key '{where}.{key}'{hint}{listed}; common keys: {', '.join(common_keys())}")
-    kept = base.options if config.name == base.name else {}
-    kept = dataclasses.asdict(kept) if dataclasses.is_dataclass(kept) else kept
+    kept = options_dict(base.options) if config.name == base.name else {}
     values = {k: v for k, v in {**kept, **nested, **given}.items() if k in names or k in nested}
     return dataclasses.replace(config, options=cls.Options.parse(values, f"dataset {config.name}"))

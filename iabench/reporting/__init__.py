@@ -72,7 +72,7 @@ def build_report(run_dir: Path) -> list[Path]:
     protocol_md = {"controls": control_markdown(summary, run.metrics, run.explainers),
                    "units": unit_markdown(summary, run.metrics, run.explainers),
                    "reliance": reliance_markdown(run.reliance), "truth": truth_markdown(truth, settings.delta),
-                   "contrast": contrast_markdown(run.contrast) if run.contrast is not None else ""}
+                   "contrast": "" if run.contrast is None else contrast_markdown(run.contrast, recorded_pairing(run))}
     page = sections(run, Findings(summary, tests, figures, note, verdict_md, trust_md, protocol_md))
     headline = headline_figure(summary, run.metrics, run.path / "plots")
     written += headline.paths if headline else []

@@ -89,8 +89,8 @@ def _read_json(path: Path) -> dict:
 
 @dataclass
 class RunFiles:
-    """What a run folder stores, each file read once (the large ones, curves and maps, when first asked for): the
-    report's only reader of a run."""
+    """What a run folder stores, each file read once (the figures' inputs, curves, maps and training, when first asked
+    for): the report's only reader of a run."""
 
     path: Path
     results: pd.DataFrame
@@ -99,7 +99,6 @@ class RunFiles:
     correctness: dict[str, pd.Series] = field(default_factory=dict)  # test_correctness.npz, see read_correctness
     reliance: pd.DataFrame | None = None  # reliance.csv: a run on planted evidence (None: none)
     contrast: pd.DataFrame | None = None  # contrast.csv, once `iabench contrast` ran
-    training: pd.DataFrame | None = None  # training.csv
 
     @classmethod
     def read(cls, run_dir: Path) -> RunFiles:
@@ -121,7 +120,7 @@ class RunFiles:
         records = RunRecords.read(metrics, explainers, _read_json(run_dir / "models.json"))
         return cls(run_dir, results, records, _read_json(run_dir / "manifest.json"),
                    read_correctness(run_dir / CORRECTNESS_FILE), _read_csv(run_dir / RELIANCE_FILE),
-                   _read_csv(run_dir / CONTRAST_FILE), _read_csv(run_dir / "training.csv"))
+                   _read_csv(run_dir / CONTRAST_FILE))
 
     @property
     def metrics(self) -> MetricRecords:
@@ -152,6 +151,11 @@ class RunFiles:
         """curves.csv without its failed steps (None: the run wrote none)."""
         path = self.path / "curves.csv"
         return read_long_csv(path, CURVE_COLUMNS).dropna(subset=["value"]) if path.exists() else None
+
+    @cached_property
+    def training(self) -> pd.DataFrame | None:
+        """training.csv (None: the run trained nothing)."""
+        return _read_csv(self.path / "training.csv")
 
     @cached_property
     def heatmaps(self) -> dict[str, np.ndarray]:

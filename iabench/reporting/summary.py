@@ -11,7 +11,7 @@ The statistics themselves are ``iabench.stats``'s.
 - Significance: every (model, explainer) against IA-ViT's interpreter on the same (seed, sample), by
   ``stats.paired_effect``: the mean difference with its t-interval and t-test, the unit the seed with >= 3
   common seeds, else the image. Holm-corrected (Holm 1979) within each metric's family of comparisons (the
-  ``family`` column says which); the verdict groups its comparisons by claim instead (see verdict.py).
+  ``family`` column says which); the verdict groups its comparisons by claim instead (see verdict/).
 """
 
 from __future__ import annotations

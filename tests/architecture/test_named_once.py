@@ -71,3 +71,17 @@ def test_a_registry_imports_its_package_when_first_asked(tmp_path: Path, monkeyp
     with pytest.raises(UserError, match="unknown thing 'gamma'"):
         probe_plugins.THINGS.get("gamma")
     assert Registry("plain").names() == []  # no package: nothing to discover
+
+
+def test_a_plugin_that_fails_to_import_fails_every_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "probe_broken"
+    package.mkdir()
+    (package / "__init__.py").write_text("from iabench.registry import Registry\nTHINGS = Registry('thing', "
+                                         "package=__name__)\n")
+    (package / "bad.py").write_text("raise ImportError('bad plugin: missing dependency')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import probe_broken
+
+    for _ in range(2):  # the second lookup meets the real error again, not an incomplete registry
+        with pytest.raises(ImportError, match="bad plugin"):
+            probe_broken.THINGS.names()

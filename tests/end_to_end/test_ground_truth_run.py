@@ -17,7 +17,7 @@ from iabench.cli import main
 from iabench.data import DATASETS
 from iabench.errors import UserError
 from iabench.records import DatasetRecord, ExplainerRecord, MetricRecord
-from iabench.reporting.ground_truth.contrast import NO_PAIR, contrast_markdown, model_contrast
+from iabench.reporting.ground_truth.contrast import NO_PAIR, contrast_markdown, model_contrast, recorded_pairing
 from iabench.reporting.run_files import RunFiles
 
 SUITE = dict(
@@ -113,7 +113,10 @@ def test_model_contrast_by_hand(tmp_path) -> None:
     row = model_contrast(motif, without).iloc[0]  # seed 2 has no ground truth in the garment run: 2 seeds, images
     assert row.unit == "image" and row.n == 6 and row.contrast == pytest.approx(4.5, abs=1e-12)
     none = _fake_run(tmp_path / "g3", "garment", "motif-mass", {(0, "a"): 1.0}, failed_seed=0)
-    assert model_contrast(motif, none).empty and contrast_markdown(model_contrast(motif, none)) == NO_PAIR
+    assert model_contrast(motif, none).empty and contrast_markdown(model_contrast(motif, none), None) == NO_PAIR
+    header = contrast_markdown(model_contrast(motif, garment), recorded_pairing(motif)).splitlines()[0]
+    assert header == ("| model | explainer | motif mass: motif model | garment model | contrast [95% CI] | p "
+                      "| unit (n) |")  # the pairing names the columns: as before for evidence-fashion-mnist
     other = _fake_run(tmp_path / "o", "garment", "motif-mass", {(0, "a"): 1.0})
     (other.path / "manifest.json").write_text(json.dumps(dict(dataset=DatasetRecord(
         name="evidence-fashion-mnist", options={"task": "garment", "canvas": 60},

@@ -62,3 +62,8 @@ def test_one_table_of_torchvision_heads() -> None:
     assert parse_model("torchvision", __file__).num_heads is None  # the weights' width decides, at load
     with pytest.raises(UserError, match="give the number of heads or one of vit_b_16, vit_b_32"):
         parse_model("torchvision:huge", __file__)
+
+
+def test_a_prefix_alone_names_no_folder() -> None:
+    with pytest.raises(UserError, match="names no folder; give the folder save_pretrained wrote: --model hf:DIR"):
+        parse_model("hf", "")

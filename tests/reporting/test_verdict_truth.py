@@ -97,3 +97,13 @@ def test_models_without_ground_truth_are_left_out_of_the_claims() -> None:
     left_out = _claims(results, without={("ia-vit", 2)}, contrast=_contrast(3.0, 0.001))
     vi = left_out[(left_out.claim == "vi") & (left_out.protocol != "model contrast, pixel unit")]
     assert (vi.status == "holds").all() and (vi.unit == "image").all() and (vi.n == 20).all()  # 2 seeds: images
+
+
+def test_a_contrast_without_its_recorded_pairing_asks_for_refresh() -> None:
+    results = _results({"ia-vit": 0.5, "attention": 0.8, "rollout": 0.2})
+    evidence = PlantedEvidence(set(), _contrast(3.0, 0.001), pairing=None)  # a run written before the record
+    claims = run_verdict(results, RunRecords.read(METRICS, EXPLAINERS, MODELS), evidence=evidence)
+    row = claims[(claims.claim == "vi") & claims.comparison.str.contains("contrast")].iloc[0]
+    assert "iabench refresh" in row.comparison and row.status == "inconclusive" and row.unit == ""
+    named = _claims(results, contrast=_contrast(3.0, 0.001))  # with it: the pairing names the comparator
+    assert "ia-vit/ia-vit vs ia-vit(garment)/interpreter under the garment model on motif mass" in set(named.comparison)

@@ -112,6 +112,8 @@ def require_transformers() -> None:
 
 def parse(model: str, checkpoint: str | Path) -> GivenModel:
     """``hf:DIR``: a ``save_pretrained`` folder, its own checkpoint (the path may contain ``:``)."""
+    if not model.partition(":")[2]:
+        raise UserError(f"--model '{model}' names no folder; give the folder save_pretrained wrote: --model hf:DIR")
     folder = Path(model.partition(":")[2]).expanduser()
     if checkpoint:
         raise UserError(f"--model hf:DIR takes no --checkpoint: the folder '{folder}' holds the weights")

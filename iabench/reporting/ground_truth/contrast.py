@@ -95,12 +95,14 @@ NO_PAIR = ("No model contrast: no model and seed has ground truth in both runs (
            "check failed).")
 
 
-def contrast_markdown(contrast: pd.DataFrame) -> str:
-    """The table of model contrasts, largest first per model; ``NO_PAIR`` without rows."""
+def contrast_markdown(contrast: pd.DataFrame, pairing: ContrastPairing | None) -> str:
+    """The table of model contrasts, largest first per model, its columns named by the ``pairing`` (None: a run
+    written before runs recorded it); ``NO_PAIR`` without rows."""
     if contrast.empty:
         return NO_PAIR
-    lines = ["| model | explainer | motif mass: motif model | garment model | contrast [95% CI] | p | unit (n) |",
-             "|---|---|---|---|---|---|---|"]
+    sides = (f"{pairing.mask} mass: {pairing.subject} model | {pairing.other} model" if pairing is not None
+             else "mass: first model | second model")
+    lines = [f"| model | explainer | {sides} | contrast [95% CI] | p | unit (n) |", "|---|---|---|---|---|---|---|"]
     for r in contrast.sort_values(["model", "contrast"], ascending=[True, False]).itertuples():
         lines.append(f"| {r.model} | {r.explainer} | {r.motif_model:.3g} | {r.garment_model:.3g} | "
                      f"{r.contrast:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] | {r.p_value:.2g} | {r.unit} ({r.n}) |")

@@ -30,7 +30,7 @@ Rules (one row per check; ``effect`` > 0 = the claim's side is better, sign flip
   does not hold when the 95% interval lies entirely beyond the margin; else inconclusive.
 - (v) effect = UNIFORM_THRESHOLD - mean normalised entropy of R/ia-vit: holds when the 95% interval is > 0, does
   not hold when it is < 0, else inconclusive. An "info" row gives the foreground-mass ratio beside R/random's.
-- (vi), (vii) on planted evidence only (``verdict_truth``): the interpreter against its matched controls on every
+- (vi), (vii) on planted evidence only (``truth``): the interpreter against its matched controls on every
   ground-truth score, with its model contrast, by the rules of (i); against attention and rollout, by those of (ii).
 - With >= 3 seeds, (i)-(iii) rows carry the shares of the effect's variance due to seeds, images and their
   interaction (``variance``). A check whose input is missing is one "inconclusive" row saying what is missing.

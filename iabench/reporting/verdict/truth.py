@@ -43,8 +43,10 @@ def truth_protocols(records: dict[str, MetricRecord]) -> dict[str, tuple[bool, s
 def _contrast_row(evidence: PlantedEvidence, ref: str) -> dict:
     """The (vi) row of the interpreter's model contrast, undecided, or one saying it was not run."""
     contrast, pairing = evidence.contrast, evidence.pairing
-    found = None if contrast is None or pairing is None else contrast[(contrast.model == ref)
-                                                                      & (contrast.explainer == "ia-vit")]
+    if contrast is not None and pairing is None:  # written before runs recorded their dataset's pairing
+        return row("vi", ref, "a model contrast without the pairing its dataset declares: run `iabench refresh "
+                              "RUN_DIR` once, then report it")
+    found = None if contrast is None else contrast[(contrast.model == ref) & (contrast.explainer == "ia-vit")]
     if found is None or found.empty:
         return row("vi", ref, f"no model contrast of {ref}/ia-vit (iabench contrast MOTIF_RUN GARMENT_RUN)")
     r, other = found.iloc[0], pairing.other

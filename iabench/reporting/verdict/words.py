@@ -1,5 +1,5 @@
 """The verdict's words: numbers, protocols and row counts as the verdict's sentences write them, what an open
-row could have detected and what would settle it (``verdict_text`` writes the sentences)."""
+row could have detected and what would settle it (``text`` writes the sentences)."""
 
 from __future__ import annotations
 
