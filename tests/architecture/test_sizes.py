@@ -39,3 +39,28 @@ def test_the_rule_counts_what_it_says(tmp_path: Path) -> None:
     assert oversized(path, tmp_path) == ["big.py: 201 lines", "big.py:1 function f: 51 lines"]
     path.write_text("def f():\n" + "    x = 1\n" * 49 + "\n" * 150)
     assert oversized(path, tmp_path) == []
+
+
+def too_many_arguments(path: Path, root: Path = ROOT, limit: int = 7) -> list[str]:
+    """The functions of ``path`` taking more than ``limit`` arguments (``self`` and ``cls`` not counted)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+            count = len([n for n in names if n not in ("self", "cls")])
+            if count > limit:
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.name}: {count} arguments")
+    return found
+
+
+def test_no_function_of_the_report_takes_more_than_seven_arguments() -> None:
+    too_many = [line for path in sorted((ROOT / "iabench" / "reporting").rglob("*.py"))
+                for line in too_many_arguments(path)]
+    assert not too_many, "pass the run (RunFiles) or a typed bundle instead:\n" + "\n".join(too_many)
+
+
+def test_the_argument_count_is_what_it_says(tmp_path: Path) -> None:
+    path = tmp_path / "wide.py"
+    path.write_text("def f(a, b, c, d, e, f, g, *, h):\n    pass\n\n\nclass C:\n    def m(self, a, b, c, d, e, f, g):\n"
+                    "        pass\n")
+    assert too_many_arguments(path, tmp_path) == ["wide.py:1 f: 8 arguments"]
