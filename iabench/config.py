@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from .errors import UserError
 from .typed import from_dict
@@ -111,11 +111,14 @@ class TrainConfig:
     temperature: float = 3.0
     detach_teacher: bool = False  # the official code lets the KD gradient reach the predictor
     interpreter_ce: float = 0.0  # weight of CE on the interpreter's logits (the STL-10 notebook uses 1)
+    # the encoder's attention summary over its layers: "sum" (the official code: it totals about the depth against
+    # the interpreter's 1) or "mean" (divided by the number of layers: both total about 1; see training.losses)
+    encoder_summary: Literal["sum", "mean"] = "sum"
     num_workers: int = 0
 
     # Fields added after checkpoints were first cached, left out of the cache key while they hold these
     # values, so that adding a field does not invalidate every cached model.
-    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_images": 0}
+    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_images": 0, "encoder_summary": "sum"}
 
 
 @dataclass

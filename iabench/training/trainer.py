@@ -25,7 +25,7 @@ from ..device import amp_dtype, autocast, backend_for
 from ..errors import UserError
 from ..models import create_model, vit_backbone
 from .evaluation import TestEvaluation, eval_subset, evaluate, evaluate_test_split
-from .losses import objective
+from .losses import ENCODER_SUMMARIES, objective
 from .progress import TrainingProgress
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _distributed(device: torch.device) -> tuple[int, int]:
 
 def validate_train_config(config: TrainConfig) -> None:
     choices = {"optimizer": ("adamw", "sgd"), "sim": ("kd", "none"), "align": ("mmd", "notebook", "none"),
-               "amp": ("auto", "off", "fp16", "bf16")}
+               "amp": ("auto", "off", "fp16", "bf16"), "encoder_summary": ENCODER_SUMMARIES}
     for key, allowed in choices.items():
         if getattr(config, key) not in allowed:
             raise UserError(f"train.{key} = '{getattr(config, key)}' is not one of {', '.join(allowed)}")

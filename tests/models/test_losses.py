@@ -141,3 +141,45 @@ def test_mmd_bandwidth_below_one_and_the_identical_point_case() -> None:
     same = torch.full((3, 4), 0.25)
     assert mmd2(same, same.clone()).item() == 0.0
     assert notebook_alignment(same, same.clone()).item() == 1.0
+
+
+def test_the_mean_over_layers_is_the_sum_divided_by_the_depth() -> None:
+    attn = [torch.softmax(torch.randn(2, 3, 5, 5), -1) for _ in range(4)]
+    torch.testing.assert_close(encoder_attention_summary(attn, 1, "mean"), encoder_attention_summary(attn, 1) / 4)
+    # one block of a hand-set attention: the mean over one layer is that layer's summary (0.35, 0.4)
+    one = torch.tensor([[[[0.2, 0.3, 0.5], [0.1, 0.6, 0.3], [0.4, 0.1, 0.5]]]])
+    torch.testing.assert_close(encoder_attention_summary([one, one], over_layers="mean"), torch.tensor([[0.35, 0.4]]))
+
+
+def test_under_mean_the_encoders_summary_totals_what_the_interpreters_does(tiny_config) -> None:
+    """On a fresh IA-ViT (the CPU default's shape, 4 blocks): the interpreter's summary totals 1 per image; the
+    encoder's totals about the depth summed over layers, within 5 % of 1 averaged over them."""
+    from iabench.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("ia-vit", tiny_config).eval()
+    with torch.no_grad():
+        out = model.forward_all(torch.randn(8, 1, 28, 28), attention=True)
+    inter = interpreter_attention_summary(out.inter_attn).sum(1)
+    mean = encoder_attention_summary(out.encoder_attn, 1, "mean").sum(1)
+    summed = encoder_attention_summary(out.encoder_attn, 1, "sum").sum(1)
+    torch.testing.assert_close(inter, torch.ones(8))
+    assert ((mean - inter).abs() / inter).max() < 0.05
+    assert ((summed - 4 * inter).abs() / (4 * inter)).max() < 0.05  # about the depth: the scale that collapsed
+
+
+def test_the_summary_setting_is_checked_and_sum_keeps_the_cache_keys() -> None:
+    import dataclasses
+
+    import pytest
+
+    from iabench.config import TrainConfig, config_hash
+    from iabench.errors import UserError
+    from iabench.typed import from_dict
+
+    assert config_hash(TrainConfig()) == config_hash(dataclasses.replace(TrainConfig(), encoder_summary="sum"))
+    assert config_hash(TrainConfig()) != config_hash(dataclasses.replace(TrainConfig(), encoder_summary="mean"))
+    with pytest.raises(UserError, match="train.encoder_summary must be one of sum, mean, got 'median'"):
+        from_dict(TrainConfig, {"encoder_summary": "median"}, "train")
+    with pytest.raises(ValueError, match="over_layers must be one of"):
+        encoder_attention_summary([torch.ones(1, 1, 2, 2)], over_layers="median")
