@@ -24,12 +24,14 @@ DATA = DataConfig(name="synthetic", img_size=16)
 
 
 def test_hash_neutral_field_at_its_default_keeps_the_old_key() -> None:  # (run ids still see eval_images)
-    # The key of a TrainConfig with eval_images at 0 is the key computed without the field at all, as
+    # The key of a TrainConfig with its hash-neutral fields at their defaults is the key computed without them, as
     # checkpoints cached before the field existed were keyed; any other value changes the key.
     plain = dataclasses.asdict(FAST)
-    del plain["eval_images"]
+    for added_later in TrainConfig.HASH_NEUTRAL:  # eval_images, encoder_summary
+        del plain[added_later]
     assert config_hash("vit", FAST) == config_hash("vit", plain)
     assert config_hash("vit", dataclasses.replace(FAST, eval_images=100)) != config_hash("vit", FAST)
+    assert config_hash("vit", dataclasses.replace(FAST, encoder_summary="mean")) != config_hash("vit", FAST)
     nested = {"train": FAST, "models": [FAST]}  # neutral inside lists and mappings too
     assert config_hash(nested) == config_hash({"train": plain, "models": [plain]})
 
