@@ -44,7 +44,9 @@ def test_both_labellings_end_to_end(tmp_path, no_system_fmnist) -> None:
     write_fmnist(tmp_path / "fm", n_train=60, n_test=12)
     motif, garment = _run(tmp_path, "motif"), _run(tmp_path, "garment")
     reliance = pd.read_csv(motif / "reliance.csv")
-    assert reliance.check.tolist() == ["accuracy", "accuracy without the motif", "prediction follows a swapped motif"]
+    assert reliance.check.tolist() == ["accuracy", "prediction follows a swapped motif",
+                                       "predictions changed by a swapped decoy (control)",
+                                       "accuracy without the motif (a check of the data)"]
     assert (reliance.images == 12).all() and not reliance.passed.all()  # 2 training steps: no ground truth
     results = {task: pd.read_csv(run / "results.csv") for task, run in (("motif", motif), ("garment", garment))}
     oracle = {task: r[r.explainer == "evidence-oracle"].set_index(["metric", "sample"]).value
@@ -63,6 +65,18 @@ def test_both_labellings_end_to_end(tmp_path, no_system_fmnist) -> None:
     assert not (motif / "truth.csv").exists()  # no model with ground truth: no protocol is judged against it
     assert json.loads((garment / "metrics.json").read_text())["motif-mass"]["mask"] == "motif"
     assert main(["contrast", str(garment), str(garment)]) == 2  # two garment runs: one line, exit 2
+    # the contrast by hand (reliance aside: both runs' models are taken to pass): per image, the oracle's mass on the
+    # motif under the motif run (56 x 56 / 18) minus under the garment run (0: its map is the garment); a side that
+    # read its own run's evidence mass instead would give 56 x 56 / 18 minus the garment's (> 2)
+    for run in (motif, garment):
+        checks = pd.read_csv(run / "reliance.csv")
+        checks.assign(passed=True).to_csv(run / "reliance.csv", index=False)
+    assert main(["contrast", str(motif), str(garment)]) == 0
+    contrast = pd.read_csv(motif / "contrast.csv").set_index("explainer")
+    assert contrast.loc["evidence-oracle", "contrast"] == pytest.approx(56 * 56 / 18, rel=1e-12)
+    assert (contrast.loc["evidence-oracle", "unit"], contrast.loc["evidence-oracle", "n"]) == ("image", 4)
+    assert contrast.loc["evidence-oracle", "garment_model"] == 0.0
+    assert contrast.loc["random", "contrast"] == 0.0  # it ignores the model: the same noise on both sides
 
 
 def recorded(task: str) -> dict:
@@ -105,7 +119,9 @@ def test_model_contrast_by_hand(tmp_path) -> None:
     garment = _fake_run(tmp_path / "g", "garment", "motif-mass",
                         {(0, "a"): 1.0, (1, "a"): 1.0, (2, "a"): 2.0, (0, "random"): 1.0, (1, "random"): 1.1,
                          (2, "random"): 0.9})
-    contrast = model_contrast(garment, motif).set_index("explainer")  # either order: the tasks say which is which
+    with pytest.raises(UserError, match="wrong order: first the task motif run .* give '.*m' first"):
+        model_contrast(garment, motif)
+    contrast = model_contrast(motif, garment).set_index("explainer")
     assert contrast.loc["a"].contrast == pytest.approx((4 + 5 + 5) / 3, abs=1e-12) and contrast.loc["a"].unit == "seed"
     assert contrast.loc["random", "contrast"] == 0.0 and contrast.loc["random", "n"] == 3
     assert contrast.loc["a"].motif_model == pytest.approx(6.01, abs=1e-12)
@@ -123,3 +139,45 @@ def test_model_contrast_by_hand(tmp_path) -> None:
         ground_truth=recorded("garment")).to_json())))
     with pytest.raises(UserError, match="the two runs' canvases differ"):
         model_contrast(motif, RunFiles.read(other.path))
+
+
+def _garment_run(folder: Path) -> Path:
+    """A garment run whose model passes reliance, with the four truth scores on its evidence, the motif mass for the
+    contrast (mask: motif) and one protocol: explainer a best and c worst under every score, on 3 seeds."""
+    folder.mkdir(parents=True)
+    labels = {"foreground-mass": ("pixel", None), "foreground-mass[patch]": ("patch", None),
+              "evidence-auc": ("pixel", None), "evidence-auc[patch]": ("patch", None), "motif-mass": ("pixel", "motif")}
+    quality = {"a": 3.0, "b": 2.0, "c": 1.0, "evidence-oracle": 4.0, "random": 0.5}
+    rows = [dict(run="r", seed=s, model="vit", explainer=e, metric=m, sample=k, value=q + 0.01 * k)
+            for s in range(3) for e, q in quality.items() for m in [*labels, "deletion"] for k in range(4)]
+    frame = pd.DataFrame(rows)
+    frame.loc[frame.metric == "deletion", "value"] *= -1  # lower is better: a still best
+    frame.to_csv(folder / "results.csv", index=False)
+    metrics = {m: MetricRecord(name=m.split("[")[0] if m != "motif-mass" else "foreground-mass", family="localisation",
+                               unit=unit, mask=mask).to_json() for m, (unit, mask) in labels.items()}
+    metrics["deletion"] = MetricRecord(name="deletion", direction="lower", family="faithfulness", curve=True,
+                                       unit="pixel").to_json()
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "explainers.json").write_text(json.dumps({e: ExplainerRecord(
+        name=e, family="control" if e in ("evidence-oracle", "random") else "gradient").to_json() for e in quality}))
+    options = {"task": "garment", "canvas": 56, "motif_size": 6, "decoys": 2, "placement": "cell", "cell": 8}
+    (folder / "manifest.json").write_text(json.dumps(dict(suite="ground-truth-garment", dataset=DatasetRecord(
+        name="evidence-fashion-mnist", options=options, ground_truth=recorded("garment")).to_json())))
+    pd.DataFrame([dict(model="vit", seed=s, check="accuracy", value=0.9, required="", passed=True, images=4)
+                  for s in range(3)]).to_csv(folder / "reliance.csv", index=False)
+    return folder
+
+
+def test_a_garment_run_with_ground_truth_reports_and_refuses_the_wrong_order(tmp_path, capsys) -> None:
+    """Its report was a traceback (the motif mass taken for a ground truth, a fifth marker missing from the truth
+    figure); the contrast with its runs swapped wrote into the garment run and crashed."""
+    garment = _garment_run(tmp_path / "garment")
+    assert main(["report", str(garment)]) == 0
+    truth = pd.read_csv(garment / "truth.csv")
+    assert set(truth.truth) == {"foreground-mass", "evidence-auc"} and (truth.tau == 1.0).all()  # no motif-mass
+    motif = _fake_run(tmp_path / "motif", "motif", "foreground-mass", {(s, e): 2.0 for s in range(3) for e in "ab"})
+    assert main(["contrast", str(garment), str(motif.path)]) == 2
+    assert "wrong order" in capsys.readouterr().err
+    assert not (garment / "contrast.csv").exists() and not (motif.path / "contrast.csv").exists()  # nothing written
+    assert main(["contrast", str(motif.path), str(garment)]) == 0 and (motif.path / "contrast.csv").exists()
+    assert main(["contrast", str(garment), str(garment)]) == 2  # two garment runs: one line, exit 2

@@ -66,11 +66,18 @@ def mass_label(run: RunFiles, evidence_mask: str, pairing: ContrastPairing) -> s
 
 def model_contrast(first: RunFiles, second: RunFiles) -> pd.DataFrame:
     """contrast.csv's rows (``CONTRAST_COLUMNS``): the subject run's mass on the pairing's mask minus the other's."""
-    (first_label, first_mask, pairing, first_options), (second_label, second_mask, _, second_options) = (
+    (first_label, first_mask, pairing, first_options), (second_label, second_mask, other_pairing, second_options) = (
         _side(first), _side(second))
+    if other_pairing != pairing:
+        raise UserError(f"'{first.path}' and '{second.path}' record different model contrasts (another dataset?); "
+                        "give two runs of the same dataset")
     if {first_label, second_label} != {pairing.subject, pairing.other}:
         raise UserError(f"model contrast needs one run with {pairing.option} {pairing.subject} and one with "
                         f"{pairing.option} {pairing.other}, got {pairing.option}s {first_label} and {second_label}")
+    if first_label != pairing.subject:
+        raise UserError(f"the runs are in the wrong order: first the {pairing.option} {pairing.subject} run (its "
+                        f"folder receives contrast.csv), then the {pairing.option} {pairing.other} run; give "
+                        f"'{second.path}' first")
     if first_options != second_options:
         raise UserError(f"the two runs' canvases differ (their dataset options differ beyond {pairing.option}); run "
                         "both with the same data options")
@@ -78,7 +85,7 @@ def model_contrast(first: RunFiles, second: RunFiles) -> pd.DataFrame:
     for label, mask, run in ((first_label, first_mask, first), (second_label, second_mask, second)):
         rows = with_ground_truth(run.results[run.results.metric == mass_label(run, mask, pairing)],
                                  without_ground_truth(run.reliance))
-        sides[label] = rows.set_index(["model", "explainer", "seed", "sample"]).value
+        sides[label] = rows.set_index(["model", "explainer", "seed", "sample"]).value.sort_index()
     out = []
     for (model, explainer), m in sides[pairing.subject].groupby(level=[0, 1]):
         if (model, explainer) not in sides[pairing.other].index.droplevel([2, 3]):

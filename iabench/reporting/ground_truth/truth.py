@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ...config import VerdictConfig
-from ...records import ExplainerRecords, MetricRecords
+from ...records import ExplainerRecords, MetricRecord, MetricRecords
 from ...store import MODEL_LEVEL
 from ..stability import _goodness, _tau
 from .reliance import with_ground_truth
@@ -36,6 +36,12 @@ ORACLE = "evidence-oracle"
 RESAMPLES = 2000
 TRUTH_COLUMNS = ["model", "protocol", "unit", "truth", "tau", "low", "high", "seeds", "explainers", "oracle_gap",
                  "unreliable"]
+
+
+def on_the_evidence(record: MetricRecord) -> bool:
+    """Whether a metric is a ground-truth score of the run's own evidence: a truth score on the evidence mask, not
+    one scored against another of the dataset's masks (the garment run's motif mass, for the model contrast)."""
+    return record.name in TRUTH_SCORES and record.mask is None
 
 
 def _per_seed(part: pd.DataFrame, label: str, direction: str, explainers: list[str]) -> dict[int, pd.Series]:
@@ -50,7 +56,7 @@ def _protocols(metrics_info: MetricRecords, present: set[str]) -> tuple[list[str
     truths: dict[str, list[str]] = {}
     for label in [m for m in metrics_info if m in present]:
         record = metrics_info.of(label)
-        if record.name in TRUTH_SCORES:
+        if on_the_evidence(record):
             truths.setdefault(record.unit or "pixel", []).append(label)
     return protocols, truths
 

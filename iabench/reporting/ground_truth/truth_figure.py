@@ -3,6 +3,7 @@ model."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ def truth_figure(truth: pd.DataFrame, folder: Path) -> list[Path]:
     protocols = list(dict.fromkeys(truth.protocol))
     # each panel names its protocols: which are unreliable differs between models
     fig, axes = grid_figure(1, len(models), (3.6, 0.28 * len(protocols) + 0.6), (2.0, 0.3), (2.0, 0.2, 0.5, 1.0))
-    markers = dict(zip(dict.fromkeys(truth.truth), "os^D"))
+    markers = dict(zip(dict.fromkeys(truth.truth), itertools.cycle("os^Dvp")))  # any number of truths
     for ax, model in zip(axes[0], models):
         rows = truth[truth.model == model]
         for k, (label, part) in enumerate(rows.groupby("truth", sort=False)):

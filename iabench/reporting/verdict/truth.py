@@ -19,7 +19,7 @@ import pandas as pd
 
 from ...config import VerdictConfig
 from ...records import ContrastPairing, MetricRecord
-from ..ground_truth.truth import TRUTH_SCORES
+from ..ground_truth.truth import TRUTH_SCORES, on_the_evidence
 from .rows import RULE, Levels, decide, pair_rows, row
 
 
@@ -37,7 +37,7 @@ class PlantedEvidence:
 def truth_protocols(records: dict[str, MetricRecord]) -> dict[str, tuple[bool, str]]:
     """label -> (lower is better, 'evidence mass, pixel unit') of the run's ground-truth scores on its evidence."""
     return {label: (r.lower_is_better, f"{TRUTH_SCORES[r.name]}, {r.unit or 'pixel'} unit")
-            for label, r in records.items() if r.name in TRUTH_SCORES and r.mask is None}
+            for label, r in records.items() if on_the_evidence(r)}
 
 
 def _contrast_row(evidence: PlantedEvidence, ref: str) -> dict:
