@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from ..errors import OptionError
 from ..typed import Where, from_dict
@@ -23,7 +23,11 @@ def option(default: Any = _MISSING, doc: str = "", bounds: tuple[Any, Any, bool,
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """Base of every options dataclass (subclasses are frozen dataclasses whose every field has a default)."""
+    """Base of every options dataclass (subclasses are frozen dataclasses whose every field has a default).
+    ``HASH_NEUTRAL``: options added after cache keys were first written, left out of a key while they hold these
+    values, so that adding an option does not change every cached model's key."""
+
+    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def parse(cls: type[OptionsT], values: Mapping[str, Any] | None, owner: str) -> OptionsT:

@@ -49,6 +49,9 @@ class CanvasOptions(Options):
     placement: Literal["cell", "anywhere"] = option("cell", "inside one grid cell, or anywhere (straddling cells)")
     cell: int = option(8, "grid cell side in pixels for placement 'cell' (the model's patch size)", (3, None, True,
                                                                                                      False))
+    plant: bool = option(True, "draw the motif and the decoys (false: the garment alone, the garment task's baseline)")
+
+    HASH_NEUTRAL = {"plant": True}  # added later: the keys of the runs and models before it stay valid
 
 
 class EvidenceCanvases(Dataset):
@@ -74,23 +77,27 @@ class EvidenceCanvases(Dataset):
             return int(self.garment_labels[index])
         return (layout or self.layout(index)).motif_class
 
-    def raw(self, index: int, motif: int | None = None, erase_motif: bool = False,
-            erase_decoys: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def raw(self, index: int, motif: int | None = None, erase_motif: bool = False, erase_decoys: bool = False,
+            decoy: int | None = None, erase_decoy: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The canvas (uint8, canvas x canvas) and its masks before resizing; ``motif`` = another class's motif in the
-        motif's place, ``erase_motif`` / ``erase_decoys`` = without them (the masks stay where the motif was)."""
+        motif's place, ``decoy`` = another decoy shape in the first decoy's place, ``erase_motif`` / ``erase_decoys``
+        / ``erase_decoy`` = without the motif, the decoys, the first decoy (the masks stay where the motif was)."""
         layout, size, canvas = self.layout(index), self.options.motif_size, self.options.canvas
         image = np.zeros((canvas, canvas), dtype=np.uint8)
         masks = {name: np.zeros((canvas, canvas), dtype=bool) for name in ("motif", "garment")}
         item, (top, left) = self.items[index], layout.garment
         image[top:top + item.shape[0], left:left + item.shape[1]] = item
         masks["garment"][top:top + item.shape[0], left:left + item.shape[1]] = item > 0
-        shape = self.shapes[layout.motif_class if motif is None else motif]
         y, x = layout.motif
-        masks["motif"][y:y + size, x:x + size] = self.shapes[layout.motif_class]
-        if not erase_motif:
-            image[y:y + size, x:x + size][shape] = INK
-        for decoy, dy, dx in ([] if erase_decoys else layout.decoys):
-            image[dy:dy + size, dx:dx + size][self.shapes[CLASSES + decoy]] = INK
+        if self.options.plant:
+            masks["motif"][y:y + size, x:x + size] = self.shapes[layout.motif_class]
+            if not erase_motif:
+                image[y:y + size, x:x + size][self.shapes[layout.motif_class if motif is None else motif]] = INK
+            for k, (shape, dy, dx) in enumerate([] if erase_decoys else layout.decoys):
+                if k == 0 and erase_decoy:
+                    continue
+                shape = decoy if k == 0 and decoy is not None else shape
+                image[dy:dy + size, dx:dx + size][self.shapes[CLASSES + shape]] = INK
         masks["evidence"] = masks[self.options.task]
         return image, masks
 
@@ -123,6 +130,9 @@ class Evidence(DatasetPlugin):
 
     @classmethod
     def load(cls, config: DataConfig, options: CanvasOptions) -> DataBundle:
+        if options.task == "motif" and not options.plant:
+            raise UserError("data.plant: false draws no motif, so task motif has nothing to learn; use task garment "
+                            "(the garment task's baseline) or plant: true")
         if options.placement == "cell" and options.cell < options.motif_size:
             raise UserError(f"data.cell = {options.cell} is smaller than data.motif_size = {options.motif_size}; a "
                             "motif must fit inside one cell")

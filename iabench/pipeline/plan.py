@@ -52,8 +52,7 @@ class WorkItem:
 def hashable_data(config: DataConfig) -> DataConfig:
     """What a cache key holds of the data: not where the files live (that does not change what they are), and every
     option of the dataset, defaults included (one key however the options were spelled)."""
-    options = dataclasses.asdict(dataset_options(config))
-    return dataclasses.replace(config, root="", options=options)
+    return dataclasses.replace(config, root="", options=dataset_options(config))
 
 
 def suite_hash(suite: Suite) -> str:

@@ -17,7 +17,7 @@ import iabench.data.fashion_mnist as fm
 from iabench.data import load_dataset
 from iabench.data.config_options import data_config
 from iabench.data.evidence import CLASSES, INK, motif_shapes
-from iabench.data.evidence_reliance import CHANCE, reliance_checks
+from iabench.data.evidence_reliance import CHANCE, GARMENT_FLOOR, reliance_checks, swap_decoys
 from iabench.data.ground_truth import Check
 from iabench.records import RELIANCE_FILE
 from iabench.reporting.ground_truth.reliance import reliance_markdown, without_ground_truth
@@ -32,23 +32,27 @@ def garment_class(items: np.ndarray) -> np.ndarray:
 
 class Reader(nn.Module):
     """Predicts the class motif read from the pixels (``use_motif``) and otherwise the garment's class (``use_garment``)
-    or class 0."""
+    or class 0; ``use_decoys``: one class further on when decoy shape 0 is on the canvas (it reads a decoy)."""
 
-    def __init__(self, mean: float, std: float, use_motif: bool, use_garment: bool) -> None:
+    def __init__(self, mean: float, std: float, use_motif: bool, use_garment: bool, use_decoys: bool = False) -> None:
         super().__init__()
         self.mean, self.std, self.use_motif, self.use_garment = mean, std, use_motif, use_garment
-        self.shapes = torch.from_numpy(motif_shapes(6)[:CLASSES]).float()
+        self.use_decoys = use_decoys
+        self.shapes = torch.from_numpy(motif_shapes(6)).float()  # the 10 class motifs, then the 10 decoys
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         pixels = torch.round((images[:, 0] * self.std + self.mean) * 255)
         ink = (pixels == INK).float()[:, None]
         # +1 on a shape's lit pixels, -1 elsewhere: a window scores 18 exactly where it holds that shape and no more
         kernels = (2 * self.shapes - 1)[:, None]
-        hits = nn.functional.conv2d(ink, kernels).flatten(2).amax(2) == self.shapes[0].sum()  # (B, classes)
+        hits = nn.functional.conv2d(ink, kernels).flatten(2).amax(2) == self.shapes[0].sum()  # (B, 20 shapes)
         garment = torch.where(pixels == INK, 0, pixels).sum((1, 2)).long() // 7 % CLASSES
         predicted = garment if self.use_garment else torch.zeros(len(images), dtype=torch.long)
         if self.use_motif:
-            predicted = torch.where(hits.any(1), hits.float().argmax(1), predicted)
+            motifs = hits[:, :CLASSES]
+            predicted = torch.where(motifs.any(1), motifs.float().argmax(1), predicted)
+        if self.use_decoys:
+            predicted = (predicted + hits[:, CLASSES].long()) % CLASSES
         return nn.functional.one_hot(predicted, CLASSES).float()
 
 
@@ -82,27 +86,65 @@ def _checks(canvases, task: str, **reads: bool):
 
 def test_a_motif_reader_relies_on_the_motif(canvases) -> None:
     checks, data = _checks(canvases, "motif", use_motif=True, use_garment=False)
-    assert [c.check for c in checks] == ["accuracy", "accuracy without the motif", "prediction follows a swapped motif"]
-    assert checks[0].value == 1.0 and checks[2].value == 1.0
+    assert [c.check for c in checks] == ["accuracy", "prediction follows a swapped motif",
+                                         "predictions changed by a swapped decoy (control)",
+                                         "accuracy without the motif (a check of the data)"]
+    assert [c.value for c in checks[:3]] == [1.0, 1.0, 0.0]  # the decoys change nothing it reads
     labels = np.array([data.label(i) for i in range(N_TEST)])
     hit = (labels == 0).astype(float)  # erased: the reader says class 0, right exactly on the class-0 motifs
-    assert checks[1].value == pytest.approx(hit.mean(), abs=1e-12)
+    assert checks[3].value == pytest.approx(hit.mean(), abs=1e-12)
     low, high = stats.t.interval(0.90, N_TEST - 1, loc=hit.mean(), scale=stats.sem(hit))
-    assert checks[1].passed == (CHANCE - 0.02 < low and high < CHANCE + 0.02) and checks[1].passed
+    assert checks[3].passed == (CHANCE - 0.02 < low and high < CHANCE + 0.02) and checks[3].passed
     assert all(c.passed for c in checks)
+
+
+def test_a_model_that_reads_a_decoy_fails_the_decoy_control(canvases) -> None:
+    checks, data = _checks(canvases, "motif", use_motif=True, use_garment=False, use_decoys=True)
+    # by hand: its prediction changes exactly where the swap takes decoy shape 0 onto or off the canvas
+    swapped = swap_decoys(data, range(N_TEST))
+    before = np.array([any(d[0] == 0 for d in data.layout(i).decoys) for i in range(N_TEST)])
+    after = np.array([any(d[0] == 0 for d in ((swapped[i],) + data.layout(i).decoys[0][1:],
+                                                  *data.layout(i).decoys[1:])) for i in range(N_TEST)])
+    control = checks[2]
+    assert control.value == pytest.approx((before != after).mean(), abs=1e-12) and control.value > 0.05
+    assert not control.passed
 
 
 def test_a_garment_reader_fails_the_motif_task(canvases) -> None:
     checks, _ = _checks(canvases, "motif", use_motif=False, use_garment=True)
-    assert checks[0].value < 0.2 and not checks[0].passed and not checks[2].passed and not all(c.passed for c in checks)
+    assert checks[0].value < 0.2 and not checks[0].passed and not checks[1].passed and not all(c.passed for c in checks)
 
 
 def test_garment_models_must_ignore_the_motif(canvases) -> None:
     honest, _ = _checks(canvases, "garment", use_motif=False, use_garment=True)
-    assert [c.value for c in honest] == [1.0, 0.0, 0.0] and all(c.passed for c in honest)
+    assert [c.value for c in honest] == [1.0, 0.0, 0.0] and all(c.passed for c in honest)  # it ignores the motif
     cheat, _ = _checks(canvases, "garment", use_motif=True, use_garment=True)
     assert cheat[0].value < 0.2  # it reads the motif, which is independent of the garment's label
-    assert cheat[2].value > 0.95 and not cheat[2].passed and not all(c.passed for c in cheat)
+    assert cheat[1].value > 0.5 and not cheat[1].passed and not all(c.passed for c in cheat)
+
+
+def test_a_garment_model_at_chance_has_no_ground_truth(canvases) -> None:
+    chance, _ = _checks(canvases, "garment", use_motif=False, use_garment=False)  # says class 0 whatever it sees
+    assert chance[0].value < 0.2 < GARMENT_FLOOR and not chance[0].passed
+    assert chance[1].passed and chance[2].passed  # it ignores the motif too: only the floor refuses it
+
+
+def test_a_canvas_edit_changes_only_what_it_names(canvases) -> None:
+    data, _, _ = canvases("garment")
+    image, _ = data.raw(3)
+    layout = data.layout(3)
+    (shape, y, x), size = layout.decoys[0], data.options.motif_size
+    other = (shape + 1) % 10
+    swapped, _ = data.raw(3, decoy=other)
+    changed = np.argwhere(swapped != image)
+    assert changed.size and changed.min(0).tolist() >= [y, x] and changed.max(0).tolist() < [y + size, x + size]
+    assert (swapped[y:y + size, x:x + size] == INK).tolist() == motif_shapes(6)[10 + other].tolist()
+    erased, _ = data.raw(3, erase_decoy=True)
+    assert (erased[y:y + size, x:x + size] == 0).all() and (erased != image).sum() == 18  # 18 lit pixels gone
+    plain = dataclasses.replace(data.options, plant=False)
+    data.options = plain
+    bare, _ = data.raw(3)
+    assert (bare != INK).all() and (bare == np.where(image == INK, 0, image)).all()  # the garment alone, in place
 
 
 def test_the_report_names_the_models_without_ground_truth(tmp_path) -> None:
