@@ -49,7 +49,8 @@ class DataConfig:
         plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                  if f.name != "options" and not (f.name in self.HASH_NEUTRAL
                                                  and getattr(self, f.name) == self.HASH_NEUTRAL[f.name])}
-        options = options_dict(self.options)
+        neutral = getattr(self.options, "HASH_NEUTRAL", {})  # a parsed Options' options added later
+        options = {k: v for k, v in options_dict(self.options).items() if not (k in neutral and v == neutral[k])}
         plain.update({key: options.pop(key, default) for key, default in self.FLAT_OPTIONS.items()})
         if options:
             plain["options"] = options
@@ -111,13 +112,14 @@ class TrainConfig:
     temperature: float = 3.0
     detach_teacher: bool = False  # the official code lets the KD gradient reach the predictor
     interpreter_ce: float = 0.0  # weight of CE on the interpreter's logits (the STL-10 notebook uses 1)
-    # the encoder's attention summary over its layers: "sum" (the official code: it totals about the depth against
-    # the interpreter's 1) or "mean" (divided by the number of layers: both total about 1; see training.losses)
-    encoder_summary: Literal["sum", "mean"] = "sum"
+    # the encoder's attention summary over its layers: "mean" (divided by the number of layers: it totals about 1,
+    # as the interpreter's does) or "sum" (the official code: it totals about the depth, and the MMD^2 can then fall
+    # by moving the patches' attention onto CLS; see training.losses and docs/models-and-training.md)
+    encoder_summary: Literal["sum", "mean"] = "mean"
     num_workers: int = 0
 
     # Fields added after checkpoints were first cached, left out of the cache key while they hold these
-    # values, so that adding a field does not invalidate every cached model.
+    # values (the behaviour before the field existed), so that adding a field does not invalidate every cached model.
     HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_images": 0, "encoder_summary": "sum"}
 
 

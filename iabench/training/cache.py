@@ -49,8 +49,12 @@ class TrainedModel:
 def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train_config: TrainConfig,
                     data_config: DataConfig) -> Path:
     """Where the model trained from these configs is cached: a hash of everything that shapes it (not
-    ``eval_images``: how many images it is evaluated on does not change its weights)."""
-    key = config_hash(kind, model_config, dataclasses.replace(train_config, eval_images=0), data_config)
+    ``eval_images``: how many images it is evaluated on does not change its weights; nor, for a plain ViT, the
+    IA-ViT alignment's ``encoder_summary``, so that its default's change kept the plain ViTs' keys)."""
+    shaping = dataclasses.replace(train_config, eval_images=0)
+    if kind != "ia-vit":
+        shaping = dataclasses.replace(shaping, encoder_summary=TrainConfig.HASH_NEUTRAL["encoder_summary"])
+    key = config_hash(kind, model_config, shaping, data_config)
     return Path(cache_dir).expanduser() / "models" / f"{kind}-{key}.pt"
 
 

@@ -98,17 +98,21 @@ def test_objective_combines_the_terms_with_their_weights() -> None:
     config = dataclasses.replace(TrainConfig(), lambda_sim=0.5, lambda_align=2.0, temperature=2.0)
     ce = F.cross_entropy(output.logits, labels)
     kd = kd_loss(output.inter_logits, output.logits, 2.0)
-    align = mmd2(encoder_attention_summary(attn, 1), interpreter_attention_summary(output.inter_attn))
+    summed = encoder_attention_summary(attn, 1, "sum")
+    align = mmd2(summed / len(attn), interpreter_attention_summary(output.inter_attn))  # the default: mean of 3 layers
     loss, terms = objective("ia-vit", output, labels, config)
     torch.testing.assert_close(loss, ce + 0.5 * kd + 2.0 * align)
-    assert terms["kd"] == kd.item() and terms["align"] == align.item()
+    torch.testing.assert_close(terms["kd"], kd.item())
+    torch.testing.assert_close(terms["align"], align.item())
+    as_official = mmd2(summed, interpreter_attention_summary(output.inter_attn))
+    loss_sum, _ = objective("ia-vit", output, labels, dataclasses.replace(config, encoder_summary="sum"))
+    torch.testing.assert_close(loss_sum, ce + 0.5 * kd + 2.0 * as_official)
     plain, plain_terms = objective("vit", output, labels, config)  # a plain ViT: cross-entropy only
     torch.testing.assert_close(plain, ce)
     assert set(plain_terms) == {"ce", "loss"}
     notebook = dataclasses.replace(config, align="notebook", sim="none")
     loss, _ = objective("ia-vit", output, labels, notebook)
-    expected = ce + 2.0 * notebook_alignment(encoder_attention_summary(attn, 1),
-                                             interpreter_attention_summary(output.inter_attn))
+    expected = ce + 2.0 * notebook_alignment(summed / len(attn), interpreter_attention_summary(output.inter_attn))
     torch.testing.assert_close(loss, expected)
 
 
@@ -168,17 +172,27 @@ def test_under_mean_the_encoders_summary_totals_what_the_interpreters_does(tiny_
     assert ((summed - 4 * inter).abs() / (4 * inter)).max() < 0.05  # about the depth: the scale that collapsed
 
 
-def test_the_summary_setting_is_checked_and_sum_keeps_the_cache_keys() -> None:
+def test_the_summary_setting_is_checked_and_sum_keeps_the_cache_keys(tmp_path) -> None:
     import dataclasses
 
     import pytest
 
-    from iabench.config import TrainConfig, config_hash
+    from iabench.config import DataConfig, ModelConfig, TrainConfig, config_hash
     from iabench.errors import UserError
+    from iabench.training import checkpoint_path
     from iabench.typed import from_dict
 
-    assert config_hash(TrainConfig()) == config_hash(dataclasses.replace(TrainConfig(), encoder_summary="sum"))
-    assert config_hash(TrainConfig()) != config_hash(dataclasses.replace(TrainConfig(), encoder_summary="mean"))
+    assert TrainConfig().encoder_summary == "mean"  # the default: see docs/models-and-training.md
+    summed = dataclasses.replace(TrainConfig(), encoder_summary="sum")
+    as_before = {k: v for k, v in dataclasses.asdict(summed).items() if k not in TrainConfig.HASH_NEUTRAL}
+    assert config_hash(summed) == config_hash(as_before)  # sum: the IA-ViTs trained before the field keep their keys
+    assert config_hash(TrainConfig()) != config_hash(summed)
+    model, data = ModelConfig(), DataConfig()
+    # a plain ViT's weights do not depend on the IA-ViT's alignment: its key is the same under both settings
+    assert checkpoint_path(tmp_path, "vit", model, TrainConfig(), data) == checkpoint_path(tmp_path, "vit", model,
+                                                                                          summed, data)
+    assert checkpoint_path(tmp_path, "ia-vit", model, TrainConfig(), data) != checkpoint_path(tmp_path, "ia-vit",
+                                                                                             model, summed, data)
     with pytest.raises(UserError, match="train.encoder_summary must be one of sum, mean, got 'median'"):
         from_dict(TrainConfig, {"encoder_summary": "median"}, "train")
     with pytest.raises(ValueError, match="over_layers must be one of"):

@@ -24,15 +24,16 @@ DATA = DataConfig(name="synthetic", img_size=16)
 
 
 def test_hash_neutral_field_at_its_default_keeps_the_old_key() -> None:  # (run ids still see eval_images)
-    # The key of a TrainConfig with its hash-neutral fields at their defaults is the key computed without them, as
+    # The key of a TrainConfig with its hash-neutral fields at their neutral values is the key computed without them, as
     # checkpoints cached before the field existed were keyed; any other value changes the key.
-    plain = dataclasses.asdict(FAST)
+    as_before = dataclasses.replace(FAST, encoder_summary="sum")  # both hash-neutral fields at their neutral values
+    plain = dataclasses.asdict(as_before)
     for added_later in TrainConfig.HASH_NEUTRAL:  # eval_images, encoder_summary
         del plain[added_later]
-    assert config_hash("vit", FAST) == config_hash("vit", plain)
-    assert config_hash("vit", dataclasses.replace(FAST, eval_images=100)) != config_hash("vit", FAST)
-    assert config_hash("vit", dataclasses.replace(FAST, encoder_summary="mean")) != config_hash("vit", FAST)
-    nested = {"train": FAST, "models": [FAST]}  # neutral inside lists and mappings too
+    assert config_hash("vit", as_before) == config_hash("vit", plain)
+    assert config_hash("vit", dataclasses.replace(as_before, eval_images=100)) != config_hash("vit", as_before)
+    assert config_hash("vit", FAST) != config_hash("vit", as_before)  # encoder_summary mean: in the key
+    nested = {"train": as_before, "models": [as_before]}  # neutral inside lists and mappings too
     assert config_hash(nested) == config_hash({"train": plain, "models": [plain]})
 
 
