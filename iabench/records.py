@@ -127,6 +127,9 @@ class DatasetRecord(Record):
     sizes: Mapping[str, int] = dataclasses.field(default_factory=dict)  # train, val, test
     # planted evidence: its labelling, evidence mask and model contrast (``GroundTruth.record``); None: none
     ground_truth: Mapping[str, Any] | None = None
+    # options the dataset gained after runs were first written, with the value that behaves as before: a run
+    # recorded without one of them had that value (the options' HASH_NEUTRAL)
+    options_added_later: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     OPTIONAL = ("ground_truth",)
 

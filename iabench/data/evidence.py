@@ -13,8 +13,10 @@ The same canvases are served under two labellings (option ``task``), after BAM (
 Masks by name: ``evidence`` (the task's: the motif's lit pixels, or the garment's footprint), ``motif``, ``garment``.
 
 Canvases are generated lazily from their own seed ``(data.seed, split, index)``, as in ``cluttered``; ``raw`` also
-renders a canvas with its motif erased or replaced by another class's motif in the same place, and with the decoys
-erased: the interventions of its reliance checks (``evidence_reliance``).
+renders a canvas with its motif erased or replaced by another class's motif in the same place, its first decoy
+erased or drawn as another decoy shape, and the decoys erased: the interventions of its reliance checks and their
+controls (``evidence_reliance``). ``plant: false`` draws the garment alone (task ``garment``): the canvases the
+garment task's accuracy floor is measured on.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from ..errors import UserError
 from ..ranges import AT_LEAST_0
 from . import DATASETS, DataBundle, DatasetPlugin, split_train_val
 from .cluttered import SPLIT_CODES, canvas_stats
-from .evidence_layout import CLASSES, Layout, draw_layout, motif_shapes
+from .evidence_layout import CLASSES, DECOY_SHAPES, Layout, draw_layout, motif_shapes
 from .evidence_reliance import EvidenceGroundTruth
 from .fashion_mnist import CLASS_NAMES, load_arrays
 
@@ -82,6 +84,8 @@ class EvidenceCanvases(Dataset):
         """The canvas (uint8, canvas x canvas) and its masks before resizing; ``motif`` = another class's motif in the
         motif's place, ``decoy`` = another decoy shape in the first decoy's place, ``erase_motif`` / ``erase_decoys``
         / ``erase_decoy`` = without the motif, the decoys, the first decoy (the masks stay where the motif was)."""
+        if decoy is not None and not 0 <= decoy < DECOY_SHAPES:  # beyond them lie the class motifs
+            raise ValueError(f"decoy shape {decoy} is out of range [0, {DECOY_SHAPES})")
         layout, size, canvas = self.layout(index), self.options.motif_size, self.options.canvas
         image = np.zeros((canvas, canvas), dtype=np.uint8)
         masks = {name: np.zeros((canvas, canvas), dtype=bool) for name in ("motif", "garment")}

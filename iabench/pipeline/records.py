@@ -24,7 +24,8 @@ def dataset_record(bundle: DataBundle, config: DataConfig) -> DatasetRecord:
         masks=bundle.masks, num_classes=bundle.num_classes, in_chans=bundle.in_chans, img_size=bundle.img_size,
         mean=tuple(bundle.mean), std=tuple(bundle.std), source=bundle.source,
         sizes=dict(train=len(bundle.train), val=len(bundle.val), test=len(bundle.test)),  # type: ignore[arg-type]
-        ground_truth=cls.ground_truth.record(options) if cls.ground_truth is not None else None)
+        ground_truth=cls.ground_truth.record(options) if cls.ground_truth is not None else None,
+        options_added_later=dict(getattr(options, "HASH_NEUTRAL", {})))
 
 
 def explainer_record(cls: type) -> ExplainerRecord:

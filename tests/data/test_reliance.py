@@ -129,6 +129,33 @@ def test_a_garment_model_at_chance_has_no_ground_truth(canvases) -> None:
     assert chance[1].passed and chance[2].passed  # it ignores the motif too: only the floor refuses it
 
 
+def test_a_garment_model_that_reads_a_decoy_fails_the_erasure_control(canvases) -> None:
+    checks, data = _checks(canvases, "garment", use_motif=False, use_garment=True, use_decoys=True)
+    decoys = [[d[0] for d in data.layout(i).decoys] for i in range(N_TEST)]
+    correct = np.array([0 not in d for d in decoys], dtype=float)  # decoy shape 0 moves it off the garment's class
+    assert checks[0].value == pytest.approx(correct.mean(), abs=1e-12)
+    # swapping the first decoy flips it where shape 0 comes or goes; the motif never: a negative difference, passed
+    swapped = swap_decoys(data, range(N_TEST))
+    assert all(s != d[0] for s, d in zip(swapped, decoys))  # the swap always draws another shape
+    flips = np.array([(0 in d) != (0 in [s, *d[1:]]) for s, d in zip(swapped, decoys)], dtype=float)
+    bound = (0 - flips).mean() + stats.t.ppf(0.95, N_TEST - 1) * stats.sem(0 - flips)
+    assert checks[1].value == pytest.approx(bound, abs=1e-12) and checks[1].passed
+    # erasing the first decoy helps it where that decoy alone was shape 0; erasing the motif costs nothing: the
+    # motif's cost minus the decoy's, per image, is the gain; its upper 95 % bound by hand
+    gain = np.array([0 not in d[1:] for d in decoys], dtype=float) - correct
+    bound = gain.mean() + stats.t.ppf(0.95, N_TEST - 1) * stats.sem(gain)
+    assert checks[2].value == pytest.approx(bound, abs=1e-12) and checks[2].value > 0.01 and not checks[2].passed
+
+
+def test_without_a_decoy_or_a_motif_there_is_no_ground_truth(canvases) -> None:
+    data, mean, std = canvases("garment")
+    for edit in (dict(plant=False), dict(decoys=0)):
+        data.options = dataclasses.replace(data.options, **edit)
+        checks = reliance_checks(Reader(mean, std, False, True), data, range(10), torch.device("cpu"))
+        assert [(c.check, c.passed, c.images) for c in checks] == [("the evidence edits", False, 10)]
+        assert "data.plant true and data.decoys >= 1" in checks[0].required
+
+
 def test_a_canvas_edit_changes_only_what_it_names(canvases) -> None:
     data, _, _ = canvases("garment")
     image, _ = data.raw(3)
@@ -139,6 +166,8 @@ def test_a_canvas_edit_changes_only_what_it_names(canvases) -> None:
     changed = np.argwhere(swapped != image)
     assert changed.size and changed.min(0).tolist() >= [y, x] and changed.max(0).tolist() < [y + size, x + size]
     assert (swapped[y:y + size, x:x + size] == INK).tolist() == motif_shapes(6)[10 + other].tolist()
+    with pytest.raises(ValueError, match="decoy shape 10 is out of range"):
+        data.raw(3, decoy=10)  # shape 10 onwards would be a class motif
     erased, _ = data.raw(3, erase_decoy=True)
     assert (erased[y:y + size, x:x + size] == 0).all() and (erased != image).sum() == 18  # 18 lit pixels gone
     plain = dataclasses.replace(data.options, plant=False)

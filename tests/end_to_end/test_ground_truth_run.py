@@ -139,6 +139,23 @@ def test_model_contrast_by_hand(tmp_path) -> None:
         ground_truth=recorded("garment")).to_json())))
     with pytest.raises(UserError, match="the two runs' canvases differ"):
         model_contrast(motif, RunFiles.read(other.path))
+    # a run written after data.plant existed records it (and that plant: true is how runs before it drew): it pairs
+    # with a run recorded without it, unless its canvases carry no motif
+    for plant, pairs in ((True, True), (False, False)):
+        newer = json.loads((garment.path / "manifest.json").read_text())
+        newer["dataset"].update(options_added_later={"plant": True})
+        newer["dataset"]["options"]["plant"] = plant
+        (other.path / "manifest.json").write_text(json.dumps(newer))
+        if pairs:
+            assert not model_contrast(motif, RunFiles.read(other.path)).empty
+        else:
+            with pytest.raises(UserError, match="the two runs' canvases differ"):
+                model_contrast(motif, RunFiles.read(other.path))
+    foreign = json.loads((garment.path / "manifest.json").read_text())
+    foreign["dataset"]["ground_truth"]["contrast"]["mask"] = "garment"  # another dataset's pairing
+    (other.path / "manifest.json").write_text(json.dumps(foreign))
+    with pytest.raises(UserError, match="record different model contrasts"):
+        model_contrast(motif, RunFiles.read(other.path))
 
 
 def _garment_run(folder: Path) -> Path:

@@ -52,6 +52,14 @@ def _side(run: RunFiles) -> tuple[str, str, ContrastPairing, dict[str, Any]]:
     return str(_recorded(run)["labelling"]), str(_recorded(run)["evidence_mask"]), pairing, options
 
 
+def _added_later(*runs: RunFiles) -> dict[str, Any]:
+    """The options the runs' dataset gained later, with the value a run recorded without them had."""
+    added: dict[str, Any] = {}
+    for run in runs:
+        added.update((run.manifest.get("dataset") or {}).get("options_added_later") or {})
+    return added
+
+
 def mass_label(run: RunFiles, evidence_mask: str, pairing: ContrastPairing) -> str:
     """The label of the run's pixel-level evidence mass on the pairing's mask: its own evidence mass where its
     evidence is that mask, else ``foreground-mass`` with ``mask`` set to it."""
@@ -78,7 +86,8 @@ def model_contrast(first: RunFiles, second: RunFiles) -> pd.DataFrame:
         raise UserError(f"the runs are in the wrong order: first the {pairing.option} {pairing.subject} run (its "
                         f"folder receives contrast.csv), then the {pairing.option} {pairing.other} run; give "
                         f"'{second.path}' first")
-    if first_options != second_options:
+    before = _added_later(first, second)  # a run written before an option existed had its neutral value
+    if {**before, **first_options} != {**before, **second_options}:
         raise UserError(f"the two runs' canvases differ (their dataset options differ beyond {pairing.option}); run "
                         "both with the same data options")
     sides = {}
