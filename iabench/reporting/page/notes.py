@@ -20,9 +20,11 @@ SECTION_NOTES = {
                 "brackets, for patch maps: against pixel noise, the comparison pixel-unit deletion biases (removing "
                 "scattered pixels damages every patch token at once).",
     "reliance": "Planted evidence: each model checked by intervention before its maps are scored against the "
-                "evidence (reliance.csv). A motif model must be accurate, fall to chance without the motif and follow "
-                "a swapped motif; a garment model must ignore the motif. A model that fails a check has no ground "
-                "truth.",
+                "evidence (reliance.csv), each edit of the evidence beside the same edit of a decoy, paired by image. "
+                "A motif model must be accurate, follow a swapped motif and barely notice a swapped decoy (chance "
+                "without the motif checks the data); a garment model must clear the accuracy floor, and a swapped or "
+                "erased motif may move it no more than a swapped or erased decoy. A model that fails a check has no "
+                "ground truth.",
     "truth": "Each perturbation protocol's ranking of the explainers (controls aside) against their ranking by the "
              "ground truth of the same unit (evidence mass, evidence ROC AUC): Kendall τ per training seed, averaged, "
              "with a bootstrap interval over seeds (truth.csv). Unreliable: the ground truth itself (evidence-oracle) "
