@@ -46,11 +46,10 @@ class DataConfig:
 
     def hash_identity(self) -> dict[str, Any]:
         """What a cache key holds of this config (see ``config_hash``)."""
-        plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                 if f.name != "options" and not (f.name in self.HASH_NEUTRAL
-                                                 and getattr(self, f.name) == self.HASH_NEUTRAL[f.name])}
-        neutral = getattr(self.options, "HASH_NEUTRAL", {})  # a parsed Options' options added later
-        options = {k: v for k, v in options_dict(self.options).items() if not (k in neutral and v == neutral[k])}
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "options"}
+        plain = without_neutral(fields, self.HASH_NEUTRAL)
+        # a parsed Options' own options added later
+        options = without_neutral(options_dict(self.options), getattr(self.options, "HASH_NEUTRAL", {}))
         plain.update({key: options.pop(key, default) for key, default in self.FLAT_OPTIONS.items()})
         if options:
             plain["options"] = options
@@ -147,15 +146,20 @@ def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+def without_neutral(values: dict[str, Any], neutral: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the entries that hold their ``HASH_NEUTRAL`` value (fields added after keys were first
+    written, at the value that behaves as before)."""
+    return {k: v for k, v in values.items() if not (k in neutral and v == neutral[k])}
+
+
 def _hashable(value: Any) -> Any:
     """Plain data for hashing: dataclasses (also nested, also in lists) become dicts without their
     hash-neutral fields."""
     if hasattr(value, "hash_identity"):
         return _hashable(value.hash_identity())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        neutral = getattr(value, "HASH_NEUTRAL", {})
-        return {f.name: _hashable(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not (f.name in neutral and getattr(value, f.name) == neutral[f.name])}
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {k: _hashable(v) for k, v in without_neutral(fields, getattr(value, "HASH_NEUTRAL", {})).items()}
     if isinstance(value, list | tuple):
         return [_hashable(v) for v in value]
     if isinstance(value, dict):
