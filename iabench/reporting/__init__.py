@@ -61,7 +61,7 @@ def build_report(run_dir: Path) -> list[Path]:
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
     excluded = without_ground_truth(run.reliance)  # None: no planted evidence
     settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
-    truth = protocol_truth(run.results, run.metrics, run.explainers, excluded, settings.delta)
+    truth = protocol_truth(run.results, run.metrics, run.explainers, excluded, settings.delta, alpha=settings.alpha)
     if not truth.empty:
         written.append(run.write_csv(truth, "truth.csv"))
     claims, verdict_md, verdict_files = _verdict(run, excluded, settings)
@@ -71,7 +71,8 @@ def build_report(run_dir: Path) -> list[Path]:
     written += verdict_files + [p for paths in figures.values() for p in paths]
     protocol_md = {"controls": control_markdown(summary, run.metrics, run.explainers),
                    "units": unit_markdown(summary, run.metrics, run.explainers),
-                   "reliance": reliance_markdown(run.reliance), "truth": truth_markdown(truth, settings.delta),
+                   "reliance": reliance_markdown(run.reliance),
+                   "truth": truth_markdown(truth, settings.delta, settings.alpha),
                    "contrast": "" if run.contrast is None else contrast_markdown(run.contrast, recorded_pairing(run))}
     page = sections(run, Findings(summary, tests, figures, note, verdict_md, trust_md, protocol_md))
     headline = headline_figure(summary, run.metrics, run.path / "plots")

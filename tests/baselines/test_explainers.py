@@ -17,7 +17,7 @@ REQUIRED = {
     "ia-vit", "attention", "rollout", "generic-attention", "transformer-attribution", "gradcam", "lrp",
     "lrp-captum-naive", "integrated-gradients", "saliency", "input-x-gradient", "occlusion", "random", "centre",
     "attnlrp", "transformer-attribution-cp", "rise", "smoothgrad", "integrated-gradients[blur]",
-    "integrated-gradients[uniform]", "integrated-gradients[mean]", "random-patch", "shuffled",
+    "integrated-gradients[uniform]", "integrated-gradients[mean]", "random-patch", "shuffled", "edge",
 }
 FAMILIES = {"attention", "gradient", "relevance", "perturbation", "intrinsic", "control"}
 # few IG steps, masks and noisy samples keep the suite quick

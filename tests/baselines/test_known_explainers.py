@@ -72,7 +72,7 @@ def test_saliency_is_the_gradient_magnitude(vit: nn.Module) -> None:
     torch.testing.assert_close(saliency, x.grad.abs().amax(1), rtol=1e-4, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", ["random", "centre"])
+@pytest.mark.parametrize("name", ["random", "centre", "edge"])
 def test_controls_do_not_depend_on_the_model_or_target(name: str) -> None:
     images = _images(3)
     first = create_explainer(name, _model("vit", seed=0)).attribute(images, torch.tensor([0, 1, 2]))
@@ -162,3 +162,20 @@ def test_gradcam_is_alive_on_a_trained_model() -> None:
         assert (model(images).argmax(1) == labels).all()
     cam = create_explainer("gradcam", model).attribute(images, labels)
     assert (cam.flatten(1).amax(1) > 0).all() and (cam >= 0).all()  # ReLU: never negative
+
+
+def test_edge_is_the_sobel_magnitude_hand_computed_on_4x4_images() -> None:
+    """A vertical step (columns 0 0 1 1): the W-derivative [-1, 0, 1] smoothed [1, 2, 1] over rows is 1 * 4 at the
+    two middle columns and 0 at the borders (reflect repeats the edge pixel); nothing along H. An impulse at (1, 1):
+    at (0, 0) both derivatives are 1 (the impulse sits on the diagonal, weight 1 each way), magnitude sqrt 2."""
+    model = _model()
+    step = torch.tensor([[0.0, 0.0, 1.0, 1.0]]).expand(4, 4)
+    impulse = torch.zeros(4, 4)
+    impulse[1, 1] = 1.0
+    maps = create_explainer("edge", model).attribute(torch.stack([step, impulse])[:, None])
+    torch.testing.assert_close(maps[0], torch.tensor([[0.0, 4.0, 4.0, 0.0]]).expand(4, 4), rtol=0, atol=1e-6)
+    torch.testing.assert_close(maps[1, 0, 0], torch.tensor(2.0).sqrt(), rtol=0, atol=1e-6)
+    assert maps[1, 1, 1] == 0.0  # the impulse's own pixel: its neighbours cancel in both directions
+    # channels add in quadrature: the same step in two channels is sqrt 2 times the one-channel map
+    rgb = create_explainer("edge", model).attribute(torch.stack([step, step])[None])
+    torch.testing.assert_close(rgb[0], maps[0] * 2 ** 0.5, rtol=0, atol=1e-6)

@@ -1,5 +1,6 @@
 """Which protocol tells the truth: Kendall tau of each protocol's ranking against the ground truth's, on planted
-scores whose rankings are known, with the seed-bootstrap interval and the oracle rule."""
+scores whose rankings are known, with the two-stage bootstrap interval, the permutation p with Holm, and the oracle
+rule with its interval."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ EXPLAINERS = explainer_records_of({"random": {"name": "random", "family": "contr
 QUALITY = {"a": 4.0, "b": 3.0, "c": 2.0, "d": 1.0}  # the truth: a best
 
 
-def _results(insertion_order: dict[int, list[str]], oracle_insertion: float) -> pd.DataFrame:
+def _results(insertion_order: dict[int, list[str]], oracle_insertion: float | list[float]) -> pd.DataFrame:
     """Mass and AUC follow QUALITY on every seed; deletion follows it too (lower = better); insertion ranks the
     explainers per seed as given (best first); the oracle tops the truth and deletion."""
     rows = []
@@ -40,7 +41,8 @@ def _results(insertion_order: dict[int, list[str]], oracle_insertion: float) -> 
             order = insertion_order[seed]
             for explainer in QUALITY:
                 rows.append((seed, "m", explainer, "insertion", sample, 10.0 - order.index(explainer)))
-            rows += [(seed, "m", "evidence-oracle", "insertion", sample, oracle_insertion),
+            oracle = oracle_insertion[sample] if isinstance(oracle_insertion, list) else oracle_insertion
+            rows += [(seed, "m", "evidence-oracle", "insertion", sample, oracle),
                      (seed, "m", "random", "insertion", sample, 0.0)]
     return pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
 
@@ -52,15 +54,26 @@ def test_tau_per_seed_averaged_with_a_seed_bootstrap_and_the_oracle_rule() -> No
     truth = protocol_truth(results, METRICS, EXPLAINERS).set_index(["protocol", "truth"])
     deletion = truth.loc[("deletion", "foreground-mass")]
     assert (deletion.tau, deletion.low, deletion.high, deletion.seeds, deletion.explainers) == (1.0, 1.0, 1.0, 3, 4)
-    assert deletion.unit == "pixel" and not deletion.unreliable
+    assert deletion.unit == "pixel" and not deletion.unreliable and deletion.images == 12
+    # tau 1 on each of 3 seeds of 4 items: 1 of the 24 orders per seed, jointly (1/24)^3; Holm doubles the smaller
+    # of the two p of the pixel-unit family (deletion, insertion against foreground-mass)
+    assert deletion.p_value == pytest.approx(24.0 ** -3, rel=1e-12) and deletion.agrees
+    assert deletion.p_holm == pytest.approx(2 * 24.0 ** -3, rel=1e-12)
     within = protocol_truth(_results({0: list(QUALITY), 1: list(QUALITY), 2: list(QUALITY)}, oracle_insertion=9.99),
                             METRICS, EXPLAINERS).set_index(["protocol", "truth"]).loc[("insertion", "foreground-mass")]
     assert within.oracle_gap == pytest.approx(-0.01, abs=1e-9) and not within.unreliable  # within the margin
+    assert (within.gap_low, within.gap_high) == pytest.approx((-0.01, -0.01), abs=1e-9)  # no spread to resample
+    # the oracle 1.0 below a's 10 on the mean, but 6 or 12 by image: its interval crosses -margin, so undecided
+    spread = protocol_truth(_results({s: list(QUALITY) for s in range(3)}, oracle_insertion=[6.0, 12.0, 6.0, 12.0]),
+                            METRICS, EXPLAINERS).set_index(["protocol", "truth"]).loc[("insertion", "foreground-mass")]
+    assert spread.oracle_gap == pytest.approx(-1.0) and spread.gap_low < -1 < 0 < spread.gap_high
+    assert not spread.unreliable
     # deletion (lower = better): the oracle's 1 - 0.9 = 0.1 against a's 1 - 0.4 = 0.6, oriented: -0.1 - (-0.6)
     assert deletion.oracle_gap == pytest.approx(0.5, abs=1e-12)
     insertion = truth.loc[("insertion", "foreground-mass")]
     assert insertion.tau == pytest.approx((1 + 2 / 3 - 1) / 3, abs=1e-12)
     assert insertion.low == pytest.approx(-1.0) and insertion.high == pytest.approx(1.0)  # 1/27 of draws: all -1
+    assert insertion.p_value > 0.05 and not insertion.agrees  # tau 0.22 over 3 seeds is what chance gives
     # a's insertion: 10, 10 and 7 on the three seeds, mean 9 (the best): the oracle's 8.5 is below it
     assert insertion.unreliable and insertion.oracle_gap == pytest.approx(8.5 - 9.0, abs=1e-12)
     patch = truth.loc[("deletion[patch]", "evidence-auc[patch]")]  # a protocol meets the truth of its own unit
@@ -69,17 +82,23 @@ def test_tau_per_seed_averaged_with_a_seed_bootstrap_and_the_oracle_rule() -> No
     wider = protocol_truth(results, METRICS, EXPLAINERS, margin=0.6).set_index(["protocol", "truth"])
     assert not wider.loc[("insertion", "foreground-mass")].unreliable  # trails by 0.5: within a margin of 0.6
     text = truth_markdown(truth.reset_index(), 0.02)
-    assert "| m | insertion **unreliable** | foreground-mass | +0.22 [-1.00, +1.00] | 3 | 4 | -0.500 |" in text
-    assert text.endswith("Unreliable for these models (the ground truth scores more than 0.02 worse than an "
-                         "explainer): insertion (m).")
+    assert ("| m | insertion **unreliable** | foreground-mass | +0.22 [-1.00, +1.00] | 0.28 | 3 | 4 | "
+            "-0.500 [-1.500, -0.500] |") in text
+    assert "| m | deletion | foreground-mass | +1.00 [+1.00, +1.00] | 0.00014 **agrees** | 3 | 4 |" in text
+    assert "below 0.05: at most that chance" in text
+    assert "): deletion against foreground-mass (m), deletion[patch]" in text
+    assert text.endswith("Unreliable for these models (the ground truth scores worse than an explainer, its whole "
+                         "95 % interval beyond 0.02 per unit of the metric's span): insertion (m).")
 
 
-def test_one_seed_has_no_interval_and_no_truth_no_rows() -> None:
+def test_one_seed_has_an_image_interval_and_no_truth_no_rows() -> None:
     results = _results({0: list(QUALITY), 1: list(QUALITY), 2: list(QUALITY)}, oracle_insertion=20.0)
     one = protocol_truth(results[results.seed == 0], METRICS, EXPLAINERS)
-    assert one.seeds.eq(1).all() and one.low.isna().all() and not one.unreliable.any()
-    assert truth_markdown(one, 0.02).endswith("Under every protocol the ground truth scores at least as well as every "
-                                        "explainer.")
+    # every image ranks the explainers alike: the image bootstrap has no spread
+    assert one.seeds.eq(1).all() and one.low.eq(1.0).all() and one.high.eq(1.0).all() and not one.unreliable.any()
+    assert one.p_value.to_numpy() == pytest.approx([1 / 24] * 3, rel=1e-12)
+    assert truth_markdown(one, 0.02).endswith("Under no protocol does the ground truth score detectably worse than "
+                                              "an explainer.")
     no_truth = results[~results.metric.isin(["foreground-mass", "evidence-auc[patch]"])]
     assert protocol_truth(no_truth, METRICS, EXPLAINERS).empty and truth_markdown(pd.DataFrame(), 0.02) == ""
     assert np.isfinite(one.tau).all()
@@ -98,7 +117,7 @@ def test_without_the_oracle_nothing_is_called_reliable() -> None:
     truth = protocol_truth(results[results.explainer != "evidence-oracle"], METRICS, EXPLAINERS)
     assert truth.oracle_gap.isna().all() and not truth.unreliable.any()
     text = truth_markdown(truth, 0.02)
-    assert "| m | deletion | foreground-mass | +1.00 [+1.00, +1.00] | 3 | 4 | n/a |" in text
+    assert "| m | deletion | foreground-mass | +1.00 [+1.00, +1.00] | 0.00014 **agrees** | 3 | 4 | n/a |" in text
     assert text.endswith("The run has no evidence-oracle: whether a protocol scores the ground truth worse than an "
                          "explainer was not checked.")
 

@@ -4,19 +4,25 @@ by ground truth (planted evidence), as truth.csv.
 For each model and each protocol (a faithfulness-family metric: insertion, deletion, MoRF, LeRF under a substrate
 and a unit, faithfulness correlation, ...), the explainers that are not controls are ranked by their mean score on
 each training seed, as are they by each ground-truth score of the same unit (``TRUTH_SCORES``: evidence mass and
-evidence ROC AUC; a protocol without a unit is compared with the pixel level). ``tau`` is Kendall's tau-b (scipy) of
-the two rankings, averaged over the seeds, with a percentile-bootstrap interval over the seeds resampled with
-replacement (``low``/``high``; none with one seed): seeds are the unit, as in the verdict.
+evidence ROC AUC; a protocol without a unit is compared with the pixel level), on the images the protocol scored
+(ROAD and faithfulness correlation score fewer: the truth is read on those). ``tau`` is Kendall's tau-b of the two
+rankings, averaged over the seeds (``iabench.stats.ranks``), with
 
-``unreliable`` marks a protocol under which the ground truth itself (``evidence-oracle``) scores worse than at least
-one explainer that is not a control by more than ``margin`` (the verdict's δ, ``VerdictConfig.delta``), on the mean
-over seeds and images: no map can show the planted evidence better than the evidence, so such a protocol rewards
-something else (``oracle_gap`` = the oracle's score minus the best such explainer's, oriented so that < 0 = the
-oracle worse). The margin keeps ties out: the oracle's binary map leaves every pixel off the evidence in raster
-order, so after the evidence is gone another map's ordering of the rest can edge it by a hair. Reading "worse than
-any non-control explainer" as "worse than at least one, by more than δ" is ours.
+- ``low``/``high``: a two-stage percentile bootstrap (seeds, then images within each seed), so the interval holds
+  image sampling as well as seeds, and exists with one seed;
+- ``p_value``: the permutation p, the chance that random rankings (one per seed) reach the mean tau; ``agrees``:
+  that p after Holm over the model's protocols against the same truth is below the verdict's alpha, a decision whose
+  family-wise error rate (calling a protocol that ranks at random agreeing) is at most alpha.
 
-Reuses the tau of ``reporting.stability`` (the same scipy call, the same orientation by direction).
+``unreliable`` marks a protocol under which the ground truth itself (``evidence-oracle``) scores worse than the best
+explainer that is not a control by more than ``margin`` (``oracle_gap`` = the oracle's mean score minus the best such
+explainer's, oriented so that < 0 = the oracle worse; ``gap_low``/``gap_high`` its two-stage interval): decided when
+the whole interval lies below -``margin``, an error rate of at most 2.5 % (one side of a 95 % interval). No map can
+show the planted evidence better than the evidence, so such a protocol rewards something else. The margin is the
+verdict's δ times the metric's span (``SPANS``: 1 for an AUC or a share, 2 for a correlation in [-1, 1]), so that it
+is the same share of every scale. It keeps ties out: the oracle's binary map leaves every pixel off the evidence in
+raster order, so after the evidence is gone another map's ordering of the rest can edge it by a hair. Reading "worse
+than any non-control explainer" as "worse than the best, beyond its interval and δ" is ours.
 """
 
 from __future__ import annotations
@@ -26,16 +32,19 @@ import pandas as pd
 
 from ...config import VerdictConfig
 from ...records import ExplainerRecords, MetricRecord, MetricRecords
+from ...stats import holm
+from ...stats.ranks import tau_b, tau_bootstrap, tau_permutation_p, two_stage_interval
 from ...store import MODEL_LEVEL
-from ..stability import _goodness, _tau
+from ..stability import _goodness
 from .reliance import with_ground_truth
 
 # the ground-truth scores (registry names) protocols are ranked against, and what the verdict calls them
 TRUTH_SCORES = {"foreground-mass": "evidence mass", "evidence-auc": "evidence ROC AUC"}
 ORACLE = "evidence-oracle"
-RESAMPLES = 2000
-TRUTH_COLUMNS = ["model", "protocol", "unit", "truth", "tau", "low", "high", "seeds", "explainers", "oracle_gap",
-                 "unreliable"]
+SPANS = {"faithfulness-correlation": 2.0, "monotonicity-correlation": 2.0}  # a correlation's [-1, 1]; else 1
+TRUTH_COLUMNS = ["model", "protocol", "unit", "truth", "tau", "low", "high", "p_value", "p_holm", "agrees", "seeds",
+                 "images", "explainers", "oracle_gap", "gap_low", "gap_high", "margin", "unreliable"]
+Scores = dict[int, pd.DataFrame]  # seed -> (explainers x images) scores, oriented higher = better
 
 
 def on_the_evidence(record: MetricRecord) -> bool:
@@ -44,10 +53,11 @@ def on_the_evidence(record: MetricRecord) -> bool:
     return record.name in TRUTH_SCORES and record.mask is None
 
 
-def _per_seed(part: pd.DataFrame, label: str, direction: str, explainers: list[str]) -> dict[int, pd.Series]:
-    """seed -> the explainers' mean scores under ``label``, oriented so that higher is better."""
+def _scores(part: pd.DataFrame, label: str, direction: str, explainers: list[str]) -> Scores:
+    """seed -> the explainers' per-image scores under ``label`` (rows in ``explainers``' order)."""
     rows = part[(part.metric == label) & part.explainer.isin(explainers)]
-    return {int(seed): _goodness(g.groupby("explainer").value.mean(), direction) for seed, g in rows.groupby("seed")}
+    return {int(seed): _goodness(g.pivot_table(index="explainer", columns="sample", values="value"), direction)
+            for seed, g in rows.groupby("seed")}
 
 
 def _protocols(metrics_info: MetricRecords, present: set[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -63,10 +73,10 @@ def _protocols(metrics_info: MetricRecords, present: set[str]) -> tuple[list[str
 
 def protocol_truth(results: pd.DataFrame, metrics_info: MetricRecords, explainers_info: ExplainerRecords,
                    excluded: set[tuple[str, int]] | None = None, margin: float = VerdictConfig().delta,
-                   seed: int = 0) -> pd.DataFrame:
+                   seed: int = 0, alpha: float = VerdictConfig().alpha) -> pd.DataFrame:
     """truth.csv's rows (``TRUTH_COLUMNS``), leaving out the ``excluded`` (model, seed) pairs (those that failed a
-    reliance check: they have no ground truth); ``margin``: how far the oracle may trail (the verdict's δ). Empty
-    when the run has no ground-truth score or no protocol."""
+    reliance check: they have no ground truth); ``margin``: how far the oracle may trail on a span of 1 (the
+    verdict's δ); ``alpha``: the level of ``agrees``. Empty when the run has no ground-truth score or no protocol."""
     rows = []
     results = with_ground_truth(results, excluded)
     rng = np.random.default_rng(seed)
@@ -75,34 +85,59 @@ def protocol_truth(results: pd.DataFrame, metrics_info: MetricRecords, explainer
         ranked = sorted(e for e in set(part.explainer) if not explainers_info.of(e).is_control)
         for label in protocols:
             record = metrics_info.of(label)
-            scores = _per_seed(part, label, record.direction, ranked)
-            gap = _oracle_gap(part, label, record.direction, ranked)
+            scale = margin * SPANS.get(record.name, 1.0)
+            gap = _oracle_gap(_scores(part, label, record.direction, ranked + [ORACLE]), ranked, rng)
+            scores = _scores(part, label, record.direction, ranked)
             for truth in truths.get(record.unit or "pixel", []):
-                reference = _per_seed(part, truth, metrics_info.of(truth).direction, ranked)
-                seeds = sorted(set(scores) & set(reference))
-                taus = np.array([_tau(scores[s], reference[s])[0] for s in seeds], dtype=float)
-                low, high = _seed_interval(taus, rng)
+                reference = _scores(part, truth, metrics_info.of(truth).direction, ranked)
+                pairs = _paired(scores, reference)
                 rows.append(dict(model=model, protocol=label, unit=record.unit or "pixel", truth=truth,
-                                 tau=float(np.nanmean(taus)) if np.isfinite(taus).any() else np.nan, low=low,
-                                 high=high, seeds=len(seeds), explainers=len(ranked), oracle_gap=gap,
-                                 unreliable=bool(gap < -margin) if np.isfinite(gap) else False))
-    return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+                                 **_tau_columns(pairs, rng), seeds=len(pairs),
+                                 images=sum(p.shape[1] for p, _ in pairs.values()), explainers=len(ranked),
+                                 oracle_gap=gap[0], gap_low=gap[1], gap_high=gap[2], margin=scale,
+                                 unreliable=bool(gap[2] < -scale) if np.isfinite(gap[2]) else False))
+    table = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+    for _, family in table.groupby(["model", "truth"]):
+        table.loc[family.index, "p_holm"] = holm(family.p_value.to_numpy(dtype=float))
+    table["agrees"] = table.p_holm.astype(float) < alpha
+    return table
 
 
-def _seed_interval(taus: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """The 95 % percentile-bootstrap interval of the mean tau over seeds resampled with replacement."""
-    taus = taus[np.isfinite(taus)]
-    if taus.size < 2:
-        return np.nan, np.nan
-    means = taus[rng.integers(0, taus.size, (RESAMPLES, taus.size))].mean(1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+def _paired(scores: Scores, reference: Scores) -> dict[int, tuple[pd.DataFrame, pd.DataFrame]]:
+    """seed -> (protocol, truth) scores on the same explainers and the images both scored."""
+    pairs = {}
+    for seed in sorted(set(scores) & set(reference)):
+        items = scores[seed].index.intersection(reference[seed].index)
+        images = scores[seed].columns.intersection(reference[seed].columns)
+        if len(items) >= 3 and len(images):
+            pairs[seed] = (scores[seed].loc[items, images], reference[seed].loc[items, images])
+    return pairs
 
 
-def _oracle_gap(part: pd.DataFrame, label: str, direction: str, ranked: list[str]) -> float:
-    """The oracle's mean score minus the best non-control explainer's (higher = better orientation); NaN without
-    the oracle."""
-    rows = part[part.metric == label]
-    means = _goodness(rows.groupby("explainer").value.mean(), direction)
-    if ORACLE not in means or not set(ranked) & set(means.index):
-        return np.nan
-    return float(means[ORACLE] - means[means.index.isin(ranked)].max())
+def _tau_columns(pairs: dict[int, tuple[pd.DataFrame, pd.DataFrame]], rng: np.random.Generator) -> dict:
+    """tau (mean over seeds), its two-stage interval and its permutation p."""
+    if not pairs:
+        return dict(tau=np.nan, low=np.nan, high=np.nan, p_value=np.nan, p_holm=np.nan)
+    means = [(p.mean(axis=1).to_numpy(), t.mean(axis=1).to_numpy()) for p, t in pairs.values()]
+    taus = np.array([tau_b(p, t) for p, t in means], dtype=float)
+    low, high = tau_bootstrap([p.to_numpy() for p, _ in pairs.values()], [t.to_numpy() for _, t in pairs.values()],
+                              rng)
+    finite = [m for m, tau in zip(means, taus) if np.isfinite(tau)]
+    return dict(tau=float(np.nanmean(taus)) if finite else np.nan, low=low, high=high,
+                p_value=tau_permutation_p(finite, rng) if finite else np.nan, p_holm=np.nan)
+
+
+def _oracle_gap(scores: Scores, ranked: list[str], rng: np.random.Generator) -> tuple[float, float, float]:
+    """(the oracle's mean score minus the best non-control explainer's, higher = better orientation, pooled over
+    seeds and images; its two-stage interval); NaN without the oracle."""
+    seeds = [s for s in sorted(scores) if ORACLE in scores[s].index and scores[s].index.isin(ranked).any()]
+    if not seeds:
+        return np.nan, np.nan, np.nan
+    order = [ORACLE] + sorted(set(ranked).intersection(*(scores[s].index for s in seeds)))
+    frames = [scores[s].reindex(order).to_numpy() for s in seeds]  # row 0: the oracle
+
+    def gap(draw: list[tuple[int, np.ndarray]]) -> float:
+        pooled = np.nanmean(np.concatenate([frames[s][:, i] for s, i in draw], axis=1), axis=1)
+        return float(pooled[0] - pooled[1:].max())
+    whole = gap([(s, np.arange(f.shape[1])) for s, f in enumerate(frames)])
+    return (whole, *two_stage_interval(gap, [f.shape[1] for f in frames], rng))

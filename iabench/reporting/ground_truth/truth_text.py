@@ -6,29 +6,37 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...config import VerdictConfig
 from .truth import ORACLE
 
 
-def truth_markdown(truth: pd.DataFrame, margin: float) -> str:
-    """The report's section: one row per model, protocol and ground truth, and a line naming the unreliable
-    protocols (by more than ``margin``, the verdict's δ); "" without rows."""
+def truth_markdown(truth: pd.DataFrame, margin: float, alpha: float = VerdictConfig().alpha) -> str:
+    """The report's section: one row per model, protocol and ground truth, and lines naming the protocols that
+    agree with the truth and the unreliable ones (by more than ``margin``, the verdict's δ on a span of 1); "" without
+    rows."""
     if truth.empty:
         return ""
-    lines = ["| model | protocol | ground truth | Kendall τ [95% seed-bootstrap] | seeds | explainers "
-             "| oracle − best |", "|---|---|---|---|---|---|---|"]
+    lines = ["| model | protocol | ground truth | Kendall τ [95% seeds × images] | p (Holm) | seeds | explainers "
+             "| oracle − best [95%] |", "|---|---|---|---|---|---|---|---|"]
     for r in truth.itertuples():
         interval = f" [{r.low:+.2f}, {r.high:+.2f}]" if np.isfinite(r.low) else ""
         mark = " **unreliable**" if r.unreliable else ""
-        gap = f"{r.oracle_gap:+.3f}" if np.isfinite(r.oracle_gap) else "n/a"
-        lines.append(f"| {r.model} | {r.protocol}{mark} | {r.truth} | {r.tau:+.2f}{interval} | {r.seeds} | "
+        agrees = " **agrees**" if r.agrees else ""
+        gap = f"{r.oracle_gap:+.3f} [{r.gap_low:+.3f}, {r.gap_high:+.3f}]" if np.isfinite(r.oracle_gap) else "n/a"
+        p = f"{r.p_holm:.2g}{agrees}" if np.isfinite(r.p_holm) else "n/a"
+        lines.append(f"| {r.model} | {r.protocol}{mark} | {r.truth} | {r.tau:+.2f}{interval} | {p} | {r.seeds} | "
                      f"{r.explainers} | {gap} |")
+    agreeing = sorted({f"{r.protocol} against {r.truth} ({r.model})" for r in truth.itertuples() if r.agrees})
+    opening = (f"Agree with the ground truth (permutation p after Holm below {alpha:g}: at most that chance, over a "
+               f"model's protocols, of calling a random ranking agreeing): {', '.join(agreeing)}." if agreeing else
+               "No protocol's ranking agrees with the ground truth's beyond what random rankings reach.")
     bad = sorted({f"{r.protocol} ({r.model})" for r in truth.itertuples() if r.unreliable})
     if bad:
-        ending = (f"Unreliable for these models (the ground truth scores more than {margin:g} worse than an "
-                  f"explainer): {', '.join(bad)}.")
+        ending = (f"Unreliable for these models (the ground truth scores worse than an explainer, its whole 95 % "
+                  f"interval beyond {margin:g} per unit of the metric's span): {', '.join(bad)}.")
     elif not np.isfinite(truth.oracle_gap.astype(float)).any():
         ending = (f"The run has no {ORACLE}: whether a protocol scores the ground truth worse than an explainer "
                   "was not checked.")
     else:
-        ending = "Under every protocol the ground truth scores at least as well as every explainer."
-    return "\n".join(lines) + "\n\n" + ending
+        ending = "Under no protocol does the ground truth score detectably worse than an explainer."
+    return "\n".join(lines) + "\n\n" + opening + "\n\n" + ending

@@ -26,9 +26,10 @@ SECTION_NOTES = {
                 "erased motif may move it no more than a swapped or erased decoy. A model that fails a check has no "
                 "ground truth.",
     "truth": "Each perturbation protocol's ranking of the explainers (controls aside) against their ranking by the "
-             "ground truth of the same unit (evidence mass, evidence ROC AUC): Kendall τ per training seed, averaged, "
-             "with a bootstrap interval over seeds (truth.csv). Unreliable: the ground truth itself (evidence-oracle) "
-             "scores worse than an explainer under that protocol.",
+             "ground truth of the same unit (evidence mass, evidence ROC AUC) on the same images: Kendall τ per "
+             "training seed, averaged, with a bootstrap interval over seeds and images and a permutation p (agrees: "
+             "p after Holm below α; truth.csv). Unreliable: the ground truth itself (evidence-oracle) scores worse "
+             "than an explainer under that protocol, beyond δ times the metric's span and the gap's interval.",
     "contrast": "The same canvases explained for the model that reads the motif and for the one that reads the "
                 "garment (iabench contrast): evidence mass on the motif under the first minus under the second; a map "
                 "that shows what its model uses has a contrast > 0, one that ignores the model 0 (contrast.csv).",
