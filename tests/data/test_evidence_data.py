@@ -115,3 +115,20 @@ def test_options_are_checked_in_one_line(tmp_path, no_system_fmnist) -> None:
         _bundle(tmp_path / "fm", cell=4)
     with pytest.raises(UserError, match="no room for a motif and 40 decoys"):
         _bundle(tmp_path / "fm", decoys=40).test.raw(0)
+
+
+def test_placement_anywhere_straddles_cell_borders_at_the_rate_its_geometry_implies() -> None:
+    """On an empty garment the motif is the first candidate, uniform over the 51 x 51 top-left corners of a 56 px
+    canvas (6 px motif). Along one axis it stays inside an 8 px cell only from offsets 0-2 of each of the 6 whole
+    cells and of the last partial one (48-50): 21 of 51. So it lies in one cell with probability (21/51)^2 and
+    touches 4 cells with (30/51)^2; counted on 10,000 canvases, within 4 binomial standard errors."""
+    from iabench.data.evidence import CanvasOptions
+    from iabench.data.evidence_layout import draw_layout
+
+    options, n = CanvasOptions(placement="anywhere"), 10_000
+    corners = np.array([draw_layout(np.zeros((28, 28), bool), options, np.random.default_rng([7, i])).motif
+                        for i in range(n)])
+    straddles = (corners % 8) > 8 - 6  # per axis: the motif crosses a border
+    for observed, expected in ((~straddles.any(1)).mean(), (21 / 51) ** 2), (straddles.all(1).mean(), (30 / 51) ** 2):
+        assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / n)
+    assert corners.min() == 0 and corners.max() == 50  # every corner reachable, none beyond the canvas
