@@ -54,7 +54,7 @@ def on_the_evidence(record: MetricRecord) -> bool:
 
 
 def _scores(part: pd.DataFrame, label: str, direction: str, explainers: list[str]) -> Scores:
-    """seed -> the explainers' per-image scores under ``label`` (rows in ``explainers``' order)."""
+    """seed -> the explainers' per-image scores under ``label`` (rows sorted by name, one column per image)."""
     rows = part[(part.metric == label) & part.explainer.isin(explainers)]
     return {int(seed): _goodness(g.pivot_table(index="explainer", columns="sample", values="value"), direction)
             for seed, g in rows.groupby("seed")}
@@ -83,14 +83,16 @@ def protocol_truth(results: pd.DataFrame, metrics_info: MetricRecords, explainer
     protocols, truths = _protocols(metrics_info, set(results.metric))
     for model, part in results[results.explainer != MODEL_LEVEL].groupby("model", sort=True):
         ranked = sorted(e for e in set(part.explainer) if not explainers_info.of(e).is_control)
+        references = {truth: _scores(part, truth, metrics_info.of(truth).direction, ranked)
+                      for unit_truths in truths.values() for truth in unit_truths}  # each truth pivoted once
         for label in protocols:
             record = metrics_info.of(label)
             scale = margin * SPANS.get(record.name, 1.0)
-            gap = _oracle_gap(_scores(part, label, record.direction, ranked + [ORACLE]), ranked, rng)
-            scores = _scores(part, label, record.direction, ranked)
+            with_oracle = _scores(part, label, record.direction, ranked + [ORACLE])
+            gap = _oracle_gap(with_oracle, ranked, rng)
+            scores = {s: frame.drop(index=ORACLE, errors="ignore") for s, frame in with_oracle.items()}
             for truth in truths.get(record.unit or "pixel", []):
-                reference = _scores(part, truth, metrics_info.of(truth).direction, ranked)
-                pairs = _paired(scores, reference)
+                pairs = _paired(scores, references[truth])
                 rows.append(dict(model=model, protocol=label, unit=record.unit or "pixel", truth=truth,
                                  **_tau_columns(pairs, rng), seeds=len(pairs),
                                  images=sum(p.shape[1] for p, _ in pairs.values()), explainers=len(ranked),
