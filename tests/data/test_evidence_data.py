@@ -10,7 +10,8 @@ from support import write_fmnist
 
 from iabench.data import load_dataset
 from iabench.data.config_options import data_config
-from iabench.data.evidence import CLASSES, INK, motif_shapes
+from iabench.data.evidence import CLASSES, INK, CanvasOptions, motif_shapes
+from iabench.data.evidence_layout import draw_layout
 from iabench.errors import UserError
 
 SIZE = 6
@@ -122,9 +123,6 @@ def test_placement_anywhere_straddles_cell_borders_at_the_rate_its_geometry_impl
     canvas (6 px motif). Along one axis it stays inside an 8 px cell only from offsets 0-2 of each of the 6 whole
     cells and of the last partial one (48-50): 21 of 51. So it lies in one cell with probability (21/51)^2 and
     touches 4 cells with (30/51)^2; counted on 10,000 canvases, within 4 binomial standard errors."""
-    from iabench.data.evidence import CanvasOptions
-    from iabench.data.evidence_layout import draw_layout
-
     options, n = CanvasOptions(placement="anywhere"), 10_000
     corners = np.array([draw_layout(np.zeros((28, 28), bool), options, np.random.default_rng([7, i])).motif
                         for i in range(n)])

@@ -128,3 +128,23 @@ def test_models_without_ground_truth_are_left_out() -> None:
     assert every.loc[("insertion", "foreground-mass")].tau == pytest.approx(1 / 3, abs=1e-12)
     kept = protocol_truth(results, METRICS, EXPLAINERS, excluded={("m", 2)}).set_index(["protocol", "truth"])
     assert kept.loc[("insertion", "foreground-mass")].tau == 1.0 and kept.seeds.eq(2).all()
+
+
+def test_the_oracle_margin_is_delta_times_the_metric_span() -> None:
+    """The oracle 0.03 below the best explainer on every image: beyond δ = 0.02 on an AUC (span 1), within
+    2 x 0.02 on a correlation (span 2). A span of 1 for the correlation, or 2 for the AUC, flips one of them."""
+    metrics = metric_records_of({
+        "foreground-mass": {"name": "foreground-mass", "direction": "higher", "family": "diagnostics"},
+        "insertion": {"name": "insertion", "direction": "higher", "family": "faithfulness", "curve": True},
+        "faithfulness-correlation": {"name": "faithfulness-correlation", "direction": "higher",
+                                     "family": "faithfulness"}})
+    rows = [(seed, "m", e, metric, sample, value)
+            for seed in (0, 1) for sample in range(3)
+            for e, q in {**QUALITY, "evidence-oracle": 4.0 - 0.3}.items()
+            for metric, value in (("foreground-mass", q), ("insertion", q / 10), ("faithfulness-correlation", q / 10))]
+    results = pd.DataFrame(rows, columns=["seed", "model", "explainer", "metric", "sample", "value"])
+    truth = protocol_truth(results, metrics, EXPLAINERS).set_index("protocol")
+    assert truth.loc["insertion"].margin == pytest.approx(0.02) and truth.loc["insertion"].unreliable
+    correlation = truth.loc["faithfulness-correlation"]
+    assert correlation.margin == pytest.approx(0.04) and correlation.oracle_gap == pytest.approx(-0.03)
+    assert not correlation.unreliable
