@@ -113,16 +113,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_contrast(args: argparse.Namespace) -> int:
-    from .records import CONTRAST_FILE
-    from .reporting import build_report
-    from .reporting.ground_truth.contrast import contrast_markdown, model_contrast, recorded_pairing
+    from .contrasts import write_contrast
     from .reporting.run_files import RunFiles
 
-    subject, other = RunFiles.read(args.subject_run), RunFiles.read(args.other_run)
-    contrast = model_contrast(subject, other)
-    contrast.to_csv(subject.path / CONTRAST_FILE, index=False)
-    text = contrast_markdown(contrast, recorded_pairing(subject))
-    (subject.path / "contrast.md").write_text(f"# Model contrast: {subject.path} against {other.path}\n\n{text}\n")
-    build_report(subject.path)
-    print(text)
+    print(write_contrast(RunFiles.read(args.subject_run), RunFiles.read(args.other_run)))
     return 0

@@ -37,7 +37,7 @@ from .pipeline.reliance import write_reliance
 from .pipeline.samples import select_samples
 from .pipeline.shards import Shard, discard_scores, finish, merge, wait_for_all
 from .runlog import run_log
-from .suites import Suite, load_suite
+from .suites import Suite, included_suites, load_suite
 from .suites.overrides import Overrides
 from .training.parallel import auto_jobs
 
@@ -132,8 +132,8 @@ class Run:
     def _plan(self) -> None:
         """One line before any work: the models to train or load, what to explain and score, the time expected."""
         given = f"evaluate the model of {self.given.given.path} (no training)" if self.given is not None else ""
-        log.info("plan: %s", plan_line(self.suite, len(self.data.train), given, self.cache_dir, self.device,
-                                       self._jobs(), self.costs, lambda e: self.evaluation.plan(self._parts(), e)))
+        self.estimate = plan_line(self.suite, len(self.data.train), given, self.cache_dir, self.device, self._jobs(),
+                                  self.costs, lambda e: self.evaluation.plan(self._parts(), e))
 
     def _artifacts(self) -> None:
         self.failures.finalize()
@@ -144,7 +144,7 @@ class Run:
 
     def _manifest(self) -> None:
         write_manifest(self.run_dir, self.suite, self.run_id, self.config_hash, self.device, self.timings, self.data,
-                       self.samples, self.trained, self.failed_this_session)
+                       self.samples, self.trained, self.failed_this_session, self.estimate.record())
 
 
 def run(name_or_path: str, overrides: list[str] | Overrides | None = None,
@@ -153,7 +153,12 @@ def run(name_or_path: str, overrides: list[str] | Overrides | None = None,
     options = options or RunOptions()
     overrides = Overrides.parse(overrides)
     suite = load_suite(name_or_path, overrides)
-    if suite.include:
-        suites = [load_suite(name, overrides) for name in suite.include]  # validate all before running any
-        return [Run(s, options).execute() for s in suites]
-    return [Run(suite, options).execute()]
+    if not suite.include:
+        return [Run(suite, options).execute()]
+    suites = included_suites(suite, overrides)  # validate all before running any
+    run_dirs = [Run(s, options).execute() for s in suites]
+    if suite.contrast and options.report:
+        from .contrasts import contrast_runs
+
+        contrast_runs(run_dirs)
+    return run_dirs

@@ -128,11 +128,13 @@ def git_commit() -> str:
 
 def write_manifest(run_dir: Path, suite: Suite, run_id: str, config_hash: str, device: torch.device,
                    timings: dict[str, float], data: DataBundle, samples: Samples, trained: Trained,
-                   failures: int) -> None:
+                   failures: int, estimate: dict[str, Any] | None = None) -> None:
+    """manifest.json; ``estimate``: what the plan line expected (``estimate.Estimate.record``)."""
     write_json(run_dir / "manifest.json", dict(
         suite=suite.name, run_id=run_id, config_hash=config_hash, config=to_dict(suite), versions=versions(),
         git_commit=git_commit(), device=str(device), torch_threads=torch.get_num_threads(),
-        timings={k: round(v, 2) for k, v in timings.items()}, dataset=dataset_record(data, suite.data).to_json(),
+        timings={k: round(v, 2) for k, v in timings.items()}, estimate=estimate or {},
+        dataset=dataset_record(data, suite.data).to_json(),
         samples=len(samples.indices),
         models={f"{name}/seed{seed}": dict(checkpoint=str(t.checkpoint), cached=t.cached,
                                             train_seconds=round(t.seconds, 1), metrics=t.metrics)

@@ -11,6 +11,7 @@ has measured is named as not counted.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,8 +24,18 @@ from ..config import config_hash
 REFERENCE = Path(__file__).with_name("reference_costs.json")
 
 
+# model fields that change what a model computes but not what a forward costs: reset before a shape is keyed, so
+# that an ablation (dropout, the interpreter's scaling, another checkpoint) is estimated from its base model's costs
+# (at their default values the keys are those written before this rule)
+COST_NEUTRAL = {"drop_rate": 0.0, "drop_path_rate": 0.0, "pretrained": "", "interpreter_scale": False}
+
+
 def shape_key(kind: str, model: object) -> str:
-    """Names a model's shape (kind and model config, not its seed or recipe): what its cost per image depends on."""
+    """Names a model's shape (kind and model config, not its seed, recipe or the ``COST_NEUTRAL`` fields): what its
+    cost per image depends on."""
+    if dataclasses.is_dataclass(model):
+        fields = {f.name for f in dataclasses.fields(model)}
+        model = dataclasses.replace(model, **{k: v for k, v in COST_NEUTRAL.items() if k in fields})  # type: ignore[type-var]
     return f"{kind}-{config_hash(model)[:10]}"
 
 

@@ -4,6 +4,7 @@ that should take on this machine (from ``costs.CostBook``: this machine's own me
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from ..training.parallel import threads_per_process
 from .costs import CostBook, cost_key, duration, shape_key
 from .plan import hashable_data, work_items
 from .score import Scorer, method_cost_key, pending_images
+
+log = logging.getLogger("iabench")
 
 
 @dataclass
@@ -34,6 +37,13 @@ class Estimate:
             return 0.0
         self.sources.add(found[1])
         return found[0]
+
+    def record(self) -> dict[str, object]:
+        """manifest.json's ``estimate``: seconds per stage (keyed as the manifest's ``timings``), sources, work
+        not counted."""
+        return {"train": round(self.seconds["training"], 2), "explain+score": round(self.seconds["explain+score"], 2),
+                "rest": round(self.seconds["the rest"], 2), "sources": sorted(self.sources),
+                "not_counted": sorted(set(self.unknown) - {""})}
 
     def text(self) -> str:
         stages = ", ".join(f"{k} {duration(v)}" for k, v in self.seconds.items() if v >= 0.5)
@@ -123,13 +133,14 @@ def record_training(costs: CostBook, suite: Suite, seconds: dict[str, float], th
 
 
 def plan_line(suite: Suite, train_size: int, given: str, cache_dir: Path, device: torch.device, jobs: int,
-              costs: CostBook, scoring_plan: Callable[[Estimate], str]) -> str:
-    """'train 2 models (...), load 0 from the cache; explain+score ...; estimated ...' (``given``: what replaces
-    the training line when a checkpoint is evaluated; ``scoring_plan``: the explain+score part, e.g.
-    ``Evaluation.plan``)."""
+              costs: CostBook, scoring_plan: Callable[[Estimate], str]) -> Estimate:
+    """Logs 'plan: train 2 models (...), load 0 from the cache; explain+score ...; estimated ...' (``given``: what
+    replaces the training line when a checkpoint is evaluated; ``scoring_plan``: the explain+score part, e.g.
+    ``Evaluation.plan``) and returns the estimate (the manifest records it beside the stages' measured seconds)."""
     estimate = Estimate()
     models = given or models_part(suite, cache_dir, train_size, device, jobs, costs, estimate)
     scoring = scoring_plan(estimate)
     found = costs.lookup(rest_key(suite, device))  # data, files, report: unknown is left out
     estimate.seconds["the rest"] = estimate.rate(found, "") if found else 0.0
-    return f"{models}; {scoring}; {estimate.text()}"
+    log.info("plan: %s; %s; %s", models, scoring, estimate.text())
+    return estimate

@@ -70,12 +70,14 @@ class Evaluation:
         items = sum(len(work_items(self.suite, self.classes, seed)) for seed in self.suite.seeds)
         with tqdm(total=items * parts, desc="explain+score", disable=not progress, dynamic_ncols=True) as bar:
             if parts == 1:
-                return self.score_part(self.shard, bar.update)[0]
-            log.info("explain+score: %d processes of 1 thread each", parts)
-            failures, costs = score_in_parts(parts, self.score_part, bar.update)
-            self.costs.merge(costs)
-            fold_parts(self.run_dir, self.run_id)
-            return failures
+                failures = self.score_part(self.shard, bar.update)[0]
+            else:
+                log.info("explain+score: %d processes of 1 thread each", parts)
+                failures, costs = score_in_parts(parts, self.score_part, bar.update)
+                self.costs.merge(costs)
+                fold_parts(self.run_dir, self.run_id)
+        self.costs.save()  # as soon as the stage ends: a run stopped later still teaches the next estimate
+        return failures
 
     def score_part(self, part: Shard, tick: Callable[[int], None]) -> tuple[int, dict[str, list[float]]]:
         """Score ``part``'s chunks of every work item into its own files (a local part: its part files, the run's

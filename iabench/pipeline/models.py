@@ -84,4 +84,5 @@ def train_all(suite: Suite, data: DataBundle, device: torch.device, cache_dir: P
         trained.update(timed("train", lambda seed=seed: train_models(suite, data, device, cache_dir, seed)))
     now = {f"{name}/seed{seed}": t.seconds for (seed, name), t in trained.items() if not t.cached}
     record_training(costs, suite, now, torch.get_num_threads(), train_size, device)
+    costs.save()  # as soon as training ends: a run stopped later still teaches the next estimate
     return trained

@@ -22,6 +22,7 @@ from .figures.headline import headline_figure
 from .figures.plots import auc_bars, curve_plots, heatmap_grid, training_plots
 from .ground_truth.contrast import contrast_markdown, recorded_pairing
 from .ground_truth.reliance import reliance_markdown, without_ground_truth
+from .ground_truth.separation import truth_separation, with_separation
 from .ground_truth.truth import protocol_truth
 from .ground_truth.truth_figure import truth_figure
 from .ground_truth.truth_text import truth_markdown
@@ -61,9 +62,8 @@ def build_report(run_dir: Path) -> list[Path]:
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
     excluded = without_ground_truth(run.reliance)  # None: no planted evidence
     settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
-    truth = protocol_truth(run.results, run.metrics, run.explainers, excluded, settings.delta, alpha=settings.alpha)
-    if not truth.empty:
-        written.append(run.write_csv(truth, "truth.csv"))
+    truth, separated, truth_files = _truth(run, excluded, settings)
+    written += truth_files
     claims, verdict_md, verdict_files = _verdict(run, excluded, settings)
     figures = _figures(run, summary)
     if not truth.empty:
@@ -72,13 +72,27 @@ def build_report(run_dir: Path) -> list[Path]:
     protocol_md = {"controls": control_markdown(summary, run.metrics, run.explainers),
                    "units": unit_markdown(summary, run.metrics, run.explainers),
                    "reliance": reliance_markdown(run.reliance),
-                   "truth": truth_markdown(truth, settings.delta, settings.alpha),
+                   "truth": truth_markdown(truth, settings.delta, settings.alpha, separated),
                    "contrast": "" if run.contrast is None else contrast_markdown(run.contrast, recorded_pairing(run))}
     page = sections(run, Findings(summary, tests, figures, note, verdict_md, trust_md, protocol_md))
     headline = headline_figure(summary, run.metrics, run.path / "plots")
     written += headline.paths if headline else []
     written += write_reports(run, page, run_lines(run), answer(summary, run, claims), headline)
     return written
+
+
+def _truth(run: RunFiles, excluded: set[tuple[str, int]] | None,
+           settings: VerdictConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
+    """truth.csv (protocols against the ground truth, agreeing only where the truth separates) and separation.csv
+    (whether each ground truth separates the explainers), for a run on planted evidence."""
+    truth = protocol_truth(run.results, run.metrics, run.explainers, excluded, settings.delta, alpha=settings.alpha)
+    separated = (truth_separation(run.results, run.metrics, run.explainers, excluded, settings.alpha)
+                 if excluded is not None else pd.DataFrame())
+    written = [run.write_csv(separated, "separation.csv")] if not separated.empty else []
+    if not truth.empty:
+        truth = with_separation(truth, separated)
+        written.append(run.write_csv(truth, "truth.csv"))
+    return truth, separated, written
 
 
 def _summary(run: RunFiles) -> tuple[pd.DataFrame, str, list[Path]]:

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -27,12 +27,22 @@ from .variants import ModelVariant, build_variants, check_seeds
 
 
 @dataclass(frozen=True)
+class Included:
+    """One suite an including suite runs: its name and the ``--set`` texts applied to it before the command
+    line's (``{suite: evidence-motif, set: [data.placement=anywhere]}`` in YAML; a bare name sets nothing)."""
+
+    name: str
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Suite:
     """A resolved suite: everything a run needs, with the preset's configs and the suite's overrides."""
 
     name: str
     description: str = ""
-    include: list[str] = field(default_factory=list)  # run these suites instead (the `full` suite)
+    include: list[Included] = field(default_factory=list)  # run these suites instead (the `full` suite)
+    contrast: bool = False  # an including suite: the model contrast of each pair of its runs that pair (evidence)
     preset: str = "vit-tiny-fmnist"
     models: list[ModelVariant] = field(default_factory=list)  # see iabench.suites.variants
     explainers: list[MethodSpec] = field(default_factory=list)
@@ -47,6 +57,8 @@ class Suite:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     verdict: VerdictConfig = field(default_factory=VerdictConfig)  # how the report's verdict decides
+
+    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"contrast": False}  # added later: the run ids before it stay valid
 
 
 SUITE_KEYS = [f.name for f in dataclasses.fields(Suite)]
@@ -100,7 +112,8 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
     models = build_variants(raw.get("models", ["vit", "ia-vit"]), model, train, seeds, late or {})
     suite = Suite(
         name=str(raw["name"]), description=str(raw.get("description", "")),
-        include=[str(s) for s in raw.get("include", [])], preset=preset.name, models=models,
+        include=[_included(entry, where) for entry in raw.get("include", [])], contrast=_flag(raw, "contrast"),
+        preset=preset.name, models=models,
         explainers=method_specs(raw.get("explainers", []), "explainer", EXPLAINERS.names()),
         metrics=method_specs(raw.get("metrics", []), "metric", METRICS.names()),
         seeds=sorted({seed for variant in models for seed in variant.seeds}), **_scalars(raw),
@@ -116,10 +129,41 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
                             "of model.patch_size")
     if not suite.include and not (suite.explainers or suite.metrics):
         raise UserError(f"{where} names no explainers and no metrics")
-    for name in suite.include:
-        if name not in suite_names():
-            raise unknown("suite", name, suite_names())
+    if suite.contrast and not suite.include:
+        raise UserError(f"{where}: contrast: true pairs the runs of included suites; add include: [...] or drop it")
     return suite
+
+
+def included_suites(suite: Suite, overrides: list[str] | Overrides | None = None) -> list[Suite]:
+    """The suites an including suite runs, each with its entry's ``set`` first and the command line's after."""
+    later = Overrides.parse(overrides)
+    return [load_suite(entry.name, Overrides.parse(entry.overrides).then(later)) for entry in suite.include]
+
+
+def _included(entry: Any, where: str) -> Included:
+    """An ``include`` entry: a suite name (or a suite file's path), or {suite: NAME, set: [KEY=VALUE, ...] or
+    {KEY: VALUE}}."""
+    if isinstance(entry, dict):
+        extra = set(entry) - {"suite", "set"}
+        if "suite" not in entry or extra:
+            raise UserError(f"{where}: an include entry is a suite name or {{suite: NAME, set: [KEY=VALUE, ...]}}, "
+                            f"got {entry!r}")
+        sets = entry.get("set") or []
+        if isinstance(sets, dict):
+            sets = [f"{k}={v}" for k, v in sets.items()]
+        name, overrides = str(entry["suite"]), tuple(str(s) for s in sets)
+    else:
+        name, overrides = str(entry), ()
+    if name not in suite_names() and not (name.endswith((".yaml", ".yml")) and Path(name).is_file()):
+        raise unknown(f"suite included by {where}", name, suite_names())
+    return Included(name, overrides)
+
+
+def _flag(raw: dict[str, Any], key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise UserError(f"'{key}' must be true or false, got {value!r}")
+    return value
 
 
 def _scalars(raw: dict[str, Any]) -> dict[str, Any]:

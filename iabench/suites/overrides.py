@@ -37,6 +37,10 @@ class Overrides:
             items.append(Override(tuple(keys), value, text))
         return cls(tuple(items))
 
+    def then(self, later: Overrides) -> Overrides:
+        """These overrides followed by ``later`` (last wins)."""
+        return Overrides((*self.items, *later.items))
+
     def plus(self, key: str, value: Any) -> Overrides:
         """These overrides and one more from a flag (``"samples"``, ``"data.root"``), last wins."""
         return Overrides((*self.items, Override(tuple(key.split(".")), value, f"{key}={value}")))

@@ -18,6 +18,7 @@ from iabench.data import DATASETS
 from iabench.errors import UserError
 from iabench.records import DatasetRecord, ExplainerRecord, MetricRecord
 from iabench.reporting.ground_truth.contrast import NO_PAIR, contrast_markdown, model_contrast, recorded_pairing
+from iabench.reporting.ground_truth.pairs import contrast_pairs
 from iabench.reporting.run_files import RunFiles
 
 SUITE = dict(
@@ -30,19 +31,25 @@ SUITE = dict(
                                                          "options": {"mask": "motif"}}, "deletion"])
 
 
-def _run(tmp_path: Path, task: str) -> Path:
-    suite = tmp_path / f"{task}.yaml"
-    suite.write_text(yaml.safe_dump(dict(SUITE, name=f"gt-{task}")))
+def _run_both(tmp_path: Path) -> tuple[Path, Path]:
+    """One command for both labellings, as the `evidence` suite: a suite including the two (the garment one first,
+    each with its own data.task), then the model contrast."""
+    for task in ("motif", "garment"):
+        (tmp_path / f"{task}.yaml").write_text(yaml.safe_dump(dict(SUITE, name=f"gt-{task}")))
+    both = tmp_path / "both.yaml"
+    both.write_text(yaml.safe_dump(dict(include=[{"suite": str(tmp_path / f"{task}.yaml"), "set": [f"data.task={task}"]}
+                                                 for task in ("garment", "motif")], contrast=True)))
     out = tmp_path / "out"
-    assert main(["run", "--suite", str(suite), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet",
-                 "--device", "cpu", "--jobs", "1", "--data-root", str(tmp_path / "fm"), "--set",
-                 f"data.task={task}"]) == 0
-    return next((out / f"gt-{task}").iterdir())
+    assert main(["run", "--suite", str(both), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet",
+                 "--device", "cpu", "--jobs", "1", "--data-root", str(tmp_path / "fm")]) == 0
+    return next((out / "gt-motif").iterdir()), next((out / "gt-garment").iterdir())
 
 
 def test_both_labellings_end_to_end(tmp_path, no_system_fmnist) -> None:
     write_fmnist(tmp_path / "fm", n_train=60, n_test=12)
-    motif, garment = _run(tmp_path, "motif"), _run(tmp_path, "garment")
+    motif, garment = _run_both(tmp_path)
+    # the including suite paired its runs: the contrast went into the motif run, with no row (no ground truth yet)
+    assert (motif / "contrast.md").read_text().endswith(NO_PAIR + "\n") and not (garment / "contrast.md").exists()
     reliance = pd.read_csv(motif / "reliance.csv")
     assert reliance.check.tolist() == ["accuracy", "prediction follows a swapped motif",
                                        "predictions changed by a swapped decoy (control)",
@@ -198,3 +205,20 @@ def test_a_garment_run_with_ground_truth_reports_and_refuses_the_wrong_order(tmp
     assert not (garment / "contrast.csv").exists() and not (motif.path / "contrast.csv").exists()  # nothing written
     assert main(["contrast", str(motif.path), str(garment)]) == 0 and (motif.path / "contrast.csv").exists()
     assert main(["contrast", str(garment), str(garment)]) == 2  # two garment runs: one line, exit 2
+
+
+def test_the_runs_of_an_including_suite_pair_by_their_canvases(tmp_path) -> None:
+    """evidence-study's four runs: each motif run pairs with the garment run of its own placement, whatever the
+    order they ran in; a motif run without a garment run of its canvases pairs with none."""
+    runs = {}
+    for task, placement in (("garment", "anywhere"), ("motif", "cell"), ("motif", "anywhere"), ("garment", "cell"),
+                            ("motif", "other")):
+        label = "foreground-mass" if task == "motif" else "motif-mass"
+        run = _fake_run(tmp_path / f"{task}-{placement}", task, label, {(0, "a"): 1.0})
+        manifest = json.loads((run.path / "manifest.json").read_text())
+        manifest["dataset"]["options"]["placement"] = placement
+        (run.path / "manifest.json").write_text(json.dumps(manifest))
+        runs[task, placement] = RunFiles.read(run.path)
+    pairs = contrast_pairs(list(runs.values()))
+    assert [(s.path.name, o.path.name) for s, o in pairs] == [("motif-cell", "garment-cell"),
+                                                              ("motif-anywhere", "garment-anywhere")]

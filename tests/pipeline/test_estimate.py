@@ -3,6 +3,7 @@ measures is what the next run is estimated from."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import yaml
 
 from iabench.cli import main
 from iabench.metrics import METRICS
-from iabench.pipeline.costs import CostBook, cost_key, duration
+from iabench.pipeline.costs import CostBook, cost_key, duration, shape_key
 from iabench.pipeline.estimate import Estimate, models_part, train_key
 from iabench.pipeline.evaluation import Evaluation
 from iabench.pipeline.explain import FailureLog
@@ -103,9 +104,27 @@ def test_a_run_records_its_costs_and_the_next_run_is_estimated_from_them(tmp_pat
     for stage, label in (("explain", "attention"), ("explain", "ia-vit"), ("metric", "deletion"),
                          ("metric", "accuracy"), ("train", "b32")):
         assert any(k.startswith(f"{stage}|cpu|{threads}|{label}|") and v > 0 for k, v in costs.items()), label
+    # the manifest keeps what the plan expected beside what each stage took (benchmarks/bench_estimate.py reads both)
+    manifest = json.loads(next((tmp_path / "out").glob("*/*/manifest.json")).read_text())
+    estimate = manifest["estimate"]
+    assert set(estimate) == {"train", "explain+score", "rest", "sources", "not_counted"}
+    assert estimate["explain+score"] == 0 and "attention on vit" in estimate["not_counted"]  # nothing measured yet
     assert main(args) == 0
     again = next((tmp_path / "out").glob("*/*/run.log")).read_text().splitlines()
     plan = [line for line in again if " plan: " in line][-1]
     assert "plan: train none, load 2 from the cache; explain+score: every score is stored already; estimated" in plan
     assert plan.endswith("from costs measured on this machine")
+    estimate = json.loads(next((tmp_path / "out").glob("*/*/manifest.json")).read_text())["estimate"]
+    assert estimate["sources"] == ["measured"] and estimate["not_counted"] == [] and estimate["train"] == 0
     capsys.readouterr()
+
+
+def test_a_shape_is_keyed_by_what_a_forward_costs() -> None:
+    """An ablation that changes dropout, the interpreter's scaling or the checkpoint is estimated from its base
+    model's costs; the default model keeps the key the reference costs were written under."""
+    model = load_suite("faithfulness").models[1].model
+    assert shape_key("ia-vit", model) == "ia-vit-f80c1403bd"  # reference_costs.json's key
+    for change in ({"interpreter_scale": True}, {"drop_rate": 0.1}, {"drop_path_rate": 0.1}, {"pretrained": "x.pt"}):
+        assert shape_key("ia-vit", dataclasses.replace(model, **change)) == "ia-vit-f80c1403bd", change
+    assert shape_key("ia-vit", dataclasses.replace(model, embed_dim=96)) != "ia-vit-f80c1403bd"
+    assert shape_key("vit", model) == "vit-f80c1403bd"

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 import iabench.config
 import iabench.suites.overrides as overrides_module
 from iabench.cli import main
+from iabench.errors import UserError
 from iabench.pipeline.plan import suite_hash
-from iabench.suites import load_suite
+from iabench.suites import included_suites, load_suite
 from iabench.suites.overrides import Overrides
 
 # suite -> (hash as shipped, hash with --samples 16 --set train.max_steps=60 --seed 0), as iabench 0.1 wrote them
@@ -51,3 +53,25 @@ def test_each_set_is_parsed_once_and_flags_are_typed_values(monkeypatch: pytest.
     assert [(o.keys, o.value) for o in seen["o"].items] == [
         (("train", "epochs"), 2), (("samples",), 3), (("seeds",), [4]), (("data", "root"), "/data/x")]
     assert isinstance(seen["o"], Overrides) and calls[-1] == "train.epochs=2"  # only --set text is parsed
+
+
+def test_an_included_suite_takes_its_entry_settings_then_the_command_line(tmp_path: Path) -> None:
+    including = tmp_path / "both.yaml"
+    including.write_text("include:\n  - evidence-motif\n  - {suite: evidence-motif, set: [data.placement=anywhere, "
+                         "train.epochs=7]}\n  - {suite: evidence-garment, set: {samples: 9}}\ncontrast: true\n")
+    suite = load_suite(str(including))
+    assert suite.contrast and [e.overrides for e in suite.include] == [
+        (), ("data.placement=anywhere", "train.epochs=7"), ("samples=9",)]
+    plain, anywhere, garment = included_suites(suite, ["train.epochs=5"])
+    assert (plain.data.options.placement, anywhere.data.options.placement) == ("cell", "anywhere")
+    # the command line comes last: its train.epochs wins over the entry's, for every variant
+    assert {v.train.epochs for s in (plain, anywhere) for v in s.models} == {5}
+    assert garment.samples == 9 and garment.data.options.task == "garment"
+    assert [s.name for s in included_suites(load_suite("evidence"))] == ["evidence-motif", "evidence-garment"]
+    for text, message in (("include: [nope]\n", "unknown suite included by"),
+                          ("include: [{suite: evidence, sets: []}]\n", "an include entry is a suite name or"),
+                          ("include: [evidence]\ncontrast: yes-please\n", "'contrast' must be true or false"),
+                          ("explainers: [random]\nmetrics: [deletion]\ncontrast: true\n", "pairs the runs of")):
+        including.write_text(text)
+        with pytest.raises(UserError, match=message):
+            load_suite(str(including))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from iabench.records import explainer_records_of, metric_records_of
+from iabench.reporting.ground_truth.separation import truth_separation, with_separation
 from iabench.reporting.ground_truth.truth import protocol_truth
 from iabench.reporting.ground_truth.truth_figure import truth_figure
 from iabench.reporting.ground_truth.truth_text import truth_markdown
@@ -148,3 +149,26 @@ def test_the_oracle_margin_is_delta_times_the_metric_span() -> None:
     correlation = truth.loc["faithfulness-correlation"]
     assert correlation.margin == pytest.approx(0.04) and correlation.oracle_gap == pytest.approx(-0.03)
     assert not correlation.unreliable
+
+
+def test_a_protocol_agrees_only_with_a_truth_that_separates_the_explainers() -> None:
+    """foreground-mass follows QUALITY (3 apart per step, image noise 0.01): it separates; an AUC on which a, b, c
+    and d tie up to image noise does not, so deletion[patch], ranked exactly as QUALITY, is not said to agree."""
+    results = _results({s: list(QUALITY) for s in range(3)}, oracle_insertion=20.0)
+    flat = results.metric.eq("evidence-auc[patch]") & results.explainer.isin(list(QUALITY))
+    noise = np.random.default_rng(0).normal(size=flat.sum()) * 0.01
+    results.loc[flat, "value"] = 0.5 + noise
+    table = truth_separation(results, METRICS, EXPLAINERS)
+    separated = table.set_index("truth")
+    assert separated.loc["foreground-mass"].separates and not separated.loc["evidence-auc[patch]"].separates
+    assert separated.loc["foreground-mass"].resolved_pairs == 1.0
+    assert (separated.loc["foreground-mass"].explainers, separated.loc["foreground-mass"].seeds,
+            separated.loc["foreground-mass"].images) == (4, 3, 4)  # controls are not ranked
+    truth = with_separation(protocol_truth(results, METRICS, EXPLAINERS), table).set_index(["protocol", "truth"])
+    assert truth.loc[("deletion", "foreground-mass")].agrees
+    assert not truth.loc[("deletion[patch]", "evidence-auc[patch]")].agrees
+    assert not truth.loc[("deletion[patch]", "evidence-auc[patch]")].truth_separates
+    text = truth_markdown(truth.reset_index(), 0.02, separated=table)
+    assert "Not ranked by, its explainers no further apart than its images and seeds" in text
+    assert "evidence-auc[patch] (m); no protocol is said to agree with it." in text
+    assert "| m | deletion[patch] | evidence-auc[patch] |" in text and "(truth not ranked)" in text

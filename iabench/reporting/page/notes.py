@@ -25,10 +25,12 @@ SECTION_NOTES = {
                 "without the motif checks the data); a garment model must clear the accuracy floor, and a swapped or "
                 "erased motif may move it no more than a swapped or erased decoy. A model that fails a check has no "
                 "ground truth.",
-    "truth": "Each perturbation protocol's ranking of the explainers (controls aside) against their ranking by the "
-             "ground truth of the same unit (evidence mass, evidence ROC AUC) on the same images: Kendall τ per "
-             "training seed, averaged, with a bootstrap interval over seeds and images and a permutation p (agrees: "
-             "p after Holm below α; truth.csv). Unreliable: the ground truth itself (evidence-oracle) scores worse "
+    "truth": "First, whether each ground truth separates the explainers (controls aside) beyond its images' and "
+             "seeds' noise (separation.csv): the shares of its variance and an F test. Then each perturbation "
+             "protocol's ranking of the explainers against their ranking by the ground truth of the same unit "
+             "(evidence mass, evidence ROC AUC) on the same images: Kendall τ per training seed, averaged, with a "
+             "bootstrap interval over seeds and images and a permutation p (agrees: p after Holm below α, against a "
+             "truth that separates; truth.csv). Unreliable: the ground truth itself (evidence-oracle) scores worse "
              "than an explainer under that protocol, beyond δ times the metric's span and the gap's interval.",
     "contrast": "The same canvases explained for the model that reads the motif and for the one that reads the "
                 "garment (iabench contrast): evidence mass on the motif under the first minus under the second; a map "
