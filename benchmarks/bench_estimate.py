@@ -4,6 +4,11 @@ sums its runs. Target: every ratio within 0.75-1.25 for `faithfulness`, `evidenc
 
     python benchmarks/bench_estimate.py --suite faithfulness --suite evidence [--cache-dir DIR] [-- run args]
     python benchmarks/bench_estimate.py --runs reports/evidence-motif/<id> reports/evidence-garment/<id>
+    python benchmarks/bench_estimate.py --plan-of ia-vit-study --against reports/ia-vit-study/<id>
+
+--plan-of makes the plan line of a suite run from nothing (a fresh output folder and checkpoint cache, this
+machine's cost book) without running it, and sets it beside the measured stages of the finished run --against
+(for a run written before runs recorded their estimate, or one too long to repeat).
 
 --suite runs the suite (into --out, default a fresh folder) with the cache given (default iabench's: a cached model
 is loaded, not trained, and the estimate knows it); --runs reads finished runs. A run written before runs recorded
@@ -67,15 +72,50 @@ def read(paths: list[Path]) -> list[dict]:
     return manifests
 
 
+class _Planned(Exception):
+    """Raised where the run would start training: the plan line has been made."""
+
+
+def plan_of(suite_name: str, jobs: int) -> dict:
+    """The estimate (``Estimate.record``) of ``suite_name`` run from nothing with this machine's cost book."""
+    from iabench.pipeline.costs import CostBook
+    from iabench.pipeline.plan import default_cache_dir
+    from iabench.runner import Run, RunOptions
+    from iabench.suites import load_suite
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-plan-"))
+    book = CostBook.open(default_cache_dir()).measured
+    (folder / "cache").mkdir()
+    (folder / "cache" / "costs.json").write_text(json.dumps(book))
+    run = Run(load_suite(suite_name), RunOptions(out_dir=folder / "out", cache_dir=folder / "cache", device="cpu",
+                                                  jobs=jobs, progress=False))
+
+    def stop() -> None:
+        raise _Planned
+    run._models = stop  # type: ignore[method-assign]  # the stage after the plan line
+    try:
+        run.execute()
+    except _Planned:
+        pass
+    return run.estimate.record()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", action="append", default=[], help="run this suite and compare (repeatable)")
     parser.add_argument("--runs", nargs="+", type=Path, default=[], help="finished run folders, summed")
     parser.add_argument("--out", type=Path, default=None, help="where --suite runs go (default: a fresh folder)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="checkpoint and cost cache (default iabench's)")
+    parser.add_argument("--plan-of", default=None, help="a suite whose plan from nothing is made, not run")
+    parser.add_argument("--against", type=Path, default=None, help="the finished run --plan-of is set beside")
+    parser.add_argument("--jobs", type=int, default=2, help="--plan-of: the run's --jobs")
     parser.add_argument("--write-reference", action="store_true", help="merge the cache's costs into the reference")
     parser.add_argument("extra", nargs="*", help="more `iabench run` arguments, after --")
     args = parser.parse_args()
+    if args.plan_of:
+        measured = json.loads((args.against / "manifest.json").read_text())
+        show(f"{args.plan_of} planned from nothing, against {args.against}",
+             [dict(measured, estimate=plan_of(args.plan_of, args.jobs))])
     if args.runs:
         show(" + ".join(str(p) for p in args.runs), read(args.runs))
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-estimate-"))

@@ -16,25 +16,27 @@ from .reporting.run_files import RunFiles
 log = logging.getLogger("iabench")
 
 
-def write_contrast(subject: RunFiles, other: RunFiles) -> str:
-    """contrast.csv and contrast.md in the subject's folder, its report rebuilt; returns the table's text."""
+def write_contrast(subject: RunFiles, other: RunFiles, build: bool = True) -> str:
+    """contrast.csv and contrast.md in the subject's folder, its report rebuilt when ``build``; returns the table's
+    text."""
     contrast = model_contrast(subject, other)
     contrast.to_csv(subject.path / CONTRAST_FILE, index=False)
     text = contrast_markdown(contrast, recorded_pairing(subject))
     (subject.path / "contrast.md").write_text(f"# Model contrast: {subject.path} against {other.path}\n\n{text}\n")
-    build_report(subject.path)
+    if build:
+        build_report(subject.path)
     return text
 
 
-def contrast_runs(run_dirs: list[Path]) -> list[Path]:
-    """Write the model contrast of every pair among ``run_dirs``; returns the subject folders written. No pair is
-    one log line (e.g. runs of one labelling only)."""
+def contrast_runs(run_dirs: list[Path], build: bool = True) -> list[Path]:
+    """Write the model contrast of every pair among ``run_dirs`` (their reports rebuilt when ``build``); returns the
+    subject folders written. No pair is one log line (e.g. runs of one labelling only)."""
     runs = [RunFiles.read(path) for path in run_dirs]
     pairs = contrast_pairs(runs)
     if not pairs:
         log.warning("contrast: no two of these runs pair (a run under each labelling, the same canvases): %s",
                     ", ".join(str(p) for p in run_dirs))
     for subject, other in pairs:
-        write_contrast(subject, other)
+        write_contrast(subject, other, build)
         log.info("contrast: %s against %s -> %s", subject.path, other.path, subject.path / "contrast.md")
     return [subject.path for subject, _ in pairs]

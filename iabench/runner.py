@@ -9,6 +9,7 @@ same configuration (same run directory) and ends with identical files.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -19,7 +20,7 @@ from .data import load_dataset
 from .device import resolve_device
 from .pipeline.artifacts import write_heatmaps, write_manifest, write_run_files
 from .pipeline.costs import CostBook, record_rest
-from .pipeline.estimate import plan_line, rest_key
+from .pipeline.estimate import plan_line, rest_keys
 from .pipeline.evaluation import Evaluation
 from .pipeline.explain import FailureLog
 from .pipeline.given import GivenRun, check_fits, fit_suite, given_models
@@ -72,7 +73,6 @@ class Run:
 
     def _execute(self) -> Path:
         started = time.perf_counter()
-        options = self.options
         self.data = self._stage("data", lambda: load_dataset(self.suite.data))
         if self.given is not None:
             check_fits(self.data, self.given.config, self.given.given)
@@ -86,11 +86,11 @@ class Run:
                                      self.samples, self.device, self.cache_dir, self.costs, self.failures, self.shard)
         self._plan()
         self.trained = self.evaluation.trained = self._models()
-        if options.fresh:  # only now: a run that fails before this point leaves earlier results intact
+        if self.options.fresh:  # only now: a run that fails before this point leaves earlier results intact
             discard_scores(self.run_dir, self.shard)
         self.shard.marker(self.run_dir).unlink(missing_ok=True)  # done again only when this pass ends
         self.failed_this_session = self._stage("explain+score", lambda: self.evaluation.run(
-            self._parts(), options.progress))
+            self._parts(), self.options.progress))
         if self.shard.count > 1:  # every shard leaves its marker; rank 0 of a torchrun launch merges them
             finish(self.shard, self.run_dir)
             if self.shard.index != 0:
@@ -99,14 +99,18 @@ class Run:
                 self._stage("merge", lambda: (wait_for_all(self.shard, self.run_dir), merge(self.run_dir)))
         self._stage("artifacts", self._artifacts)
         self.timings["total"] = time.perf_counter() - started
-        self._manifest()
-        if options.report and (self.shard.count == 1 or self.torchrun):  # --shard: `iabench merge` reports
-            from .reporting import build_report
-
-            self._stage("report", lambda: build_report(self.run_dir))
-            self._manifest()
-        record_rest(self.costs, rest_key(self.suite, self.device), self.timings)
+        self._manifest()  # then the report; with --shard, `iabench merge` writes it
+        self.report(self.options.report and (self.shard.count == 1 or self.torchrun))
         return self.run_dir
+
+    def report(self, build: bool = True) -> None:
+        """The report when ``build`` (also later, for a suite that writes a contrast into it first), the manifest
+        with its seconds, and the run's fixed seconds into the cost book (set again by a later report)."""
+        if build:  # the report reads the manifest written before it
+            from .reporting import build_report
+            self._stage("report", lambda: build_report(self.run_dir))
+        self._manifest()
+        record_rest(self.costs, rest_keys(self.suite, self.device), self.timings)
 
     def _models(self) -> dict:
         """The given model, or each variant of each seed trained (in parallel processes when asked) or loaded."""
@@ -120,14 +124,11 @@ class Run:
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
         return result
 
-    def _parts(self) -> int:
-        """Local processes to explain and score in: --jobs on a CPU for a run that is not itself a shard."""
-        if self.shard.count > 1 or self.device.type != "cpu":
-            return 1
-        return self._jobs()
-
     def _jobs(self) -> int:
         return auto_jobs(self.device) if self.options.jobs == 0 else self.options.jobs
+
+    def _parts(self) -> int:  # local processes to explain and score in: --jobs on a CPU, for a run not a shard
+        return 1 if self.shard.count > 1 or self.device.type != "cpu" else self._jobs()
 
     def _plan(self) -> None:
         """One line before any work: the models to train or load, what to explain and score, the time expected."""
@@ -156,9 +157,13 @@ def run(name_or_path: str, overrides: list[str] | Overrides | None = None,
     if not suite.include:
         return [Run(suite, options).execute()]
     suites = included_suites(suite, overrides)  # validate all before running any
-    run_dirs = [Run(s, options).execute() for s in suites]
-    if suite.contrast and options.report:
+    later = suite.contrast and options.report  # the contrast goes into a report: each report is built once, after it
+    runs = [Run(s, dataclasses.replace(options, report=False) if later else options) for s in suites]
+    run_dirs = [r.execute() for r in runs]
+    if later:
         from .contrasts import contrast_runs
 
-        contrast_runs(run_dirs)
+        contrast_runs(run_dirs, build=False)
+        for r in runs:
+            r.report()
     return run_dirs

@@ -115,9 +115,11 @@ def train_key(kind: str, model: object, train: object, device: torch.device, thr
     return cost_key("train", device, threads, f"b{train.batch_size}", shape_key(kind, model))  # type: ignore[attr-defined]
 
 
-def rest_key(suite: Suite, device: torch.device) -> str:
-    """The key of a run's fixed seconds (data, files, report), per suite."""
-    return cost_key("rest", device, 0, suite.name, "run")
+def rest_keys(suite: Suite, device: torch.device) -> list[str]:
+    """The keys of a run's fixed seconds (data, files, report): per suite, then per dataset (what a suite never run
+    on this machine is estimated from: another suite's run on the same data)."""
+    return [cost_key("rest", device, 0, suite.name, "run"), cost_key("rest", device, 0, f"data:{suite.data.name}",
+                                                                     "run")]
 
 
 def record_training(costs: CostBook, suite: Suite, seconds: dict[str, float], threads: int, train_size: int,
@@ -140,7 +142,7 @@ def plan_line(suite: Suite, train_size: int, given: str, cache_dir: Path, device
     estimate = Estimate()
     models = given or models_part(suite, cache_dir, train_size, device, jobs, costs, estimate)
     scoring = scoring_plan(estimate)
-    found = costs.lookup(rest_key(suite, device))  # data, files, report: unknown is left out
+    found = next(filter(None, map(costs.lookup, rest_keys(suite, device))), None)  # unknown is left out
     estimate.seconds["the rest"] = estimate.rate(found, "") if found else 0.0
     log.info("plan: %s; %s; %s", models, scoring, estimate.text())
     return estimate

@@ -50,6 +50,8 @@ def test_both_labellings_end_to_end(tmp_path, no_system_fmnist) -> None:
     motif, garment = _run_both(tmp_path)
     # the including suite paired its runs: the contrast went into the motif run, with no row (no ground truth yet)
     assert (motif / "contrast.md").read_text().endswith(NO_PAIR + "\n") and not (garment / "contrast.md").exists()
+    assert NO_PAIR in (motif / "report.md").read_text()  # each report is built once, after the contrast
+    assert json.loads((motif / "manifest.json").read_text())["timings"]["report"] > 0
     reliance = pd.read_csv(motif / "reliance.csv")
     assert reliance.check.tolist() == ["accuracy", "prediction follows a swapped motif",
                                        "predictions changed by a swapped decoy (control)",

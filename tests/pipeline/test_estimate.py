@@ -116,6 +116,16 @@ def test_a_run_records_its_costs_and_the_next_run_is_estimated_from_them(tmp_pat
     assert plan.endswith("from costs measured on this machine")
     estimate = json.loads(next((tmp_path / "out").glob("*/*/manifest.json")).read_text())["estimate"]
     assert estimate["sources"] == ["measured"] and estimate["not_counted"] == [] and estimate["train"] == 0
+    # the fixed rest is kept per suite and per dataset: a suite never run here is estimated from another one's run
+    # on the same data
+    costs = json.loads((tmp_path / "cache" / "costs.json").read_text())
+    assert costs["rest|cpu|0|data:synthetic|run"] == pytest.approx(costs["rest|cpu|0|micro|run"])
+    assert costs["rest|cpu|0|micro|run"] > 0
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(dict(MICRO, name="other")))
+    assert main([*args[:2], str(other), *args[3:]]) == 0
+    first = json.loads(next((tmp_path / "out" / "other").glob("*/manifest.json")).read_text())["estimate"]
+    assert first["rest"] == pytest.approx(round(costs["rest|cpu|0|data:synthetic|run"], 2), abs=0.011)
     capsys.readouterr()
 
 
