@@ -27,6 +27,7 @@ from torch import nn
 from iabench.contract import Context, ExplainFn, Options, option
 from iabench.metrics._base import Metric, MetricResult
 from iabench.metrics._checks import check_saliency, check_shapes
+from iabench.seeding import numpy_seeded_by
 
 if not hasattr(np, "trapz"):  # Quantus 0.6 (PixelFlipping, IROF, ...) calls np.trapz, removed in NumPy 2.4
     np.trapz = np.trapezoid  # type: ignore[attr-defined]
@@ -176,7 +177,8 @@ class QuantusMetric(Metric):
                                           targets=torch.cat([ctx.targets, ctx.targets[:1]]),
                                           saliency=torch.cat([saliency, extra.to(saliency.device)]),
                                           masks=None if ctx.masks is None else torch.cat([ctx.masks, ctx.masks[:1]]))
-            output = self.build(ctx.model, ctx.images)(**quantus_inputs(ctx))
+            with numpy_seeded_by(ctx.images, ctx.targets):  # Quantus' own draws, reproducible
+                output = self.build(ctx.model, ctx.images)(**quantus_inputs(ctx))
             scores = per_sample(output, self.output)
             return MetricResult(scores[:-1] if padded else scores)
         finally:
@@ -187,5 +189,6 @@ class QuantusMetric(Metric):
             warnings.warn(f"{self.name}: Quantus refuses a map with no positive value; its score is NaN",
                           RuntimeWarning, stacklevel=3)
             return float("nan")
-        output = self.build(ctx.model, ctx.images)(**quantus_inputs(ctx))
+        with numpy_seeded_by(ctx.images, ctx.targets):
+            output = self.build(ctx.model, ctx.images)(**quantus_inputs(ctx))
         return float(np.mean(list(output.values())) if isinstance(output, dict) else np.mean(output))

@@ -14,6 +14,7 @@ from support import gradient_explain
 from iabench.metrics import create_metric
 from iabench.metrics._quantus import numpy_explain_func
 from iabench.models import create_model, get_preset
+from iabench.seeding import numpy_seeded_by
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +54,10 @@ def test_mprt_per_layer_output_scores_the_last_layer(scored) -> None:
 def test_options_reach_quantus_and_max_batch_does_not(scored) -> None:
     model, images, targets, saliency = scored
     # an option whose name sorts after "max_batch" is passed on: 5 runs on subsets of 50 pixels
-    np.random.seed(0)
     ours = create_metric("faithfulness-correlation", nr_runs=5, subset_size=50)(model, images, targets, saliency)
-    np.random.seed(0)
-    direct = _quantus("FaithfulnessCorrelation", {"nr_runs": 5, "subset_size": 50, "return_aggregate": False},
-                      model, images, targets, saliency)
+    with numpy_seeded_by(images, targets):  # the draws Quantus makes under our adapter
+        direct = _quantus("FaithfulnessCorrelation", {"nr_runs": 5, "subset_size": 50, "return_aggregate": False},
+                          model, images, targets, saliency)
     np.testing.assert_allclose(ours.scores, np.asarray(direct, dtype=float), rtol=1e-6)
     # max_batch is ours, never Quantus': held back even when the key is built at run time (read from a file)
     key = "".join(["max_", "batch"])
@@ -134,3 +134,21 @@ def test_negative_maps_in_localisation_and_road(scored) -> None:
     with pytest.warns(RuntimeWarning, match="no positive value"):  # ROAD scores each map alone: NaN
         road = create_metric("road", percentages=[50])(model, images[:2], targets[:2], negative[:2]).scores
     assert np.isnan(road).all()
+
+
+def test_quantus_draws_are_seeded_by_the_images_and_leave_numpy_as_it_was(scored) -> None:
+    """FaithfulnessCorrelation draws its pixel subsets from numpy's global generator: under the adapter the same
+    images give the same scores whatever that generator's state, and the state is as the caller left it."""
+    model, images, targets, saliency = scored
+    metric = create_metric("faithfulness-correlation", nr_runs=5, subset_size=50)
+    np.random.seed(1)
+    expected_next = np.random.random()
+    np.random.seed(1)
+    first = metric(model, images, targets, saliency).scores
+    assert np.random.random() == expected_next
+    np.random.seed(12345)
+    np.testing.assert_array_equal(metric(model, images, targets, saliency).scores, first)
+    np.random.seed(12345)  # unseeded, Quantus' subsets (and scores) follow the global state
+    unseeded = _quantus("FaithfulnessCorrelation", {"nr_runs": 5, "subset_size": 50, "return_aggregate": False},
+                        model, images, targets, saliency)
+    assert not np.allclose(first, np.asarray(unseeded, dtype=float))
