@@ -43,7 +43,7 @@ class Estimate:
         not counted."""
         return {"train": round(self.seconds["training"], 2), "explain+score": round(self.seconds["explain+score"], 2),
                 "rest": round(self.seconds["the rest"], 2), "sources": sorted(self.sources),
-                "not_counted": sorted(set(self.unknown) - {""})}
+                "not_counted": sorted(set(self.unknown))}
 
     def text(self) -> str:
         stages = ", ".join(f"{k} {duration(v)}" for k, v in self.seconds.items() if v >= 0.5)

@@ -72,8 +72,9 @@ def mass_label(run: RunFiles, evidence_mask: str, pairing: ContrastPairing) -> s
     raise UserError(f"'{run.path}' has no pixel-level evidence mass on the {pairing.mask}{hint}")
 
 
-def model_contrast(first: RunFiles, second: RunFiles) -> pd.DataFrame:
-    """contrast.csv's rows (``CONTRAST_COLUMNS``): the subject run's mass on the pairing's mask minus the other's."""
+def checked_pair(first: RunFiles, second: RunFiles) -> tuple[ContrastPairing, tuple[str, str], tuple[str, str]]:
+    """(the pairing, (labelling, evidence mask) of the subject, of the other) of two runs that pair, the subject
+    first; a ``UserError`` naming what is wrong for two that do not."""
     (first_label, first_mask, pairing, first_options), (second_label, second_mask, other_pairing, second_options) = (
         _side(first), _side(second))
     if other_pairing != pairing:
@@ -90,6 +91,12 @@ def model_contrast(first: RunFiles, second: RunFiles) -> pd.DataFrame:
     if {**before, **first_options} != {**before, **second_options}:
         raise UserError(f"the two runs' canvases differ (their dataset options differ beyond {pairing.option}); run "
                         "both with the same data options")
+    return pairing, (first_label, first_mask), (second_label, second_mask)
+
+
+def model_contrast(first: RunFiles, second: RunFiles) -> pd.DataFrame:
+    """contrast.csv's rows (``CONTRAST_COLUMNS``): the subject run's mass on the pairing's mask minus the other's."""
+    pairing, (first_label, first_mask), (second_label, second_mask) = checked_pair(first, second)
     sides = {}
     for label, mask, run in ((first_label, first_mask, first), (second_label, second_mask, second)):
         rows = with_ground_truth(run.results[run.results.metric == mass_label(run, mask, pairing)],

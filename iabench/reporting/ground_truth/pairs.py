@@ -1,4 +1,4 @@
-"""Which runs pair for the model contrast (``contrast.model_contrast``): for a suite with ``contrast: true``, after
+"""Which runs pair for the model contrast (``contrast.checked_pair``): for a suite with ``contrast: true``, after
 its included suites ran, each subject run with the first other run whose canvases are the same (the ``evidence``
 suite's motif and garment runs; one pair per placement in ``evidence-study``)."""
 
@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from ...errors import UserError
 from ..run_files import RunFiles
-from .contrast import model_contrast, recorded_pairing
+from .contrast import checked_pair, recorded_pairing
 
 
 def contrast_pairs(runs: list[RunFiles]) -> list[tuple[RunFiles, RunFiles]]:
-    """(subject, other) for each subject run and the first not yet paired other run that ``model_contrast``
+    """(subject, other) for each subject run and the first not yet paired other run that ``checked_pair``
     accepts with it (same dataset, same canvases), in the order given."""
     pairs, used = [], set()
     for subject in runs:
@@ -22,7 +22,7 @@ def contrast_pairs(runs: list[RunFiles]) -> list[tuple[RunFiles, RunFiles]]:
             if k in used or other is subject:
                 continue
             try:
-                model_contrast(subject, other)
+                checked_pair(subject, other)
             except UserError:
                 continue
             pairs.append((subject, other))

@@ -22,7 +22,7 @@ from ...stats import holm
 from ...stats.separation import SEPARATION_KEYS, resolved_pairs, separation
 from ...store import MODEL_LEVEL
 from .reliance import with_ground_truth
-from .truth import _scores, on_the_evidence
+from .truth import TRUTH_SCORES, _scores
 
 SEPARATION_COLUMNS = ["model", "truth", "unit", "explainers", "seeds", "images", *SEPARATION_KEYS, "p_holm",
                       "separates", "resolved_pairs"]
@@ -43,15 +43,13 @@ def truth_separation(results: pd.DataFrame, metrics_info: MetricRecords, explain
     """separation.csv's rows (``SEPARATION_COLUMNS``), leaving out the ``excluded`` (model, seed) pairs (no
     ground truth); empty without a ground-truth score."""
     results = with_ground_truth(results, excluded)
-    labels = [m for m in metrics_info if m in set(results.metric)
-              and (on_the_evidence(metrics_info.of(m)) or metrics_info.of(m).name == "evidence-pointing")]
+    labels = [m for m in metrics_info if m in set(results.metric) and metrics_info.of(m).mask is None
+              and metrics_info.of(m).name in (*TRUTH_SCORES, "evidence-pointing")]
     rows = []
     for model, part in results[results.explainer != MODEL_LEVEL].groupby("model", sort=True):
         ranked = sorted(e for e in set(part.explainer) if not explainers_info.of(e).is_control)
         for label in labels:
             record = metrics_info.of(label)
-            if record.mask is not None:
-                continue
             frames = _scores(part, label, record.direction, ranked)
             if not frames:
                 continue
