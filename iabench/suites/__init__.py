@@ -191,4 +191,6 @@ def load_suite(name_or_path: str, overrides: list[str] | Overrides | None = None
     """A shipped suite (by name) or a suite file (by path), with the command line's overrides (parsed once)."""
     raw, where = read_suite_yaml(name_or_path)
     parsed = Overrides.parse(overrides)
+    if raw.get("include"):  # the overrides are for the suites it includes (``included_suites`` applies them there)
+        return build_suite(raw, where)
     return build_suite(parsed.apply(raw, SUITE_KEYS), where, parsed.late())
