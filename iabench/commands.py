@@ -66,7 +66,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     kinds = ["vit", "ia-vit"] if args.model == "both" else [args.model]
     for kind in kinds:
         trained = train_or_load(kind, model_cfg, hashable_data(data_cfg), train_cfg, data, device,
-                                cache, progress=not args.quiet, retrain=args.retrain)
+                                cache, progress=not args.quiet, retrain=args.retrain,
+                                load_data=lambda key: load_dataset(dataclasses.replace(key, root=data_cfg.root)))
         if os.environ.get("RANK", "0") != "0":
             continue  # under torchrun, one report is enough
         shown = {k: round(v, 4) for k, v in trained.metrics.items()}

@@ -116,10 +116,13 @@ class TrainConfig:
     # by moving the patches' attention onto CLS; see training.losses and docs/models-and-training.md)
     encoder_summary: Literal["sum", "mean"] = "mean"
     num_workers: int = 0
+    # Start from the weights of the same model trained first under these overrides of its data and train sections
+    # ("data.placement=cell", "train.epochs=3"): a curriculum (training.warm). [] = from random (or pretrained) init.
+    warm_start: list[str] = field(default_factory=list)
 
     # Fields added after checkpoints were first cached, left out of the cache key while they hold these
     # values (the behaviour before the field existed), so that adding a field does not invalidate every cached model.
-    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_images": 0, "encoder_summary": "sum"}
+    HASH_NEUTRAL: ClassVar[dict[str, Any]] = {"eval_images": 0, "encoder_summary": "sum", "warm_start": []}
 
 
 @dataclass

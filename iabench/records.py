@@ -186,6 +186,7 @@ CORRECTNESS_FILE = "test_correctness.npz"
 RELIANCE_FILE = "reliance.csv"
 # the model contrast of planted evidence, in the run folder `iabench contrast` was given first
 CONTRAST_FILE = "contrast.csv"
+PLACEMENT_FILE = "placement.csv"
 
 
 def correctness_key(model: str, seed: int | str, part: str) -> str:

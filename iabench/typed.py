@@ -9,6 +9,7 @@ naming the key, the value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from .errors import UserError, closest
 from .ranges import check_ranges, describe, inside
 
 C = TypeVar("C")
+YAML11_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,8 @@ def check_type(value: Any, annotation: Any, name: str, error: type[UserError] = 
         return value
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if annotation is float and isinstance(value, str) and YAML11_EXPONENT.match(value):
+        return float(value)  # YAML 1.1 reads 2e-3 (no dot) as a string; 2.0e-3 it reads as a float
     if annotation is bool and not isinstance(value, bool):
         raise error(f"{name} must be true or false, got {value!r}")
     if annotation is int and (isinstance(value, bool) or not isinstance(value, int)):

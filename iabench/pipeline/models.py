@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..data import DataBundle
+from ..data import DataBundle, load_dataset
 from ..errors import UserError
 from ..suites import Suite
 from ..suites.variants import ModelVariant
@@ -45,7 +45,8 @@ def train_models(suite: Suite, data: DataBundle, device: torch.device, cache_dir
     for variant in variants_of(suite, seed):
         trained[(seed, variant.name)] = train_or_load(
             variant.kind, variant.model, hashable_data(suite.data), dataclasses.replace(variant.train, seed=seed),
-            data, device, cache_dir, progress=True, name=f"{variant.name}/seed{seed}")
+            data, device, cache_dir, progress=True, name=f"{variant.name}/seed{seed}",
+            load_data=lambda key: load_dataset(dataclasses.replace(key, root=suite.data.root)))
     return trained
 
 

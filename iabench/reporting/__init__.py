@@ -21,6 +21,7 @@ from .figures.critical_difference import critical_difference
 from .figures.headline import headline_figure
 from .figures.plots import auc_bars, curve_plots, heatmap_grid, training_plots
 from .ground_truth.contrast import contrast_markdown, recorded_pairing
+from .ground_truth.placement import placement_markdown
 from .ground_truth.reliance import reliance_markdown, without_ground_truth
 from .ground_truth.separation import truth_separation, with_separation
 from .ground_truth.truth import protocol_truth
@@ -73,7 +74,8 @@ def build_report(run_dir: Path) -> list[Path]:
                    "units": unit_markdown(summary, run.metrics, run.explainers),
                    "reliance": reliance_markdown(run.reliance),
                    "truth": truth_markdown(truth, settings.delta, settings.alpha, separated),
-                   "contrast": "" if run.contrast is None else contrast_markdown(run.contrast, recorded_pairing(run))}
+                   "contrast": "" if run.contrast is None else contrast_markdown(run.contrast, recorded_pairing(run)),
+                   "placement": "" if run.placement is None else placement_markdown(run.placement)}
     page = sections(run, Findings(summary, tests, figures, note, verdict_md, trust_md, protocol_md))
     headline = headline_figure(summary, run.metrics, run.path / "plots")
     written += headline.paths if headline else []

@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..records import (
     CONTRAST_FILE,
     CORRECTNESS_FILE,
+    PLACEMENT_FILE,
     RELIANCE_FILE,
     ExplainerRecord,
     ExplainerRecords,
@@ -99,6 +100,7 @@ class RunFiles:
     correctness: dict[str, pd.Series] = field(default_factory=dict)  # test_correctness.npz, see read_correctness
     reliance: pd.DataFrame | None = None  # reliance.csv: a run on planted evidence (None: none)
     contrast: pd.DataFrame | None = None  # contrast.csv, once `iabench contrast` ran
+    placement: pd.DataFrame | None = None  # placement.csv: a run of straddling evidence compared with aligned
 
     @classmethod
     def read(cls, run_dir: Path) -> RunFiles:
@@ -120,7 +122,7 @@ class RunFiles:
         records = RunRecords.read(metrics, explainers, _read_json(run_dir / "models.json"))
         return cls(run_dir, results, records, _read_json(run_dir / "manifest.json"),
                    read_correctness(run_dir / CORRECTNESS_FILE), _read_csv(run_dir / RELIANCE_FILE),
-                   _read_csv(run_dir / CONTRAST_FILE))
+                   _read_csv(run_dir / CONTRAST_FILE), _read_csv(run_dir / PLACEMENT_FILE))
 
     @property
     def metrics(self) -> MetricRecords:

@@ -21,6 +21,7 @@ from ..errors import UserError, unknown
 from ..metrics import METRICS
 from ..models import get_preset
 from ..targets import TARGETS
+from ..training.warm import warm_source
 from .methods import MethodSpec, check_options, check_scopes, method_specs
 from .overrides import Overrides
 from .variants import ModelVariant, build_variants, check_seeds
@@ -127,6 +128,8 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
             raise UserError(f"image size {config.img_size} of model '{variant.name}' is not divisible by patch "
                             f"size {config.patch_size}; set model.img_size (and data.img_size) to a multiple "
                             "of model.patch_size")
+        if variant.train.warm_start:  # a bad override fails here, before any training
+            warm_source(suite.data, variant.train)
     if not suite.include and not (suite.explainers or suite.metrics):
         raise UserError(f"{where} names no explainers and no metrics")
     if suite.contrast and not suite.include:

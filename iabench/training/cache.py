@@ -15,11 +15,12 @@ import torch
 from torch import nn
 
 from ..config import DataConfig, ModelConfig, TrainConfig, config_hash
-from ..data import DataBundle
+from ..data import DataBundle, load_dataset
 from .checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
 from .evaluation import TestEvaluation, eval_subset, evaluate_test_split
 from .progress import finished_line
 from .trainer import train
+from .warm import warm_source
 
 log = logging.getLogger("iabench")
 
@@ -60,16 +61,22 @@ def checkpoint_path(cache_dir: Path, kind: str, model_config: ModelConfig, train
 
 def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig, train_config: TrainConfig,
                   data: DataBundle | None, device: torch.device, cache_dir: Path, progress: bool = True,
-                  retrain: bool = False, name: str = "", emit: Callable[[str], None] | None = None) -> TrainedModel:
+                  retrain: bool = False, name: str = "", emit: Callable[[str], None] | None = None,
+                  load_data: Callable[[DataConfig], DataBundle] = load_dataset) -> TrainedModel:
     """Load the cached model for these configs, or train it (``data`` needed then) and cache it. Training writes
-    progress lines and a last line with the test accuracies, named ``name``, to ``emit`` (default: the log)."""
+    progress lines and a last line with the test accuracies, named ``name``, to ``emit`` (default: the log). A warm
+    start (``train.warm_start``) first trains or loads its source model, on the data ``load_data`` gives for the
+    source's (key) data config; ``seconds`` then counts the source's training too."""
     path = checkpoint_path(cache_dir, kind, model_config, train_config, data_config)
     if path.exists() and not retrain:
         return _load(path, kind, model_config, data_config, train_config, data, device, name)
     if data is None:
         raise ValueError("no cached checkpoint and no data to train on")
     started = time.perf_counter()
-    model, test, history = train(kind, model_config, data, train_config, device, progress, name or kind, emit)
+    initial = _warm_weights(kind, model_config, data_config, train_config, device, cache_dir, progress, name, emit,
+                            load_data) if train_config.warm_start else None
+    model, test, history = train(kind, model_config, data, train_config, device, progress, name or kind, emit,
+                                 initial=initial)
     seconds = time.perf_counter() - started
     metrics = {**test.metrics, "train_seconds": seconds}
     if int(os.environ.get("RANK", "0")) == 0:
@@ -77,6 +84,27 @@ def train_or_load(kind: str, model_config: ModelConfig, data_config: DataConfig,
         (emit or log.info)(finished_line(name or kind, metrics, seconds))
     return TrainedModel(kind, model, path, metrics, history, cached=False, seconds=seconds, test_index=test.index,
                         test_correct=test.correct)
+
+
+def _warm_weights(kind: str, model_config: ModelConfig, data_config: DataConfig, train_config: TrainConfig,
+                  device: torch.device, cache_dir: Path, progress: bool, name: str,
+                  emit: Callable[[str], None] | None, load_data: Callable[[DataConfig], DataBundle],
+                  ) -> dict[str, torch.Tensor]:
+    """The weights a warm start begins from: its source model's, trained now or loaded from the cache."""
+    source_data, source_train = warm_source(data_config, train_config)
+    bundle = _source_bundle(source_data, source_train, kind, model_config, cache_dir, load_data)
+    source = train_or_load(kind, model_config, source_data, source_train, bundle, device, cache_dir, progress,
+                           name=f"{name or kind} (warm start)", emit=emit, load_data=load_data)
+    (emit or log.info)(f"{name or kind}: starts from {source.checkpoint.name} ({', '.join(train_config.warm_start)})")
+    return source.model.state_dict()
+
+
+def _source_bundle(data_config: DataConfig, train_config: TrainConfig, kind: str, model_config: ModelConfig,
+                   cache_dir: Path, load_data: Callable[[DataConfig], DataBundle]) -> DataBundle | None:
+    """The source's data, loaded only when its model must be trained."""
+    if checkpoint_path(cache_dir, kind, model_config, train_config, data_config).exists():
+        return None
+    return load_data(data_config)
 
 
 def _tensors(test: TestEvaluation) -> dict[str, torch.Tensor]:

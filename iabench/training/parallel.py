@@ -9,6 +9,7 @@ results are those of a sequential run. GPUs train one model at a time per proces
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -73,7 +74,8 @@ def _train_job(job: TrainJob, data: DataConfig, key_data: DataConfig, cache_dir:
     from ..data import load_dataset
 
     trained = train_or_load(job.kind, job.model, key_data, job.train, load_dataset(data), torch.device("cpu"),
-                            cache_dir, progress=progress, name=job.name, emit=_LINES.put)
+                            cache_dir, progress=progress, name=job.name, emit=_LINES.put,
+                            load_data=lambda key: load_dataset(dataclasses.replace(key, root=data.root)))
     return trained.seconds
 
 

@@ -130,14 +130,17 @@ def _optimizer(model: nn.Module, config: TrainConfig, total_steps: int) -> tuple
 
 def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainConfig, device: torch.device,
           progress: bool = True, name: str = "", emit: Callable[[str], None] | None = None,
-          ) -> tuple[nn.Module, TestEvaluation, list[dict[str, float]]]:
-    """Train a fresh model of ``kind`` on ``data``; returns (model, its test evaluation, per-epoch history). With
-    ``progress``, a line every few seconds (``TrainingProgress``, named ``name``) goes to ``emit`` (default: the
-    log)."""
+          initial: dict[str, torch.Tensor] | None = None) -> tuple[nn.Module, TestEvaluation, list[dict[str, float]]]:
+    """Train a model of ``kind`` on ``data``, fresh or from the weights ``initial`` (a warm start); returns (model,
+    its test evaluation, per-epoch history). With ``progress``, a line every few seconds (``TrainingProgress``, named
+    ``name``) goes to ``emit`` (default: the log)."""
     validate_train_config(config)
     rank, world = _distributed(device)
     torch.manual_seed(config.seed)
-    model = create_model(kind, model_config).to(device)
+    model = create_model(kind, model_config)
+    if initial is not None:
+        model.load_state_dict(initial)
+    model = model.to(device)
     dtype = amp_dtype(device, config.amp)
     step_model, sampler, loader = _data(kind, model, data, config, device, rank, world)
     total_steps = config.max_steps or config.epochs * len(loader)

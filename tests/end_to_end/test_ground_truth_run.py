@@ -19,6 +19,7 @@ from iabench.errors import UserError
 from iabench.records import DatasetRecord, ExplainerRecord, MetricRecord
 from iabench.reporting.ground_truth.contrast import NO_PAIR, contrast_markdown, model_contrast, recorded_pairing
 from iabench.reporting.ground_truth.pairs import contrast_pairs
+from iabench.reporting.ground_truth.placement import NO_ROWS as NO_PLACEMENT_ROWS
 from iabench.reporting.run_files import RunFiles
 
 SUITE = dict(
@@ -224,3 +225,27 @@ def test_the_runs_of_an_including_suite_pair_by_their_canvases(tmp_path) -> None
     pairs = contrast_pairs(list(runs.values()))
     assert [(s.path.name, o.path.name) for s, o in pairs] == [("motif-cell", "garment-cell"),
                                                               ("motif-anywhere", "garment-anywhere")]
+
+
+def test_straddling_evidence_starts_from_the_aligned_model_and_reports_the_change(tmp_path, no_system_fmnist) -> None:
+    """As `evidence-placement`: the motif task under placement cell, then under anywhere warm-started from the cell
+    run's cached model; the including suite writes placement.md into the straddling run and its report."""
+    write_fmnist(tmp_path / "fm", n_train=60, n_test=12)
+    (tmp_path / "motif.yaml").write_text(yaml.safe_dump(dict(SUITE, name="gt-motif")))
+    both = tmp_path / "both.yaml"
+    warm = {"data.placement": "anywhere", "train.max_steps": 3,
+            "train.warm_start": ["data.placement=cell", "train.max_steps=2"]}
+    both.write_text(yaml.safe_dump(dict(include=[str(tmp_path / "motif.yaml"),
+                                                 {"suite": str(tmp_path / "motif.yaml"), "set": warm}],
+                                        contrast=True)))
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    assert main(["run", "--suite", str(both), "--out", str(out), "--cache-dir", str(cache), "--device", "cpu",
+                 "--jobs", "1", "--data-root", str(tmp_path / "fm")]) == 0
+    runs = {json.loads((run / "manifest.json").read_text())["dataset"]["options"]["placement"]: run
+            for run in (out / "gt-motif").iterdir()}
+    assert sorted(runs) == ["anywhere", "cell"] and len(list((cache / "models").iterdir())) == 2  # source reused
+    log = (runs["anywhere"] / "run.log").read_text()
+    assert "starts from vit-" in log and "(data.placement=cell, train.max_steps=2)" in log
+    assert (runs["anywhere"] / "placement.md").read_text().strip().endswith(NO_PLACEMENT_ROWS)  # 2 steps: no truth
+    assert not (runs["cell"] / "placement.md").exists()
+    assert "What changes when the evidence straddles patches?" in (runs["anywhere"] / "report.md").read_text()

@@ -79,3 +79,15 @@ def test_an_included_suite_takes_its_entry_settings_then_the_command_line(tmp_pa
         including.write_text(text)
         with pytest.raises(UserError, match=message):
             load_suite(str(including))
+
+
+@pytest.mark.parametrize("text,lr", [("train.lr=2e-3", 0.002), ("train.lr=2.5E-4", 0.00025), ("train.lr=1e+0", 1.0),
+                                     ("train.lr=.5e-1", 0.05)])
+def test_an_exponent_without_a_dot_is_a_float(text: str, lr: float) -> None:
+    # YAML 1.1 reads 2e-3 as a string; a float field takes it as the number it spells
+    assert load_suite("faithfulness", [text]).train.lr == pytest.approx(lr, rel=1e-12)
+
+
+def test_a_word_is_still_no_float() -> None:
+    with pytest.raises(UserError, match="train.lr must be a float, got 'e-3'"):
+        load_suite("faithfulness", ["train.lr=e-3"])

@@ -35,6 +35,10 @@ SECTION_NOTES = {
     "contrast": "The same canvases explained for the model that reads the motif and for the one that reads the "
                 "garment (iabench contrast): evidence mass on the motif under the first minus under the second; a map "
                 "that shows what its model uses has a contrast > 0, one that ignores the model 0 (contrast.csv).",
+    "placement": "This run's canvases put each motif anywhere (straddling up to 4 patches); the same task's run "
+                 "under placement cell puts it inside one patch. Each explainer's ground-truth scores aligned -> "
+                 "straddling, and how much more patch maps change than pixel maps (per seed, tested over seeds with "
+                 "3 or more; placement.csv).",
     "units": "The same metric and substrate moving pixels vs whole patches: each explainer's mean and its rank "
              "within the model under each unit (map: the explainer's own resolution).",
     "significance": "Is a method's difference from IA-ViT's interpreter more than image-to-image noise? "

@@ -27,6 +27,7 @@ from .notes import SECTION_NOTES, SIGNIFICANCE_NOTE, SUMMARY_NOTE, figure_captio
 PROTOCOL_SECTIONS = (("reliance", "Does each model use its planted evidence?"),
                      ("truth", "Which faithfulness protocol tells the truth?"),
                      ("contrast", "Does the map follow the model? (model contrast)"),
+                     ("placement", "What changes when the evidence straddles patches?"),
                      ("controls", "Against the control of its own resolution"),
                      ("units", "How much the unit moves each score"))
 FIGURE_TITLES = {"curves": "Curves", "bars": "Scores with intervals", "heatmaps": "Maps", "training": "Training",

@@ -1,0 +1,88 @@
+"""``train.warm_start``: the source's configs, its checkpoint from the cache, the weights it hands on, its errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from iabench.config import DataConfig, ModelConfig, TrainConfig, config_hash
+from iabench.data import dataset_options, load_dataset
+from iabench.errors import UserError
+from iabench.suites import load_suite
+from iabench.training import checkpoint_path, train_or_load
+from iabench.training.warm import warm_source
+
+FAST = TrainConfig(epochs=1, batch_size=32, eval_batch_size=128, warmup_steps=2, lr=2e-3)
+HEAD = "backbone.head.weight"
+EVIDENCE = DataConfig(name="evidence-fashion-mnist", img_size=56, options={"task": "motif", "placement": "anywhere"})
+
+
+def test_the_source_is_the_configs_the_overrides_give() -> None:
+    warmed = dataclasses.replace(FAST, epochs=8, warm_start=["data.placement=cell", "train.epochs=3"])
+    data, train = warm_source(EVIDENCE, warmed)
+    assert data.options.placement == "cell" and data.options.task == "motif"  # parsed by the dataset, the rest kept
+    assert train == dataclasses.replace(FAST, epochs=3)  # its own warm start empty: the key of a plain model
+    cell = DataConfig(name="evidence-fashion-mnist", img_size=56, options={"task": "motif"})
+    cell = dataclasses.replace(cell, options=dataset_options(cell))  # as a cache key holds it: defaults spelled out
+    assert config_hash(data, train) == config_hash(cell, dataclasses.replace(FAST, epochs=3))
+
+
+def test_an_empty_warm_start_leaves_every_key_as_it_was() -> None:
+    assert config_hash(TrainConfig()) == config_hash(dataclasses.replace(TrainConfig(), warm_start=[]))
+    assert config_hash(TrainConfig()) != config_hash(dataclasses.replace(TrainConfig(),
+                                                                         warm_start=["train.epochs=1"]))
+
+
+@pytest.mark.parametrize("entry,message", [
+    ("model.depth=2", "give data.KEY=VALUE or train.KEY=VALUE"),
+    ("data.name=cifar10", "data.name cannot change"),
+    ("data.img_size=28", "data.img_size cannot change"),
+    ("train.warm_start=[train.epochs=1]", "train.warm_start cannot change"),
+    ("train.epochs=0.5", "train.warm_start: train.epochs must be an integer"),
+    ("data.placement=sideways", "must be one of cell, anywhere"),
+    ("data.placement=anywhere", "changes nothing"),
+    ("epochs", "KEY=VALUE"),
+])
+def test_a_bad_entry_is_one_line(entry: str, message: str) -> None:
+    with pytest.raises(UserError, match=message.replace("[", r"\[")) as caught:
+        warm_source(EVIDENCE, dataclasses.replace(FAST, warm_start=[entry]))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_suite_with_a_bad_warm_start_fails_when_read() -> None:
+    with pytest.raises(UserError, match="data.name cannot change"):
+        load_suite("evidence-motif", ["train.warm_start=[data.name=cifar10]"])
+
+
+def test_the_warmed_model_starts_from_the_source_weights(tmp_path, micro_config: ModelConfig) -> None:
+    data_cfg = DataConfig(name="synthetic", img_size=16)
+    loads: list[DataConfig] = []
+
+    def load(config: DataConfig):
+        loads.append(config)
+        return load_dataset(config)
+
+    synthetic = load_dataset(data_cfg)
+    # at lr 1e-12 one step moves no weight by more than ~1e-11: the warmed model is its source, to that tolerance
+    still = dataclasses.replace(FAST, lr=1e-12, max_steps=1, warm_start=["data.limit_train=320", "train.lr=2e-3"])
+    warmed = train_or_load("vit", micro_config, data_cfg, still, synthetic, torch.device("cpu"), tmp_path,
+                           progress=False, load_data=load)
+    source_data, source_train = warm_source(data_cfg, still)
+    assert [c.limit_train for c in loads] == [320]  # the source's own data, loaded once
+    source = train_or_load("vit", micro_config, source_data, source_train, None, torch.device("cpu"), tmp_path,
+                           progress=False)
+    assert source.cached and source.checkpoint == checkpoint_path(tmp_path, "vit", micro_config, source_train,
+                                                                  source_data)
+    cold = train_or_load("vit", micro_config, data_cfg, dataclasses.replace(still, warm_start=[]), synthetic,
+                         torch.device("cpu"), tmp_path, progress=False)
+    for name, weight in warmed.model.state_dict().items():
+        assert torch.allclose(weight, source.model.state_dict()[name], atol=1e-8), name
+    assert not torch.allclose(cold.model.state_dict()[HEAD], source.model.state_dict()[HEAD],
+                              atol=1e-3)
+    # a second warm start from the same source (its overrides in another order) loads it: no data loaded again
+    again = dataclasses.replace(still, warm_start=still.warm_start[::-1])
+    train_or_load("vit", micro_config, data_cfg, again, synthetic, torch.device("cpu"), tmp_path, progress=False,
+                  load_data=load)
+    assert len(loads) == 1
