@@ -5,6 +5,8 @@ Each 56x56 canvas (option ``canvas``) holds a Fashion-MNIST garment at a random 
 decides a class: the same size, the same number of lit pixels, the same intensity). Motifs keep one pixel away from
 the garment's footprint and from each other. With ``placement: cell`` (the default) each motif lies inside one cell
 of a ``cell``-px grid (the model's patch) at a random offset within it; with ``anywhere`` it may straddle cells.
+``noise`` > 0 lays uniform noise over the whole canvas (a background that is not blank: an explainer can no longer
+rank the evidence first by leaving empty pixels at zero).
 
 The same canvases are served under two labellings (option ``task``), after BAM (Yang & Kim 2019):
 - ``motif``: the label is the motif's class; garment and decoys are independent of it, so accuracy above chance
@@ -40,6 +42,7 @@ from .evidence_reliance import EvidenceGroundTruth
 from .fashion_mnist import CLASS_NAMES, load_arrays
 
 INK = 255  # the intensity of every lit motif and decoy pixel
+NOISE_STREAM = 1  # the background noise's random stream, beside the layout's
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,10 @@ class CanvasOptions(Options):
     cell: int = option(8, "grid cell side in pixels for placement 'cell' (the model's patch size)", (3, None, True,
                                                                                                      False))
     plant: bool = option(True, "draw the motif and the decoys (false: the garment alone, the garment task's baseline)")
+    noise: int = option(0, "background noise: every pixel gains a uniform integer in [0, noise] (of 255), the same "
+                           "under every intervention", (0, 254, True, True))
 
-    HASH_NEUTRAL = {"plant": True}  # added later: the keys of the runs and models before it stay valid
+    HASH_NEUTRAL = {"plant": True, "noise": 0}  # added later: the keys of the runs and models before them stay valid
 
 
 class EvidenceCanvases(Dataset):
@@ -103,6 +108,10 @@ class EvidenceCanvases(Dataset):
                 shape = decoy if k == 0 and decoy is not None else shape
                 image[dy:dy + size, dx:dx + size][self.shapes[CLASSES + shape]] = INK
         masks["evidence"] = masks[self.options.task]
+        if self.options.noise:  # its own stream: the layout's draws, and so every canvas's content, stay as they were
+            rng = np.random.default_rng([self.seed, self.split_code, index, NOISE_STREAM])
+            noise = rng.integers(0, self.options.noise + 1, image.shape, dtype=np.int16)
+            image = np.minimum(image.astype(np.int16) + noise, INK).astype(np.uint8)
         return image, masks
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, dict[str, torch.Tensor]]:

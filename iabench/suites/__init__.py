@@ -129,7 +129,7 @@ def build_suite(raw: dict[str, Any], where: str, late: dict[str, Any] | None = N
                             f"size {config.patch_size}; set model.img_size (and data.img_size) to a multiple "
                             "of model.patch_size")
         if variant.train.warm_start:  # a bad override fails here, before any training
-            warm_source(suite.data, variant.train)
+            warm_source(variant.kind, suite.data, variant.train)
     if not suite.include and not (suite.explainers or suite.metrics):
         raise UserError(f"{where} names no explainers and no metrics")
     if suite.contrast and not suite.include:

@@ -20,7 +20,7 @@ from .checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
 from .evaluation import TestEvaluation, eval_subset, evaluate_test_split
 from .progress import finished_line
 from .trainer import train
-from .warm import warm_source
+from .warm import WarmSource, warm_source
 
 log = logging.getLogger("iabench")
 
@@ -91,20 +91,20 @@ def _warm_weights(kind: str, model_config: ModelConfig, data_config: DataConfig,
                   emit: Callable[[str], None] | None, load_data: Callable[[DataConfig], DataBundle],
                   ) -> dict[str, torch.Tensor]:
     """The weights a warm start begins from: its source model's, trained now or loaded from the cache."""
-    source_data, source_train = warm_source(data_config, train_config)
-    bundle = _source_bundle(source_data, source_train, kind, model_config, cache_dir, load_data)
-    source = train_or_load(kind, model_config, source_data, source_train, bundle, device, cache_dir, progress,
+    warm = warm_source(kind, data_config, train_config)
+    bundle = _source_bundle(warm, model_config, cache_dir, load_data)
+    source = train_or_load(warm.kind, model_config, warm.data, warm.train, bundle, device, cache_dir, progress,
                            name=f"{name or kind} (warm start)", emit=emit, load_data=load_data)
     (emit or log.info)(f"{name or kind}: starts from {source.checkpoint.name} ({', '.join(train_config.warm_start)})")
     return source.model.state_dict()
 
 
-def _source_bundle(data_config: DataConfig, train_config: TrainConfig, kind: str, model_config: ModelConfig,
-                   cache_dir: Path, load_data: Callable[[DataConfig], DataBundle]) -> DataBundle | None:
+def _source_bundle(warm: WarmSource, model_config: ModelConfig, cache_dir: Path,
+                   load_data: Callable[[DataConfig], DataBundle]) -> DataBundle | None:
     """The source's data, loaded only when its model must be trained."""
-    if checkpoint_path(cache_dir, kind, model_config, train_config, data_config).exists():
+    if checkpoint_path(cache_dir, warm.kind, model_config, warm.train, warm.data).exists():
         return None
-    return load_data(data_config)
+    return load_data(warm.data)
 
 
 def _tensors(test: TestEvaluation) -> dict[str, torch.Tensor]:

@@ -27,6 +27,7 @@ from ..models import create_model, vit_backbone
 from .evaluation import TestEvaluation, eval_subset, evaluate, evaluate_test_split
 from .losses import ENCODER_SUMMARIES, objective
 from .progress import TrainingProgress
+from .warm import load_warm
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def train(kind: str, model_config: ModelConfig, data: DataBundle, config: TrainC
     torch.manual_seed(config.seed)
     model = create_model(kind, model_config)
     if initial is not None:
-        model.load_state_dict(initial)
+        load_warm(model, initial)
     model = model.to(device)
     dtype = amp_dtype(device, config.amp)
     step_model, sampler, loader = _data(kind, model, data, config, device, rank, world)

@@ -130,3 +130,22 @@ def test_placement_anywhere_straddles_cell_borders_at_the_rate_its_geometry_impl
     for observed, expected in ((~straddles.any(1)).mean(), (21 / 51) ** 2), (straddles.all(1).mean(), (30 / 51) ** 2):
         assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / n)
     assert corners.min() == 0 and corners.max() == 50  # every corner reachable, none beyond the canvas
+
+
+def test_noise_is_uniform_the_same_under_every_intervention_and_moves_nothing_else(tmp_path, no_system_fmnist) -> None:
+    write_fmnist(tmp_path / "fm")
+    clean, noisy = (_bundle(tmp_path / "fm", noise=n).test for n in (0, 40))
+    added = []
+    for i in range(10):
+        (image, masks), (seen, noisy_masks) = clean.raw(i), noisy.raw(i)
+        assert all(np.array_equal(masks[k], noisy_masks[k]) for k in masks)  # the layout did not move
+        delta = seen.astype(int) - image
+        assert ((delta >= 0) & (delta <= 40)).all() and (seen[image == INK] == INK).all()  # clipped at the ink
+        added.append(delta[image == 0])
+        erased = noisy.raw(i, erase_motif=True)[0]  # the same noise: only the motif's pixels change
+        assert np.array_equal(erased[~masks["motif"]], seen[~masks["motif"]])
+        assert ((erased[masks["motif"]] >= 0) & (erased[masks["motif"]] <= 40)).all()
+    values = np.concatenate(added)
+    # uniform on the 41 integers 0..40: mean 20, each value's share 1/41 (tolerances: > 4 standard errors)
+    shares = np.bincount(values, minlength=41) / values.size
+    assert abs(values.mean() - 20.0) < 0.3 and np.abs(shares - 1 / 41).max() < 0.006

@@ -21,7 +21,9 @@ EVIDENCE = DataConfig(name="evidence-fashion-mnist", img_size=56, options={"task
 
 def test_the_source_is_the_configs_the_overrides_give() -> None:
     warmed = dataclasses.replace(FAST, epochs=8, warm_start=["data.placement=cell", "train.epochs=3"])
-    data, train = warm_source(EVIDENCE, warmed)
+    source = warm_source("ia-vit", EVIDENCE, warmed)
+    data, train = source.data, source.train
+    assert source.kind == "ia-vit"
     assert data.options.placement == "cell" and data.options.task == "motif"  # parsed by the dataset, the rest kept
     assert train == dataclasses.replace(FAST, epochs=3)  # its own warm start empty: the key of a plain model
     cell = DataConfig(name="evidence-fashion-mnist", img_size=56, options={"task": "motif"})
@@ -36,7 +38,7 @@ def test_an_empty_warm_start_leaves_every_key_as_it_was() -> None:
 
 
 @pytest.mark.parametrize("entry,message", [
-    ("model.depth=2", "give data.KEY=VALUE or train.KEY=VALUE"),
+    ("model.depth=2", "give data.KEY=VALUE, train.KEY=VALUE or kind=vit"),
     ("data.name=cifar10", "data.name cannot change"),
     ("data.img_size=28", "data.img_size cannot change"),
     ("train.warm_start=[train.epochs=1]", "train.warm_start cannot change"),
@@ -44,10 +46,12 @@ def test_an_empty_warm_start_leaves_every_key_as_it_was() -> None:
     ("data.placement=sideways", "must be one of cell, anywhere"),
     ("data.placement=anywhere", "changes nothing"),
     ("epochs", "KEY=VALUE"),
+    ("kind=resnet", "the source's kind is one of vit, ia-vit"),
+    ("kind=vit", "changes nothing"),  # a ViT from the same ViT
 ])
 def test_a_bad_entry_is_one_line(entry: str, message: str) -> None:
     with pytest.raises(UserError, match=message.replace("[", r"\[")) as caught:
-        warm_source(EVIDENCE, dataclasses.replace(FAST, warm_start=[entry]))
+        warm_source("vit", EVIDENCE, dataclasses.replace(FAST, warm_start=[entry]))
     assert "\n" not in str(caught.value)
 
 
@@ -69,7 +73,8 @@ def test_the_warmed_model_starts_from_the_source_weights(tmp_path, micro_config:
     still = dataclasses.replace(FAST, lr=1e-12, max_steps=1, warm_start=["data.limit_train=320", "train.lr=2e-3"])
     warmed = train_or_load("vit", micro_config, data_cfg, still, synthetic, torch.device("cpu"), tmp_path,
                            progress=False, load_data=load)
-    source_data, source_train = warm_source(data_cfg, still)
+    warm = warm_source("vit", data_cfg, still)
+    source_data, source_train = warm.data, warm.train
     assert [c.limit_train for c in loads] == [320]  # the source's own data, loaded once
     source = train_or_load("vit", micro_config, source_data, source_train, None, torch.device("cpu"), tmp_path,
                            progress=False)
@@ -86,3 +91,24 @@ def test_the_warmed_model_starts_from_the_source_weights(tmp_path, micro_config:
     train_or_load("vit", micro_config, data_cfg, again, synthetic, torch.device("cpu"), tmp_path, progress=False,
                   load_data=load)
     assert len(loads) == 1
+
+
+def test_an_ia_vit_starts_from_a_vit_backbone_its_interpreter_fresh(tmp_path, micro_config: ModelConfig) -> None:
+    """``kind=vit``: the paper's IA-ViT starts from a pretrained ViT; here from one the warm start trains."""
+    from iabench.models import create_model
+
+    data_cfg = DataConfig(name="synthetic", img_size=16)
+    synthetic = load_dataset(data_cfg)
+    still = dataclasses.replace(FAST, lr=1e-12, max_steps=1, warm_start=["kind=vit", "train.lr=2e-3"])
+    warmed = train_or_load("ia-vit", micro_config, data_cfg, still, synthetic, torch.device("cpu"), tmp_path,
+                           progress=False)
+    warm = warm_source("ia-vit", data_cfg, still)
+    assert warm.kind == "vit"
+    vit = train_or_load("vit", micro_config, warm.data, warm.train, None, torch.device("cpu"), tmp_path,
+                        progress=False)
+    assert vit.cached  # trained by the warm start, under its own key
+    torch.manual_seed(still.seed)  # seeded as the trainer seeds it: the interpreter's first weights
+    fresh = create_model("ia-vit", micro_config)
+    for name, weight in warmed.model.state_dict().items():
+        reference = (fresh if name.startswith("interpreter.") else vit.model).state_dict()[name]
+        assert torch.allclose(weight, reference, atol=1e-8), name
