@@ -120,8 +120,9 @@ class Explanations:
             saliency = self.classes[label](model, **spec.options).attribute(images, targets, masks)
         except Exception as err:  # recorded per sample and reported; the run goes on
             log.warning("%s on %s failed: %s", label, name, err)
-            saliency = torch.full(images.shape[:1] + images.shape[-2:], float("nan"), device=images.device)
             self.failures.record(seed, name, label, idx, f"{type(err).__name__}: {err}")
+            # never cached: a failure (a missing input, memory) is tried again by the next run
+            return torch.full(images.shape[:1] + images.shape[-2:], float("nan"), device=images.device)
         if path is not None:
             atomic_torch_save(saliency.cpu(), path)
         return saliency

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from support import write_fmnist
 
@@ -249,3 +250,24 @@ def test_straddling_evidence_starts_from_the_aligned_model_and_reports_the_chang
     assert (runs["anywhere"] / "placement.md").read_text().strip().endswith(NO_PLACEMENT_ROWS)  # 2 steps: no truth
     assert not (runs["cell"] / "placement.md").exists()
     assert "What changes when the evidence straddles patches?" in (runs["anywhere"] / "report.md").read_text()
+
+
+def test_the_maps_shown_come_with_their_masks_when_only_the_figures_need_them(tmp_path, no_system_fmnist) -> None:
+    """A run whose scores are stored but whose explanation cache is gone explains its first images again for
+    heatmaps.npz: the oracle got no masks there, failed, and its NaN map was cached for every later run."""
+    write_fmnist(tmp_path / "fm", n_train=60, n_test=12)
+    suite = tmp_path / "motif.yaml"
+    suite.write_text(yaml.safe_dump(dict(SUITE, name="gt-motif")))
+    args = ["run", "--suite", str(suite), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+            "--quiet", "--device", "cpu", "--jobs", "1", "--data-root", str(tmp_path / "fm")]
+    assert main(args) == 0
+    for path in (tmp_path / "cache" / "explanations").iterdir():
+        path.unlink()
+    assert main(args) == 0  # every score stored: only the figures' maps are computed
+    run = next((tmp_path / "out" / "gt-motif").iterdir())
+    maps = np.load(run / "heatmaps.npz")
+    oracle = maps["vit__evidence-oracle"]
+    assert np.isfinite(oracle).all() and ((oracle == 0) | (oracle == 1)).all() and oracle.sum() > 0
+    assert "evidence-oracle on vit failed" not in (run / "run.log").read_text()
+    cached = [torch.load(p, weights_only=True) for p in (tmp_path / "cache" / "explanations").iterdir()]
+    assert cached and all(torch.isfinite(c).all() for c in cached)

@@ -112,3 +112,19 @@ def test_an_ia_vit_starts_from_a_vit_backbone_its_interpreter_fresh(tmp_path, mi
     for name, weight in warmed.model.state_dict().items():
         reference = (fresh if name.startswith("interpreter.") else vit.model).state_dict()[name]
         assert torch.allclose(weight, reference, atol=1e-8), name
+
+
+def test_evidence_placement_starts_both_straddling_motif_models_from_the_cell_runs_vit(tmp_path) -> None:
+    """The suite's sources are the `evidence-motif` run's cached ViT: a changed recipe on either side would train a
+    second cell model instead, unseen."""
+    from iabench.pipeline.plan import hashable_data
+    from iabench.suites import included_suites
+
+    cell, _, straddling, _ = included_suites(load_suite("evidence-placement"))
+    vit = next(v for v in cell.models if v.kind == "vit")
+    expected = checkpoint_path(tmp_path, "vit", vit.model, dataclasses.replace(vit.train, seed=0),
+                               hashable_data(cell.data))
+    for variant in straddling.models:
+        warm = warm_source(variant.kind, hashable_data(straddling.data), dataclasses.replace(variant.train, seed=0))
+        assert checkpoint_path(tmp_path, warm.kind, variant.model, warm.train, warm.data) == expected, variant.name
+    assert straddling.data.options.placement == "anywhere" and cell.data.options.placement == "cell"
