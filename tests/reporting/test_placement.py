@@ -68,7 +68,7 @@ def test_patch_minus_pixel_is_tested_over_seeds(tmp_path) -> None:
     assert (gap.unit, gap.n) == ("seeds", 3) and gap.change == pytest.approx(-0.16, abs=1e-12)
     assert (gap.ci_low, gap.ci_high) == (pytest.approx(-0.16 - half, abs=1e-9), pytest.approx(-0.16 + half, abs=1e-9))
     assert gap.p_value == pytest.approx(stats.ttest_1samp(d, 0).pvalue, rel=1e-9)
-    assert "patch maps change by -0.160 more than pixel maps" in placement_markdown(table)
+    assert "the patch maps' change minus the pixel maps' -0.160 [" in placement_markdown(table)
 
 
 def test_with_one_seed_the_interval_is_over_images_and_nothing_is_tested(tmp_path) -> None:

@@ -126,7 +126,7 @@ def placement_markdown(table: pd.DataFrame) -> str:
         for r in gaps.itertuples():
             tested = (f"p {r.p_value:.2g}, TOST p {r.tost_p:.2g}, MDE {r.mde:.3g}" if r.unit == "seeds"
                       else f"no test: {r.seeds} seed{'s' if r.seeds > 1 else ''}, the interval over images only")
-            lines.append(f"- {r.truth}: patch maps change by {r.change:+.3f} more than pixel maps "
+            lines.append(f"- {r.truth}: the patch maps' change minus the pixel maps' {r.change:+.3f} "
                          f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}] ({tested})")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
