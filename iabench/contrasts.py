@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .config import VerdictConfig, from_dict
 from .records import CONTRAST_FILE, PLACEMENT_FILE
 from .reporting import build_report
 from .reporting.ground_truth.contrast import contrast_markdown, model_contrast, recorded_pairing
@@ -51,7 +50,7 @@ def contrast_runs(run_dirs: list[Path], build: bool = True) -> list[Path]:
 def write_placement(aligned: RunFiles, straddling: RunFiles, build: bool = True) -> str:
     """placement.csv and placement.md in the straddling run's folder (its report rebuilt when ``build``); returns
     the markdown."""
-    settings = from_dict(VerdictConfig, (straddling.manifest.get("config") or {}).get("verdict"), "verdict")
+    settings = straddling.verdict_settings
     table = placement_change(aligned, straddling, settings.delta, settings.alpha)
     table.to_csv(straddling.path / PLACEMENT_FILE, index=False)
     text = placement_markdown(table)

@@ -99,8 +99,8 @@ def write_heatmaps(run_dir: Path, suite: Suite, data: DataBundle, samples: Sampl
         seed = variant.seeds[0]
         model = trained[(seed, variant.name)]
         chunk = samples.images[:stop].to(device)
-        masks = samples.masks_of(0, stop).get("")  # an oracle reads them: its map is one of those shown
-        masks = None if masks is None else masks.to(device)
+        # the evidence masks: an oracle reads them, and its map is one of those shown
+        masks = None if samples.masks is None else samples.masks[:stop].to(device)
         targets = explained_targets(model.model, chunk, samples.labels[:stop].to(device), suite.target)
         for label, cls in explanations.classes.items():
             if not applies(cls, variant.kind) or not variant.explains(label):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import VerdictConfig, from_dict
+from ..config import VerdictConfig
 from ..records import MetricRecords
 from . import verdict
 from .figures.critical_difference import critical_difference
@@ -62,7 +62,7 @@ def build_report(run_dir: Path) -> list[Path]:
         written += [run.write_csv(cd_table, "critical_difference.csv"), *cd_paths]
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
     excluded = without_ground_truth(run.reliance)  # None: no planted evidence
-    settings = from_dict(VerdictConfig, (run.manifest.get("config") or {}).get("verdict"), "verdict")
+    settings = run.verdict_settings
     truth, separated, truth_files = _truth(run, excluded, settings)
     written += truth_files
     claims, verdict_md, verdict_files = _verdict(run, excluded, settings)

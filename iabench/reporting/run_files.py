@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config import VerdictConfig, from_dict
 from ..errors import UserError
 from ..records import (
     CONTRAST_FILE,
@@ -147,6 +148,11 @@ class RunFiles:
     @property
     def suite(self) -> str:
         return str(self.manifest.get("suite", self.path.parent.name))
+
+    @cached_property
+    def verdict_settings(self) -> VerdictConfig:
+        """How the run's verdict decides (α, δ), as its manifest recorded the suite's ``verdict`` section."""
+        return from_dict(VerdictConfig, (self.manifest.get("config") or {}).get("verdict"), "verdict")
 
     @cached_property
     def curves(self) -> pd.DataFrame | None:
