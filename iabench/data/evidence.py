@@ -5,6 +5,8 @@ Each 56x56 canvas (option ``canvas``) holds a Fashion-MNIST garment at a random 
 decides a class: the same size, the same number of lit pixels, the same intensity). Motifs keep one pixel away from
 the garment's footprint and from each other. With ``placement: cell`` (the default) each motif lies inside one cell
 of a ``cell``-px grid (the model's patch) at a random offset within it; with ``anywhere`` it may straddle cells.
+With ``motifs: 2`` a second class motif is drawn (after everything else) and the motif task's label
+is the sum of the two classes mod 10: either motif alone says nothing of the label, both are the evidence.
 ``noise`` > 0 lays uniform noise over the whole canvas (a background that is not blank: an explainer can no longer
 rank the evidence first by leaving empty pixels at zero).
 
@@ -51,6 +53,8 @@ class CanvasOptions(Options):
     canvas: int = option(56, "canvas side in pixels", (36, None, True, False))
     motif_size: int = option(6, "side of a motif's square in pixels", (3, 12, True, True))
     decoys: int = option(2, "decoy motifs per canvas", AT_LEAST_0)
+    motifs: int = option(1, "class motifs per canvas: 2 = the label is the sum of both classes mod 10 (task motif), "
+                            "so neither decides alone", (1, 2, True, True))
     placement: Literal["cell", "anywhere"] = option("cell", "inside one grid cell, or anywhere (straddling cells)")
     cell: int = option(8, "grid cell side in pixels for placement 'cell' (the model's patch size)", (3, None, True,
                                                                                                      False))
@@ -58,7 +62,8 @@ class CanvasOptions(Options):
     noise: int = option(0, "background noise: every pixel gains a uniform integer in [0, noise] (of 255), the same "
                            "under every intervention", (0, 254, True, True))
 
-    HASH_NEUTRAL = {"plant": True, "noise": 0}  # added later: the keys of the runs and models before them stay valid
+    # added later: the keys of the runs and models before them stay valid
+    HASH_NEUTRAL = {"plant": True, "noise": 0, "motifs": 1}
 
 
 class EvidenceCanvases(Dataset):
@@ -79,10 +84,13 @@ class EvidenceCanvases(Dataset):
         rng = np.random.default_rng([self.seed, self.split_code, index])
         return draw_layout(self.items[index] > 0, self.options, rng)
 
-    def label(self, index: int, layout: Layout | None = None) -> int:
+    def label(self, index: int, layout: Layout | None = None, motif: int | None = None) -> int:
+        """The label; ``motif`` = the label with the (first) motif swapped to that class (``raw``'s edit)."""
         if self.options.task == "garment":
             return int(self.garment_labels[index])
-        return (layout or self.layout(index)).motif_class
+        layout = layout or self.layout(index)
+        first = layout.motif_class if motif is None else motif
+        return (first + sum(c for c, _, _ in layout.partners)) % CLASSES  # one motif: its class
 
     def raw(self, index: int, motif: int | None = None, erase_motif: bool = False, erase_decoys: bool = False,
             decoy: int | None = None, erase_decoy: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -100,6 +108,9 @@ class EvidenceCanvases(Dataset):
         y, x = layout.motif
         if self.options.plant:
             masks["motif"][y:y + size, x:x + size] = self.shapes[layout.motif_class]
+            for c, py, px in layout.partners:  # the second class motif: evidence too, never edited
+                masks["motif"][py:py + size, px:px + size] = self.shapes[c]
+                image[py:py + size, px:px + size][self.shapes[c]] = INK
             if not erase_motif:
                 image[y:y + size, x:x + size][self.shapes[layout.motif_class if motif is None else motif]] = INK
             for k, (shape, dy, dx) in enumerate([] if erase_decoys else layout.decoys):

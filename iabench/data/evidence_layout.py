@@ -1,6 +1,6 @@
 """Where the motifs of a planted-evidence canvas go (``iabench.data.evidence``): the fixed motif shapes and one
 canvas's layout, drawn from its own generator. ``options`` is the dataset's ``CanvasOptions`` (motif_size, canvas,
-decoys, placement, cell)."""
+motifs, decoys, placement, cell)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class Layout:
     motif_class: int
     motif: tuple[int, int]
     decoys: tuple[tuple[int, int, int], ...]  # (shape index among the decoys, top, left)
+    partners: tuple[tuple[int, int, int], ...] = ()  # with data.motifs 2: the second class motif (class, top, left)
 
 
 def draw_layout(footprint: np.ndarray, options: Any, rng: np.random.Generator) -> Layout:
@@ -56,13 +57,17 @@ def draw_layout(footprint: np.ndarray, options: Any, rng: np.random.Generator) -
         if not blocked[y:y + size + 2, x:x + size + 2].any():
             spots.append(candidate)
             blocked[y:y + size + 2, x:x + size + 2] = True
-            if len(spots) == 1 + options.decoys:
+            if len(spots) == options.motifs + options.decoys:
                 break
     else:
-        raise UserError(f"evidence-fashion-mnist: no room for a motif and {options.decoys} decoys beside a garment on "
-                        f"a {canvas}x{canvas} canvas; use a larger data.canvas or fewer data.decoys")
+        motifs = "a motif" if options.motifs == 1 else f"{options.motifs} motifs"
+        raise UserError(f"evidence-fashion-mnist: no room for {motifs} and {options.decoys} decoys beside a garment "
+                        f"on a {canvas}x{canvas} canvas; use a larger data.canvas or fewer data.decoys")
     shapes = rng.integers(DECOY_SHAPES, size=options.decoys)
-    return Layout((top, left), motif_class, spots[0], tuple((int(s), y, x) for s, (y, x) in zip(shapes, spots[1:])))
+    decoys = tuple((int(s), y, x) for s, (y, x) in zip(shapes, spots[1:1 + options.decoys]))
+    # drawn last, from the spots after the decoys': with one motif every earlier draw, so every canvas, is unchanged
+    partners = tuple((int(rng.integers(CLASSES)), y, x) for y, x in spots[1 + options.decoys:])
+    return Layout((top, left), motif_class, spots[0], decoys, partners)
 
 
 def _dilated(mask: np.ndarray) -> np.ndarray:

@@ -150,8 +150,8 @@ def test_the_manifest_records_the_dataset_typed(tmp_path, no_system_fmnist) -> N
     write_fmnist(tmp_path)
     config = data_config({"name": "evidence-fashion-mnist", "root": str(tmp_path), "task": "garment", "decoys": 1})
     record = dataset_record(load_dataset(config), config)
-    assert record.options == {"task": "garment", "canvas": 56, "motif_size": 6, "decoys": 1, "placement": "cell",
-                              "cell": 8, "plant": True, "noise": 0}
+    assert record.options == {"task": "garment", "canvas": 56, "motif_size": 6, "decoys": 1, "motifs": 1,
+                              "placement": "cell", "cell": 8, "plant": True, "noise": 0}
     assert record.masks == ("evidence", "motif", "garment") and record.sizes == {"train": 36, "val": 4, "test": 10}
     assert record.description == dataset_class("evidence-fashion-mnist").description
     assert DatasetRecord.read("x", json.loads(json.dumps(record.to_json()))) == record

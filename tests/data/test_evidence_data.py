@@ -149,3 +149,30 @@ def test_noise_is_uniform_the_same_under_every_intervention_and_moves_nothing_el
     # uniform on the 41 integers 0..40: mean 20, each value's share 1/41 (tolerances: > 4 standard errors)
     shares = np.bincount(values, minlength=41) / values.size
     assert abs(values.mean() - 20.0) < 0.3 and np.abs(shares - 1 / 41).max() < 0.006
+
+
+def test_two_motifs_decide_together_and_one_motif_canvases_stay_as_they_were(tmp_path, no_system_fmnist) -> None:
+    """With motifs 2 the canvas holds two class motifs, read from the pixels; the label is their classes' sum mod 10,
+    the motif mask covers both; everything a one-motif canvas holds is drawn exactly as before (the second motif
+    takes the next free spot), so one-motif keys stay valid; swapping the first motif gives the label its sum with
+    the second's."""
+    write_fmnist(tmp_path / "fm", n_test=30)
+    one, two = (_bundle(tmp_path / "fm", seed=5, motifs=m).test for m in (1, 2))
+    sums = []
+    for i in range(30):
+        (image, masks), (paired, pair_masks) = one.raw(i), two.raw(i)
+        assert np.array_equal(paired[masks["motif"] | masks["garment"]], image[masks["motif"] | masks["garment"]])
+        blocks = _lit_blocks(paired, pair_masks["garment"])
+        classes = sorted(k for k in (_shape_index(b) for _, _, b in blocks) if k < CLASSES)
+        assert len(blocks) == 4 and len(classes) == 2  # two class motifs, two decoys
+        assert two[i][1] == sum(classes) % CLASSES and one[i][1] == one.layout(i).motif_class
+        added = pair_masks["motif"] & ~masks["motif"]
+        assert added.sum() == SIZE * SIZE // 2 and np.array_equal(paired[added], np.full(added.sum(), INK))
+        partner = two.layout(i).partners[0][0]
+        assert two.label(i, motif=(one[i][1] + 3) % CLASSES) == (one[i][1] + 3 + partner) % CLASSES
+        sums.append(two[i][1])
+    assert len(set(sums)) >= 6  # the sum takes many values: neither motif fixes it
+    with pytest.raises(UserError, match="no room for 2 motifs and 40 decoys"):
+        _bundle(tmp_path / "fm", motifs=2, decoys=40).test.raw(0)
+    with pytest.raises(UserError, match=r"option motifs = 3 is out of range; it must be in \[1, 2\]"):
+        _bundle(tmp_path / "fm", motifs=3)

@@ -71,9 +71,9 @@ def canvases(tmp_path, no_system_fmnist):
     for stem, array in zip(fm.FILES.values(), (train, garment_class(train), test, garment_class(test))):
         write_idx(tmp_path / stem, array, compress=True)
 
-    def load(task: str):
+    def load(task: str, motifs: int = 1):
         bundle = load_dataset(data_config({"name": "evidence-fashion-mnist", "root": str(tmp_path), "task": task,
-                                           "img_size": 56}))
+                                           "img_size": 56, "motifs": motifs}))
         return bundle.test, bundle.mean[0], bundle.std[0]
 
     return load
@@ -199,3 +199,31 @@ def test_the_report_names_the_models_without_ground_truth(tmp_path) -> None:
     frame.assign(passed=True).to_csv(tmp_path / RELIANCE_FILE, index=False)
     assert without_ground_truth(stored()) == set()
     assert reliance_markdown(stored()).endswith("Every model passes every check (2 of 2): each has ground truth.")
+
+
+class PairReader(Reader):
+    """Predicts the sum of the classes of every class motif on the canvas mod 10 (``both``), or the class of the
+    first one found (a reader of one motif)."""
+
+    def __init__(self, mean: float, std: float, both: bool) -> None:
+        super().__init__(mean, std, use_motif=True, use_garment=False)
+        self.both = both
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if not self.both:
+            return super().forward(images)
+        pixels = torch.round((images[:, 0] * self.std + self.mean) * 255)
+        windows = nn.functional.conv2d((pixels == INK).float()[:, None], (2 * self.shapes - 1)[:, None])
+        counts = (windows == self.shapes[0].sum()).flatten(2).sum(2)[:, :CLASSES]  # (B, 10): motifs of each class
+        predicted = (counts * torch.arange(CLASSES)).sum(1) % CLASSES
+        return nn.functional.one_hot(predicted, CLASSES).float()
+
+
+def test_two_motifs_pass_only_a_reader_of_both(canvases) -> None:
+    """With motifs 2 the swap check expects the sum with the second motif: a reader of both motifs passes every
+    check; a reader of one motif is right only when the first one it finds is the sum (about 1 in 10), and fails."""
+    data, mean, std = canvases("motif", motifs=2)
+    both = reliance_checks(PairReader(mean, std, both=True), data, range(N_TEST), torch.device("cpu"))
+    assert [c.value for c in both[:3]] == [1.0, 1.0, 0.0] and all(c.passed for c in both)
+    one = reliance_checks(PairReader(mean, std, both=False), data, range(N_TEST), torch.device("cpu"))
+    assert one[0].value < 0.2 and one[1].value < 0.2 and not one[0].passed and not one[1].passed

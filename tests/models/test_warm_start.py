@@ -128,3 +128,20 @@ def test_evidence_placement_starts_both_straddling_motif_models_from_the_cell_ru
         warm = warm_source(variant.kind, hashable_data(straddling.data), dataclasses.replace(variant.train, seed=0))
         assert checkpoint_path(tmp_path, warm.kind, variant.model, warm.train, warm.data) == expected, variant.name
     assert straddling.data.options.placement == "anywhere" and cell.data.options.placement == "cell"
+
+
+def test_evidence_pair_starts_both_models_from_the_one_motif_vit(tmp_path) -> None:
+    """`evidence-pair`'s sources are the `evidence-motif` run's cached ViT (one motif); its own canvases hold two."""
+    from iabench.pipeline.plan import hashable_data
+    from iabench.suites import included_suites
+
+    (pair,) = included_suites(load_suite("evidence-pair"))
+    one = load_suite("evidence-motif")
+    vit = next(v for v in one.models if v.kind == "vit")
+    expected = checkpoint_path(tmp_path, "vit", vit.model, dataclasses.replace(vit.train, seed=0),
+                               hashable_data(one.data))
+    for variant in pair.models:
+        warm = warm_source(variant.kind, hashable_data(pair.data), dataclasses.replace(variant.train, seed=0))
+        assert checkpoint_path(tmp_path, warm.kind, variant.model, warm.train, warm.data) == expected, variant.name
+    assert pair.data.options.motifs == 2 and one.data.options.motifs == 1
+
