@@ -111,9 +111,14 @@ class Explanations:
             if path.exists():
                 try:
                     saliency = torch.load(path, map_location=images.device, weights_only=True)
-                    self.computed = False
-                    return saliency
                 except Exception:  # a torn cache file is recomputed, never trusted
+                    path.unlink(missing_ok=True)
+                else:
+                    # all NaN: a failed map, which earlier iabench cached (commit e2b85e1 stopped it); a poisoned
+                    # cache would fail the same images in every later run, so it is recomputed, never served
+                    if not torch.isnan(saliency).all():
+                        self.computed = False
+                        return saliency
                     path.unlink(missing_ok=True)
         self.computed = True
         try:

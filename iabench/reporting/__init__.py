@@ -22,7 +22,7 @@ from .figures.headline import headline_figure
 from .figures.plots import auc_bars, curve_plots, heatmap_grid, training_plots
 from .ground_truth.contrast import contrast_markdown, recorded_pairing
 from .ground_truth.placement import placement_markdown
-from .ground_truth.reliance import reliance_markdown, without_ground_truth
+from .ground_truth.reliance import ground_truth_rows, reliance_markdown, without_ground_truth
 from .ground_truth.separation import truth_separation, with_separation
 from .ground_truth.truth import protocol_truth
 from .ground_truth.truth_figure import truth_figure
@@ -51,8 +51,10 @@ def auc_note(metrics_info: MetricRecords, metrics: list[str]) -> str:
 def build_report(run_dir: Path) -> list[Path]:
     """Write every output of the run in ``run_dir`` from its stored files; returns the written paths."""
     run = RunFiles.read(Path(run_dir))
-    summary, note, written = _summary(run)
-    tests = significance(run.results, run.directions)
+    excluded = without_ground_truth(run.reliance)  # None: no planted evidence
+    scored = ground_truth_rows(run.results, run.metrics, excluded)
+    summary, note, written = _summary(run, scored)
+    tests = significance(scored, run.directions)
     written.append(run.write_csv(tests, "significance.csv"))
     ranking = stability(run.results, run.metrics)
     if not ranking.empty:
@@ -61,7 +63,6 @@ def build_report(run_dir: Path) -> list[Path]:
     if cd_paths:
         written += [run.write_csv(cd_table, "critical_difference.csv"), *cd_paths]
     trust_md = trust_markdown(trust_lines(ranking, run.metrics), ranking, cd_paths, run.path)
-    excluded = without_ground_truth(run.reliance)  # None: no planted evidence
     settings = run.verdict_settings
     truth, separated, truth_files = _truth(run, excluded, settings)
     written += truth_files
@@ -97,9 +98,10 @@ def _truth(run: RunFiles, excluded: set[tuple[str, int]] | None,
     return truth, separated, written
 
 
-def _summary(run: RunFiles) -> tuple[pd.DataFrame, str, list[Path]]:
-    """summary.csv (with the protocol columns and the own-baseline marks) and summary.tex."""
-    summary = summarise(run.results, run.directions)
+def _summary(run: RunFiles, results: pd.DataFrame) -> tuple[pd.DataFrame, str, list[Path]]:
+    """summary.csv (with the protocol columns and the own-baseline marks) and summary.tex, of ``results`` (the run's,
+    without the ground-truth scores of models that have none)."""
+    summary = summarise(results, run.directions)
     summary["baseline_is_substrate"] = baseline_is_substrate(summary, run.explainers, run.metrics)
     summary = with_protocols(summary, run.metrics, run.explainers)
     note = auc_note(run.metrics, run.order)

@@ -194,7 +194,8 @@ def test_the_report_names_the_models_without_ground_truth(tmp_path) -> None:
     assert "| vit | 0 | accuracy | 0.9994 | >= 0.97 | yes | 10,000 |" in text
     assert "| ia-vit | 1 | accuracy without the motif | 0.3100 | 0.10 +- 0.02 (TOST, 90 %) | **no** | 10,000 |" in text
     assert text.endswith("1 of 2 models pass every check. No ground truth for ia-vit/seed1 (accuracy without the "
-                         "motif): their ground-truth scores say nothing about what they use.")
+                         "motif): their ground-truth scores say nothing about what they use, and every "
+                         "table leaves them out.")
     assert without_ground_truth(stored()) == {("ia-vit", 1)}
     frame.assign(passed=True).to_csv(tmp_path / RELIANCE_FILE, index=False)
     assert without_ground_truth(stored()) == set()
@@ -227,3 +228,27 @@ def test_two_motifs_pass_only_a_reader_of_both(canvases) -> None:
     assert [c.value for c in both[:3]] == [1.0, 1.0, 0.0] and all(c.passed for c in both)
     one = reliance_checks(PairReader(mean, std, both=False), data, range(N_TEST), torch.device("cpu"))
     assert one[0].value < 0.2 and one[1].value < 0.2 and not one[0].passed and not one[1].passed
+
+
+def test_tables_leave_out_only_the_ground_truth_scores_of_models_without_it() -> None:
+    """summary.csv and significance.csv are built from these rows: ia-vit/seed1 failed a check, so its evidence
+    scores (localisation and evidence mass) go (mean 0.9 over the seeds with ground truth, not 0.6 with it); its
+    deletion score and every other model's scores stay."""
+    from iabench.records import metric_records_of
+    from iabench.reporting.ground_truth.reliance import ground_truth_rows
+
+    metrics = metric_records_of({"evidence-auc": {"name": "evidence-auc", "needs_masks": True},
+                                 "foreground-mass": {"name": "foreground-mass"},
+                                 "deletion": {"name": "deletion", "direction": "lower"}})
+    rows = [(model, seed, metric, value) for model in ("ia-vit", "vit") for seed, value in ((0, 0.9), (1, 0.3))
+            for metric in ("evidence-auc", "foreground-mass", "deletion")]
+    results = pd.DataFrame(rows, columns=["model", "seed", "metric", "value"]).assign(explainer="x", sample=0)
+    kept = ground_truth_rows(results, metrics, {("ia-vit", 1)})
+    assert len(kept) == len(results) - 2
+    assert kept[(kept.model == "ia-vit") & (kept.metric == "foreground-mass")].value.tolist() == [0.9]
+    assert kept[(kept.model == "ia-vit") & (kept.metric == "evidence-auc")].value.mean() == pytest.approx(0.9)
+    assert kept[(kept.model == "vit") & (kept.metric == "evidence-auc")].value.mean() == pytest.approx(0.6)
+    assert len(kept[kept.metric == "deletion"]) == 4
+    assert ground_truth_rows(results, metrics, None) is results
+    assert ground_truth_rows(results, metrics, set()) is results
+

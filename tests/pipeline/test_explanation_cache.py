@@ -48,3 +48,26 @@ def test_the_digest_covers_shared_rules_and_changes_with_any_of_them(tmp_path: P
     before = explain_stage.digest_of(files)
     files[1].write_text("x = 2\n")
     assert explain_stage.digest_of(files) != before
+
+
+def test_a_cached_failure_is_recomputed_not_served(tmp_path: Path) -> None:
+    """An all-NaN map in the cache (what a failed map was, when earlier versions cached it) is a miss: the map is
+    computed again and the cache file replaced; a map with one NaN sample (an explainer's own result) is served."""
+    _Counting.calls = 0
+    explanations = Explanations([MethodSpec("counting")], {"counting": _Counting}, "label", tmp_path,
+                                FailureLog(None))
+    images, targets = torch.randn(2, 1, 4, 4), torch.tensor([0, 1])
+
+    def explain() -> torch.Tensor:
+        return explanations(torch.nn.Identity(), "model-key", "counting", images, targets, [0, 1], 0, "vit")
+
+    first = explain()
+    (path,) = (tmp_path / "explanations").glob("counting-*.pt")
+    torch.save(torch.full_like(first, float("nan")), path)  # the poisoned entry
+    again = explain()
+    assert explanations.computed and _Counting.calls == 2 and torch.equal(again, 2 * first)
+    assert torch.equal(torch.load(path, weights_only=True), again)  # replaced by the computed map
+    partial = again.clone()
+    partial[0] = float("nan")
+    torch.save(partial, path)
+    assert torch.equal(explain().nan_to_num(7.0), partial.nan_to_num(7.0)) and not explanations.computed
