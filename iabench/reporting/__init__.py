@@ -22,9 +22,9 @@ from .figures.headline import headline_figure
 from .figures.plots import auc_bars, curve_plots, heatmap_grid, training_plots
 from .ground_truth.contrast import contrast_markdown, recorded_pairing
 from .ground_truth.placement import placement_markdown
-from .ground_truth.reliance import ground_truth_rows, reliance_markdown, without_ground_truth
+from .ground_truth.reliance import reliance_markdown, without_ground_truth
 from .ground_truth.separation import truth_separation, with_separation
-from .ground_truth.truth import protocol_truth
+from .ground_truth.truth import ground_truth_rows, protocol_truth
 from .ground_truth.truth_figure import truth_figure
 from .ground_truth.truth_text import truth_markdown
 from .page.bias import baseline_is_substrate

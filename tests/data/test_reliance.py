@@ -235,7 +235,7 @@ def test_tables_leave_out_only_the_ground_truth_scores_of_models_without_it() ->
     scores (localisation and evidence mass) go (mean 0.9 over the seeds with ground truth, not 0.6 with it); its
     deletion score and every other model's scores stay."""
     from iabench.records import metric_records_of
-    from iabench.reporting.ground_truth.reliance import ground_truth_rows
+    from iabench.reporting.ground_truth.truth import ground_truth_rows
 
     metrics = metric_records_of({"evidence-auc": {"name": "evidence-auc", "needs_masks": True},
                                  "foreground-mass": {"name": "foreground-mass"},

@@ -4,8 +4,6 @@ ground truth."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 
@@ -23,28 +21,6 @@ def with_ground_truth(results: pd.DataFrame, excluded: set[tuple[str, int]] | No
     if not excluded:
         return results
     return results[[(m, int(s)) not in excluded for m, s in zip(results.model, results.seed)]]
-
-
-# scored against the planted evidence beside the localisation metrics: the evidence mass (truth.TRUTH_SCORES),
-# a diagnostic that takes its mask from the dataset without declaring needs_masks
-MASS_SCORES = ("foreground-mass",)
-
-
-def scored_on_the_evidence(record: Any) -> bool:
-    """Whether a metric (its ``MetricRecord``) scores a map against one of the dataset's masks."""
-    return bool(record.needs_masks or record.mask is not None or record.name in MASS_SCORES)
-
-
-def ground_truth_rows(results: pd.DataFrame, metrics_info: Any, excluded: set[tuple[str, int]] | None) -> pd.DataFrame:
-    """``results`` without the ground-truth scores (metrics scored against a mask) of the ``excluded`` models: a
-    model that fails a reliance check has no ground truth, so its evidence scores enter no mean, interval or test;
-    its other scores stay."""
-    if not excluded:
-        return results
-    on_masks = {label for label in results.metric.unique() if scored_on_the_evidence(metrics_info.of(label))}
-    keep = [m not in on_masks or (model, int(s)) not in excluded
-            for model, s, m in zip(results.model, results.seed, results.metric)]
-    return results[keep]
 
 
 def reliance_markdown(checks: pd.DataFrame | None) -> str:

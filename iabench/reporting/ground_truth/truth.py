@@ -47,6 +47,20 @@ TRUTH_COLUMNS = ["model", "protocol", "unit", "truth", "tau", "low", "high", "p_
 Scores = dict[int, pd.DataFrame]  # seed -> (explainers x images) scores, oriented higher = better
 
 
+def ground_truth_rows(results: pd.DataFrame, metrics_info: MetricRecords,
+                      excluded: set[tuple[str, int]] | None) -> pd.DataFrame:
+    """``results`` without the ground-truth scores of the ``excluded`` models (those that failed a reliance check):
+    the metrics scored against a mask, and the evidence mass (``foreground-mass``, which takes the dataset's mask
+    where there is one without declaring it needed); their other scores stay."""
+    if not excluded:
+        return results
+    on_masks = {label for label in results.metric.unique()
+                if metrics_info.of(label).needs_masks or metrics_info.of(label).name in TRUTH_SCORES}
+    keep = [m not in on_masks or (model, int(s)) not in excluded
+            for model, s, m in zip(results.model, results.seed, results.metric)]
+    return results[keep]
+
+
 def on_the_evidence(record: MetricRecord) -> bool:
     """Whether a metric is a ground-truth score of the run's own evidence: a truth score on the evidence mask, not
     one scored against another of the dataset's masks (the garment run's motif mass, for the model contrast)."""
