@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -114,34 +116,34 @@ def test_an_ia_vit_starts_from_a_vit_backbone_its_interpreter_fresh(tmp_path, mi
         assert torch.allclose(weight, reference, atol=1e-8), name
 
 
+def _assert_warm_started_from_its_vit(cache: Path, suite: Any, source: Any) -> None:
+    """Every model of ``suite`` (seed 0) warm-starts from exactly the checkpoint of ``source``'s ViT."""
+    from iabench.pipeline.plan import hashable_data
+
+    vit = next(v for v in source.models if v.kind == "vit")
+    expected = checkpoint_path(cache, "vit", vit.model, dataclasses.replace(vit.train, seed=0),
+                               hashable_data(source.data))
+    for variant in suite.models:
+        warm = warm_source(variant.kind, hashable_data(suite.data), dataclasses.replace(variant.train, seed=0))
+        assert checkpoint_path(cache, warm.kind, variant.model, warm.train, warm.data) == expected, variant.name
+
+
 def test_evidence_placement_starts_both_straddling_motif_models_from_the_cell_runs_vit(tmp_path) -> None:
     """The suite's sources are the `evidence-motif` run's cached ViT: a changed recipe on either side would train a
     second cell model instead, unseen."""
-    from iabench.pipeline.plan import hashable_data
     from iabench.suites import included_suites
 
     cell, _, straddling, _ = included_suites(load_suite("evidence-placement"))
-    vit = next(v for v in cell.models if v.kind == "vit")
-    expected = checkpoint_path(tmp_path, "vit", vit.model, dataclasses.replace(vit.train, seed=0),
-                               hashable_data(cell.data))
-    for variant in straddling.models:
-        warm = warm_source(variant.kind, hashable_data(straddling.data), dataclasses.replace(variant.train, seed=0))
-        assert checkpoint_path(tmp_path, warm.kind, variant.model, warm.train, warm.data) == expected, variant.name
+    _assert_warm_started_from_its_vit(tmp_path, straddling, cell)
     assert straddling.data.options.placement == "anywhere" and cell.data.options.placement == "cell"
 
 
 def test_evidence_pair_starts_both_models_from_the_one_motif_vit(tmp_path) -> None:
     """`evidence-pair`'s sources are the `evidence-motif` run's cached ViT (one motif); its own canvases hold two."""
-    from iabench.pipeline.plan import hashable_data
     from iabench.suites import included_suites
 
     (pair,) = included_suites(load_suite("evidence-pair"))
     one = load_suite("evidence-motif")
-    vit = next(v for v in one.models if v.kind == "vit")
-    expected = checkpoint_path(tmp_path, "vit", vit.model, dataclasses.replace(vit.train, seed=0),
-                               hashable_data(one.data))
-    for variant in pair.models:
-        warm = warm_source(variant.kind, hashable_data(pair.data), dataclasses.replace(variant.train, seed=0))
-        assert checkpoint_path(tmp_path, warm.kind, variant.model, warm.train, warm.data) == expected, variant.name
+    _assert_warm_started_from_its_vit(tmp_path, pair, one)
     assert pair.data.options.motifs == 2 and one.data.options.motifs == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,13 +22,21 @@ class _Counting(Explainer):
         return inputs.sum(dim=1) * (type(self).calls)
 
 
-def test_cached_map_is_reused_until_the_explainer_source_changes(tmp_path: Path, monkeypatch) -> None:
+def _counting_cache(tmp_path: Path) -> tuple[Explanations, Callable[[], torch.Tensor]]:
+    """The counting explainer behind a cache in ``tmp_path`` (its call count reset), and one fixed chunk to explain."""
+    _Counting.calls = 0
     explanations = Explanations([MethodSpec("counting")], {"counting": _Counting}, "label", tmp_path,
                                 FailureLog(None))
     images, targets = torch.randn(2, 1, 4, 4), torch.tensor([0, 1])
 
     def explain() -> torch.Tensor:
         return explanations(torch.nn.Identity(), "model-key", "counting", images, targets, [0, 1], 0, "vit")
+
+    return explanations, explain
+
+
+def test_cached_map_is_reused_until_the_explainer_source_changes(tmp_path: Path, monkeypatch) -> None:
+    explanations, explain = _counting_cache(tmp_path)
 
     first = explain()
     assert torch.equal(explain(), first) and _Counting.calls == 1  # from the cache
@@ -53,13 +62,7 @@ def test_the_digest_covers_shared_rules_and_changes_with_any_of_them(tmp_path: P
 def test_a_cached_failure_is_recomputed_not_served(tmp_path: Path) -> None:
     """An all-NaN map in the cache (what a failed map was, when earlier versions cached it) is a miss: the map is
     computed again and the cache file replaced; a map with one NaN sample (an explainer's own result) is served."""
-    _Counting.calls = 0
-    explanations = Explanations([MethodSpec("counting")], {"counting": _Counting}, "label", tmp_path,
-                                FailureLog(None))
-    images, targets = torch.randn(2, 1, 4, 4), torch.tensor([0, 1])
-
-    def explain() -> torch.Tensor:
-        return explanations(torch.nn.Identity(), "model-key", "counting", images, targets, [0, 1], 0, "vit")
+    explanations, explain = _counting_cache(tmp_path)
 
     first = explain()
     (path,) = (tmp_path / "explanations").glob("counting-*.pt")
