@@ -22,7 +22,7 @@ from torch import nn
 
 from iabench.contract import Needs, NoOptions, Options
 from iabench.contract.options import options_class_problems
-from iabench.models import explainable
+from iabench.models import UnsupportedModel, explainable, is_feature_map
 from iabench.modes import eval_mode
 from iabench.registry import Registry
 
@@ -71,6 +71,11 @@ class Explainer:
 
     def __init__(self, model: nn.Module, **options: object) -> None:
         self.model = explainable(model)  # a transformers model as a module returning logits
+        if self.needs.vit and is_feature_map(self.model):  # a CNN or a Swin: no tokens, no attention to read
+            needs = {n: EXPLAINERS.get(n).needs for n in EXPLAINERS.names()}
+            apply = [n for n, need in needs.items() if not (need.vit or need.ia_vit)]
+            raise UnsupportedModel(f"{self.name} reads a ViT's tokens or attention, which a {type(model).__name__} "
+                                   f"does not have; on it these apply: {', '.join(apply)}")
         self.options = self.parse_options(options)
 
     @classmethod

@@ -23,7 +23,7 @@ class RawAttention(Explainer):
     signed = False
     cost = "1 forward"
     resolution = "patch"
-    needs = Needs()  # the map ignores the target
+    needs = Needs(vit=True)  # the map ignores the target
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with explaining(self.model):

@@ -28,7 +28,7 @@ from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._lrp_rules import epsilon_output, uniform_matmul
 from iabench.baselines._vit import explaining
 from iabench.baselines.lrp import _ConservativeLayerNorm, check_rules, conservative_wrap
-from iabench.contract import Options, option
+from iabench.contract import Needs, Options, option
 from iabench.models import SeamForward
 from iabench.models.forward import SeamBlock
 from iabench.ranges import AT_LEAST_0
@@ -106,6 +106,7 @@ class AttnLRPOptions(Options):
 @EXPLAINERS.register
 class AttnLRP(Explainer):
     name = "attnlrp"
+    needs = Needs(target=True, vit=True)  # reads the ViT's tokens and attention
     display_name = "AttnLRP"
     family = "relevance"
     reference = ("Achtibat et al. 2024, AttnLRP: Attention-Aware Layer-Wise Relevance Propagation for Transformers, "

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from iabench.baselines._base import EXPLAINERS, Explainer
-from iabench.baselines._vit import grid_of
 from iabench.contract import Needs, Options, option
+from iabench.models import seam_of
 from iabench.ranges import POSITIVE
 from iabench.seeding import image_generator
 
@@ -67,14 +67,15 @@ class RandomPatchSaliency(Explainer):
     reference = ("Adebayo et al. 2018, Sanity Checks for Saliency Maps, NeurIPS (random baseline), at the patch "
                  "grid: Gomez et al. 2022, Metrics for saliency map evaluation of deep learning explanation "
                  "methods, ICPR (resolution bias)")
-    description = "uniform noise in [0, 1), one value per patch of the model's grid, upsampled bilinearly"
+    description = ("uniform noise in [0, 1), one value per patch of the model's grid (a CNN's or Swin's last feature "
+                   "map), upsampled bilinearly")
     signed = False
     cost = "none (no model pass)"
     resolution = "patch"
     Options = SeedOptions
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        seed, grid = self.options.seed, grid_of(self.model)
+        seed, grid = self.options.seed, seam_of(self.model).grid_for(tuple(inputs.shape[-2:]))
         maps = [torch.rand(grid, generator=image_generator(image, seed, PATCH_SALT)) for image in inputs.detach().cpu()]
         return torch.stack(maps).to(inputs.device)
 

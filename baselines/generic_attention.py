@@ -11,6 +11,7 @@ import torch
 
 from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import attention_with_grads, cls_row, prefix_of, to_grid
+from iabench.contract import Needs
 
 
 def accumulate(weighted: list[torch.Tensor]) -> torch.Tensor:
@@ -25,6 +26,7 @@ def accumulate(weighted: list[torch.Tensor]) -> torch.Tensor:
 @EXPLAINERS.register
 class GenericAttention(Explainer):
     name = "generic-attention"
+    needs = Needs(target=True, vit=True)  # reads the ViT's tokens and attention
     display_name = "Generic attention (Chefer ICCV'21)"
     family = "attention"
     reference = "Chefer, Gur & Wolf 2021, Generic Attention-model Explainability, ICCV, Eq. 5-6"

@@ -5,6 +5,9 @@ for ViTs, as in pytorch-grad-cam): after the last block only the CLS token reach
 block's output tokens have no gradient. A forward hook reshapes the patch tokens (CLS dropped) to a
 (B, D, rows, cols) grid through an identity module that Captum hooks, so Grad-CAM's channel weights
 (the spatial mean of the gradients) and its ReLU apply as on a CNN feature map.
+
+On a feature-map model (a CNN, a Swin) the layer is its last feature map (the seam's ``feature_layer``), as
+pytorch-grad-cam's users pick it; a Swin's NHWC map is viewed as NCHW through the same identity module.
 """
 
 from __future__ import annotations
@@ -36,12 +39,16 @@ class GradCAM(Explainer):
     display_name = "Grad-CAM (last block)"
     family = "gradient"
     reference = "Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks, ICCV, Eq. 1-2"
-    description = "Captum `LayerGradCam` (ReLU) on the last block's normalised input tokens reshaped to the patch grid"
+    description = ("Captum `LayerGradCam` (ReLU) on the last block's normalised input tokens reshaped to the patch "
+                   "grid (a CNN's or Swin's last feature map)")
     signed = False
     cost = "1 forward + 1 backward"
     resolution = "patch"
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        seam = seam_of(self.model)
+        if seam.kind == "feature-map":
+            return self._feature_map_cam(seam.feature_layer, seam.channels_last, inputs, target)
         prefix, (rows, cols) = prefix_of(self.model), grid_of(self.model)
         view = _TokenGrid()
 
@@ -57,3 +64,18 @@ class GradCAM(Explainer):
         finally:
             handle.remove()
         return cam[:, 0]
+
+    def _feature_map_cam(self, layer: nn.Module, channels_last: bool, inputs: torch.Tensor,
+                         target: torch.Tensor) -> torch.Tensor:
+        if not channels_last:
+            return LayerGradCam(self.model, layer).attribute(inputs, target=target, relu_attributions=True)[:, 0]
+        view = _TokenGrid()
+
+        def as_channels_first(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+            return view(output.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)  # (B, H, W, C) seen as (B, C, H, W)
+
+        handle = layer.register_forward_hook(as_channels_first)
+        try:
+            return LayerGradCam(self.model, view).attribute(inputs, target=target, relu_attributions=True)[:, 0]
+        finally:
+            handle.remove()

@@ -24,7 +24,7 @@ class IAViTExplainer(Explainer):
     signed = False
     cost = "1 forward (the interpreter rides along)"
     resolution = "patch"
-    needs = Needs(ia_vit=True)
+    needs = Needs(ia_vit=True, vit=True)
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         explain = getattr(self.model, "explain", None)

@@ -38,6 +38,7 @@ from torch.nn.modules.linear import NonDynamicallyQuantizableLinear
 
 from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
+from iabench.contract import Needs
 from iabench.models import SeamForward
 from iabench.models.forward import SeamBlock
 
@@ -145,6 +146,7 @@ def conservative_forward(model: nn.Module, detach_attention: bool = True) -> Sea
 @EXPLAINERS.register
 class ConservativeLRP(Explainer):
     name = "lrp"
+    needs = Needs(target=True, vit=True)  # reads the ViT's tokens and attention
     display_name = "LRP (CP-LRP, Captum)"
     family = "relevance"
     reference = "Ali et al. 2022, XAI for Transformers: Better Explanations through Conservative Propagation, ICML"

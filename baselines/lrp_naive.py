@@ -28,7 +28,7 @@ from torch import nn
 
 from iabench.baselines._base import EXPLAINERS, Explainer
 from iabench.baselines._vit import explaining
-from iabench.contract import Options, option
+from iabench.contract import Needs, Options, option
 from iabench.models import SeamForward
 from iabench.ranges import AT_LEAST_0
 
@@ -52,6 +52,7 @@ class NaiveLRPOptions(Options):
 @EXPLAINERS.register
 class NaiveCaptumLRP(Explainer):
     name = "lrp-captum-naive"
+    needs = Needs(target=True, vit=True)  # reads the ViT's tokens and attention
     display_name = "LRP, naive Captum rules (control)"
     family = "control"
     reference = "Bach et al. 2015, Layer-Wise Relevance Propagation, PLoS ONE (Captum LRP, naive rules)"

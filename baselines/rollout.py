@@ -64,7 +64,7 @@ class AttentionRollout(Explainer):
     cost = "1 forward"
     resolution = "patch"
     Options = RolloutOptions
-    needs = Needs()  # the map ignores the target
+    needs = Needs(vit=True)  # the map ignores the target
 
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         fusion, discard = self.options.head_fusion, self.options.discard_ratio

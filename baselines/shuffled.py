@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import torch
 
 from iabench.baselines._base import EXPLAINERS, Explainer
-from iabench.baselines._vit import grid_of
 from iabench.contract import Options, option
 from iabench.errors import OptionError, unknown
+from iabench.models import seam_of
 from iabench.seeding import image_generator
 
 SHUFFLE_SALT = 2  # this control's stream of an image: independent of random's and random-patch's
@@ -77,7 +77,8 @@ class ShuffledSaliency(Explainer):
     def _attribute(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         source = EXPLAINERS.get(self.options.of)(self.model, **self.options.of_options)
         native = source.native(inputs, target).detach()
-        return shuffle_patches(native, inputs.detach().cpu(), grid_of(self.model), self.options.seed)
+        grid = seam_of(self.model).grid_for(tuple(inputs.shape[-2:]))  # a CNN's: of these images' size
+        return shuffle_patches(native, inputs.detach().cpu(), grid, self.options.seed)
 
 
 def shuffle_patches(native: torch.Tensor, images: torch.Tensor, grid: tuple[int, int], seed: int) -> torch.Tensor:

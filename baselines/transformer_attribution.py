@@ -24,6 +24,7 @@ from iabench.baselines._chefer_lrp import attention_relevance
 from iabench.baselines._vit import attention_with_grads, cls_row, prefix_of, to_grid
 from iabench.baselines.generic_attention import accumulate
 from iabench.baselines.lrp import conservative_forward
+from iabench.contract import Needs
 
 REFERENCE = "Chefer, Gur & Wolf 2021, Transformer Interpretability Beyond Attention Visualization, CVPR, Eq. 13-14"
 
@@ -38,6 +39,7 @@ def gradient_weighted_rollout(model: torch.nn.Module, grads: list[torch.Tensor],
 @EXPLAINERS.register
 class TransformerAttribution(Explainer):
     name = "transformer-attribution"
+    needs = Needs(target=True, vit=True)  # reads the ViT's tokens and attention
     display_name = "Transformer attribution (Chefer CVPR'21)"
     family = "relevance"
     reference = REFERENCE
@@ -55,6 +57,7 @@ class TransformerAttribution(Explainer):
 @EXPLAINERS.register
 class TransformerAttributionCP(Explainer):
     name = "transformer-attribution-cp"
+    needs = Needs(target=True, vit=True)  # reads the ViT's tokens and attention
     display_name = "Transformer attribution, CP-LRP relevance"
     family = "relevance"
     reference = REFERENCE + "; R_A from CP-LRP (Ali et al. 2022, ICML) instead of the paper's LRP"

@@ -9,11 +9,11 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy: `import iabench` stays light (no torch until used)
-    if name in ("evaluate", "explain"):
+    if name in ("evaluate", "explain", "load_model"):
         from . import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'iabench' has no attribute '{name}'")
 
 
-__all__ = ["__version__", "evaluate", "explain"]
+__all__ = ["__version__", "evaluate", "explain", "load_model"]

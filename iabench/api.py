@@ -7,6 +7,7 @@ in memory: no training, no files, no cache; the rows are results.csv's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,9 +36,47 @@ def explain(model: nn.Module, images: torch.Tensor, explainer: str, target: torc
     Hugging Face transformers or torchvision ViT (or any classifier, for the methods that need no attention)."""
     from .baselines import create_explainer
 
+    check_images(model, images)
     if isinstance(target, int):
         target = torch.full((images.shape[0],), target, dtype=torch.long)
     return create_explainer(explainer, model, **options).attribute(images, target)
+
+
+def check_images(model: nn.Module, images: torch.Tensor) -> None:
+    """Images a ViT cannot take are one line saying what it takes, not a torch error from inside its forward (a
+    classifier the seam does not read is left to its own forward)."""
+    from .models import seam_of
+    from .models.seam import UnsupportedModel
+
+    try:
+        seam = seam_of(model)
+    except UnsupportedModel:
+        return
+    takes = (seam.patch_proj.in_channels, seam.grid[0] * seam.patch_size[0], seam.grid[1] * seam.patch_size[1])
+    if seam.kind == "feature-map" and images.ndim == 4 and images.shape[1] == takes[0]:
+        seam.grid_for(tuple(images.shape[-2:]))  # a CNN takes any multiple of its output stride, a Swin its own size
+        return
+    if images.ndim != 4 or tuple(images.shape[1:]) != takes:
+        grey = " (grey images: images.repeat(1, 3, 1, 1), then the model's normalisation)" if (
+            images.ndim == 4 and images.shape[1] == 1 and takes[0] == 3) else ""
+        raise UserError(f"images of shape {tuple(images.shape)}, but the model takes (B, {takes[0]}, {takes[1]}, "
+                        f"{takes[2]}): resize them (torch.nn.functional.interpolate){grey}")
+
+
+def load_model(model: str, checkpoint: str | Path = "", num_heads: int | None = None,
+               img_size: int = 224) -> nn.Module:
+    """The model ``--model`` and ``--checkpoint`` name (a timm ARCH with its state dict, ``ia-vit:ARCH``, ``hf:DIR``,
+    ``torchvision[:HEADS]`` with its state dict, a timm ResNet, ConvNeXt or Swin ARCH with its state dict), in eval
+    mode; ``num_heads`` as ``--set model.num_heads`` (needed where the weights do not show the heads, e.g. a timm
+    checkpoint narrower than ARCH); ``img_size`` the images' size for a ResNet, ConvNeXt or Swin (a ViT's comes
+    from its position table)."""
+    import dataclasses
+
+    from .models.families import parse_model
+    from .pipeline.given import load_given
+
+    given = parse_model(model, checkpoint).with_heads(num_heads)
+    return load_given(dataclasses.replace(given, img_size=img_size) if given.kind == "feature-map" else given)[0]
 
 
 class _Rows:
@@ -93,7 +132,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     from .baselines import EXPLAINERS
     from .device import resolve_device
     from .metrics import METRICS
-    from .models import IAViT, explainable
+    from .models import IAViT, explainable, is_feature_map
     from .suites.methods import method_specs
 
     unknown = sorted(set(options) - set(OPTIONS))
@@ -105,9 +144,15 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     metric_specs = method_specs(list(metrics), "metric", METRICS.names())
     classes = explainer_classes(explainer_specs)
     scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
-    kind = "ia-vit" if isinstance(model, IAViT) else "vit"
+    kind = "ia-vit" if isinstance(model, IAViT) else "feature-map" if is_feature_map(model) else "vit"
+    unfit = [label for label, cls in classes.items() if kind == "feature-map" and cls.needs.vit]
+    if unfit:  # asked for by name: refused, not skipped
+        fit = [n for n in EXPLAINERS.names() if applies(EXPLAINERS.get(n), kind)]
+        raise UserError(f"{', '.join(unfit)} read a ViT's tokens or attention, which a {type(model).__name__} does "
+                        f"not have; on it these apply: {', '.join(fit)}")
     model = explainable(model)  # metrics call it too: a module returning logits
     picked = _samples(data, samples, opts["seed"])
+    check_images(model, picked.images)
     if any(m.needs.masks for m in scorers.values()) and picked.masks is None:
         raise UserError("a localisation metric needs masks: give items (image, label, mask)")
     rows = _Rows()

@@ -76,10 +76,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
                        help="backbone weights: 'hub' (timm's pretrained weights) or a local checkpoint file")
     p_run.add_argument("--model", default="", metavar="MODEL",
                        help="evaluate an existing model instead of training the suite's models: a timm ViT/DeiT name "
-                            "(e.g. deit_small_patch16_224) or ia-vit:ARCH (an IA-ViT saved by iabench) with "
-                            "--checkpoint; hf:DIR, a Hugging Face save_pretrained folder (ViT or DeiT, read offline); "
-                            "torchvision[:HEADS] with --checkpoint (HEADS needed unless the width is that of one of "
-                            "torchvision's builders)")
+                            "(e.g. deit_small_patch16_224; --set model.num_heads=N when its width is not ARCH's) or "
+                            "ia-vit:ARCH (an IA-ViT saved by iabench) with --checkpoint; a timm ResNet, ConvNeXt or "
+                            "Swin name with --checkpoint (the methods that need no attention; images of data.img_size, "
+                            "a multiple of its output stride); hf:DIR, a Hugging Face save_pretrained folder (ViT or "
+                            "DeiT, read offline); torchvision[:HEADS] with --checkpoint (HEADS needed unless the width "
+                            "is that of one of torchvision's builders)")
     p_run.add_argument("--checkpoint", default="", metavar="FILE",
                        help="the weights of --model (a timm or torchvision state dict, or an iabench checkpoint, read "
                             "with weights_only=True); classes, channels and image size come from it; no training")

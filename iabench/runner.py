@@ -18,12 +18,13 @@ from typing import Any
 
 from .data import load_dataset
 from .device import resolve_device
+from .errors import UserError
 from .pipeline.artifacts import write_heatmaps, write_manifest, write_run_files
 from .pipeline.costs import CostBook, record_rest
 from .pipeline.estimate import plan_line, rest_keys
 from .pipeline.evaluation import Evaluation
 from .pipeline.explain import FailureLog
-from .pipeline.given import GivenRun, check_fits, fit_suite, given_models
+from .pipeline.given import GivenRun, check_fits, fit_suite, given_models, given_options
 from .pipeline.models import fit_to_data, train_all
 from .pipeline.plan import (
     RunOptions,
@@ -31,10 +32,10 @@ from .pipeline.plan import (
     default_cache_dir,
     explainer_classes,
     fit_metrics,
-    prepare_run_dir,
     suite_hash,
 )
 from .pipeline.reliance import write_reliance
+from .pipeline.rundir import discard_refused, discarded_on_refusal, prepare_run_dir
 from .pipeline.samples import select_samples
 from .pipeline.shards import Shard, discard_scores, finish, merge, wait_for_all
 from .runlog import run_log
@@ -52,30 +53,30 @@ class Run:
     def __init__(self, suite: Suite, options: RunOptions) -> None:
         self.options, self.device = options, resolve_device(options.device)
         given = options.checkpoint or options.model
-        self.given = GivenRun.load(options.model, options.checkpoint, self.device) if given else None
-        # the suite as asked for (with the given model in it): its hash names the run; fit_to_data gives the one
-        # suite every stage reads, before any of them starts
+        self.given = GivenRun.load(options, self.device, suite.data.img_size) if given else None
+        # the suite as asked for (the given model in it): its hash names the run; fit_to_data fits it once
         self.suite = suite = fit_suite(suite, self.given) if self.given is not None else suite
         self.config_hash = suite_hash(suite)
-        self.run_dir, self.run_id = prepare_run_dir(suite, options)
-        self.cache_dir = Path(options.cache_dir).expanduser()
-        self.timings: dict[str, float] = {}
-        self.explainer_classes = explainer_classes(suite.explainers)
+        self.explainer_classes = explainer_classes(suite.explainers)  # what can be refused now is, before any folder
         self.metrics = create_metrics(suite, self.device)
         self.shard, self.torchrun = Shard.for_run(options.shard), int(os.environ.get("WORLD_SIZE", "1")) > 1
+        self.run_dir, self.run_id, self.created = prepare_run_dir(suite, options)
+        self.log_name = f"run{self.shard.suffix}.log"
+        self.cache_dir = Path(options.cache_dir).expanduser()
+        self.timings: dict[str, float] = {}
         self.failures = FailureLog(self.run_dir, self.shard.suffix)
         self.failed_this_session = 0  # failures recorded by this session (manifest.json)
 
     def execute(self) -> Path:
         """Run every stage; the log lines also go to the run directory's ``run.log``."""
-        with run_log(self.run_dir / f"run{self.shard.suffix}.log"):
+        with discarded_on_refusal(self.run_dir, self.created, self.log_name), run_log(self.run_dir / self.log_name):
             return self._execute()
 
     def _execute(self) -> Path:
         started = time.perf_counter()
         self.data = self._stage("data", lambda: load_dataset(self.suite.data))
         if self.given is not None:
-            check_fits(self.data, self.given.config, self.given.given)
+            check_fits(self.data, self.given)
         else:
             self.suite = fit_to_data(self.suite, self.data)  # the channels and classes of the data, once
         suite = self.suite
@@ -153,13 +154,22 @@ def run(name_or_path: str, overrides: list[str] | Overrides | None = None,
     """Run a suite (or each suite it includes); returns the run directories."""
     options = options or RunOptions()
     overrides = Overrides.parse(overrides)
+    if options.model or options.checkpoint:  # its heads are the model's, not the suite's (whose model it replaces)
+        options, overrides = given_options(options, overrides), overrides.without("model.num_heads")
     suite = load_suite(name_or_path, overrides)
     if not suite.include:
         return [Run(suite, options).execute()]
     suites = included_suites(suite, overrides)  # validate all before running any
     later = suite.contrast and options.report  # the contrast goes into a report: each report is built once, after it
-    runs = [Run(s, dataclasses.replace(options, report=False) if later else options) for s in suites]
-    run_dirs = [r.execute() for r in runs]
+    runs: list[Run] = []
+    try:
+        for s in suites:  # one by one: a refusal building one leaves those built before in ``runs``
+            runs.append(Run(s, dataclasses.replace(options, report=False) if later else options))
+        run_dirs = [r.execute() for r in runs]
+    except UserError:  # the suites not yet run leave no folder either (the last made, the first removed)
+        for r in reversed(runs):
+            discard_refused(r.run_dir, r.created, r.log_name)
+        raise
     if later:
         from .contrasts import contrast_runs
 

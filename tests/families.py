@@ -12,7 +12,7 @@ from torchvision.models import VisionTransformer
 
 transformers = pytest.importorskip("transformers")  # the `hf` extra; scripts/install.sh installs it
 
-# 3 heads: timm's vit_tiny default, so that `--model vit_tiny_patch16_224 --checkpoint FILE` rebuilds it
+# width 48, 3 heads: `--model vit_tiny_patch16_224 --checkpoint FILE --set model.num_heads=3` rebuilds it
 SHAPE = dict(img_size=16, patch_size=4, embed_dim=48, depth=2, num_heads=3, mlp_ratio=2.0, num_classes=5)
 
 

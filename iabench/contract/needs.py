@@ -10,6 +10,7 @@ class Needs:
     """Declared once per class (``needs = Needs(...)``); the run plans from it, metrics.json records it."""
 
     ia_vit: bool = False  # runs on IA-ViTs only (the interpreter's map, its agreement)
+    vit: bool = False  # explainer: reads a ViT's tokens or attention (none on a CNN's or a Swin's feature map)
     target: bool = False  # explainer: its map depends on the explained class (else no forward predicts one)
     saliency: bool = False  # metric: scores an explainer's maps (else a model-level metric, e.g. accuracy)
     masks: bool = False  # ground-truth masks: a metric scores against them, an explainer reads them (an oracle)

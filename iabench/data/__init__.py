@@ -57,6 +57,13 @@ class DatasetPlugin:
     Options: ClassVar[type[Options]] = NoOptions
     masks: ClassVar[tuple[str, ...]] = ()  # names of the masks its items carry; the first is the evidence mask
     ground_truth: ClassVar[GroundTruth | None] = None  # planted evidence: its reliance checks and model contrast
+    in_chans: ClassVar[int] = 3  # the channels of its images (``channels`` when an option decides them)
+
+    @classmethod
+    def channels(cls, options: Any) -> int:
+        """The channels of the images ``load`` gives with these options, known before loading (a given model's
+        channels are fitted to them, or refused, before the data is read)."""
+        return cls.in_chans
 
     @classmethod
     def load(cls, config: DataConfig, options: Any) -> DataBundle:
@@ -98,9 +105,13 @@ def dataset_options(config: DataConfig) -> Options:
 def load_dataset(config: DataConfig) -> DataBundle:
     """Load the dataset named by ``config.name`` (see ``DATASETS.names()``) with its options."""
     cls = dataset_class(config.name)
-    bundle = cls.load(config, dataset_options(config))
+    options = dataset_options(config)
+    bundle = cls.load(config, options)
     if bundle.masks != cls.masks:  # the declaration is what the pipeline plans with: keep the two equal
         raise ValueError(f"dataset {cls.name} declares masks {cls.masks} but its bundle carries {bundle.masks}")
+    if bundle.in_chans != cls.channels(options):
+        raise ValueError(f"dataset {cls.name} declares {cls.channels(options)} channels but its bundle has "
+                         f"{bundle.in_chans}")
     return bundle
 
 

@@ -140,6 +140,7 @@ class ClutteredOptions(Options):
 @DATASETS.register
 class Cluttered(DatasetPlugin):
     name = "cluttered-fashion-mnist"
+    in_chans = 1
     description = "a Fashion-MNIST item at a random place on a canvas among fragments of others; mask: its footprint"
     Options = ClutteredOptions
     masks = ("object",)

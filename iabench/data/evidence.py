@@ -146,6 +146,7 @@ class EvidenceCanvases(Dataset):
 @DATASETS.register
 class Evidence(DatasetPlugin):
     name = "evidence-fashion-mnist"
+    in_chans = 1
     description = ("planted evidence: a garment, a class motif and decoys on a canvas; label = the motif's class "
                    "(task motif) or the garment's (task garment); masks: evidence, motif, garment")
     Options = CanvasOptions

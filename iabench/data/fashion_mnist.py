@@ -111,6 +111,7 @@ def load_arrays(root: str) -> tuple[dict[str, torch.Tensor], str]:
 @DATASETS.register
 class FashionMNIST(DatasetPlugin):
     name = "fashion-mnist"
+    in_chans = 1
     description = "Fashion-MNIST (Xiao et al. 2017): 60,000 training and 10,000 test 28x28 grey garments, 10 classes"
 
     @classmethod

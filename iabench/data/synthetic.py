@@ -54,6 +54,10 @@ class Synthetic(DatasetPlugin):
     masks = ("glyph",)
 
     @classmethod
+    def channels(cls, options: SyntheticOptions) -> int:
+        return options.channels
+
+    @classmethod
     def load(cls, config: DataConfig, options: SyntheticOptions) -> DataBundle:
         return load_synthetic(config, options.channels)
 

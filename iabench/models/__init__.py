@@ -11,7 +11,7 @@ from .families._timm_capture import capture_attention
 from .families.timm_vit import vit_backbone
 from .forward import SeamForward
 from .ia_vit import IAViT, Interpreter
-from .lookup import as_classifier, explainable, patch_size_of, seam_of
+from .lookup import as_classifier, explainable, is_feature_map, patch_size_of, seam_of
 from .presets import PRESETS, get_preset
 from .seam import Seam, UnsupportedModel
 from .vit import ModelOutput, ViT, build_backbone
@@ -29,5 +29,5 @@ def create_model(kind: str, config: ModelConfig) -> nn.Module:
 __all__ = [
     "IAViT", "Interpreter", "MODEL_KINDS", "ModelOutput", "PRESETS", "Seam", "SeamForward", "UnsupportedModel", "ViT",
     "as_classifier", "build_backbone", "capture_attention", "create_model", "explainable", "get_preset",
-    "patch_size_of", "seam_of", "vit_backbone",
+    "is_feature_map", "patch_size_of", "seam_of", "vit_backbone",
 ]

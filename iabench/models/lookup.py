@@ -48,6 +48,14 @@ def explainable(model: nn.Module) -> nn.Module:
         return model
 
 
+def is_feature_map(model: nn.Module) -> bool:
+    """Whether the seam reads ``model`` as a feature-map model (a CNN, a Swin: no tokens, no attention)."""
+    try:
+        return seam_of(model).kind == "feature-map"
+    except UnsupportedModel:
+        return False
+
+
 def patch_size_of(model: nn.Module, default: int | None = None) -> tuple[int, int]:
     """The model's patch size (rows, columns); ``default`` (square) for a model the seam does not serve."""
     try:

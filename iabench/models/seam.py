@@ -71,6 +71,7 @@ class Seam:
     family: str = ""  # short name, e.g. "timm"
     library: str = ""  # the library's name as the report prints it, e.g. "Hugging Face transformers"
     forward_gives_logits = True  # the model's own forward returns the logits tensor (else ``logits_of`` reads them)
+    kind = "vit"  # "feature-map": a CNN or Swin, read through its last feature map only (no tokens, no attention)
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model  # the model as the user gave it
@@ -83,6 +84,9 @@ class Seam:
         self.final_norm: nn.Module = nn.Identity()
         # the read-out: (token index, linear head) pairs whose outputs are averaged (two for a distilled DeiT)
         self.readout: tuple[tuple[int, nn.Linear], ...] = ()
+        # a feature-map model's last feature map (Grad-CAM's layer), (B, C, H, W), or (B, H, W, C) if channels_last
+        self.feature_layer: nn.Module | None = None
+        self.channels_last = False
 
     @classmethod
     def accepts(cls, model: nn.Module) -> nn.Module | None:
@@ -97,6 +101,31 @@ class Seam:
     def logits_of(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
         """The model's own forward's logits as a tensor (static: ``SeamClassifier`` builds no parts per forward)."""
         return model(images)
+
+    def check_grey(self) -> None:
+        """Refuse, in one line, a model whose first convolution a grey channel cannot be folded into exactly."""
+        conv = self.patch_proj
+        if not isinstance(conv, nn.Conv2d) or conv.in_channels != 3 or conv.groups != 1 or \
+                conv.padding not in ((0, 0), "valid"):
+            raise UnsupportedModel(f"the {type(self.model).__name__}'s first convolution pads its input or is not a "
+                                   "plain 3-channel Conv2d, so grey images cannot be folded into it exactly: give it "
+                                   "3-channel images")
+
+    def take_grey(self, grey: tuple[float, float], own: tuple[list[float], list[float]]) -> None:
+        """Make a 3-channel model read 1-channel images normalised by ``grey`` (mean, std) exactly as it would read
+        the grey channel repeated and normalised by its ``own`` (means, stds): folded into the patch embedding,
+        which is linear with no padding, so the fold is exact (``conv(repeat) = (sum of the channels' weights) * x
+        + a constant per output channel``)."""
+        self.check_grey()
+        conv = self.patch_proj
+        mean, std = (torch.tensor(v, dtype=conv.weight.dtype, device=conv.weight.device) for v in own)
+        with torch.no_grad():
+            weight = conv.weight * (grey[1] / std).view(1, 3, 1, 1)  # x_c = (s g + m - mean_c) / std_c
+            offset = (conv.weight.sum((2, 3)) * ((grey[0] - mean) / std)).sum(1)
+            bias = offset if conv.bias is None else conv.bias + offset
+        conv.weight = nn.Parameter(weight.sum(1, keepdim=True))
+        conv.bias = nn.Parameter(bias)
+        conv.in_channels = 1
 
     @property
     def described(self) -> str:
@@ -120,6 +149,10 @@ class Seam:
         """A module whose forward returns the logits tensor (Captum's contract): the model itself when its own
         forward does, else a wrapper."""
         return self.model if self.forward_gives_logits else SeamClassifier(self)
+
+    def grid_for(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The grid of patch-level maps for images of ``size``: a ViT's own (fixed by its position table)."""
+        return self.grid
 
     def to_grid(self, patch_scores: torch.Tensor) -> torch.Tensor:
         """(B, P) patch scores -> (B, rows, cols)."""

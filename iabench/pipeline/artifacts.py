@@ -58,7 +58,8 @@ def write_run_files(run_dir: Path, suite: Suite, metrics: dict[str, Any], classe
     write_json(run_dir / "explainers.json", explainers_info(classes))
     write_json(run_dir / "models.json", {
         variant.name: dict(kind=variant.kind, baseline=variant.baseline, grid=variant.grid,
-                           description=variant.description, overrides=variant.overrides, explainers=variant.explainers,
+                           patch=variant.model.patch_size, description=variant.description,
+                           overrides=variant.overrides, explainers=variant.explainers,
                            seeds={str(seed): trained[(seed, variant.name)].metrics for seed in variant.seeds})
         for variant in suite.models})
     write_correctness(run_dir, trained)
@@ -112,7 +113,8 @@ def write_heatmaps(run_dir: Path, suite: Suite, data: DataBundle, samples: Sampl
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for package in ("iabench", "torch", "torchvision", "timm", "captum", "quantus", "numpy", "pandas", "scipy"):
+    for package in ("iabench", "torch", "torchvision", "timm", "transformers", "captum", "quantus", "numpy", "pandas",
+                    "scipy"):
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -138,7 +140,7 @@ def write_manifest(run_dir: Path, suite: Suite, run_id: str, config_hash: str, d
         timings={k: round(v, 2) for k, v in timings.items()}, estimate=estimate or {},
         dataset=dataset_record(data, suite.data).to_json(),
         samples=len(samples.indices),
-        models={f"{name}/seed{seed}": dict(checkpoint=str(t.checkpoint), cached=t.cached,
+        models={f"{name}/seed{seed}": dict(family=t.family, checkpoint=str(t.checkpoint), cached=t.cached,
                                             train_seconds=round(t.seconds, 1), metrics=t.metrics)
                 for (seed, name), t in sorted(trained.items())},
         failures_this_session=failures))

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..cache_home import default_cache_dir
 from ..config import DataConfig, VerdictConfig, config_hash
 from ..data import DataBundle, dataset_options
 from ..device import batch_size_for
 from ..errors import UserError
 from ..metrics import METRICS
 from ..suites import MethodSpec, Suite
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("IABENCH_CACHE", Path.home() / ".cache" / "iabench"))
 
 
 @dataclass
@@ -38,6 +33,9 @@ class RunOptions:
     model: str = ""  # with checkpoint: evaluate this model (ARCH or ia-vit:ARCH) instead of training the suite's
     checkpoint: str = ""
     shard: str = ""  # "I/N": explain and score shard I of N only (without torchrun; `iabench merge` joins them)
+    num_heads: int | None = None  # a given model's heads (--set model.num_heads), where its weights do not show them
+    img_size: int | None = None  # data.img_size asked of a given model: refused unless its own (a CNN: applied)
+    named_explainers: bool = False  # --set explainers=... named them (on a CNN, a ViT-only one is refused)
 
 
 @dataclass(frozen=True)
@@ -61,27 +59,6 @@ def suite_hash(suite: Suite) -> str:
     return config_hash(dataclasses.replace(suite, data=hashable_data(suite.data), verdict=VerdictConfig()))
 
 
-def prepare_run_dir(suite: Suite, options: RunOptions) -> tuple[Path, str]:
-    """The run directory (created, checked writable); an existing one of another config is refused."""
-    run_id = options.run_id or suite_hash(suite)
-    run_dir = Path(options.out_dir) / suite.name / run_id
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / f".write-test-{os.getpid()}"  # one per process: torchrun's ranks probe at once
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as err:
-        raise UserError(f"cannot write to '{run_dir}' ({err.strerror}); pass --out DIR with a writable "
-                        "directory") from None
-    manifest = run_dir / "manifest.json"
-    if manifest.exists() and not options.fresh:
-        stored = json.loads(manifest.read_text()).get("config_hash")
-        if stored and stored != suite_hash(suite):
-            raise UserError(f"run directory '{run_dir}' holds a run of another configuration; use another "
-                            "--run-id, or --fresh to discard it")
-    return run_dir, run_id
-
-
 def create_metrics(suite: Suite, device: torch.device) -> dict[str, Any]:
     """label -> metric, built from the suite's options (and, on CUDA, the batch size free memory allows)."""
     return {s.label: METRICS.create(s.name, **metric_options(s, suite, device)) for s in suite.metrics}
@@ -97,6 +74,8 @@ def metric_options(spec: MethodSpec, suite: Suite, device: torch.device) -> dict
         tokens = (config.img_size // config.patch_size) ** 2 + 1
         width, heads = config.embed_dim or 768, config.num_heads or 12
         per_image = 4 * (heads * tokens * tokens + 8 * tokens * width)  # attention + a few token copies
+        if any(v.kind == "feature-map" for v in suite.models):  # a CNN's early stages: ~64 floats per pixel
+            per_image = max(per_image, 4 * 64 * config.img_size ** 2)
         options["max_batch"] = batch_size_for(device, 1024, per_image)
     return options
 
@@ -124,8 +103,12 @@ def fit_metrics(metrics: dict[str, Any], data: DataBundle, suite_name: str,
 
 def applies(method: object, kind: str) -> bool:
     """Whether an explainer or metric (class or instance) runs on a model of ``kind``: those that need an IA-ViT
-    (``needs.ia_vit``) run on IA-ViTs only."""
-    return kind == "ia-vit" or not method.needs.ia_vit  # type: ignore[attr-defined]
+    (``needs.ia_vit``) run on IA-ViTs only, those that read a ViT's tokens (``needs.vit``) not on a feature-map
+    model (a CNN or a Swin)."""
+    needs = method.needs  # type: ignore[attr-defined]
+    if kind == "feature-map":
+        return not needs.ia_vit and not needs.vit
+    return kind == "ia-vit" or not needs.ia_vit
 
 
 def explainer_classes(specs: list) -> dict[str, type]:

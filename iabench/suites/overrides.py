@@ -73,3 +73,16 @@ class Overrides:
             elif item.keys == ("seeds",):
                 late["seeds"] = item.value
         return late
+
+    def value(self, key: str) -> Any:
+        """The last value given for ``key`` (``"model.num_heads"``), or None when none was."""
+        found = [item.value for item in self.items if item.keys == tuple(key.split("."))]
+        return found[-1] if found else None
+
+    def texts_under(self, section: str) -> list[str]:
+        """The overrides of one section (``"model"``), as written."""
+        return [item.text for item in self.items if len(item.keys) == 2 and item.keys[0] == section]
+
+    def without(self, key: str) -> Overrides:
+        """These overrides less those of ``key`` (one a given model takes, not the suite)."""
+        return Overrides(tuple(item for item in self.items if item.keys != tuple(key.split("."))))

@@ -37,6 +37,7 @@ class TrainedModel:
     cached: bool = False
     seconds: float = 0.0
     weights_key: str = ""  # names the weights in the explanation cache; "" = the checkpoint's file name
+    family: str = "iabench"  # who built it: iabench (trained here), or a given model's family (timm, hf, ...)
     # the test images evaluated (indices into the test split) and whether the predictor was right on each; None for
     # a model given without its training data
     test_index: torch.Tensor | None = None

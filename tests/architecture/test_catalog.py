@@ -166,7 +166,8 @@ def test_list_prints_family_signedness_direction_and_description(capsys) -> None
     families_at = next(i for i, line in enumerate(lines) if line.startswith("model families:"))
     dataset_lines, family_lines = lines[heads[2] + 1:families_at], lines[families_at + 1:]
     assert [line.split()[0] for line in dataset_lines] == DATASETS.names()
-    assert [line.split()[0] for line in family_lines] == ["timm", "hf", "torchvision"]  # the families' declared order
+    declared = ["timm", "hf", "torchvision", "timm-features"]  # the families' declared order
+    assert [line.split()[0] for line in family_lines] == declared
     hf = FAMILIES.get("hf")
     assert family_lines[1] == f"  hf           {hf.form}; serves {hf.serves}; refuses {hf.refuses}"
     evidence = next(line for line in dataset_lines if line.split()[0] == "evidence-fashion-mnist")

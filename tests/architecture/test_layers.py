@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # the package as iabench.baselines and iabench.metrics)
 FLOORS = [
     ("base", ["iabench.errors", "iabench.seeding", "iabench.registry", "iabench.device", "iabench.store",
-              "iabench.runlog", "iabench.pipe_table", "iabench.modes", "iabench.ranges"]),
+              "iabench.runlog", "iabench.pipe_table", "iabench.modes", "iabench.ranges", "iabench.cache_home"]),
     ("statistics", ["iabench.stats"]),  # below the pipeline and the report, which both test with it
     ("config", ["iabench.typed", "iabench.config", "iabench.records", "iabench.targets"]),
     ("shared by the plugins", ["iabench.substrates", "iabench.contract"]),  # datasets are plugins too
@@ -31,7 +31,7 @@ FLOORS = [
     ("reporting: page", ["iabench.reporting.page"]),
     ("reporting", ["iabench.reporting"]),
     ("command line", ["iabench.runner", "iabench.api", "iabench.catalog", "iabench.refresh", "iabench.gpucheck",
-                      "iabench.commands",
+                      "iabench.commands", "iabench.listing",
                       "iabench.cli", "iabench.__main__", "iabench"]),
 ]
 APART = ("iabench.baselines", "iabench.metrics")

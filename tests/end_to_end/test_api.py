@@ -99,3 +99,20 @@ def test_the_documented_example_runs_as_written() -> None:
     counts = namespace["scores"].groupby(["explainer", "metric"]).size().to_dict()
     assert counts == {("-", "accuracy"): 8, ("attention", "deletion"): 8, ("attention", "insertion[blur]"): 8,
                       ("integrated-gradients", "deletion"): 8, ("integrated-gradients", "insertion[blur]"): 8}
+
+
+def test_images_the_model_cannot_take_are_one_line() -> None:
+    model, images = tiny_vit(), tiny_data(4).tensors[0]
+    cases = {(4, 1, 28, 28): "images of shape (4, 1, 28, 28), but the model takes (B, 1, 16, 16): resize them",
+             (4, 3, 16, 16): "images of shape (4, 3, 16, 16), but the model takes (B, 1, 16, 16)",
+             (1, 16, 16): "images of shape (1, 16, 16), but the model takes (B, 1, 16, 16)"}
+    for shape, said in cases.items():
+        for call in (lambda x: iabench.explain(model, x, "saliency"),
+                     lambda x: iabench.evaluate(model, (x, torch.zeros(len(x), dtype=torch.long)))):
+            with pytest.raises(UserError) as refused:
+                call(torch.zeros(shape))
+            assert str(refused.value).startswith(said) and "\n" not in str(refused.value)
+    rgb = timm.create_model("vit_tiny_patch16_224", img_size=16, patch_size=4, num_classes=10, embed_dim=48, depth=2)
+    with pytest.raises(UserError, match=r"takes \(B, 3, 16, 16\).*images.repeat\(1, 3, 1, 1\)"):
+        iabench.explain(rgb.eval(), images, "saliency")
+    assert iabench.explain(model, images, "saliency").shape == (4, 16, 16)  # the right shape still passes

@@ -40,7 +40,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     suite = write_suite(base / "s.yaml", explainers=["attention", "rollout", "attnlrp", "gradcam", "random"],
                         metrics=["deletion", "insertion", "accuracy"],
                         data={"name": "imagefolder", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]})
-    models = {"timm": ["--model", ARCH, "--checkpoint", str(base / "timm.pth")],
+    models = {"timm": ["--model", ARCH, "--checkpoint", str(base / "timm.pth"), "--set", "model.num_heads=3"],
               "hf": ["--model", f"hf:{base / 'hf: my vit'}"],
               "torchvision": ["--model", "torchvision:3", "--checkpoint", str(base / "tv.pth")]}
     out = {}
@@ -72,8 +72,8 @@ def test_the_report_names_the_family(runs: dict[str, Path]) -> None:
 
 
 def test_a_distilled_deit_and_refusals_from_the_command_line(tmp_path: Path, capsys) -> None:
-    """A distilled DeiT (two prefix tokens) is evaluated; a CNN, a Swin-like timm model and an HF folder of another
-    class are refused in one line naming the families, exit 2, before any work (no run folder)."""
+    """A distilled DeiT (two prefix tokens) is evaluated; a timm CNN other than a ResNet or ConvNeXt and an HF folder
+    of another class are refused in one line naming the families, exit 2, before any work (no run folder)."""
     deit = timm_vit(distilled=True, num_classes=3)
     torch.save(deit.state_dict(), tmp_path / "deit.pth")
     _image_tree(tmp_path / "imgs")
@@ -82,22 +82,23 @@ def test_a_distilled_deit_and_refusals_from_the_command_line(tmp_path: Path, cap
     common = ["--suite", str(suite), "--data-root", str(tmp_path / "imgs"), "--cache-dir", str(tmp_path / "cache"),
               "--device", "cpu", "--quiet"]
     assert main(["run", "--model", "deit_tiny_distilled_patch16_224", "--checkpoint", str(tmp_path / "deit.pth"),
-                 "--out", str(tmp_path / "deit"), *common]) == 0
+                 "--set", "model.num_heads=3", "--out", str(tmp_path / "deit"), *common]) == 0
     assert len(pd.read_csv(only_run_dir(tmp_path / "deit") / "results.csv")) == 12 * 2
     import timm
     import transformers
 
-    torch.save(timm.create_model("resnet10t", num_classes=3).state_dict(), tmp_path / "cnn.pth")
+    torch.save(timm.create_model("mobilenetv3_small_050", num_classes=3).state_dict(), tmp_path / "cnn.pth")
     beit = transformers.BeitForImageClassification(transformers.BeitConfig(
         image_size=16, patch_size=4, hidden_size=48, num_hidden_layers=1, num_attention_heads=3, intermediate_size=96,
         num_labels=3))
     beit.save_pretrained(tmp_path / "beit")
     capsys.readouterr()
-    for model in (["--model", "resnet10t", "--checkpoint", str(tmp_path / "cnn.pth")],
+    for model in (["--model", "mobilenetv3_small_050", "--checkpoint", str(tmp_path / "cnn.pth")],
                   ["--model", f"hf:{tmp_path / 'beit'}"]):
         assert main(["run", *model, "--out", str(tmp_path / "refused"), *common]) == 2
         err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
         assert len(err) == 1 and "timm VisionTransformer" in err[0] and "torchvision" in err[0], err
+        assert "timm ResNet, ConvNeXt and Swin classifiers" in err[0], err  # the families beyond ViTs named too
     assert not (tmp_path / "refused").exists()
 
 

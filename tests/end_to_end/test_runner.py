@@ -228,6 +228,7 @@ def test_bad_input_leaves_earlier_results_intact(tmp_path, finished_run: Path, c
 
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nothing-here")
     fmnist_suite = write_suite(tmp_path / "fmnist.yaml", data={"name": "fashion-mnist", "img_size": 16})
+    (tmp_path / "empty").mkdir()  # a folder without the files (a missing folder is refused sooner: test_startup.py)
     code, err = run(capsys, "run", "--suite", str(fmnist_suite), "--out", str(out), "--data-root",
                     str(tmp_path / "empty"), "--quiet")
     assert_one_line(code, err, "apt-get install -y dataset-fashion-mnist")

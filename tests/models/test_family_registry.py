@@ -38,10 +38,11 @@ TOY = Family(name="toy", rank=9, library="torch", prefix="toy", form="toy:NAME (
 
 
 def test_the_lists_are_the_families_declarations_in_their_order() -> None:
-    assert [f.name for f in families()] == ["timm", "hf", "torchvision"]
+    assert [f.name for f in families()] == ["timm", "hf", "torchvision", "timm-features"]
     assert supported() == ", ".join(f.serves for f in families())
-    assert forms() == ("ARCH or ia-vit:ARCH with --checkpoint FILE (timm), hf:DIR (a save_pretrained folder), or "
-                       "torchvision[:HEADS] with --checkpoint FILE")
+    assert forms() == ("ARCH or ia-vit:ARCH with --checkpoint FILE (timm), hf:DIR (a save_pretrained folder), "
+                       "torchvision[:HEADS] with --checkpoint FILE, or ARCH with --checkpoint FILE (a timm ResNet, "
+                       "ConvNeXt or Swin)")
 
 
 def test_a_family_added_in_one_place_is_listed_parsed_and_served(monkeypatch: pytest.MonkeyPatch) -> None:

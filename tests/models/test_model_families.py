@@ -93,7 +93,7 @@ def test_a_distilled_deit_reads_the_class_tokens_row_and_averages_both_heads() -
 def test_a_model_no_family_serves_is_refused_in_one_line() -> None:
     import timm
 
-    for model in (torch.nn.Conv2d(3, 4, 3), timm.create_model("resnet10t", pretrained=False, num_classes=5)):
+    for model in (torch.nn.Conv2d(3, 4, 3), timm.create_model("mobilenetv3_small_050", num_classes=5)):
         with pytest.raises(UnsupportedModel, match="timm VisionTransformer .* Hugging Face .* torchvision") as err:
             seam_of(model)
         assert "\n" not in str(err.value)

@@ -40,7 +40,7 @@ def test_suite_hashes_stay_as_pinned(name: str) -> None:
         assert suite_hash(load_suite(name, [*small_run, *extra])) == small
 
 
-def test_each_set_is_parsed_once_and_flags_are_typed_values(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_set_is_parsed_once_and_flags_are_typed_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = []
     original = iabench.config.parse_override
     monkeypatch.setattr(overrides_module, "parse_override", lambda text: calls.append(text) or original(text))
@@ -49,9 +49,9 @@ def test_each_set_is_parsed_once_and_flags_are_typed_values(monkeypatch: pytest.
     assert suite.samples == 7 and {v.train.epochs for v in suite.models} == {1}
     seen = {}
     monkeypatch.setattr("iabench.runner.run", lambda name, overrides, options: seen.update(o=overrides) or [])
-    assert main(["run", "--samples", "3", "--seed", "4", "--data-root", "/data/x", "--set", "train.epochs=2"]) == 0
+    assert main(["run", "--samples", "3", "--seed", "4", "--data-root", str(tmp_path), "--set", "train.epochs=2"]) == 0
     assert [(o.keys, o.value) for o in seen["o"].items] == [
-        (("train", "epochs"), 2), (("samples",), 3), (("seeds",), [4]), (("data", "root"), "/data/x")]
+        (("train", "epochs"), 2), (("samples",), 3), (("seeds",), [4]), (("data", "root"), str(tmp_path))]
     assert isinstance(seen["o"], Overrides) and calls[-1] == "train.epochs=2"  # only --set text is parsed
 
 

@@ -5,7 +5,9 @@ its seam (``Seam``) and which architectures it refuses. ``FAMILIES`` finds them;
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +25,22 @@ class GivenModel:
     """A model the user brings: its family, model kind, architecture, weights' path and name in the tables."""
 
     family: str
-    kind: str  # "vit" or "ia-vit" (an IA-ViT saved by iabench)
+    kind: str  # "vit", "ia-vit" (an IA-ViT saved by iabench) or "feature-map" (a CNN or a Swin)
     arch: str
     path: Path
     name: str  # the model's name in the tables (and in the run's configuration)
     num_heads: int | None = None  # where the weights do not show them
+    img_size: int | None = None  # the images' size, for a model whose weights do not fix it (a CNN)
+
+    def with_heads(self, heads: int | None) -> GivenModel:
+        """The model with its heads given (``--set model.num_heads``); one line where ``--model`` says others."""
+        if heads is None or heads == self.num_heads:
+            return self
+        if self.kind == "feature-map":
+            raise UserError(f"model.num_heads={heads}: {self.name} has no attention heads; leave it out")
+        if self.num_heads is not None:
+            raise UserError(f"--model says {self.num_heads} heads and model.num_heads {heads}: give them once")
+        return dataclasses.replace(self, num_heads=heads)
 
     def key(self) -> str:
         """Names the weights (the explanation cache's key): the file's (folder's) name and a hash of its bytes."""
@@ -101,6 +114,37 @@ def checkpoint_file(checkpoint: str | Path, what: str) -> Path:
     return path
 
 
+def read_timm_state(path: Path) -> dict:
+    """A timm state dict (also wrapped in ``state_dict``/``model``), read by timm's loader with ``weights_only``."""
+    import timm
+
+    logging.getLogger("timm").setLevel(logging.WARNING)  # its "Loaded ... from checkpoint" line repeats ours
+    try:
+        return timm.models.load_state_dict(str(path), weights_only=True)
+    except Exception as err:  # noqa: BLE001 - pickles refused by weights_only, truncated files, other formats
+        raise UserError(f"cannot read '{path}' as weights ({str(err).splitlines()[0][:120]})") from None
+
+
+def load_fitting(model: nn.Module, state: dict, given: GivenModel) -> nn.Module:
+    """``model`` with ``state`` loaded, in eval mode; weights that do not fit are one line naming the missing and
+    unexpected keys, or the first shape that differs."""
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shapes that differ (e.g. another width than ARCH's): torch's first reason
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: {lines[-1][:160]}") from None
+    if result.missing_keys or result.unexpected_keys:
+        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: missing keys "
+                        f"{', '.join(result.missing_keys[:5]) or 'none'}; unexpected keys "
+                        f"{', '.join(result.unexpected_keys[:5]) or 'none'}")
+    return model.eval()
+
+
+def model_name(prefix: str, stem: str) -> str:
+    """The model's name in the tables: ``prefix-stem``, the prefix not doubled (a folder ``hf-vit`` is ``hf-vit``)."""
+    return stem if stem.startswith(f"{prefix}-") else f"{prefix}-{stem}"
+
+
 def config_from_seam(arch: str, seam: Seam) -> ModelConfig:
     """The config of a model of a family that records none, read through its seam."""
     return ModelConfig(arch=arch, img_size=seam.grid[0] * seam.patch_size[0], patch_size=seam.patch_size[0],
@@ -111,4 +155,4 @@ def config_from_seam(arch: str, seam: Seam) -> ModelConfig:
 FAMILIES.discover()
 
 __all__ = ["FAMILIES", "Family", "GivenModel", "checkpoint_file", "config_from_seam", "families", "family_of", "forms",
-           "parse_model", "supported"]
+           "load_fitting", "model_name", "parse_model", "read_timm_state", "supported"]

@@ -21,7 +21,7 @@ from torch import nn
 from ...config import ModelConfig
 from ...errors import UserError
 from ..seam import BlockParts, Seam, UnsupportedModel
-from . import FAMILIES, Family, GivenModel, config_from_seam, supported
+from . import FAMILIES, Family, GivenModel, config_from_seam, model_name, supported
 
 CLASSES = ("ViTForImageClassification", "DeiTForImageClassification", "DeiTForImageClassificationWithTeacher")
 # the tested range (setup.cfg's `hf` extra says the same): 4.57 (the 4.x layout) and 5.25 (the 5.x one) are tested
@@ -94,6 +94,11 @@ class HFSeam(Seam):
         prefix = [token.expand(patches.shape[0], -1, -1) for token in self.prefix]
         return torch.cat([*prefix, patches], dim=1) + self.positions
 
+    def take_grey(self, grey: tuple[float, float], own: tuple[list[float], list[float]]) -> None:
+        super().take_grey(grey, own)
+        base = self.model.vit if hasattr(self.model, "vit") else self.model.deit
+        base.embeddings.patch_embeddings.num_channels = self.model.config.num_channels = 1  # its forward checks it
+
     @staticmethod
     def logits_of(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
         return model(pixel_values=images).logits
@@ -119,12 +124,15 @@ def parse(model: str, checkpoint: str | Path) -> GivenModel:
         raise UserError(f"--model hf:DIR takes no --checkpoint: the folder '{folder}' holds the weights")
     if not folder.is_dir():
         raise UserError(f"--model hf:'{folder}' is not a folder; give the folder save_pretrained wrote")
-    return GivenModel("hf", "vit", f"hf:{folder.name}", folder, f"hf-{folder.name}")
+    return GivenModel("hf", "vit", f"hf:{folder.name}", folder, model_name("hf", folder.name))
 
 
 def load(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
     """The folder's model as a classifier returning logits, and its config."""
     seam = HFSeam(load_folder(given.path))
+    if given.num_heads is not None and given.num_heads != seam.num_heads:
+        raise UserError(f"'{given.path}' says {seam.num_heads} heads (config.json), model.num_heads says "
+                        f"{given.num_heads}: leave model.num_heads out")
     return seam.classifier.eval(), config_from_seam(given.arch, seam)
 
 

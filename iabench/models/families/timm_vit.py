@@ -4,8 +4,7 @@ IA-ViT, which wrap one as ``.backbone``.
 The seam reads the standard pre-norm ``Block`` (``Attention``, ``Mlp``, LayerScale, q/k norms); the attention
 probabilities pass through each block's ``attn_drop``, so a hook there sees them in the seam's forward as in
 timm's unfused one. A distilled DeiT has two prefix tokens: the CLS-row methods read the class token's row, the
-read-out averages the two heads as timm does in eval. Other timm models (Swin, BEiT, pooled heads) are refused.
-Training IA-ViT captures the attention in its own forward: ``_timm_capture``.
+read-out averages its two heads as timm does. Training IA-ViT captures attention in its forward: ``_timm_capture``.
 """
 
 from __future__ import annotations
@@ -22,7 +21,9 @@ from torch import nn
 from ...config import ModelConfig
 from ...errors import UserError
 from ..seam import BlockParts, Seam, UnsupportedModel
-from . import FAMILIES, Family, GivenModel, checkpoint_file, forms, supported
+from . import FAMILIES, Family, GivenModel, checkpoint_file, forms, load_fitting, read_timm_state, supported
+
+log = logging.getLogger("iabench")
 
 
 def vit_backbone(model: nn.Module) -> VisionTransformer:
@@ -104,10 +105,29 @@ def create_timm_vit(arch: str, pretrained: bool = False, **kwargs: object) -> Vi
     return model
 
 
-def check_arch(arch: str) -> None:
-    """One line refusing a timm architecture the seam cannot serve (built on the meta device: no memory, no time)."""
+def check_arch(arch: str) -> VisionTransformer:
+    """ARCH built on the meta device (no memory, no time), refused in one line when the seam cannot serve it."""
     with torch.device("meta"):
-        create_timm_vit(arch)
+        return create_timm_vit(arch)
+
+
+def heads_for(given: GivenModel, arch: VisionTransformer, width: int) -> int:
+    """The checkpoint's heads: as given (``--set model.num_heads``), else ARCH's when the checkpoint's width is
+    ARCH's; any other checkpoint is refused, since its heads cannot be read off the weights (a wrong count loads
+    without complaint and gives wrong logits and attention)."""
+    arch_width, arch_heads = arch.embed_dim, arch.blocks[0].attn.num_heads
+    if given.num_heads is not None:
+        if width % given.num_heads:
+            raise UserError(f"model.num_heads={given.num_heads} does not divide the checkpoint's width {width}; "
+                            f"give the heads it was trained with (--set model.num_heads=N)")
+        return given.num_heads
+    if width != arch_width:
+        raise UserError(f"the checkpoint's width is {width}, {given.arch}'s is {arch_width}, so its heads are not "
+                        f"{given.arch}'s {arch_heads}: give them with --set model.num_heads=N (in Python "
+                        "iabench.load_model(..., num_heads=N))")
+    log.info("model %s: %d heads, %s's (the checkpoint's width %d is its own; --set model.num_heads=N to say "
+             "otherwise)", given.name, arch_heads, given.arch, width)
+    return arch_heads
 
 
 def shape_from_state(state: dict[str, torch.Tensor]) -> dict[str, int] | None:
@@ -128,40 +148,30 @@ def shape_from_state(state: dict[str, torch.Tensor]) -> dict[str, int] | None:
 
 
 def parse(model: str, checkpoint: str | Path) -> GivenModel:
-    """``ARCH`` or ``ia-vit:ARCH`` (an IA-ViT saved by iabench), with ``--checkpoint FILE``."""
+    """``ARCH`` or ``ia-vit:ARCH`` (an IA-ViT saved by iabench), with ``--checkpoint FILE``; a timm ResNet, ConvNeXt
+    or Swin ARCH goes to the feature-map family (``timm_features``)."""
+    from .timm_features import feature_arch, parse_features
+
     kind, _, arch = model.rpartition(":") if ":" in model else ("vit", "", model)
     if kind not in ("vit", "ia-vit") or not arch:
         raise UserError(f"--model '{model}' is not one of: {forms()}")
+    if kind == "vit" and feature_arch(arch):
+        return parse_features(arch, checkpoint)
     return GivenModel("timm", kind, arch, checkpoint_file(checkpoint, "timm or iabench"),
                       f"ia-vit-{arch}" if kind == "ia-vit" else arch)
 
 
 def load(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
-    """A timm state dict (also wrapped in ``state_dict``/``model``) read by timm's loader with ``weights_only``, into
-    ARCH of the shape its weights show (the heads are ARCH's: the weights do not show them)."""
-    import timm
-
-    check_arch(given.arch)  # a CNN or a Swin is refused before its weights are read
-    logging.getLogger("timm").setLevel(logging.WARNING)  # its "Loaded ... from checkpoint" line repeats ours
-    try:
-        state = timm.models.load_state_dict(str(given.path), weights_only=True)
-    except Exception as err:  # noqa: BLE001 - pickles refused by weights_only, truncated files, other formats
-        raise UserError(f"cannot read '{given.path}' as weights ({str(err).splitlines()[0][:120]})") from None
+    """The state dict (``read_state``) in ARCH of the shape its weights show and the heads ``heads_for`` says."""
+    arch = check_arch(given.arch)  # another timm model (not a ViT, ResNet, ConvNeXt or Swin) is refused first
+    state = read_timm_state(given.path)
     shape = shape_from_state(state)
     if shape is None:
         raise UserError("the checkpoint has no timm head, patch embedding or position table: not a timm ViT/DeiT "
                         "with a class-token head (for a torchvision or Hugging Face model see --model's help)")
+    shape["num_heads"] = heads_for(given, arch, shape["embed_dim"])
     model = create_timm_vit(given.arch, drop_rate=0.0, drop_path_rate=0.0, **shape)
-    try:
-        result = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shapes that differ (e.g. another width than ARCH's): torch's first reason
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: {lines[-1][:160]}") from None
-    if result.missing_keys or result.unexpected_keys:
-        raise UserError(f"checkpoint '{given.path}' does not fit {given.arch}: missing keys "
-                        f"{', '.join(result.missing_keys[:5]) or 'none'}; unexpected keys "
-                        f"{', '.join(result.unexpected_keys[:5]) or 'none'}")
-    return model.eval(), ModelConfig(arch=given.arch, **shape)
+    return load_fitting(model, state, given), ModelConfig(arch=given.arch, **shape)
 
 
 def normalisation(given: GivenModel) -> tuple[list[float], list[float]] | None:
@@ -174,6 +184,6 @@ def normalisation(given: GivenModel) -> tuple[list[float], list[float]] | None:
 
 FAMILIES.register(Family(
     name="timm", rank=0, library="timm", prefix="", form="ARCH or ia-vit:ARCH with --checkpoint FILE (timm)",
-    serves="timm VisionTransformer (ViT, DeiT, distilled DeiT)", refuses="other timm models (Swin, BEiT, CNNs), "
+    serves="timm VisionTransformer (ViT, DeiT, distilled DeiT)", refuses="other timm ViTs (BEiT, EVA, ...), "
     "pooled heads, dynamic sizes, normalised patch embeddings", seam=TimmSeam, parse=parse, load=load,
     normalisation=normalisation))

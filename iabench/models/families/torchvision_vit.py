@@ -23,7 +23,7 @@ from torchvision.models import VisionTransformer
 from ...config import ModelConfig
 from ...errors import UserError
 from ..seam import BlockParts, Seam, UnsupportedModel
-from . import FAMILIES, Family, GivenModel, checkpoint_file, config_from_seam
+from . import FAMILIES, Family, GivenModel, checkpoint_file, config_from_seam, model_name
 
 
 def _packed_linear(attention: nn.MultiheadAttention) -> nn.Linear:
@@ -98,7 +98,7 @@ def parse(model: str, checkpoint: str | Path) -> GivenModel:
     elif spec:
         raise UserError(f"--model '{model}': after torchvision: give the number of heads or one of "
                         f"{', '.join(BUILDERS)}")
-    return GivenModel("torchvision", "vit", "torchvision", path, f"torchvision-{path.stem}", heads)
+    return GivenModel("torchvision", "vit", "torchvision", path, model_name("torchvision", path.stem), heads)
 
 
 def load(given: GivenModel) -> tuple[nn.Module, ModelConfig]:
@@ -126,7 +126,7 @@ def load_file(checkpoint: str | Path, num_heads: int | None = None) -> nn.Module
     heads = num_heads or HEADS_BY_WIDTH.get(width)
     if heads is None:
         raise UserError(f"the weights do not show the number of heads of a width-{width} model: give it, "
-                        "--model torchvision:HEADS")
+                        "--model torchvision:HEADS or --set model.num_heads=N")
     if width % heads:
         raise UserError(f"width {width} is not divisible by {heads} heads: give the model's heads, "
                         "--model torchvision:HEADS")

@@ -96,14 +96,17 @@ def headline_figure(summary: pd.DataFrame, metrics_info: MetricRecords, folder: 
             label.set_color(MARK)
             label.set_fontweight("bold")
     ax.set_xlabel(f"{metric}, {'lower' if lower else 'higher'} is better ({interval})", fontsize=9)
-    ax.set_title(f"{model}: every explainer against random maps of the interpreter's resolution", fontsize=10)
+    interpreter = bool((points.explainer == INTERPRETER).any())  # no interpreter wording without an IA-ViT
+    grid = "the interpreter's resolution" if interpreter else "the patch grid's resolution"
+    ax.set_title(f"{model}: every explainer against random maps of {grid}", fontsize=10)
     if not bands.empty:  # below the axis label: inside the axes it would hide points
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.4 / len(points)), ncol=len(bands), fontsize=8,
                   frameon=False)
     ax.grid(axis="x", alpha=0.3)
     paths = save_figure(fig, folder, "headline")
     caption = (f"Each explainer of `{model}` by `{metric}` ({'lower' if lower else 'higher'} is better): mean with "
-               f"its {interval}; the shaded bands are the same intervals of the interpreter's matched controls "
-               f"({', '.join(bands.explainer) or 'none in this run'}), the diamond the interpreter. A map "
-               f"{'left' if lower else 'right'} of a band scores better than random maps of its resolution.")
+               f"its {interval}; the shaded bands are the same intervals of "
+               f"{'the interpreter' if interpreter else 'the patch grid'}'s matched controls "
+               f"({', '.join(bands.explainer) or 'none in this run'}){', the diamond the interpreter' * interpreter}. "
+               f"A map {'left' if lower else 'right'} of a band scores better than random maps of its resolution.")
     return Headline(paths, caption, _alt(metric, lower, model, points, bands))

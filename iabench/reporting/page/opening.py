@@ -25,8 +25,10 @@ def model_lines(models_info: dict) -> list[str]:
     for name, info in models_info.items():
         seeds = list((info.get("seeds") or {}).values())
         accuracy = [s["test_acc"] for s in seeds if "test_acc" in s]
-        kind = "IA-ViT" if info.get("kind") == "ia-vit" else "plain ViT"
-        text = f"`{name}` ({kind}, {info.get('grid', '?')} patch grid"
+        kind, grid = info.get("kind"), info.get("grid", "?")
+        text = (f"`{name}` (a CNN or Swin, read through its last feature map: a {grid} grid, output stride "
+                f"{info.get('patch', '?')}" if kind == "feature-map" else
+                f"`{name}` ({'IA-ViT' if kind == 'ia-vit' else 'plain ViT'}, {grid} patch grid")
         text += f", {len(seeds)} training seeds" if len(seeds) > 1 else ""
         # e.g. the family and checkpoint of a model the user brought
         text += f"; {info['description']})" if info.get("description") else ")"

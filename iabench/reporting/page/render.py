@@ -121,15 +121,14 @@ def sections(run: RunFiles, found: Findings) -> list[Section]:
             for key, title in PROTOCOL_SECTIONS if (text := found.protocol_md.get(key))]
     out.append(Section("metrics", "How to read the metrics", SECTION_NOTES["metrics"],
                        [("markdown", "\n".join(f"- {line}" for line in metric_lines(run.order, metrics_info)))]))
-    n_significant = int(tests.significant.sum()) if not tests.empty else 0
-    blocks = [("markdown", f"{SIGNIFICANCE_NOTE} {n_significant} of {len(tests)} comparisons significant "
-                           "(significance.csv).")]
-    if not tests.empty:
+    if not tests.empty:  # every comparison is against IA-ViT's interpreter: none without an IA-ViT
+        blocks = [("markdown", f"{SIGNIFICANCE_NOTE} {int(tests.significant.sum())} of {len(tests)} comparisons "
+                               "significant (significance.csv).")]
         shown = tests.assign(**{c: tests[c].map(lambda v: f"{v:.4g}") for c in
                                 ("statistic", "p_value", "p_holm", "mean_diff", "ci_low", "ci_high")})
         blocks.append(("details", (f"All {len(tests)} comparisons (click a header to sort)",
                                    markdown_table(shown.set_index(["metric", "model", "explainer"])))))
-    out.append(Section("significance", "Significance", SECTION_NOTES["significance"], blocks))
+        out.append(Section("significance", "Significance", SECTION_NOTES["significance"], blocks))
     if found.trust_md:
         out.append(Section("trust", "How far to trust this ranking", SECTION_NOTES["trust"],
                            [("markdown", found.trust_md)]))
