@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint docs bench mutants
+.PHONY: install run test lint docs bench mutants listing
 install:
 	bash scripts/install.sh
 
@@ -20,12 +20,17 @@ test: lint
 docs: install
 	$(VENV)/bin/mkdocs build --strict
 
+# `iabench list`'s declaration (iabench/listing.json), written again after a plugin, a suite or the catalog changes
+listing: install
+	$(PY) -m iabench.listing
+
 bench: install
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_explainers.py
 	$(PY) benchmarks/bench_metrics.py
 	$(PY) benchmarks/bench_substrates.py
 	$(PY) benchmarks/bench_run.py
+	$(PY) benchmarks/bench_startup.py
 
 # mutation testing of the core numeric modules (slow: see docs/development.md); OUT=reports/mutation
 mutants: install

@@ -1,13 +1,18 @@
-"""`iabench list` from a cached listing: the catalog is built by importing every plugin (torch, timm, captum,
-quantus: seconds), so its text is kept under a key of what it is made of, the plugin packages' files (path, size,
-modification time) and the installed versions of the libraries they read, and printed from there while that key
-holds. Nothing here imports torch; a changed plugin file or library version rebuilds it."""
+"""`iabench list` without importing the plugins: the catalog is built by importing every plugin (torch, timm,
+captum, quantus: seconds), so its text is declared in ``listing.json`` beside this file, with a digest of the files
+it is made of (the plugin packages, the suites, the catalog), and printed from there while that digest holds. A test
+checks that the declaration is the catalog the code builds (``python -m iabench.listing`` writes it again).
+
+Where the files differ (a plugin edited in a checkout), the text is built once and kept in the cache under a key of
+the digest and the installed versions of the libraries the plugins read. Nothing here imports torch.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import io
+import json
 import os
 import platform
 from importlib import metadata
@@ -16,21 +21,33 @@ from pathlib import Path
 
 from .cache_home import default_cache_dir
 
-PACKAGES = ("iabench", "baselines", "metrics")  # where the plugins live (their registries discover these)
+DECLARED = Path(__file__).with_name("listing.json")
+# what the listing is made of: (package, its parts that hold plugins, declarations or the listing's code)
+SOURCES = (("iabench", ("catalog.py", "contract", "data", "models", "suites")), ("baselines", ("",)),
+           ("metrics", ("",)))
 LIBRARIES = ("torch", "torchvision", "timm", "transformers", "captum", "quantus", "pandas", "numpy", "pyyaml")
+FORMS = ("text", "markdown")
+
+
+def plugin_digest() -> str:
+    """A hash of the contents of every file the catalog is made of, by path inside its package (the same in any
+    clone)."""
+    digest = hashlib.sha256()
+    for package, parts in SOURCES:
+        spec = find_spec(package)  # finds the folder without importing the package
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            root = Path(folder)
+            for part in parts:
+                paths = [root / part] if (root / part).is_file() else sorted((root / part).rglob("*"))
+                for path in paths:
+                    if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+                        digest.update(f"{package}/{path.relative_to(root)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def listing_key() -> str:
-    """A hash of every file the catalog is made of and the versions of the libraries it reads."""
-    digest = hashlib.sha256(platform.python_version().encode())
-    for package in PACKAGES:
-        spec = find_spec(package)  # finds the folder without importing the package
-        folders = list(spec.submodule_search_locations or []) if spec else []
-        for folder in folders:
-            for path in sorted(Path(folder).rglob("*")):
-                if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
-                    stat = path.stat()
-                    digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    """The cache's key: the files' digest, the Python version and the versions of the libraries the plugins read."""
+    digest = hashlib.sha256(f"{plugin_digest()} {platform.python_version()}".encode())
     for library in LIBRARIES:
         try:
             digest.update(f"{library}={metadata.version(library)}".encode())
@@ -49,10 +66,22 @@ def build_listing(markdown: bool) -> str:
     return text.getvalue()
 
 
+def declared_listing(markdown: bool) -> str | None:
+    """The declared text, where its digest is the files' own; else None."""
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        declared = json.loads(DECLARED.read_text(encoding="utf-8"))
+        if declared["digest"] == plugin_digest():
+            return declared[FORMS[markdown]]
+    return None
+
+
 def cached_listing(markdown: bool = False, cache_dir: Path | None = None) -> str:
-    """The catalog's text: from the cache while its key holds, else built and stored (a cache that cannot be
-    written is skipped: the listing is still printed)."""
-    form = "markdown" if markdown else "text"
+    """The catalog's text: declared, else from the cache while its key holds, else built and stored (a cache that
+    cannot be written is skipped: the listing is still printed)."""
+    declared = declared_listing(markdown)
+    if declared is not None:
+        return declared
+    form = FORMS[markdown]
     path = (cache_dir or default_cache_dir()) / "listing" / f"{form}-{listing_key()}.txt"
     if path.is_file():
         return path.read_text(encoding="utf-8")
@@ -65,3 +94,14 @@ def cached_listing(markdown: bool = False, cache_dir: Path | None = None) -> str
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)
     return text
+
+
+def write_declared() -> Path:
+    """Write ``listing.json`` from the catalog the code builds now."""
+    texts = {form: build_listing(form == "markdown") for form in FORMS}
+    DECLARED.write_text(json.dumps({"digest": plugin_digest(), **texts}, indent=1) + "\n", encoding="utf-8")
+    return DECLARED
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_declared()}")

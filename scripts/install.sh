@@ -46,4 +46,3 @@ echo "install: $TORCH"
 echo "install: iabench and its dependencies"
 "$VENV/bin/python" -m pip install -q -e ".[test,docs,hf]"
 echo "$want" > "$stamp"
-"$VENV/bin/python" -m iabench list > /dev/null  # the cached listing: `iabench list` imports no plugin

@@ -1,9 +1,10 @@
-"""Start-up: `iabench list` printed from a cached listing (the same text the plugins give, rebuilt when a plugin
-file or a library version changes, read without importing torch), and a missing path refused before the heavy
-imports. The seconds themselves are benchmarks/bench_startup.py's, not asserted here."""
+"""Start-up: `iabench list` printed from its declaration (listing.json, checked here to be the catalog the code
+builds), else from a cache rebuilt when a plugin file or a library version changes, read without importing torch;
+a missing path refused before the heavy imports. The seconds are benchmarks/bench_startup.py's, not asserted here."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from iabench import listing
-from iabench.listing import build_listing, cached_listing, listing_key
+from iabench.listing import build_listing, cached_listing, listing_key, plugin_digest
 
 PROBE = ("import sys; from iabench.cli import main; code = main({argv}); "
          "print('exit', code, 'torch imported' if 'torch' in sys.modules else 'torch not imported')")
@@ -26,8 +27,18 @@ def fresh_interpreter(argv: list[str], cache: Path) -> subprocess.CompletedProce
                           timeout=300, check=False)
 
 
+def test_the_declared_listing_is_the_catalog_the_code_builds() -> None:
+    declared = json.loads(listing.DECLARED.read_text())
+    regenerate = "the plugins changed: python -m iabench.listing writes iabench/listing.json again"
+    assert declared["digest"] == plugin_digest(), regenerate
+    assert declared["text"] == build_listing(False) and declared["markdown"] == build_listing(True), regenerate
+
+
 @pytest.mark.parametrize("markdown", [False, True])
-def test_the_cached_listing_is_the_catalog(tmp_path: Path, markdown: bool) -> None:
+def test_without_a_declaration_the_listing_is_cached(tmp_path: Path, markdown: bool, monkeypatch) -> None:
+    stale = tmp_path / "listing.json"  # a declaration of other files: not used
+    stale.write_text(json.dumps({"digest": "0" * 16, "text": "stale\n", "markdown": "stale\n"}))
+    monkeypatch.setattr(listing, "DECLARED", stale)
     built = build_listing(markdown)
     assert cached_listing(markdown, tmp_path) == built  # built and stored
     stored = list((tmp_path / "listing").glob("*.txt"))
@@ -45,7 +56,7 @@ def test_the_key_follows_the_library_versions(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_warm_listing_and_a_missing_path_import_no_torch(tmp_path: Path) -> None:
-    cached_listing(False, tmp_path)  # warm it, in this process
+    cached_listing(False, tmp_path)  # declared in a clean checkout; else warmed here, in this process
     listed = fresh_interpreter(["list"], tmp_path)
     assert listed.stdout.splitlines()[-1] == "exit 0 torch not imported", listed.stderr
     assert listed.stdout.startswith("suites:")
@@ -67,7 +78,7 @@ def test_the_key_follows_the_plugin_files(tmp_path: Path, monkeypatch: pytest.Mo
     package.mkdir()
     (package / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(listing, "PACKAGES", ("plugins_probe",))
+    monkeypatch.setattr(listing, "SOURCES", (("plugins_probe", ("",)),))
     before = listing_key()
     (package / "new_explainer.py").write_text("NAME = 'x'\n")
     added = listing_key()

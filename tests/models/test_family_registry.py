@@ -68,3 +68,14 @@ def test_one_table_of_torchvision_heads() -> None:
 def test_a_prefix_alone_names_no_folder() -> None:
     with pytest.raises(UserError, match="names no folder; give the folder save_pretrained wrote: --model hf:DIR"):
         parse_model("hf", "")
+
+
+def test_model_names_carry_the_prefix_once(tmp_path: Path) -> None:
+    for folder in ("hf-vit", "my-vit"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "torchvision-b16.pth").write_bytes(b"")
+    (tmp_path / "b16.pth").write_bytes(b"")
+    names = [parse_model(f"hf:{tmp_path / 'hf-vit'}", "").name, parse_model(f"hf:{tmp_path / 'my-vit'}", "").name,
+             parse_model("torchvision:12", tmp_path / "torchvision-b16.pth").name,
+             parse_model("torchvision:12", tmp_path / "b16.pth").name]
+    assert names == ["hf-vit", "hf-my-vit", "torchvision-b16", "torchvision-b16"]

@@ -106,7 +106,8 @@ def test_grad_cam_equals_pytorch_grad_cams(saved, arch: str) -> None:
         theirs = cam(input_tensor=images, targets=[ClassifierOutputTarget(int(t)) for t in targets])
     ours = create_explainer("gradcam", model).native(images, targets).detach().numpy()
     assert ours.shape[-2:] == (SIZE // STRIDE[arch],) * 2 and (ours > 0).any()
-    assert np.abs(scale_cam_image(scale_cam_image(ours, (SIZE, SIZE))) - theirs).max() <= 1e-5
+    # 1e-4 on maps in [0, 1]: both sides float32 through OpenCV's resize (measured: up to 8e-6 for the ResNet)
+    assert np.abs(scale_cam_image(scale_cam_image(ours, (SIZE, SIZE))) - theirs).max() <= 1e-4
 
 
 def test_attention_explainers_are_refused_naming_those_that_apply(saved) -> None:
@@ -121,6 +122,18 @@ def test_attention_explainers_are_refused_naming_those_that_apply(saved) -> None
     rows = iabench.evaluate(model, (images, torch.tensor([0, 1])), explainers=["saliency", "occlusion"],
                             metrics=["deletion"])
     assert set(rows.explainer) == {"saliency", "occlusion"} and rows.value.notna().all()
+
+
+@pytest.mark.parametrize("arch", ["resnet10t", "convnext_atto"])
+def test_a_cnn_is_evaluated_from_the_command_line(saved, arch: str, tmp_path: Path) -> None:
+    _, path = saved[arch]
+    suite = write_suite(tmp_path / "s.yaml", data={"name": "synthetic", "img_size": SIZE, "limit_train": 32},
+                        samples=2, explainers=["gradcam", "occlusion", "random-patch"],
+                        metrics=["deletion", "accuracy"])
+    assert main(["run", "--suite", str(suite), "--model", arch, "--checkpoint", str(path), "--out",
+                 str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 0
+    results = pd.read_csv(only_run_dir(tmp_path / "out") / "results.csv")
+    assert set(results.explainer) == {"-", "gradcam", "occlusion", "random-patch"} and results.value.notna().all()
 
 
 def test_a_run_from_the_command_line(saved, tmp_path: Path, capsys, caplog) -> None:
@@ -198,3 +211,29 @@ def test_a_model_built_elsewhere_takes_the_grid_of_its_images(saved) -> None:
     _, path = saved["resnet10t"]
     with pytest.raises(UserError, match="model.num_heads=2: resnet10t has no attention heads"):
         iabench.load_model("resnet10t", path, num_heads=2, img_size=SIZE)
+
+
+@pytest.mark.parametrize("arch", list(TINY))
+def test_every_explainer_without_attention_and_every_metric_but_the_ia_vits_apply(saved, arch: str) -> None:
+    """On each family: every registered explainer that needs no ViT gives a finite map of the images' size, and every
+    metric but the IA-ViT's scores (the decomposition ones on integrated gradients, a map that decomposes)."""
+    from iabench.baselines import EXPLAINERS
+    from iabench.metrics import METRICS
+
+    model, _ = saved[arch]
+    images = torch.randn(2, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(4))
+    targets, masks = torch.tensor([2, 5]), torch.rand(2, SIZE, SIZE) > 0.5
+    options = {"rise": {"n_masks": 32}, "smoothgrad": {"nt_samples": 4}, "shuffled": {"of": "gradcam"}}
+    applying = [n for n in EXPLAINERS.names() if not (EXPLAINERS.get(n).needs.vit or EXPLAINERS.get(n).needs.ia_vit)]
+    assert {"saliency", "integrated-gradients", "smoothgrad", "input-x-gradient", "occlusion", "rise", "gradcam",
+            "random-patch"} <= set(applying)
+    for name in applying:
+        saliency = create_explainer(name, model, **options.get(name, {})).attribute(images, targets, masks)
+        assert saliency.shape == (2, SIZE, SIZE) and torch.isfinite(saliency).all(), name
+    for name in METRICS.names():
+        if METRICS.get(name).needs.ia_vit:
+            continue
+        explainer = "integrated-gradients" if METRICS.get(name).needs.decomposition else "saliency"
+        metric = {"name": name, "options": {"nr_samples": 2}} if name == "monotonicity-correlation" else name  # speed
+        rows = iabench.evaluate(model, (images, targets, masks), explainers=[explainer], metrics=[metric])
+        assert len(rows) >= 2 and rows.value.notna().all(), name
