@@ -52,15 +52,16 @@ def check_images(model: nn.Module, images: torch.Tensor) -> None:
         seam = seam_of(model)
     except UnsupportedModel:
         return
-    takes = (seam.patch_proj.in_channels, seam.grid[0] * seam.patch_size[0], seam.grid[1] * seam.patch_size[1])
-    if seam.kind == "feature-map" and images.ndim == 4 and images.shape[1] == takes[0]:
+    channels, sides = seam.patch_proj.in_channels, [seam.grid[i] * seam.patch_size[i] for i in (0, 1)]
+    if seam.kind == "feature-map" and images.ndim == 4 and images.shape[1] == channels:
         seam.grid_for(tuple(images.shape[-2:]))  # a CNN takes any multiple of its output stride, a Swin its own size
         return
-    if images.ndim != 4 or tuple(images.shape[1:]) != takes:
+    if images.ndim != 4 or tuple(images.shape[1:]) != (channels, *sides):
         grey = " (grey images: images.repeat(1, 3, 1, 1), then the model's normalisation)" if (
-            images.ndim == 4 and images.shape[1] == 1 and takes[0] == 3) else ""
-        raise UserError(f"images of shape {tuple(images.shape)}, but the model takes (B, {takes[0]}, {takes[1]}, "
-                        f"{takes[2]}): resize them (torch.nn.functional.interpolate){grey}")
+            images.ndim == 4 and images.shape[1] == 1 and channels == 3) else ""
+        size = f"H, W multiples of {seam.patch_size[0]}" if seam.kind == "feature-map" else f"{sides[0]}, {sides[1]}"
+        raise UserError(f"images of shape {tuple(images.shape)}, but the model takes (B, {channels}, {size}): "
+                        f"resize them (torch.nn.functional.interpolate){grey}")
 
 
 def load_model(model: str, checkpoint: str | Path = "", num_heads: int | None = None,

@@ -237,3 +237,10 @@ def test_every_explainer_without_attention_and_every_metric_but_the_ia_vits_appl
         metric = {"name": name, "options": {"nr_samples": 2}} if name == "monotonicity-correlation" else name  # speed
         rows = iabench.evaluate(model, (images, targets, masks), explainers=[explainer], metrics=[metric])
         assert len(rows) >= 2 and rows.value.notna().all(), name
+
+
+def test_images_of_other_channels_are_refused_saying_what_a_cnn_takes(saved) -> None:
+    model, _ = saved["resnet10t"]
+    said = r"^images of shape \(2, 3, 64, 64\), but the model takes \(B, 1, H, W multiples of 32\)"
+    with pytest.raises(UserError, match=said):
+        iabench.explain(model, torch.zeros(2, 3, SIZE, SIZE), "saliency")
