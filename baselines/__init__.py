@@ -17,8 +17,9 @@ from iabench.baselines._base import (
     matched_control,
     upsample_patch_map,
 )
+from iabench.baselines._feature_maps import not_on_feature_maps
 
 EXPLAINERS.discover()  # each module of this package registers its explainer
 
 __all__ = ["EXPLAINERS", "FAMILIES", "MATCHED_CONTROLS", "RESOLUTIONS", "BoundExplainer", "Explainer",
-           "create_explainer", "matched_control", "upsample_patch_map"]
+           "create_explainer", "matched_control", "not_on_feature_maps", "upsample_patch_map"]

@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from iabench.baselines._feature_maps import not_on_feature_maps
 from iabench.contract import Needs, NoOptions, Options
 from iabench.contract.options import options_class_problems
-from iabench.models import UnsupportedModel, explainable, is_feature_map
+from iabench.models import explainable, is_feature_map
 from iabench.modes import eval_mode
 from iabench.registry import Registry
 
@@ -71,11 +72,8 @@ class Explainer:
 
     def __init__(self, model: nn.Module, **options: object) -> None:
         self.model = explainable(model)  # a transformers model as a module returning logits
-        if self.needs.vit and is_feature_map(self.model):  # a CNN or a Swin: no tokens, no attention to read
-            needs = {n: EXPLAINERS.get(n).needs for n in EXPLAINERS.names()}
-            apply = [n for n, need in needs.items() if not (need.vit or need.ia_vit)]
-            raise UnsupportedModel(f"{self.name} reads a ViT's tokens or attention, which a {type(model).__name__} "
-                                   f"does not have; on it these apply: {', '.join(apply)}")
+        if not self.needs.applies_to("feature-map") and is_feature_map(self.model):  # a CNN or a Swin: no tokens
+            raise not_on_feature_maps([self.name], f"a {type(model).__name__}", EXPLAINERS)
         self.options = self.parse_options(options)
 
     @classmethod
@@ -181,7 +179,7 @@ def check_explainer(cls: type[Explainer]) -> None:
     if not cls.description or cls.description.endswith(".") or not cls.reference or not cls.cost:
         problems.append("it needs a description (one line, no trailing period), a reference and a cost")
     if any((cls.needs.saliency, cls.needs.explain_fn, cls.needs.decomposition)):
-        problems.append("an explainer's needs are ia_vit, target and masks only")
+        problems.append("an explainer's needs are ia_vit, vit, target and masks only")
     if cls.needs.masks and cls.from_masks is Explainer.from_masks:
         problems.append("an explainer that needs masks implements from_masks")
     problems += options_class_problems(cls.Options)

@@ -130,7 +130,7 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     (explainer, metric, sample) with results.csv's columns; explainers and metrics that need an IA-ViT are
     skipped for other models, and a failed explanation scores NaN.
     """
-    from .baselines import EXPLAINERS
+    from .baselines import EXPLAINERS, not_on_feature_maps
     from .device import resolve_device
     from .metrics import METRICS
     from .models import IAViT, explainable, is_feature_map
@@ -146,11 +146,9 @@ def evaluate(model: nn.Module, data: Dataset | DataLoader | tuple, explainers: S
     classes = explainer_classes(explainer_specs)
     scorers = {s.label: METRICS.create(s.name, **s.options) for s in metric_specs}
     kind = "ia-vit" if isinstance(model, IAViT) else "feature-map" if is_feature_map(model) else "vit"
-    unfit = [label for label, cls in classes.items() if kind == "feature-map" and cls.needs.vit]
+    unfit = [label for label, cls in classes.items() if kind == "feature-map" and not applies(cls, kind)]
     if unfit:  # asked for by name: refused, not skipped
-        fit = [n for n in EXPLAINERS.names() if applies(EXPLAINERS.get(n), kind)]
-        raise UserError(f"{', '.join(unfit)} read a ViT's tokens or attention, which a {type(model).__name__} does "
-                        f"not have; on it these apply: {', '.join(fit)}")
+        raise not_on_feature_maps(unfit, f"a {type(model).__name__}", EXPLAINERS)
     model = explainable(model)  # metrics call it too: a module returning logits
     picked = _samples(data, samples, opts["seed"])
     check_images(model, picked.images)

@@ -45,9 +45,10 @@ def plugin_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def listing_key() -> str:
-    """The cache's key: the files' digest, the Python version and the versions of the libraries the plugins read."""
-    digest = hashlib.sha256(f"{plugin_digest()} {platform.python_version()}".encode())
+def listing_key(files: str) -> str:
+    """The cache's key: the files' digest (``plugin_digest``), the Python version and the versions of the libraries
+    the plugins read."""
+    digest = hashlib.sha256(f"{files} {platform.python_version()}".encode())
     for library in LIBRARIES:
         try:
             digest.update(f"{library}={metadata.version(library)}".encode())
@@ -66,11 +67,11 @@ def build_listing(markdown: bool) -> str:
     return text.getvalue()
 
 
-def declared_listing(markdown: bool) -> str | None:
-    """The declared text, where its digest is the files' own; else None."""
+def declared_listing(markdown: bool, files: str) -> str | None:
+    """The declared text, where its digest is ``files`` (the files' own); else None."""
     with contextlib.suppress(OSError, ValueError, KeyError):
         declared = json.loads(DECLARED.read_text(encoding="utf-8"))
-        if declared["digest"] == plugin_digest():
+        if declared["digest"] == files:
             return declared[FORMS[markdown]]
     return None
 
@@ -78,11 +79,12 @@ def declared_listing(markdown: bool) -> str | None:
 def cached_listing(markdown: bool = False, cache_dir: Path | None = None) -> str:
     """The catalog's text: declared, else from the cache while its key holds, else built and stored (a cache that
     cannot be written is skipped: the listing is still printed)."""
-    declared = declared_listing(markdown)
+    files = plugin_digest()  # read once: the declaration and the cache are both checked against it
+    declared = declared_listing(markdown, files)
     if declared is not None:
         return declared
     form = FORMS[markdown]
-    path = (cache_dir or default_cache_dir()) / "listing" / f"{form}-{listing_key()}.txt"
+    path = (cache_dir or default_cache_dir()) / "listing" / f"{form}-{listing_key(files)}.txt"
     if path.is_file():
         return path.read_text(encoding="utf-8")
     text = build_listing(markdown)

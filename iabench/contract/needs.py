@@ -16,3 +16,10 @@ class Needs:
     masks: bool = False  # ground-truth masks: a metric scores against them, an explainer reads them (an oracle)
     explain_fn: bool = False  # metric: explains again (sanity, robustness) or asks the explainer (conservation)
     decomposition: bool = False  # metric: scores only maps that decompose the target logit (Explainer.decomposes_logit)
+
+    def applies_to(self, kind: str) -> bool:
+        """Whether what declares these needs runs on a model of ``kind``: one that needs an IA-ViT on IA-ViTs only,
+        one that reads a ViT's tokens (``vit``) not on a feature-map model (a CNN or a Swin)."""
+        if kind == "feature-map":
+            return not self.ia_vit and not self.vit
+        return kind == "ia-vit" or not self.ia_vit

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..baselines import EXPLAINERS
+from ..baselines import EXPLAINERS, not_on_feature_maps
 from ..config import ModelConfig, config_hash, from_dict
 from ..data import DataBundle, dataset_class, dataset_options
 from ..errors import UserError
@@ -96,11 +96,10 @@ def check_feature_grid(suite: Suite, run: GivenRun) -> None:
     if rows < 2 or cols < 2:
         raise UserError(f"at {size} px the last feature map of {name} is {rows}x{cols} (output stride {stride}); its "
                         f"patch-level maps and patch-unit metrics need 2x2 or more: --set data.img_size={2 * stride}")
-    vit_only = [s.label for s in suite.explainers if EXPLAINERS.get(s.name).resolved(s.options).needs.vit]
+    vit_only = [s.label for s in suite.explainers
+                if not applies(EXPLAINERS.get(s.name).resolved(s.options), run.given.kind)]
     if vit_only and run.named_explainers:
-        applying = [n for n in EXPLAINERS.names() if applies(EXPLAINERS.get(n), "feature-map")]
-        raise UserError(f"{', '.join(vit_only)} read a ViT's tokens or attention, which {name} does not have; on it "
-                        f"these apply: {', '.join(applying)}")
+        raise not_on_feature_maps(vit_only, name, EXPLAINERS)
 
 
 def data_channels(suite: Suite) -> int:

@@ -105,10 +105,7 @@ def applies(method: object, kind: str) -> bool:
     """Whether an explainer or metric (class or instance) runs on a model of ``kind``: those that need an IA-ViT
     (``needs.ia_vit``) run on IA-ViTs only, those that read a ViT's tokens (``needs.vit``) not on a feature-map
     model (a CNN or a Swin)."""
-    needs = method.needs  # type: ignore[attr-defined]
-    if kind == "feature-map":
-        return not needs.ia_vit and not needs.vit
-    return kind == "ia-vit" or not needs.ia_vit
+    return method.needs.applies_to(kind)  # type: ignore[attr-defined]
 
 
 def explainer_classes(specs: list) -> dict[str, type]:

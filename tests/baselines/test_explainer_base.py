@@ -190,7 +190,7 @@ class _NotOptions:  # frozen, but not the contract's Options
     ({"description": "what it computes."}, "it needs a description (one line, no trailing period)"),
     ({"reference": ""}, "it needs a description (one line, no trailing period), a reference and a cost"),
     ({"cost": ""}, "it needs a description (one line, no trailing period), a reference and a cost"),
-    ({"needs": Needs(saliency=True)}, "an explainer's needs are ia_vit, target and masks only"),
+    ({"needs": Needs(saliency=True)}, "an explainer's needs are ia_vit, vit, target and masks only"),
     ({"needs": Needs(masks=True)}, "an explainer that needs masks implements from_masks"),
     ({"Options": dict}, "its Options must be a frozen dataclass subclassing iabench.contract.Options"),
     ({"Options": _NotOptions}, "its Options must be a frozen dataclass subclassing iabench.contract.Options"),

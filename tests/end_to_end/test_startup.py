@@ -48,11 +48,11 @@ def test_without_a_declaration_the_listing_is_cached(tmp_path: Path, markdown: b
 
 
 def test_the_key_follows_the_library_versions(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = listing_key()
-    assert listing_key() == before
+    before = listing_key(plugin_digest())
+    assert listing_key(plugin_digest()) == before
     real = metadata.version
     monkeypatch.setattr(listing.metadata, "version", lambda name: "9.9" if name == "timm" else real(name))
-    assert listing_key() != before
+    assert listing_key(plugin_digest()) != before
 
 
 def test_a_warm_listing_and_a_missing_path_import_no_torch(tmp_path: Path) -> None:
@@ -79,8 +79,8 @@ def test_the_key_follows_the_plugin_files(tmp_path: Path, monkeypatch: pytest.Mo
     (package / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(listing, "SOURCES", (("plugins_probe", ("",)),))
-    before = listing_key()
+    before = listing_key(plugin_digest())
     (package / "new_explainer.py").write_text("NAME = 'x'\n")
-    added = listing_key()
+    added = listing_key(plugin_digest())
     (package / "new_explainer.py").write_text("NAME = 'xy'\n")
-    assert len({before, added, listing_key()}) == 3
+    assert len({before, added, listing_key(plugin_digest())}) == 3

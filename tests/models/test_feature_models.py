@@ -153,7 +153,7 @@ def test_a_run_from_the_command_line(saved, tmp_path: Path, capsys, caplog) -> N
     assert "a CNN or Swin, read through its last feature map: a 8x8 grid, output stride 8" in (
         run_dir / "report.md").read_text()
     capsys.readouterr()
-    refusals = {("--set", "explainers=saliency,rollout"): "rollout read a ViT's tokens or attention",
+    refusals = {("--set", "explainers=saliency,rollout"): "rollout reads a ViT's tokens or attention",
                 ("--set", "data.img_size=60"): "multiple of 8"}
     for extra, said in refusals.items():
         assert main([*args, "--out", str(tmp_path / "refused"), *extra]) == 2
